@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Implementation of the shared helpers in util.h. */
+#include <stdarg.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "lineage/util.h"
+
+int log_max_level = LOG_LEVEL_INFO;
+static bool log_prefix_syslog = false;
+
+void log_setup(void) {
+        const char *e = getenv("LINEAGE_LOG_LEVEL");
+
+        if (e)
+                (void) log_set_max_level_from_string(e);
+        /* systemd sets JOURNAL_STREAM when stderr is connected to the journal; then "<N>" carries the level. */
+        log_prefix_syslog = !!getenv("JOURNAL_STREAM");
+}
+
+int log_set_max_level_from_string(const char *s) {
+        static const char *const names[] = {
+                [LOG_LEVEL_ERR] = "err",     [LOG_LEVEL_WARNING] = "warning", [LOG_LEVEL_NOTICE] = "notice",
+                [LOG_LEVEL_INFO] = "info",   [LOG_LEVEL_DEBUG] = "debug",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (names[i] && streq(names[i], s)) {
+                        log_max_level = (int) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+int log_internal(int level, int error, const char *file, int line, const char *fmt, ...) {
+        char buf[2048];
+        va_list ap;
+        int saved = errno;
+
+        if (error != 0)
+                errno = abs(error);
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        if (log_prefix_syslog)
+                fprintf(stderr, "<%d>%s\n", level, buf);
+        else if (level == LOG_LEVEL_DEBUG)
+                fprintf(stderr, "%s:%d: %s\n", file, line, buf);
+        else
+                fprintf(stderr, "%s\n", buf);
+        errno = saved;
+        return -abs(error);
+}
+
+int safe_atou64_n(const char *s, size_t len, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (len == 0 || len > 20)
+                return -EINVAL;
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                if (v > (UINT64_MAX - (uint64_t) (s[i] - '0')) / 10)
+                        return -ERANGE;
+                v = v * 10 + (uint64_t) (s[i] - '0');
+        }
+        *ret = v;
+        return 0;
+}
+
+int safe_atou64(const char *s, uint64_t *ret) {
+        return safe_atou64_n(s, strlen(s), ret);
+}
+
+int safe_atoi32(const char *s, int32_t *ret) {
+        bool neg = s[0] == '-';
+        uint64_t v;
+        int r;
+
+        r = safe_atou64(s + neg, &v);
+        if (r < 0)
+                return r;
+        if (v > (uint64_t) INT32_MAX + neg)
+                return -ERANGE;
+        *ret = neg ? (int32_t) -(int64_t) v : (int32_t) v;
+        return 0;
+}
+
+uint64_t now_nsec(int clock_id) {
+        struct timespec ts;
+
+        if (clock_gettime(clock_id, &ts) < 0)
+                return 0;
+        return (uint64_t) ts.tv_sec * NSEC_PER_SEC + (uint64_t) ts.tv_nsec;
+}
+
+uint64_t now_usec(int clock_id) {
+        return now_nsec(clock_id) / NSEC_PER_USEC;
+}
