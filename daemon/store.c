@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SQLite in WAL mode, schema migrations by PRAGMA user_version, prepared statements, one transaction per flush. */
+#include <fcntl.h>
+#include <libgen.h>
+#include <sys/stat.h>
+
+#include "schema-sql.h"
+#include "store.h"
+
+enum {
+        STMT_INSTANCE,
+        STMT_EVENT,
+        STMT_GAP,
+        _STMT_MAX,
+};
+
+struct Store {
+        sqlite3 *db;
+        char *path;
+        sqlite3_stmt *stmt[_STMT_MAX];
+        uint64_t boot;
+        uint64_t skipped_rows;
+};
+
+static const char *const stmt_sql[_STMT_MAX] = {
+        [STMT_INSTANCE] =
+                "INSERT INTO instances (id, boot, pid, start_ticks, start_time, exit_time, birth_parent,"
+                " birth_parent_pid, lineage_source, caba, caba_pid, exit_parent, exit_parent_pid, exit_status,"
+                " exit_signal, comm, exe, argv, uid, euid, gid, egid, login_uid, audit_session, sid, pgid, flags)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
+                " ?21, ?22, ?23, ?24, ?25, ?26, ?27)"
+                " ON CONFLICT (id) DO UPDATE SET exit_time = excluded.exit_time,"
+                " birth_parent = excluded.birth_parent, birth_parent_pid = excluded.birth_parent_pid,"
+                " lineage_source = excluded.lineage_source, caba = excluded.caba, caba_pid = excluded.caba_pid,"
+                " exit_parent = excluded.exit_parent, exit_parent_pid = excluded.exit_parent_pid,"
+                " exit_status = excluded.exit_status, exit_signal = excluded.exit_signal,"
+                " comm = excluded.comm, exe = excluded.exe,"
+                /* argv is dropped from memory once written: only an exec that changed it rewrites it. */
+                " argv = CASE WHEN ?28 THEN excluded.argv ELSE argv END,"
+                " uid = excluded.uid, euid = excluded.euid, gid = excluded.gid, egid = excluded.egid,"
+                " login_uid = excluded.login_uid, audit_session = excluded.audit_session,"
+                " sid = excluded.sid, pgid = excluded.pgid, flags = excluded.flags",
+        [STMT_EVENT] = "INSERT INTO events (instance, time, type, tid, a, b, text, argv)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        [STMT_GAP] = "INSERT INTO gaps (boot, start_time, end_time, lost, cpu, reason)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+};
+
+static int sqlite_to_errno(int rc) {
+        switch (rc & 0xff) {
+        case SQLITE_OK:
+        case SQLITE_DONE:
+        case SQLITE_ROW:
+                return 0;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_READONLY:
+                return -EROFS;
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                return -EACCES;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+                return -EBADMSG;
+        case SQLITE_CONSTRAINT:
+                return -EEXIST;
+        case SQLITE_CANTOPEN:
+                return -ENOENT;
+        default:
+                return -EIO;
+        }
+}
+
+static int exec_sql(Store *s, const char *sql) {
+        char *err = NULL;
+        int rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
+
+        if (rc != SQLITE_OK) {
+                log_debug("SQL failed: %s", err ?: sqlite3_errstr(rc));
+                sqlite3_free(err);
+                return sqlite_to_errno(rc);
+        }
+        return 0;
+}
+
+int store_schema_version(Store *s) {
+        sqlite3_stmt *st = NULL;
+        int v = -EIO;
+
+        if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+                v = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        return v;
+}
+
+static int migrate(Store *s) {
+        int v = store_schema_version(s), r;
+
+        if (v < 0)
+                return log_error_errno(v, "Failed to read schema version of %s: %s", s->path, sqlite3_errmsg(s->db));
+        if ((unsigned) v > schema_sql_count)
+                return log_error_errno(EPROTO, "Database %s has schema version %d, newer than this lineaged knows (%u); refusing to touch it.",
+                                       s->path, v, schema_sql_count);
+        for (unsigned k = (unsigned) v; k < schema_sql_count; k++) {
+                char pragma[64];
+
+                r = exec_sql(s, "BEGIN IMMEDIATE");
+                if (r < 0)
+                        return log_error_errno(r, "Failed to begin migration of %s: %s", s->path, sqlite3_errmsg(s->db));
+                r = exec_sql(s, schema_sql[k]);
+                if (r >= 0) {
+                        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %u", k + 1);
+                        r = exec_sql(s, pragma);
+                }
+                if (r >= 0)
+                        r = exec_sql(s, "COMMIT");
+                if (r < 0) {
+                        (void) exec_sql(s, "ROLLBACK");
+                        return log_error_errno(r, "Failed to migrate %s to schema version %u: %s",
+                                               s->path, k + 1, sqlite3_errmsg(s->db));
+                }
+                log_debug("Migrated %s to schema version %u.", s->path, k + 1);
+        }
+        return 0;
+}
+
+static int mkdir_parents(const char *path) {
+        _cleanup_free_ char *copy = strdup(path);
+        char *dir;
+
+        if (!copy)
+                return -ENOMEM;
+        dir = dirname(copy);
+        for (char *p = dir + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = 0;
+                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+int store_open(Store **ret, const char *path) {
+        _cleanup_(store_freep) Store *s = NULL;
+        int rc, r;
+
+        s = calloc(1, sizeof(Store));
+        if (!s)
+                return log_oom();
+        s->path = strdup(path);
+        if (!s->path)
+                return log_oom();
+        r = mkdir_parents(path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the directory of %s: %m", path);
+        rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc != SQLITE_OK)
+                return log_error_errno(sqlite_to_errno(rc), "Failed to open database %s: %s", path,
+                                       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        /* Never block the event loop for long on a lock held by a reader's checkpoint. */
+        sqlite3_busy_timeout(s->db, 50);
+        r = exec_sql(s, "PRAGMA journal_mode = WAL");
+        if (r >= 0)
+                r = exec_sql(s, "PRAGMA synchronous = NORMAL");
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up database %s: %s", path, sqlite3_errmsg(s->db));
+        r = migrate(s);
+        if (r < 0)
+                return r;
+        for (unsigned k = 0; k < _STMT_MAX; k++) {
+                rc = sqlite3_prepare_v3(s->db, stmt_sql[k], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[k], NULL);
+                if (rc != SQLITE_OK)
+                        return log_error_errno(sqlite_to_errno(rc), "Failed to prepare statement for %s: %s",
+                                               path, sqlite3_errmsg(s->db));
+        }
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+Store *store_free(Store *s) {
+        if (!s)
+                return NULL;
+        for (unsigned k = 0; k < _STMT_MAX; k++)
+                sqlite3_finalize(s->stmt[k]);
+        if (s->db)
+                sqlite3_close(s->db);
+        free(s->path);
+        free(s);
+        return NULL;
+}
+
+sqlite3 *store_db(Store *s) {
+        return s->db;
+}
+
+const char *store_path(Store *s) {
+        return s->path;
+}
+
+uint64_t store_size(Store *s) {
+        char wal[4096];
+        struct stat st;
+        uint64_t n = 0;
+
+        if (stat(s->path, &st) >= 0)
+                n += (uint64_t) st.st_size;
+        snprintf(wal, sizeof(wal), "%s-wal", s->path);
+        if (stat(wal, &st) >= 0)
+                n += (uint64_t) st.st_size;
+        return n;
+}
+
+int store_set_boot(Store *s, const StoreBoot *boot, uint64_t *ret_id) {
+        sqlite3_stmt *st = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "INSERT INTO boots (boot_id, boot_time, realtime_offset, boottime_offset, clock_ticks, first_seen)"
+                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (boot_id) DO UPDATE SET boot_id = boot_id"
+                                " RETURNING id",
+                                -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+                sqlite3_bind_text(st, 1, boot->boot_id, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(st, 2, (int64_t) boot->boot_time);
+                sqlite3_bind_int64(st, 3, boot->realtime_offset_ns);
+                sqlite3_bind_int64(st, 4, boot->boottime_offset_ns);
+                sqlite3_bind_int64(st, 5, (int64_t) boot->clock_ticks);
+                sqlite3_bind_int64(st, 6, (int64_t) now_usec(CLOCK_REALTIME));
+                rc = sqlite3_step(st);
+        }
+        if (rc != SQLITE_ROW) {
+                int r = sqlite_to_errno(rc);
+
+                sqlite3_finalize(st);
+                return log_error_errno(r ?: -EIO, "Failed to record boot %s: %s", boot->boot_id, sqlite3_errmsg(s->db));
+        }
+        s->boot = (uint64_t) sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        if (ret_id)
+                *ret_id = s->boot;
+        return 0;
+}
+
+int store_next_instance_id(Store *s, uint64_t *ret) {
+        sqlite3_stmt *st = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id), 0) + 1 FROM instances", -1, &st, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+                sqlite3_finalize(st);
+                return sqlite_to_errno(rc) ?: -EIO;
+        }
+        *ret = (uint64_t) sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return 0;
+}
+
+/* Appends c to a JSON string body, escaping as JSON requires. */
+static size_t json_escape_byte(char *out, unsigned char c) {
+        static const char hex[] = "0123456789abcdef";
+
+        switch (c) {
+        case '"':
+                memcpy(out, "\\\"", 2);
+                return 2;
+        case '\\':
+                memcpy(out, "\\\\", 2);
+                return 2;
+        default:
+                if (c < 0x20 || c == 0x7f) {
+                        /* A control character becomes the text \xNN (the backslash escaped for JSON). */
+                        memcpy(out, "\\\\x", 3);
+                        out[3] = hex[c >> 4];
+                        out[4] = hex[c & 15];
+                        return 5;
+                }
+                out[0] = (char) c;
+                return 1;
+        }
+}
+
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not valid. */
+static size_t utf8_valid_len(const unsigned char *p, size_t n) {
+        size_t len;
+        uint32_t cp;
+
+        if (p[0] < 0x80)
+                return 1;
+        if ((p[0] & 0xe0) == 0xc0)
+                len = 2, cp = p[0] & 0x1f;
+        else if ((p[0] & 0xf0) == 0xe0)
+                len = 3, cp = p[0] & 0x0f;
+        else if ((p[0] & 0xf8) == 0xf0)
+                len = 4, cp = p[0] & 0x07;
+        else
+                return 0;
+        if (len > n)
+                return 0;
+        for (size_t k = 1; k < len; k++) {
+                if ((p[k] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (p[k] & 0x3f);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return len;
+}
+
+char *argv_to_json(const char *argv, size_t len) {
+        const unsigned char *p = (const unsigned char *) argv;
+        char *out, *o;
+        bool open = false;
+
+        /* Worst case: every byte becomes "\\xNN" (5 bytes), plus quotes and commas per argument. */
+        out = malloc(len * 8 + 3);
+        if (!out)
+                return NULL;
+        o = out;
+        *o++ = '[';
+        for (size_t k = 0; k < len;) {
+                size_t n;
+
+                if (!open) {
+                        if (o > out + 1)
+                                *o++ = ',';
+                        *o++ = '"';
+                        open = true;
+                }
+                if (p[k] == 0) {
+                        *o++ = '"';
+                        open = false;
+                        k++;
+                        continue;
+                }
+                n = utf8_valid_len(p + k, len - k);
+                if (n > 1) {
+                        memcpy(o, p + k, n);
+                        o += n;
+                        k += n;
+                } else if (n == 1) {
+                        o += json_escape_byte(o, p[k]);
+                        k++;
+                } else {
+                        static const char hex[] = "0123456789abcdef";
+
+                        memcpy(o, "\\\\x", 3);
+                        o[3] = hex[p[k] >> 4];
+                        o[4] = hex[p[k] & 15];
+                        o += 5;
+                        k++;
+                }
+        }
+        if (open)
+                *o++ = '"';
+        *o++ = ']';
+        *o = 0;
+        return out;
+}
+
+static void bind_opt_int(sqlite3_stmt *st, int idx, bool have, int64_t v) {
+        if (have)
+                sqlite3_bind_int64(st, idx, v);
+        else
+                sqlite3_bind_null(st, idx);
+}
+
+static void bind_opt_text(sqlite3_stmt *st, int idx, const char *v) {
+        if (v && *v)
+                sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT);
+        else
+                sqlite3_bind_null(st, idx);
+}
+
+/* Steps a bound statement. A row that violates a constraint is skipped with a warning (it is bad data,
+ * and must not block everything behind it); any other failure aborts the flush. */
+static int step_row(Store *s, sqlite3_stmt *st, const char *what) {
+        int rc = sqlite3_step(st), r = 0;
+
+        if (rc != SQLITE_DONE) {
+                r = sqlite_to_errno(rc) ?: -EIO;
+                if (r == -EEXIST) {
+                        s->skipped_rows++;
+                        log_warning("Failed to write %s: %s, ignoring.", what, sqlite3_errmsg(s->db));
+                        r = 0;
+                }
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return r;
+}
+
+static int sink_instance(const Instance *i, void *userdata) {
+        Store *s = userdata;
+        sqlite3_stmt *st = s->stmt[STMT_INSTANCE];
+        _cleanup_free_ char *argv = NULL;
+        bool exited = !(i->flags & INSTANCE_ALIVE);
+
+        if (i->argv && i->argv_len > 0) {
+                argv = argv_to_json(i->argv, i->argv_len);
+                if (!argv)
+                        return -ENOMEM;
+        }
+        sqlite3_bind_int64(st, 1, (int64_t) i->id);
+        sqlite3_bind_int64(st, 2, (int64_t) s->boot);
+        sqlite3_bind_int64(st, 3, i->pid);
+        sqlite3_bind_int64(st, 4, (int64_t) i->start_ticks);
+        sqlite3_bind_int64(st, 5, (int64_t) i->start_time);
+        bind_opt_int(st, 6, exited, (int64_t) i->exit_time);
+        bind_opt_int(st, 7, i->birth_parent_id > 0, (int64_t) i->birth_parent_id);
+        bind_opt_int(st, 8, i->birth_parent_pid >= 0, i->birth_parent_pid);
+        sqlite3_bind_text(st, 9, lineage_source_to_string(i->source), -1, SQLITE_STATIC);
+        bind_opt_int(st, 10, i->caba_id > 0, (int64_t) i->caba_id);
+        bind_opt_int(st, 11, i->caba_id > 0, i->caba_pid);
+        bind_opt_int(st, 12, i->exit_parent_id > 0, (int64_t) i->exit_parent_id);
+        bind_opt_int(st, 13, exited && i->exit_parent_pid >= 0, i->exit_parent_pid);
+        bind_opt_int(st, 14, exited && i->exit_status >= 0, i->exit_status);
+        bind_opt_int(st, 15, exited && i->exit_signal > 0, i->exit_signal);
+        bind_opt_text(st, 16, i->comm);
+        bind_opt_text(st, 17, i->exe);
+        bind_opt_text(st, 18, argv);
+        sqlite3_bind_int64(st, 19, i->uid);
+        sqlite3_bind_int64(st, 20, i->euid);
+        sqlite3_bind_int64(st, 21, i->gid);
+        sqlite3_bind_int64(st, 22, i->egid);
+        bind_opt_int(st, 23, i->loginuid != PROCFS_UNSET_ID, i->loginuid);
+        bind_opt_int(st, 24, i->sessionid != PROCFS_UNSET_ID, i->sessionid);
+        sqlite3_bind_int64(st, 25, i->sid);
+        sqlite3_bind_int64(st, 26, i->pgid);
+        sqlite3_bind_int64(st, 27, i->flags & ~INSTANCE_ALIVE);
+        sqlite3_bind_int(st, 28, i->argv_changed);
+        return step_row(s, st, "instance");
+}
+
+static int sink_event(const TrackerEvent *e, void *userdata) {
+        Store *s = userdata;
+        sqlite3_stmt *st = s->stmt[STMT_EVENT];
+        _cleanup_free_ char *argv = NULL;
+        bool ids = e->type == LINEAGE_EVENT_UID || e->type == LINEAGE_EVENT_GID || e->type == LINEAGE_EVENT_PTRACE;
+
+        if (e->argv && e->argv_len > 0) {
+                argv = argv_to_json(e->argv, e->argv_len);
+                if (!argv)
+                        return -ENOMEM;
+        }
+        sqlite3_bind_int64(st, 1, (int64_t) e->instance);
+        sqlite3_bind_int64(st, 2, (int64_t) e->time);
+        sqlite3_bind_int64(st, 3, e->type);
+        bind_opt_int(st, 4, e->tid > 0, e->tid);
+        bind_opt_int(st, 5, ids || e->type == LINEAGE_EVENT_SID, e->a);
+        bind_opt_int(st, 6, ids, e->b);
+        bind_opt_text(st, 7, e->text);
+        bind_opt_text(st, 8, argv);
+        return step_row(s, st, "event");
+}
+
+static int sink_gap(const TrackerGap *g, void *userdata) {
+        Store *s = userdata;
+        sqlite3_stmt *st = s->stmt[STMT_GAP];
+
+        sqlite3_bind_int64(st, 1, (int64_t) s->boot);
+        sqlite3_bind_int64(st, 2, (int64_t) g->start_time);
+        sqlite3_bind_int64(st, 3, (int64_t) g->end_time);
+        bind_opt_int(st, 4, g->lost > 0, (int64_t) g->lost);
+        bind_opt_int(st, 5, g->cpu >= 0, g->cpu);
+        sqlite3_bind_text(st, 6, g->reason, -1, SQLITE_STATIC);
+        return step_row(s, st, "gap");
+}
+
+int store_flush(Store *s, Tracker *t) {
+        static const TrackerSink sink = {
+                .instance = sink_instance,
+                .event = sink_event,
+                .gap = sink_gap,
+        };
+        int r;
+
+        if (!tracker_has_pending(t))
+                return 0;
+        r = exec_sql(s, "BEGIN IMMEDIATE");
+        if (r < 0)
+                return log_warning_errno(r, "Failed to begin a transaction on %s: %s", s->path, sqlite3_errmsg(s->db));
+        r = tracker_flush(t, &sink, s);
+        if (r >= 0)
+                r = exec_sql(s, "COMMIT");
+        if (r < 0) {
+                int k = log_warning_errno(r, "Failed to write to %s: %s; keeping the events in memory to retry.",
+                                          s->path, sqlite3_errmsg(s->db));
+                (void) exec_sql(s, "ROLLBACK");
+                return k;
+        }
+        tracker_flush_complete(t);
+        return 0;
+}

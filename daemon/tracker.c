@@ -1,0 +1,768 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The lineage rules: birth parents from fork events, thread groups, exits, and the userspace CABA tree. */
+#include <signal.h>
+
+#include "hashmap.h"
+#include "tracker.h"
+
+/* An event from more than this many ticks before an instance's start belongs to an earlier holder of
+ * the pid. One tick of slack because start times derived from event stamps can round differently. */
+#define START_TICKS_SLACK 1
+
+struct Tracker {
+        TrackerClock clock;
+        Hashmap *by_pid;                /* live instances by tgid */
+        uint64_t next_id;
+        Instance *dirty_head, **dirty_tail;
+        TrackerEvent *events;           /* queued rows for the events table */
+        size_t n_events, n_events_alloc;
+        TrackerGap *gaps;
+        size_t n_gaps, n_gaps_alloc;
+        Instance **scan_new;            /* instances created by the scan in progress */
+        size_t n_scan_new, n_scan_new_alloc;
+        int32_t *scan_ppid;             /* their PPid / kernel CABA, parallel to scan_new */
+        bool *scan_kernel_caba;
+        uint64_t scan_at_ns;
+        size_t string_bytes;            /* exe/argv held */
+        TrackerObserver observer;
+        void *observer_data;
+        TrackerStats stats;
+};
+
+static void *grow(void *p, size_t *alloc, size_t need, size_t size) {
+        size_t n;
+        void *q;
+
+        if (need <= *alloc)
+                return p;
+        n = MAX(need, *alloc * 2);
+        n = MAX(n, 16U);
+        q = reallocarray(p, n, size);
+        if (!q)
+                return NULL;
+        *alloc = n;
+        return q;
+}
+
+uint64_t tracker_ticks_from_mono(const Tracker *t, uint64_t mono_ns) {
+        int64_t boot_ns = (int64_t) mono_ns + t->clock.boottime_offset_ns;
+
+        if (boot_ns < 0)
+                return 0;
+        return (uint64_t) boot_ns / (NSEC_PER_SEC / t->clock.clock_ticks);
+}
+
+uint64_t tracker_realtime_from_mono(const Tracker *t, uint64_t mono_ns) {
+        int64_t rt = (int64_t) mono_ns + t->clock.realtime_offset_ns;
+
+        return rt < 0 ? 0 : (uint64_t) rt / NSEC_PER_USEC;
+}
+
+uint64_t tracker_realtime_from_ticks(const Tracker *t, uint64_t ticks) {
+        /* ticks count CLOCK_BOOTTIME; convert to monotonic, then to realtime. */
+        int64_t boot_ns = (int64_t) (ticks * (NSEC_PER_SEC / t->clock.clock_ticks));
+        int64_t mono_ns = boot_ns - t->clock.boottime_offset_ns;
+
+        return tracker_realtime_from_mono(t, mono_ns < 0 ? 0 : (uint64_t) mono_ns);
+}
+
+int tracker_new(Tracker **ret, const TrackerClock *clock, uint64_t next_id) {
+        _cleanup_(tracker_freep) Tracker *t = NULL;
+        int r;
+
+        if (clock->clock_ticks == 0 || clock->clock_ticks > NSEC_PER_SEC)
+                return -EINVAL;
+        t = calloc(1, sizeof(Tracker));
+        if (!t)
+                return -ENOMEM;
+        t->clock = *clock;
+        t->next_id = MAX(next_id, 1U);
+        t->dirty_tail = &t->dirty_head;
+        r = hashmap_new(&t->by_pid);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+void tracker_set_observer(Tracker *t, TrackerObserver cb, void *userdata) {
+        t->observer = cb;
+        t->observer_data = userdata;
+}
+
+static void observe(Tracker *t, const Instance *i, LineageEventType type, uint64_t time, int32_t tid, int64_t a, int64_t b) {
+        TrackerEvent e = { .instance = i->id, .time = time, .type = type, .tid = tid != i->pid ? tid : 0, .a = a, .b = b };
+
+        if (t->observer)
+                t->observer(&e, i, t->observer_data);
+}
+
+void tracker_set_clock(Tracker *t, const TrackerClock *clock) {
+        if (clock->clock_ticks > 0 && clock->clock_ticks <= NSEC_PER_SEC)
+                t->clock = *clock;
+}
+
+static void instance_free_strings(Tracker *t, Instance *i) {
+        if (i->exe)
+                t->string_bytes -= strlen(i->exe) + 1;
+        t->string_bytes -= i->argv_len;
+        free(i->exe);
+        free(i->argv);
+        i->exe = i->argv = NULL;
+        i->argv_len = 0;
+}
+
+static void instance_free(Tracker *t, Instance *i) {
+        instance_free_strings(t, i);
+        free(i->tids);
+        free(i);
+}
+
+static void event_done(TrackerEvent *e) {
+        free(e->text);
+        free(e->argv);
+}
+
+Tracker *tracker_free(Tracker *t) {
+        size_t it = 0;
+        void *v;
+
+        if (!t)
+                return NULL;
+        /* Exited instances live only on the dirty list; live ones are in the map (and maybe dirty too). */
+        while (t->dirty_head) {
+                Instance *i = t->dirty_head;
+
+                t->dirty_head = i->dirty_next;
+                if (!(i->flags & INSTANCE_ALIVE))
+                        instance_free(t, i);
+        }
+        if (t->by_pid)
+                while (hashmap_iterate(t->by_pid, &it, NULL, &v))
+                        instance_free(t, v);
+        hashmap_free(t->by_pid);
+        for (size_t k = 0; k < t->n_events; k++)
+                event_done(&t->events[k]);
+        free(t->events);
+        free(t->gaps);
+        free(t->scan_new);
+        free(t->scan_ppid);
+        free(t->scan_kernel_caba);
+        free(t);
+        return NULL;
+}
+
+static void mark_dirty(Tracker *t, Instance *i) {
+        if (i->dirty)
+                return;
+        i->dirty = true;
+        i->dirty_next = NULL;
+        *t->dirty_tail = i;
+        t->dirty_tail = &i->dirty_next;
+}
+
+/* CABA tree: each live instance hangs on the list of its closest alive birth ancestor. */
+static void caba_unlink(Instance *i) {
+        if (!i->caba)
+                return;
+        if (i->caba_prev)
+                i->caba_prev->caba_next = i->caba_next;
+        else
+                i->caba->caba_children = i->caba_next;
+        if (i->caba_next)
+                i->caba_next->caba_prev = i->caba_prev;
+        i->caba = i->caba_next = i->caba_prev = NULL;
+}
+
+static void caba_link(Tracker *t, Instance *i, Instance *caba) {
+        caba_unlink(i);
+        i->caba = caba;
+        i->caba_id = caba ? caba->id : 0;
+        i->caba_pid = caba ? (uint32_t) caba->pid : 0;
+        if (caba) {
+                i->caba_next = caba->caba_children;
+                if (caba->caba_children)
+                        caba->caba_children->caba_prev = i;
+                caba->caba_children = i;
+        }
+        mark_dirty(t, i);
+}
+
+const Instance *tracker_caba(const Instance *i) {
+        return i->caba;
+}
+
+Instance *tracker_get(const Tracker *t, int32_t pid) {
+        return pid > 0 ? hashmap_get(t->by_pid, (uint64_t) pid) : NULL;
+}
+
+static TrackerEvent *queue_event(Tracker *t, const Instance *i, uint64_t time, LineageEventType type, int32_t tid) {
+        TrackerEvent *e, *n;
+
+        n = grow(t->events, &t->n_events_alloc, t->n_events + 1, sizeof(TrackerEvent));
+        if (!n)
+                return NULL; /* counted by the caller as nothing; the instance row still carries the state */
+        t->events = n;
+        e = &t->events[t->n_events++];
+        *e = (TrackerEvent) {
+                .instance = i->id,
+                .time = time,
+                .type = type,
+                .tid = tid != i->pid ? tid : 0,
+        };
+        return e;
+}
+
+static void queue_gap(Tracker *t, const TrackerGap *g) {
+        TrackerGap *n = grow(t->gaps, &t->n_gaps_alloc, t->n_gaps + 1, sizeof(TrackerGap));
+
+        t->stats.gaps++;
+        t->stats.lost += g->lost;
+        if (!n)
+                return;
+        t->gaps = n;
+        t->gaps[t->n_gaps++] = *g;
+}
+
+static Instance *instance_new(Tracker *t, int32_t pid, uint64_t start_ticks, uint64_t start_time) {
+        Instance *i = calloc(1, sizeof(Instance));
+
+        if (!i)
+                return NULL;
+        if (hashmap_replace(t->by_pid, (uint64_t) pid, i) < 0) {
+                free(i);
+                return NULL;
+        }
+        i->id = t->next_id++;
+        i->pid = pid;
+        i->flags = INSTANCE_ALIVE;
+        i->start_ticks = start_ticks;
+        i->start_time = start_time;
+        i->birth_parent_pid = -1;
+        i->exit_parent_pid = -1;
+        i->exit_status = -1;
+        i->loginuid = i->sessionid = PROCFS_UNSET_ID;
+        i->source = LINEAGE_SOURCE_UNKNOWN;
+        i->pending_exec = -1;
+        t->stats.created++;
+        t->stats.live++;
+        mark_dirty(t, i);
+        return i;
+}
+
+/* Closes an instance: its thread group is gone. Its CABA children move up to its own CABA. */
+static void instance_close(Tracker *t, Instance *i, uint64_t exit_time) {
+        Instance *c;
+
+        while ((c = i->caba_children))
+                caba_link(t, c, i->caba);
+        caba_unlink(i);
+        i->flags &= ~INSTANCE_ALIVE;
+        i->exit_time = MAX(exit_time, i->start_time);
+        i->needs_info = false;
+        if (hashmap_get(t->by_pid, (uint64_t) i->pid) == i)
+                hashmap_remove(t->by_pid, (uint64_t) i->pid);
+        t->stats.live--;
+        t->stats.exited++;
+        mark_dirty(t, i);
+}
+
+static bool ticks_match(uint64_t a, uint64_t b) {
+        return a + START_TICKS_SLACK >= b && b + START_TICKS_SLACK >= a;
+}
+
+/* The live instance an event about pid refers to; NULL if unknown or if the event predates it (the
+ * pid then belonged to an instance we never saw). */
+static Instance *lookup_for_event(Tracker *t, int32_t tgid, uint64_t ev_ticks) {
+        Instance *i = tracker_get(t, tgid);
+
+        if (!i || ev_ticks + START_TICKS_SLACK < i->start_ticks) {
+                t->stats.unattributed++;
+                return NULL;
+        }
+        return i;
+}
+
+static int tids_add(Instance *i, int32_t tid) {
+        int32_t *n;
+
+        for (uint32_t k = 0; k < i->n_tids; k++)
+                if (i->tids[k] == tid)
+                        return 0;
+        if (i->n_tids >= (1U << 22)) /* pid_max bounds real thread counts; this bounds bad input */
+                return -E2BIG;
+        if (i->n_tids == i->n_tids_alloc) {
+                uint32_t na = i->n_tids_alloc ? i->n_tids_alloc * 2 : 4;
+
+                n = reallocarray(i->tids, na, sizeof(int32_t));
+                if (!n)
+                        return -ENOMEM;
+                i->tids = n;
+                i->n_tids_alloc = na;
+        }
+        i->tids[i->n_tids++] = tid;
+        return 1;
+}
+
+static bool tids_remove(Instance *i, int32_t tid) {
+        for (uint32_t k = 0; k < i->n_tids; k++)
+                if (i->tids[k] == tid) {
+                        i->tids[k] = i->tids[--i->n_tids];
+                        if (i->n_tids == 0) {
+                                free(i->tids);
+                                i->tids = NULL;
+                                i->n_tids_alloc = 0;
+                        }
+                        return true;
+                }
+        return false;
+}
+
+static void inherit_from_parent(Tracker *t, Instance *child, const Instance *p) {
+        child->uid = p->uid;
+        child->euid = p->euid;
+        child->gid = p->gid;
+        child->egid = p->egid;
+        child->loginuid = p->loginuid;
+        child->sessionid = p->sessionid;
+        child->sid = p->sid;
+        child->pgid = p->pgid;
+        memcpy(child->comm, p->comm, sizeof(child->comm));
+        if (p->exe) {
+                child->exe = strdup(p->exe);
+                if (child->exe)
+                        t->string_bytes += strlen(child->exe) + 1;
+        }
+}
+
+static void set_birth_parent(Tracker *t, Instance *i, Instance *parent, int32_t parent_tgid, LineageSource source) {
+        i->birth_parent_id = parent ? parent->id : 0;
+        i->birth_parent_pid = parent_tgid;
+        i->source = source;
+        caba_link(t, i, parent);
+}
+
+static void handle_fork(Tracker *t, const CnprocEvent *ev) {
+        uint64_t ticks = tracker_ticks_from_mono(t, ev->timestamp_ns);
+        Instance *parent, *child;
+
+        if (ev->pid != ev->tgid) {
+                /* A new thread: not an instance, only a member of its group. */
+                Instance *g = lookup_for_event(t, ev->tgid, ticks);
+
+                if (g)
+                        (void) tids_add(g, ev->pid);
+                return;
+        }
+
+        /* The forking thread may be a non-leader: the child belongs to its thread group. */
+        parent = tracker_get(t, ev->fork.parent_tgid);
+        child = tracker_get(t, ev->pid);
+        if (child && (child->flags & INSTANCE_SCANNED) && ticks_match(child->start_ticks, ticks)) {
+                /* A scan raced this fork and found the child already: same instance, now with its
+                 * observed birth parent instead of a PPid that may be a reaper. */
+                set_birth_parent(t, child, parent, ev->fork.parent_tgid,
+                                 parent ? LINEAGE_SOURCE_FORK : LINEAGE_SOURCE_UNKNOWN);
+                t->stats.merged++;
+                observe(t, child, LINEAGE_EVENT_FORK, child->start_time, ev->pid, 0, 0);
+                return;
+        }
+        if (child) {
+                /* The pid was reused while we still thought its old holder alive: its exit was lost. */
+                child->flags |= INSTANCE_EXIT_UNKNOWN;
+                instance_close(t, child, tracker_realtime_from_mono(t, ev->timestamp_ns));
+                t->stats.stale++;
+        }
+        child = instance_new(t, ev->pid, ticks, tracker_realtime_from_mono(t, ev->timestamp_ns));
+        if (!child)
+                return;
+        if (parent)
+                inherit_from_parent(t, child, parent);
+        set_birth_parent(t, child, parent, ev->fork.parent_tgid,
+                         parent ? LINEAGE_SOURCE_FORK : LINEAGE_SOURCE_UNKNOWN);
+        observe(t, child, LINEAGE_EVENT_FORK, child->start_time, ev->pid, 0, 0);
+}
+
+static void handle_exit(Tracker *t, const CnprocEvent *ev) {
+        uint64_t ticks = tracker_ticks_from_mono(t, ev->timestamp_ns);
+        Instance *i = lookup_for_event(t, ev->tgid, ticks), *reaper;
+
+        if (!i)
+                return;
+        if (ev->pid == ev->tgid)
+                i->leader_exited = true;
+        else
+                tids_remove(i, ev->pid);
+        if (!i->leader_exited || i->n_tids > 0)
+                return;
+
+        /* The wait status: low 7 bits the killing signal, 0x80 a core dump, else the status in bits 8-15. */
+        if (ev->exit.code & 0x7f) {
+                i->exit_signal = (int32_t) (ev->exit.code & 0x7f);
+                i->exit_status = -1;
+        } else {
+                i->exit_status = (int32_t) ((ev->exit.code >> 8) & 0xff);
+                i->exit_signal = 0;
+        }
+        if (ev->exit.code & 0x80)
+                i->flags |= INSTANCE_CORE_DUMPED;
+        i->exit_parent_pid = ev->exit.parent_tgid;
+        reaper = tracker_get(t, ev->exit.parent_tgid);
+        i->exit_parent_id = reaper && reaper != i ? reaper->id : 0;
+        instance_close(t, i, tracker_realtime_from_mono(t, ev->timestamp_ns));
+        observe(t, i, LINEAGE_EVENT_EXIT, i->exit_time, ev->pid, i->exit_status, i->exit_signal);
+}
+
+static void handle_exec(Tracker *t, Instance *i, const CnprocEvent *ev, uint64_t time) {
+        TrackerEvent *e;
+
+        /* exec leaves one thread: any others (including an old leader, if a non-leader exec'd) are gone. */
+        free(i->tids);
+        i->tids = NULL;
+        i->n_tids = i->n_tids_alloc = 0;
+        i->leader_exited = false;
+        i->flags |= INSTANCE_EXECED;
+        i->needs_info = true;
+        e = queue_event(t, i, time, LINEAGE_EVENT_EXEC, ev->pid);
+        i->pending_exec = e ? (int64_t) (e - t->events) : -1;
+        mark_dirty(t, i);
+}
+
+void tracker_handle_event(Tracker *t, const CnprocEvent *ev) {
+        uint64_t ticks, time;
+        TrackerEvent *e = NULL;
+        Instance *i;
+
+        switch (ev->type) {
+        case LINEAGE_EVENT_FORK:
+                handle_fork(t, ev);
+                return;
+        case LINEAGE_EVENT_EXIT:
+                handle_exit(t, ev);
+                return;
+        default:
+                break;
+        }
+
+        ticks = tracker_ticks_from_mono(t, ev->timestamp_ns);
+        time = tracker_realtime_from_mono(t, ev->timestamp_ns);
+        i = lookup_for_event(t, ev->tgid, ticks);
+        if (!i)
+                return;
+
+        switch (ev->type) {
+        case LINEAGE_EVENT_EXEC:
+                handle_exec(t, i, ev, time);
+                return;
+        case LINEAGE_EVENT_UID:
+        case LINEAGE_EVENT_GID:
+                if (ev->type == LINEAGE_EVENT_UID) {
+                        i->uid = ev->id.r;
+                        i->euid = ev->id.e;
+                } else {
+                        i->gid = ev->id.r;
+                        i->egid = ev->id.e;
+                }
+                e = queue_event(t, i, time, ev->type, ev->pid);
+                if (e) {
+                        e->a = ev->id.r;
+                        e->b = ev->id.e;
+                }
+                break;
+        case LINEAGE_EVENT_SID:
+                /* setsid() makes the caller the leader of a new session and process group. */
+                i->sid = i->pgid = ev->tgid;
+                e = queue_event(t, i, time, ev->type, ev->pid);
+                if (e)
+                        e->a = ev->tgid;
+                break;
+        case LINEAGE_EVENT_PTRACE:
+                e = queue_event(t, i, time, ev->type, ev->pid);
+                if (e) {
+                        e->a = ev->ptrace.tracer_pid;
+                        e->b = ev->ptrace.tracer_tgid;
+                }
+                break;
+        case LINEAGE_EVENT_COMM: {
+                char comm[sizeof(i->comm)];
+
+                procfs_sanitize_comm(ev->comm.comm, strnlen(ev->comm.comm, sizeof(ev->comm.comm)), comm, sizeof(comm));
+                /* A thread renaming itself does not rename the process. */
+                if (ev->pid == ev->tgid)
+                        memcpy(i->comm, comm, sizeof(i->comm));
+                e = queue_event(t, i, time, ev->type, ev->pid);
+                if (e)
+                        e->text = strdup(comm);
+                break;
+        }
+        case LINEAGE_EVENT_COREDUMP:
+                i->flags |= INSTANCE_CORE_DUMPED;
+                (void) queue_event(t, i, time, ev->type, ev->pid);
+                break;
+        default:
+                t->stats.unattributed++;
+                return;
+        }
+        mark_dirty(t, i);
+        if (t->observer) {
+                TrackerEvent o = e ? *e : (TrackerEvent) { .instance = i->id, .time = time, .type = ev->type };
+
+                t->observer(&o, i, t->observer_data);
+        }
+}
+
+void tracker_handle_loss(Tracker *t, const CnprocLoss *loss) {
+        TrackerGap g = {
+                .start_time = loss->after_ns ? tracker_realtime_from_mono(t, loss->after_ns) : 0,
+                .end_time = tracker_realtime_from_mono(t, loss->before_ns),
+                .lost = loss->lost,
+                .cpu = loss->reason == CNPROC_LOSS_SEQUENCE ? (int32_t) loss->cpu : -1,
+                .reason = loss->reason == CNPROC_LOSS_SEQUENCE ? "sequence" : "overflow",
+        };
+
+        if (g.start_time == 0 || g.start_time > g.end_time)
+                g.start_time = g.end_time;
+        queue_gap(t, &g);
+}
+
+static void apply_facts(Tracker *t, Instance *i, const ProcInfo *info) {
+        if (info->have & PROCFS_STAT) {
+                memcpy(i->comm, info->comm, sizeof(i->comm));
+                i->comm[sizeof(i->comm) - 1] = 0;
+                i->sid = info->sid;
+                i->pgid = info->pgid;
+        }
+        if (info->have & PROCFS_STATUS) {
+                i->uid = info->ruid;
+                i->euid = info->euid;
+                i->gid = info->rgid;
+                i->egid = info->egid;
+        }
+        if (info->have & PROCFS_LOGIN) {
+                i->loginuid = info->loginuid;
+                i->sessionid = info->sessionid;
+        }
+        if ((info->have & PROCFS_EXE) && info->exe) {
+                char *s = strdup(info->exe);
+
+                if (s) {
+                        instance_free_strings(t, i);
+                        i->exe = s;
+                        t->string_bytes += strlen(s) + 1;
+                }
+        }
+        if ((info->have & PROCFS_ARGV) && info->argv && info->argv_len > 0) {
+                char *a = malloc(info->argv_len);
+
+                if (a) {
+                        memcpy(a, info->argv, info->argv_len);
+                        t->string_bytes -= i->argv_len;
+                        free(i->argv);
+                        i->argv = a;
+                        i->argv_len = (uint32_t) info->argv_len;
+                        i->argv_changed = true;
+                        t->string_bytes += i->argv_len;
+                        if (info->argv_truncated)
+                                i->flags |= INSTANCE_ARGV_TRUNCATED;
+                        else
+                                i->flags &= ~INSTANCE_ARGV_TRUNCATED;
+                }
+        }
+        mark_dirty(t, i);
+}
+
+static bool grow_scan(Tracker *t) {
+        size_t a = t->n_scan_new_alloc, b = a, c = a;
+        void *n;
+
+        n = grow(t->scan_new, &a, t->n_scan_new + 1, sizeof(Instance *));
+        if (!n)
+                return false;
+        t->scan_new = n;
+        n = grow(t->scan_ppid, &b, t->n_scan_new + 1, sizeof(int32_t));
+        if (!n)
+                return false;
+        t->scan_ppid = n;
+        n = grow(t->scan_kernel_caba, &c, t->n_scan_new + 1, sizeof(bool));
+        if (!n)
+                return false;
+        t->scan_kernel_caba = n;
+        t->n_scan_new_alloc = a;
+        return true;
+}
+
+void tracker_scan_begin(Tracker *t, uint64_t at_ns) {
+        t->scan_at_ns = at_ns;
+        t->n_scan_new = 0;
+}
+
+int tracker_scan_add(Tracker *t, const ProcInfo *info, const int32_t *tids, size_t n_tids, int32_t caba_tgid) {
+        Instance *i;
+
+        if (!(info->have & PROCFS_STAT) || info->pid <= 0)
+                return -EINVAL;
+        i = tracker_get(t, info->pid);
+        if (i && !ticks_match(i->start_ticks, info->start_ticks)) {
+                /* Our instance for this pid is gone: the pid now belongs to another process. */
+                i->flags |= INSTANCE_EXIT_UNKNOWN;
+                instance_close(t, i, tracker_realtime_from_mono(t, t->scan_at_ns));
+                t->stats.stale++;
+                i = NULL;
+        }
+        if (!i) {
+                i = instance_new(t, info->pid, info->start_ticks, tracker_realtime_from_ticks(t, info->start_ticks));
+                if (!i)
+                        return -ENOMEM;
+                i->flags |= INSTANCE_SCANNED;
+                if (!(info->have & PROCFS_EXE) || !info->exe)
+                        if (info->ppid == 0 || info->ppid == 2)
+                                i->flags |= INSTANCE_KERNEL_THREAD;
+                t->stats.scanned++;
+                if (!grow_scan(t))
+                        return -ENOMEM;
+                t->scan_new[t->n_scan_new] = i;
+                t->scan_ppid[t->n_scan_new] = caba_tgid >= 0 ? caba_tgid : info->ppid;
+                t->scan_kernel_caba[t->n_scan_new] = caba_tgid >= 0;
+                t->n_scan_new++;
+        }
+        apply_facts(t, i, info);
+        for (size_t k = 0; k < n_tids; k++)
+                if (tids[k] != i->pid)
+                        (void) tids_add(i, tids[k]);
+        return 0;
+}
+
+void tracker_scan_end(Tracker *t) {
+        /* Parents are linked only now: with pid wrap-around a parent can have a higher pid than its child. */
+        for (size_t k = 0; k < t->n_scan_new; k++) {
+                Instance *i = t->scan_new[k], *p;
+                int32_t ppid = t->scan_ppid[k];
+
+                if (!(i->flags & INSTANCE_ALIVE))
+                        continue;
+                p = tracker_get(t, ppid);
+                if (p == i)
+                        p = NULL;
+                /* The kernel's CABA is a birth ancestor that is alive; PPid may be a reaper. Either way
+                 * it is the best knowledge of where this process came from. */
+                set_birth_parent(t, i, p, ppid,
+                                 t->scan_kernel_caba[k] ? LINEAGE_SOURCE_KERNEL_CABA : LINEAGE_SOURCE_PROCFS);
+        }
+        t->n_scan_new = 0;
+}
+
+void tracker_foreach_needs_info(Tracker *t, TrackerInfoCallback cb, void *userdata) {
+        /* Only dirty instances can need info: exec marks them dirty. */
+        for (Instance *i = t->dirty_head; i; i = i->dirty_next)
+                if (i->needs_info && (i->flags & INSTANCE_ALIVE))
+                        cb(t, i, userdata);
+}
+
+static void observe_exec(Tracker *t, Instance *i) {
+        TrackerEvent e = { .instance = i->id, .type = LINEAGE_EVENT_EXEC, .text = i->exe, .argv = i->argv,
+                           .argv_len = i->argv_len };
+
+        if (!t->observer)
+                return;
+        if (i->pending_exec >= 0 && (size_t) i->pending_exec < t->n_events)
+                e.time = t->events[i->pending_exec].time;
+        t->observer(&e, i, t->observer_data);
+}
+
+void tracker_apply_info(Tracker *t, Instance *i, const ProcInfo *info) {
+        TrackerEvent *e;
+
+        i->needs_info = false;
+        if (!(info->have & PROCFS_STAT) || !ticks_match(i->start_ticks, info->start_ticks)) {
+                /* Gone before we could look (or the pid is someone else's now): the exec is recorded, but
+                 * what it ran is unknown. Do not leave the pre-exec name and executable in place. */
+                i->comm[0] = 0;
+                instance_free_strings(t, i);
+                i->argv_changed = true;
+                i->flags &= ~INSTANCE_ARGV_TRUNCATED;
+                mark_dirty(t, i);
+                observe_exec(t, i);
+                return;
+        }
+        apply_facts(t, i, info);
+        observe_exec(t, i);
+        if (i->pending_exec < 0 || (size_t) i->pending_exec >= t->n_events)
+                return;
+        e = &t->events[i->pending_exec];
+        if (e->instance != i->id || e->type != LINEAGE_EVENT_EXEC)
+                return;
+        free(e->text);
+        e->text = i->exe ? strdup(i->exe) : NULL;
+        if (i->argv && i->argv_len > 0) {
+                free(e->argv);
+                e->argv = malloc(i->argv_len);
+                if (e->argv) {
+                        memcpy(e->argv, i->argv, i->argv_len);
+                        e->argv_len = i->argv_len;
+                }
+        }
+}
+
+bool tracker_has_pending(const Tracker *t) {
+        return t->dirty_head || t->n_events > 0 || t->n_gaps > 0;
+}
+
+int tracker_flush(Tracker *t, const TrackerSink *sink, void *userdata) {
+        Instance *i;
+        int r;
+
+        for (i = t->dirty_head; i; i = i->dirty_next) {
+                r = sink->instance(i, userdata);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t k = 0; k < t->n_events; k++) {
+                r = sink->event(&t->events[k], userdata);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t k = 0; k < t->n_gaps; k++) {
+                r = sink->gap(&t->gaps[k], userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+void tracker_flush_complete(Tracker *t) {
+        Instance *i, *next;
+
+        /* Everything is committed: forget the queues and the exited instances. */
+        for (i = t->dirty_head; i; i = next) {
+                next = i->dirty_next;
+                i->dirty = false;
+                i->dirty_next = NULL;
+                i->written = true;
+                i->argv_changed = false;
+                i->pending_exec = -1;
+                if (!(i->flags & INSTANCE_ALIVE))
+                        instance_free(t, i);
+                else if (!i->needs_info) {
+                        /* argv is in the database now; keep exe, which children inherit. */
+                        t->string_bytes -= i->argv_len;
+                        free(i->argv);
+                        i->argv = NULL;
+                        i->argv_len = 0;
+                }
+        }
+        t->dirty_head = NULL;
+        t->dirty_tail = &t->dirty_head;
+        for (size_t k = 0; k < t->n_events; k++)
+                event_done(&t->events[k]);
+        t->n_events = 0;
+        t->n_gaps = 0;
+}
+
+void tracker_get_stats(const Tracker *t, TrackerStats *ret) {
+        *ret = t->stats;
+}
+
+size_t tracker_memory(const Tracker *t) {
+        return hashmap_memory(t->by_pid) + t->stats.live * sizeof(Instance) + t->string_bytes +
+               t->n_events_alloc * sizeof(TrackerEvent);
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* tracker: the live process table and the lineage rules. Pure logic: driven by decoded events and procfs facts. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cnproc.h"
+#include "lineage/names.h"
+#include "procfs.h"
+
+typedef struct Tracker Tracker;
+typedef struct Instance Instance;
+
+/* Clocks of the boot being tracked: the proc connector stamps CLOCK_MONOTONIC, /proc/PID/stat counts
+ * clock ticks of CLOCK_BOOTTIME, answers use CLOCK_REALTIME µs. */
+typedef struct TrackerClock {
+        int64_t realtime_offset_ns;  /* CLOCK_REALTIME - CLOCK_MONOTONIC */
+        int64_t boottime_offset_ns;  /* CLOCK_BOOTTIME - CLOCK_MONOTONIC */
+        uint64_t clock_ticks;        /* USER_HZ */
+} TrackerClock;
+
+enum {
+        INSTANCE_ALIVE = 1 << 0,
+        INSTANCE_ARGV_TRUNCATED = 1 << 1,
+        INSTANCE_SCANNED = 1 << 2,      /* found by a /proc scan, not born under watch */
+        INSTANCE_EXIT_UNKNOWN = 1 << 3, /* its exit was not observed (lost events); exit_time is a bound */
+        INSTANCE_CORE_DUMPED = 1 << 4,
+        INSTANCE_EXECED = 1 << 5,       /* exec'd at least once under watch */
+        INSTANCE_KERNEL_THREAD = 1 << 6,
+};
+
+/* One process lifetime. Public so the store can write it; only the tracker changes it. */
+struct Instance {
+        uint64_t id;
+        int32_t pid;
+        uint32_t flags;
+        uint64_t start_ticks;
+        uint64_t start_time;            /* µs CLOCK_REALTIME */
+        uint64_t exit_time;             /* µs CLOCK_REALTIME, 0 while alive */
+        uint64_t birth_parent_id;       /* 0 = unknown */
+        int32_t birth_parent_pid;       /* tgid; 0 = none (kernel roots), -1 = unknown */
+        LineageSource source;
+        uint64_t exit_parent_id;
+        int32_t exit_parent_pid;
+        int32_t exit_status;            /* exit status, or -1 */
+        int32_t exit_signal;            /* killing signal, or 0 */
+        int32_t sid, pgid;
+        uint32_t uid, euid, gid, egid;
+        uint32_t loginuid, sessionid;   /* PROCFS_UNSET_ID when unset */
+        char comm[64];
+        char *exe;                      /* set by exec/scan, freed after it was written */
+        char *argv;                     /* NUL-separated, freed after it was written */
+        uint32_t argv_len;
+        uint32_t caba_pid;              /* pid of the CABA (mirrors caba) */
+        uint64_t caba_id;
+
+        /* private to the tracker */
+        Instance *caba;                 /* closest alive birth ancestor, while alive */
+        Instance *caba_children;        /* live instances whose CABA this is */
+        Instance *caba_next, *caba_prev;
+        Instance *dirty_next;
+        int32_t *tids;                  /* live non-leader threads, only when there are any */
+        uint32_t n_tids, n_tids_alloc;
+        bool leader_exited;
+        bool dirty;
+        bool needs_info;                /* exec seen: read exe/argv at the end of the batch */
+        bool written;                   /* inserted into the database at least once */
+        bool argv_changed;              /* argv set or cleared since the last flush */
+        int64_t pending_exec;           /* index of its last queued exec event, or -1 */
+};
+
+/* A row for the events table. */
+typedef struct TrackerEvent {
+        uint64_t instance;
+        uint64_t time;                  /* µs CLOCK_REALTIME */
+        uint32_t type;                  /* LineageEventType */
+        int32_t tid;                    /* the thread, when not the leader; else 0 */
+        int64_t a, b;                   /* uid/gid: real, effective; sid; ptrace: tracer pid, tgid; exit: status, signal */
+        char *text;                     /* comm (comm, exec), exe (exec) — owned */
+        char *argv;                     /* exec: NUL-separated, owned */
+        uint32_t argv_len;
+} TrackerEvent;
+
+/* A gap in the record. */
+typedef struct TrackerGap {
+        uint64_t start_time, end_time;  /* µs CLOCK_REALTIME */
+        uint64_t lost;                  /* 0 = unknown */
+        int32_t cpu;                    /* -1 = all */
+        const char *reason;             /* "overflow", "sequence", "downtime" (static string) */
+} TrackerGap;
+
+typedef struct TrackerStats {
+        uint64_t live;                  /* live instances */
+        uint64_t created;               /* instances created (fork + scan) */
+        uint64_t exited;
+        uint64_t scanned;
+        uint64_t merged;                /* fork events that matched an instance a scan had found */
+        uint64_t unattributed;          /* events for pids the tracker did not know */
+        uint64_t stale;                 /* instances closed because their pid was reused under us */
+        uint64_t gaps;
+        uint64_t lost;
+} TrackerStats;
+
+/* What a flush hands to the store. Returning < 0 aborts the flush; everything stays queued. */
+typedef struct TrackerSink {
+        int (*instance)(const Instance *i, void *userdata);
+        int (*event)(const TrackerEvent *e, void *userdata);
+        int (*gap)(const TrackerGap *g, void *userdata);
+} TrackerSink;
+
+/* Observer of what the tracker records, for live streams: called for every event attributed to an
+ * instance (fork: the child; exit: the instance that ended; exec: once its exe/argv were read). */
+typedef void (*TrackerObserver)(const TrackerEvent *e, const Instance *i, void *userdata);
+
+int tracker_new(Tracker **ret, const TrackerClock *clock, uint64_t next_id);
+void tracker_set_observer(Tracker *t, TrackerObserver cb, void *userdata);
+Tracker *tracker_free(Tracker *t);
+void tracker_set_clock(Tracker *t, const TrackerClock *clock);
+
+/* Kernel events, in socket order. */
+void tracker_handle_event(Tracker *t, const CnprocEvent *ev);
+/* A detected loss: recorded as a gap. */
+void tracker_handle_loss(Tracker *t, const CnprocLoss *loss);
+
+/* A /proc scan: begin, add every thread group (with its thread ids), end (links parents). at_ns is the
+ * CLOCK_MONOTONIC time of the scan. caba_tgid is the thread group of NScaba's thread (resolved by the
+ * caller), 0 for the idle task, -1 when the kernel gave none. */
+void tracker_scan_begin(Tracker *t, uint64_t at_ns);
+int tracker_scan_add(Tracker *t, const ProcInfo *info, const int32_t *tids, size_t n_tids, int32_t caba_tgid);
+void tracker_scan_end(Tracker *t);
+
+/* Instances whose exec needs exe/argv read from procfs (and the facts, once read). */
+typedef void (*TrackerInfoCallback)(Tracker *t, Instance *i, void *userdata);
+void tracker_foreach_needs_info(Tracker *t, TrackerInfoCallback cb, void *userdata);
+void tracker_apply_info(Tracker *t, Instance *i, const ProcInfo *info);
+
+Instance *tracker_get(const Tracker *t, int32_t pid);
+/* The live CABA of a live instance (NULL for roots). */
+const Instance *tracker_caba(const Instance *i);
+
+/* Hands everything changed since the last completed flush to sink. Nothing is forgotten until
+ * tracker_flush_complete(), called once the sink's writes are durable; a failed flush is retried whole. */
+int tracker_flush(Tracker *t, const TrackerSink *sink, void *userdata);
+void tracker_flush_complete(Tracker *t);
+bool tracker_has_pending(const Tracker *t);
+void tracker_get_stats(const Tracker *t, TrackerStats *ret);
+uint64_t tracker_ticks_from_mono(const Tracker *t, uint64_t mono_ns);
+uint64_t tracker_realtime_from_mono(const Tracker *t, uint64_t mono_ns);
+uint64_t tracker_realtime_from_ticks(const Tracker *t, uint64_t ticks);
+/* Memory held by the tracker, in bytes (approximate, for GetStatus and benchmarks). */
+size_t tracker_memory(const Tracker *t);
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(Tracker *, tracker_free);

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Tracker tests on synthetic event sequences: birth parents, threads, exits, pid reuse, CABA. */
+#include <signal.h>
+
+#include "tracker.h"
+
+static unsigned failures;
+static uint64_t now_ns = 1000 * NSEC_PER_SEC;
+
+#define CHECK(cond)                                                                     \
+        do {                                                                            \
+                if (!(cond)) {                                                          \
+                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+                        failures++;                                                     \
+                }                                                                       \
+        } while (0)
+
+static CnprocEvent ev(LineageEventType type, int32_t pid, int32_t tgid) {
+        now_ns += 20 * NSEC_PER_SEC / 1000; /* 20 ms apart: two ticks */
+        return (CnprocEvent) { .type = type, .pid = pid, .tgid = tgid, .timestamp_ns = now_ns };
+}
+
+static void fork_thread(Tracker *t, int32_t ppid, int32_t ptgid, int32_t pid, int32_t tgid) {
+        CnprocEvent e = ev(LINEAGE_EVENT_FORK, pid, tgid);
+
+        e.fork.parent_pid = ppid;
+        e.fork.parent_tgid = ptgid;
+        tracker_handle_event(t, &e);
+}
+
+static void fork_proc(Tracker *t, int32_t parent, int32_t child) {
+        fork_thread(t, parent, parent, child, child);
+}
+
+static void exit_thread(Tracker *t, int32_t pid, int32_t tgid, uint32_t code, int32_t reaper) {
+        CnprocEvent e = ev(LINEAGE_EVENT_EXIT, pid, tgid);
+
+        e.exit.code = code;
+        e.exit.signal = SIGCHLD;
+        e.exit.parent_pid = e.exit.parent_tgid = reaper;
+        tracker_handle_event(t, &e);
+}
+
+static void simple(Tracker *t, LineageEventType type, int32_t pid, int32_t tgid) {
+        CnprocEvent e = ev(type, pid, tgid);
+
+        tracker_handle_event(t, &e);
+}
+
+/* Collects what a flush writes: the last row per instance id. */
+#define MAX_ROWS 256
+static Instance rows[MAX_ROWS];
+static TrackerEvent events[MAX_ROWS];
+static unsigned n_events;
+static TrackerGap gaps[16];
+static unsigned n_gaps;
+
+static int sink_instance(const Instance *i, void *userdata) {
+        if (i->id >= MAX_ROWS)
+                return -E2BIG;
+        rows[i->id] = *i;
+        rows[i->id].exe = rows[i->id].argv = NULL;
+        return 0;
+}
+
+static int sink_event(const TrackerEvent *e, void *userdata) {
+        if (n_events < MAX_ROWS) {
+                events[n_events] = *e;
+                events[n_events].text = events[n_events].argv = NULL;
+                n_events++;
+        }
+        return 0;
+}
+
+static int sink_gap(const TrackerGap *g, void *userdata) {
+        if (n_gaps < 16)
+                gaps[n_gaps++] = *g;
+        return 0;
+}
+
+static void flush(Tracker *t) {
+        static const TrackerSink sink = { sink_instance, sink_event, sink_gap };
+
+        CHECK(tracker_flush(t, &sink, NULL) >= 0);
+        tracker_flush_complete(t);
+}
+
+static Tracker *new_tracker(void) {
+        TrackerClock c = { .clock_ticks = 100 };
+        Tracker *t = NULL;
+
+        memset(rows, 0, sizeof(rows));
+        n_events = n_gaps = 0;
+        CHECK(tracker_new(&t, &c, 1) >= 0);
+        return t;
+}
+
+/* Seeds a live root process by a scan, as at start-up. */
+static void scan_root(Tracker *t, int32_t pid, int32_t ppid) {
+        ProcInfo p = { .have = PROCFS_STAT, .pid = pid, .ppid = ppid, .start_ticks = 1, .sid = pid };
+
+        strcpy(p.comm, "init");
+        tracker_scan_begin(t, now_ns);
+        CHECK(tracker_scan_add(t, &p, NULL, 0, -1) >= 0);
+        tracker_scan_end(t);
+}
+
+static uint64_t id_of(Tracker *t, int32_t pid) {
+        Instance *i = tracker_get(t, pid);
+
+        return i ? i->id : 0;
+}
+
+static int32_t caba_pid(Tracker *t, int32_t pid) {
+        Instance *i = tracker_get(t, pid);
+        const Instance *c = i ? tracker_caba(i) : NULL;
+
+        return c ? c->pid : -1;
+}
+
+static void test_chain_and_reparent(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+        uint64_t a, b, c;
+
+        scan_root(t, 1, 0);
+        fork_proc(t, 1, 100);
+        fork_proc(t, 100, 101);
+        fork_proc(t, 101, 102);
+        a = id_of(t, 100), b = id_of(t, 101), c = id_of(t, 102);
+        CHECK(a && b && c);
+        CHECK(caba_pid(t, 102) == 101);
+        /* 101 exits: 102 is reparented to 1 by the kernel, but its birth parent stays 101. */
+        exit_thread(t, 101, 101, 0, 100);
+        CHECK(tracker_get(t, 101) == NULL);
+        CHECK(caba_pid(t, 102) == 100);
+        exit_thread(t, 100, 100, 3 << 8, 1);
+        CHECK(caba_pid(t, 102) == 1);
+        exit_thread(t, 102, 102, SIGKILL, 1);
+        flush(t);
+        CHECK(rows[c].birth_parent_id == b && rows[c].birth_parent_pid == 101);
+        CHECK(rows[c].source == LINEAGE_SOURCE_FORK);
+        CHECK(rows[c].exit_parent_pid == 1);
+        CHECK(rows[c].exit_signal == SIGKILL && rows[c].exit_status == -1);
+        CHECK(rows[a].exit_status == 3 && rows[a].exit_signal == 0);
+        CHECK(rows[b].birth_parent_id == a);
+        CHECK(rows[a].birth_parent_id == 1);
+        CHECK(!(rows[c].flags & INSTANCE_ALIVE) && rows[c].exit_time >= rows[c].start_time);
+        /* CABA at exit: 102 outlived 101 and 100, so its last CABA was 1. */
+        CHECK(rows[c].caba_pid == 1);
+}
+
+static void test_threads(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+        uint64_t p, c1, c2;
+
+        scan_root(t, 1, 0);
+        fork_proc(t, 1, 200);
+        p = id_of(t, 200);
+        /* Two threads: fork events with pid != tgid, and the parent named is the creator's parent. */
+        fork_thread(t, 1, 1, 201, 200);
+        fork_thread(t, 1, 1, 202, 200);
+        CHECK(tracker_get(t, 201) == NULL); /* threads are not instances */
+        /* Each thread forks a process: the forking thread is named; the child belongs to the group. */
+        fork_thread(t, 201, 200, 210, 210);
+        fork_thread(t, 202, 200, 211, 211);
+        c1 = id_of(t, 210), c2 = id_of(t, 211);
+        /* The leader exits first (pthread_exit in main); the group lives on in its threads. */
+        exit_thread(t, 200, 200, 0, 1);
+        CHECK(tracker_get(t, 200) != NULL);
+        CHECK(caba_pid(t, 210) == 200);
+        exit_thread(t, 201, 200, 0, 1);
+        CHECK(tracker_get(t, 200) != NULL);
+        exit_thread(t, 202, 200, 9 << 8, 1);
+        CHECK(tracker_get(t, 200) == NULL);
+        CHECK(caba_pid(t, 210) == 1 && caba_pid(t, 211) == 1);
+        flush(t);
+        CHECK(rows[c1].birth_parent_id == p && rows[c1].birth_parent_pid == 200);
+        CHECK(rows[c2].birth_parent_id == p && rows[c2].birth_parent_pid == 200);
+        CHECK(rows[p].exit_status == 9);
+}
+
+static void test_exec_from_thread(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+        uint64_t p;
+        unsigned execs = 0;
+
+        scan_root(t, 1, 0);
+        fork_proc(t, 1, 300);
+        p = id_of(t, 300);
+        fork_thread(t, 1, 1, 301, 300);
+        /* Thread 301 execs: the kernel kills the other threads, the old leader reports its exit, then the
+         * exec is reported under the leader's pid, which the exec'ing thread has taken over. */
+        exit_thread(t, 300, 300, SIGKILL, 1);
+        CHECK(tracker_get(t, 300) != NULL);
+        simple(t, LINEAGE_EVENT_EXEC, 300, 300);
+        CHECK(tracker_get(t, 300) != NULL && tracker_get(t, 300)->id == p);
+        fork_proc(t, 300, 302);
+        CHECK(tracker_get(t, 302)->birth_parent_id == p);
+        /* After exec the process is single-threaded: the next leader exit ends it. */
+        exit_thread(t, 300, 300, 0, 1);
+        CHECK(tracker_get(t, 300) == NULL);
+        flush(t);
+        for (unsigned k = 0; k < n_events; k++)
+                if (events[k].type == LINEAGE_EVENT_EXEC && events[k].instance == p)
+                        execs++;
+        CHECK(execs == 1);
+        CHECK(rows[p].flags & INSTANCE_EXECED);
+}
+
+static void test_pid_reuse(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+        uint64_t first, second;
+
+        scan_root(t, 1, 0);
+        fork_proc(t, 1, 400);
+        first = id_of(t, 400);
+        exit_thread(t, 400, 400, 0, 1);
+        fork_proc(t, 1, 400);
+        second = id_of(t, 400);
+        CHECK(first != second && second != 0);
+        /* A reused pid whose previous exit was lost: the stale instance is closed, flagged. */
+        fork_proc(t, 1, 400);
+        CHECK(id_of(t, 400) != second);
+        flush(t);
+        CHECK(rows[second].flags & INSTANCE_EXIT_UNKNOWN);
+        CHECK(!(rows[first].flags & INSTANCE_EXIT_UNKNOWN));
+        CHECK(rows[first].start_time < rows[second].start_time);
+}
+
+static void test_scan_race(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+        ProcInfo child = { .have = PROCFS_STAT, .pid = 600, .ppid = 1 };
+        TrackerStats st;
+        uint64_t id;
+
+        scan_root(t, 1, 0);
+        /* Subscribed, then the scan finds 600 already reparented to 1 (its parent 500 exited before
+         * the scan). The queued fork event then tells the truth: born of 500. */
+        now_ns += NSEC_PER_SEC;
+        child.start_ticks = tracker_ticks_from_mono(t, now_ns + 20 * NSEC_PER_SEC / 1000);
+        tracker_scan_begin(t, now_ns);
+        CHECK(tracker_scan_add(t, &child, NULL, 0, -1) >= 0);
+        tracker_scan_end(t);
+        id = id_of(t, 600);
+        CHECK(tracker_get(t, 600)->source == LINEAGE_SOURCE_PROCFS);
+        fork_proc(t, 500, 600);
+        CHECK(id_of(t, 600) == id); /* deduplicated, not doubled */
+        CHECK(tracker_get(t, 600)->source == LINEAGE_SOURCE_UNKNOWN); /* 500 was never seen alive */
+        CHECK(tracker_get(t, 600)->birth_parent_pid == 500);
+        tracker_get_stats(t, &st);
+        CHECK(st.merged == 1 && st.live == 2);
+}
+
+static void test_scan_order(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+        ProcInfo a = { .have = PROCFS_STAT, .pid = 5, .ppid = 900, .start_ticks = 50 };
+        ProcInfo b = { .have = PROCFS_STAT, .pid = 900, .ppid = 1, .start_ticks = 40 };
+        ProcInfo k = { .have = PROCFS_STAT, .pid = 7, .ppid = 5, .start_ticks = 60 };
+
+        scan_root(t, 1, 0);
+        /* After pid wrap-around a parent can have the higher pid. */
+        tracker_scan_begin(t, now_ns);
+        CHECK(tracker_scan_add(t, &a, NULL, 0, -1) >= 0);
+        CHECK(tracker_scan_add(t, &k, NULL, 0, 900) >= 0); /* kernel CABA says 900, PPid says 5 */
+        CHECK(tracker_scan_add(t, &b, NULL, 0, -1) >= 0);
+        tracker_scan_end(t);
+        CHECK(tracker_get(t, 5)->birth_parent_id == id_of(t, 900));
+        CHECK(tracker_get(t, 5)->source == LINEAGE_SOURCE_PROCFS);
+        CHECK(tracker_get(t, 7)->birth_parent_pid == 900);
+        CHECK(tracker_get(t, 7)->source == LINEAGE_SOURCE_KERNEL_CABA);
+        CHECK(caba_pid(t, 5) == 900);
+}
+
+/* The kernel CABA selftest's "complex sessions": pid 1 setsid; 1 forks 2, 2 setsid; 2→3→4→5; 4 setsid;
+ * 4→6→7; 2 becomes subreaper; 6 dies; 2 stops being subreaper; 3 dies.
+ * Expected: CABA(2)=1, CABA(4)=2, CABA(5)=4, CABA(7)=4. */
+static void test_complex_sessions(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+        uint64_t id4;
+
+        scan_root(t, 1, 0);
+        simple(t, LINEAGE_EVENT_SID, 1, 1);
+        fork_proc(t, 1, 2);
+        simple(t, LINEAGE_EVENT_SID, 2, 2);
+        fork_proc(t, 2, 3);
+        fork_proc(t, 3, 4);
+        fork_proc(t, 4, 5);
+        simple(t, LINEAGE_EVENT_SID, 4, 4);
+        fork_proc(t, 4, 6);
+        fork_proc(t, 6, 7);
+        /* Subreaper changes have no event and do not change birth lineage. */
+        exit_thread(t, 6, 6, 0, 4);
+        exit_thread(t, 3, 3, 0, 2);
+        CHECK(caba_pid(t, 2) == 1);
+        CHECK(caba_pid(t, 4) == 2);
+        CHECK(caba_pid(t, 5) == 4);
+        CHECK(caba_pid(t, 7) == 4);
+        CHECK(tracker_get(t, 4)->sid == 4 && tracker_get(t, 2)->sid == 2);
+        CHECK(tracker_get(t, 5)->sid == 2); /* forked before 4's setsid */
+        id4 = id_of(t, 4);
+        flush(t);
+        CHECK(rows[id_of(t, 7)].caba_id == id4);
+        CHECK(rows[id_of(t, 7)].birth_parent_pid == 6);
+        CHECK(rows[id4].birth_parent_pid == 3);
+}
+
+static void test_loss_and_unknown(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+        CnprocLoss loss = { .reason = CNPROC_LOSS_SEQUENCE, .cpu = 1, .lost = 4,
+                            .after_ns = now_ns, .before_ns = now_ns + NSEC_PER_SEC };
+        TrackerStats st;
+
+        scan_root(t, 1, 0);
+        tracker_handle_loss(t, &loss);
+        simple(t, LINEAGE_EVENT_EXEC, 999, 999); /* unknown pid */
+        fork_proc(t, 999, 1000);                  /* parent unknown: lineage unknown */
+        tracker_get_stats(t, &st);
+        CHECK(st.unattributed == 1 && st.gaps == 1 && st.lost == 4);
+        CHECK(tracker_get(t, 1000)->source == LINEAGE_SOURCE_UNKNOWN);
+        flush(t);
+        CHECK(n_gaps == 1 && gaps[0].lost == 4 && gaps[0].cpu == 1);
+        CHECK(gaps[0].end_time > gaps[0].start_time);
+}
+
+static void test_ids_and_comm(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+        CnprocEvent e;
+
+        scan_root(t, 1, 0);
+        fork_proc(t, 1, 50);
+        e = ev(LINEAGE_EVENT_UID, 50, 50);
+        e.id.r = 1000;
+        e.id.e = 0;
+        tracker_handle_event(t, &e);
+        e = ev(LINEAGE_EVENT_COMM, 50, 50);
+        memcpy(e.comm.comm, "we\x01ird\n", 8);
+        tracker_handle_event(t, &e);
+        e = ev(LINEAGE_EVENT_COMM, 51, 50); /* a thread renaming itself */
+        strcpy(e.comm.comm, "worker");
+        tracker_handle_event(t, &e);
+        CHECK(tracker_get(t, 50)->uid == 1000 && tracker_get(t, 50)->euid == 0);
+        CHECK(strchr(tracker_get(t, 50)->comm, '\x01') == NULL);
+        CHECK(strncmp(tracker_get(t, 50)->comm, "we", 2) == 0);
+        flush(t);
+        CHECK(n_events == 3 && events[2].tid == 51 && events[0].a == 1000);
+}
+
+int main(void) {
+        test_chain_and_reparent();
+        test_threads();
+        test_exec_from_thread();
+        test_pid_reuse();
+        test_scan_race();
+        test_scan_order();
+        test_complex_sessions();
+        test_loss_and_unknown();
+        test_ids_and_comm();
+        if (failures) {
+                fprintf(stderr, "%u checks failed\n", failures);
+                return 1;
+        }
+        printf("tracker: all checks passed\n");
+        return 0;
+}
