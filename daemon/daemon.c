@@ -1,0 +1,558 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The daemon's main loop: subscribe first, then scan /proc, then record in batches and commit on a timer. */
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-id128.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "lineage-varlink.h"
+#include "procfs.h"
+#include "query.h"
+#include "record.h"
+
+#define DEFAULT_COMMIT_INTERVAL_USEC (200 * USEC_PER_MSEC)
+#define REPLAY_FLUSH_EVERY 65536U
+/* After a failed commit, wait this long before retrying, so a full disk is not hammered. */
+#define COMMIT_RETRY_USEC (2 * USEC_PER_SEC)
+
+struct Daemon {
+        DaemonConfig config;
+        sd_event *event;
+        sd_event_source *commit_timer;
+        Cnproc *cnproc;
+        Tracker *tracker;
+        Store *store;
+        RecordWriter *record;
+        Query *query;
+        LineageVarlink *varlink;
+        StoreBoot boot;
+        TrackerClock clock;
+        uint64_t boot_rowid;
+        uint64_t start_time;
+        uint64_t replay_pending;
+        int store_error;                /* last commit error, 0 when healthy */
+};
+
+static void read_clocks(TrackerClock *ret_clock, uint64_t *ret_boot_time) {
+        /* Read the three clocks close together; take the tightest of a few tries. */
+        int64_t best = INT64_MAX;
+
+        for (int k = 0; k < 5; k++) {
+                uint64_t m1 = now_nsec(CLOCK_MONOTONIC), rt = now_nsec(CLOCK_REALTIME), bt = now_nsec(CLOCK_BOOTTIME),
+                         m2 = now_nsec(CLOCK_MONOTONIC);
+                int64_t spread = (int64_t) (m2 - m1), mono = (int64_t) (m1 + (m2 - m1) / 2);
+
+                if (spread >= best)
+                        continue;
+                best = spread;
+                ret_clock->realtime_offset_ns = (int64_t) rt - mono;
+                ret_clock->boottime_offset_ns = (int64_t) bt - mono;
+                *ret_boot_time = (rt - bt) / NSEC_PER_USEC;
+        }
+        ret_clock->clock_ticks = procfs_clock_ticks();
+}
+
+int daemon_new(Daemon **ret, const DaemonConfig *config) {
+        _cleanup_(daemon_freep) Daemon *d = NULL;
+        sd_id128_t boot_id;
+        int r;
+
+        d = calloc(1, sizeof(Daemon));
+        if (!d)
+                return log_oom();
+        d->config = *config;
+        if (d->config.commit_interval_usec == 0)
+                d->config.commit_interval_usec = DEFAULT_COMMIT_INTERVAL_USEC;
+        d->start_time = now_usec(CLOCK_REALTIME);
+
+        r = sd_event_default(&d->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the event loop: %m");
+
+        r = store_open(&d->store, config->database);
+        if (r < 0)
+                return r;
+
+        if (!config->replay) {
+                r = sd_id128_get_boot(&boot_id);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the boot id: %m");
+                sd_id128_to_string(boot_id, d->boot.boot_id);
+                read_clocks(&d->clock, &d->boot.boot_time);
+        }
+        if (config->record) {
+                r = record_writer_open(&d->record, config->record);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create record file %s: %m", config->record);
+        }
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+Daemon *daemon_free(Daemon *d) {
+        if (!d)
+                return NULL;
+        sd_event_source_disable_unref(d->commit_timer);
+        lineage_varlink_free(d->varlink);
+        query_free(d->query);
+        cnproc_free(d->cnproc);
+        tracker_free(d->tracker);
+        store_free(d->store);
+        record_writer_close(d->record);
+        sd_event_unref(d->event);
+        free(d);
+        return NULL;
+}
+
+sd_event *daemon_event(Daemon *d) {
+        return d->event;
+}
+Tracker *daemon_tracker(Daemon *d) {
+        return d->tracker;
+}
+Store *daemon_store(Daemon *d) {
+        return d->store;
+}
+Cnproc *daemon_cnproc(Daemon *d) {
+        return d->cnproc;
+}
+uint64_t daemon_boot(Daemon *d) {
+        return d->boot_rowid;
+}
+uint64_t daemon_start_time(Daemon *d) {
+        return d->start_time;
+}
+const char *daemon_boot_id(Daemon *d) {
+        return d->boot.boot_id;
+}
+const char *daemon_proc_root(Daemon *d) {
+        return d->config.proc;
+}
+int daemon_store_error(Daemon *d) {
+        return d->store_error;
+}
+
+/* Starts tracking one boot: its row in the database and a tracker with its clocks. */
+static int daemon_begin_boot(Daemon *d) {
+        uint64_t next_id;
+        int r;
+
+        d->boot.realtime_offset_ns = d->clock.realtime_offset_ns;
+        d->boot.boottime_offset_ns = d->clock.boottime_offset_ns;
+        d->boot.clock_ticks = d->clock.clock_ticks;
+        r = store_set_boot(d->store, &d->boot, &d->boot_rowid);
+        if (r < 0)
+                return r;
+        r = store_next_instance_id(d->store, &next_id);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the last instance id: %m");
+        r = tracker_new(&d->tracker, &d->clock, next_id);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the tracker: %m");
+        if (d->record) {
+                RecordClock c = { .clock = d->clock };
+
+                memcpy(c.boot_id, d->boot.boot_id, sizeof(c.boot_id));
+                r = record_write_clock(d->record, &c);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to write to the record file: %m");
+        }
+        return 0;
+}
+
+int daemon_flush(Daemon *d) {
+        int r;
+
+        if (!d->tracker)
+                return 0;
+        r = store_flush(d->store, d->tracker);
+        if (r < 0) {
+                d->store_error = r;
+                return r;
+        }
+        if (d->store_error != 0)
+                log_info("Database %s is writable again.", store_path(d->store));
+        d->store_error = 0;
+        return 0;
+}
+
+static void record_failed(Daemon *d, int r) {
+        log_warning_errno(r, "Failed to write to the record file, closing it: %m");
+        d->record = record_writer_close(d->record);
+}
+
+/* Thread group of a thread id, via root/TID/status (works for any tid, listed or not). */
+static int32_t resolve_tgid(const char *root, int32_t tid) {
+        ProcInfo t = {};
+        int32_t tgid;
+
+        if (procfs_read(root, tid, PROCFS_STATUS, &t) < 0)
+                return -1;
+        tgid = (t.have & PROCFS_STATUS) ? t.tgid : -1;
+        proc_info_done(&t);
+        return tgid;
+}
+
+int32_t daemon_resolve_tgid(Daemon *d, int32_t tid) {
+        return resolve_tgid(d->config.proc, tid);
+}
+
+static int32_t kernel_caba_tgid(const char *root, const ProcInfo *info) {
+        if (!info->nscaba.present || info->nscaba.bare || info->nscaba.malformed || info->nscaba.n_levels == 0)
+                return -1;
+        if (info->nscaba.levels[0] == 0)
+                return 0; /* the idle task: a kernel root */
+        return resolve_tgid(root, info->nscaba.levels[0]);
+}
+
+typedef struct ScanState {
+        Daemon *d;
+        int32_t *tids;
+        size_t n_tids, n_alloc;
+        unsigned vanished;
+} ScanState;
+
+static int collect_tid(int32_t tid, void *userdata) {
+        ScanState *s = userdata;
+
+        if (s->n_tids == s->n_alloc) {
+                size_t n = s->n_alloc ? s->n_alloc * 2 : 64;
+                int32_t *p = reallocarray(s->tids, n, sizeof(int32_t));
+
+                if (!p)
+                        return -ENOMEM;
+                s->tids = p;
+                s->n_alloc = n;
+        }
+        s->tids[s->n_tids++] = tid;
+        return 0;
+}
+
+static int scan_one(int32_t pid, void *userdata) {
+        ScanState *s = userdata;
+        Daemon *d = s->d;
+        ProcInfo info = {};
+        int32_t caba;
+        int r;
+
+        r = procfs_read(d->config.proc, pid, PROCFS_ALL, &info);
+        if (r < 0) {
+                /* Gone since the directory listing, or unreadable: events cover the first case. */
+                if (r != -ESRCH)
+                        log_debug_errno(r, "Failed to read process %d, ignoring: %m", pid);
+                s->vanished++;
+                return 0;
+        }
+        s->n_tids = 0;
+        if (info.threads > 1)
+                (void) procfs_foreach_task(d->config.proc, pid, collect_tid, s);
+        caba = kernel_caba_tgid(d->config.proc, &info);
+        if (d->record) {
+                r = record_write_scan(d->record, &info, s->tids, s->n_tids, caba);
+                if (r < 0)
+                        record_failed(d, r);
+        }
+        r = tracker_scan_add(d->tracker, &info, s->tids, s->n_tids, caba);
+        proc_info_done(&info);
+        if (r == -ENOMEM)
+                return log_oom();
+        return 0;
+}
+
+static int daemon_scan(Daemon *d) {
+        ScanState s = { .d = d };
+        uint64_t t0 = now_nsec(CLOCK_MONOTONIC);
+        TrackerStats st;
+        int r;
+
+        tracker_scan_begin(d->tracker, t0);
+        if (d->record && (r = record_write_scan_begin(d->record, t0)) < 0)
+                record_failed(d, r);
+        r = procfs_foreach_pid(d->config.proc, scan_one, &s);
+        free(s.tids);
+        if (r < 0)
+                return log_error_errno(r, "Failed to scan %s: %m", d->config.proc);
+        tracker_scan_end(d->tracker);
+        if (d->record && (r = record_write_scan_end(d->record)) < 0)
+                record_failed(d, r);
+        tracker_get_stats(d->tracker, &st);
+        log_info("Scanned %s: %" PRIu64 " processes in %.1f ms (%u vanished while reading).", d->config.proc,
+                 st.scanned, (double) (now_nsec(CLOCK_MONOTONIC) - t0) / 1e6, s.vanished);
+        return 0;
+}
+
+static void on_event(const CnprocEvent *ev, void *userdata) {
+        Daemon *d = userdata;
+        int r;
+
+        if (d->record && (r = record_write_event(d->record, ev)) < 0)
+                record_failed(d, r);
+        tracker_handle_event(d->tracker, ev);
+}
+
+static void on_loss(const CnprocLoss *loss, void *userdata) {
+        Daemon *d = userdata;
+        int r;
+
+        if (loss->reason == CNPROC_LOSS_ENOBUFS)
+                log_warning("The kernel dropped proc connector events (receive buffer overflow); recording a gap.");
+        else
+                log_warning("Lost %" PRIu64 " proc connector events on CPU %u; recording a gap.", loss->lost, loss->cpu);
+        if (d->record && (r = record_write_loss(d->record, loss)) < 0)
+                record_failed(d, r);
+        tracker_handle_loss(d->tracker, loss);
+}
+
+static void read_exec_info(Tracker *t, Instance *i, void *userdata) {
+        Daemon *d = userdata;
+        ProcInfo info = {};
+        int r;
+
+        r = procfs_read(d->config.proc, i->pid, PROCFS_STAT | PROCFS_EXE | PROCFS_ARGV | PROCFS_LOGIN, &info);
+        if (r < 0) {
+                /* Exited before we looked: the exec stays recorded without its command line. */
+                ProcInfo none = { .pid = i->pid };
+
+                tracker_apply_info(t, i, &none);
+                return;
+        }
+        if (d->record && (r = record_write_info(d->record, &info)) < 0)
+                record_failed(d, r);
+        tracker_apply_info(t, i, &info);
+        proc_info_done(&info);
+}
+
+static void on_batch_done(void *userdata) {
+        Daemon *d = userdata;
+
+        tracker_foreach_needs_info(d->tracker, read_exec_info, d);
+}
+
+static int on_commit_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Daemon *d = userdata;
+        uint64_t next = d->config.commit_interval_usec;
+
+        if (daemon_flush(d) < 0)
+                next = MAX(next, COMMIT_RETRY_USEC);
+        if (d->record)
+                (void) record_writer_flush(d->record);
+        /* Time sources fire once: re-arm for the next commit. */
+        (void) sd_event_source_set_time_relative(s, next);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Daemon *d = userdata;
+
+        log_info("Received %s, flushing and exiting.", strsignal((int) si->ssi_signo));
+        (void) sd_notify(0, "STOPPING=1");
+        return sd_event_exit(d->event, 0);
+}
+
+static int setup_signals(Daemon *d) {
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+        r = sd_event_add_signal(d->event, NULL, SIGTERM, on_signal, d);
+        if (r >= 0)
+                r = sd_event_add_signal(d->event, NULL, SIGINT, on_signal, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch signals: %m");
+        (void) signal(SIGPIPE, SIG_IGN);
+        return 0;
+}
+
+/* The query front ends: varlink always (unless disabled with an empty path), D-Bus where reachable. */
+static int daemon_serve(Daemon *d) {
+        int r;
+
+        r = query_new(&d->query, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up queries: %m");
+        if (d->config.varlink && d->config.varlink[0]) {
+                r = lineage_varlink_new(&d->varlink, d->event, d->query, d->config.varlink);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int daemon_run(Daemon *d) {
+        static const CnprocCallbacks cb = {
+                .event = on_event,
+                .loss = on_loss,
+                .batch_done = on_batch_done,
+        };
+        int r;
+
+        r = setup_signals(d);
+        if (r < 0)
+                return r;
+        r = daemon_begin_boot(d);
+        if (r < 0)
+                return r;
+
+        /* Subscribe before scanning, so nothing born during the scan is missed; the socket holds the
+         * events meanwhile and the tracker folds the duplicates together. */
+        r = cnproc_new(&d->cnproc, &cb, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the proc connector: %m");
+        if (d->config.batch_interval_usec > 0)
+                cnproc_set_batch_interval(d->cnproc, d->config.batch_interval_usec);
+        r = cnproc_subscribe(d->cnproc);
+        if (r < 0)
+                return log_error_errno(r, "Failed to subscribe to the proc connector (are we root?): %m");
+        r = daemon_scan(d);
+        if (r < 0)
+                return r;
+        r = cnproc_attach(d->cnproc, d->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the proc connector: %m");
+        r = sd_event_add_time_relative(d->event, &d->commit_timer, CLOCK_MONOTONIC, d->config.commit_interval_usec,
+                                       10 * USEC_PER_MSEC, on_commit_timer, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the commit timer: %m");
+        (void) daemon_flush(d);
+        r = daemon_serve(d);
+        if (r < 0)
+                return r;
+
+        log_info("Recording process lineage into %s.", store_path(d->store));
+        (void) sd_notify(0, "READY=1\nSTATUS=Recording process lineage.");
+        r = sd_event_loop(d->event);
+        if (r < 0)
+                log_error_errno(r, "Event loop failed: %m");
+
+        /* Whatever is still queued in the socket belongs to the record too. */
+        if (cnproc_drain(d->cnproc) > 0)
+                on_batch_done(d);
+        cnproc_unsubscribe(d->cnproc);
+        if (daemon_flush(d) < 0)
+                log_error("Failed to write the last events to %s; they are lost.", store_path(d->store));
+        if (d->record)
+                (void) record_writer_flush(d->record);
+        return r;
+}
+
+/* Replay: the same tracker and store, fed from a record file. */
+static int replay_flush_maybe(Daemon *d) {
+        if (++d->replay_pending < REPLAY_FLUSH_EVERY)
+                return 0;
+        d->replay_pending = 0;
+        return daemon_flush(d);
+}
+
+static int replay_clock(const RecordClock *c, void *userdata) {
+        Daemon *d = userdata;
+
+        if (d->tracker) {
+                /* A later clock record (the daemon re-read its clocks): same boot, new offsets. */
+                tracker_set_clock(d->tracker, &c->clock);
+                return 0;
+        }
+        d->clock = c->clock;
+        memcpy(d->boot.boot_id, c->boot_id, sizeof(d->boot.boot_id));
+        d->boot.boot_time = 0;
+        if (d->clock.clock_ticks == 0)
+                return -EBADMSG;
+        /* boot_time in realtime µs: where CLOCK_BOOTTIME was 0. */
+        d->boot.boot_time = (uint64_t) MAX(0, (c->clock.realtime_offset_ns - c->clock.boottime_offset_ns) / 1000);
+        return daemon_begin_boot(d);
+}
+
+static int replay_event(const CnprocEvent *ev, void *userdata) {
+        Daemon *d = userdata;
+
+        if (!d->tracker)
+                return -EBADMSG;
+        tracker_handle_event(d->tracker, ev);
+        return replay_flush_maybe(d);
+}
+
+static int replay_loss(const CnprocLoss *loss, void *userdata) {
+        Daemon *d = userdata;
+
+        if (!d->tracker)
+                return -EBADMSG;
+        tracker_handle_loss(d->tracker, loss);
+        return 0;
+}
+
+static int replay_scan_begin(uint64_t at, void *userdata) {
+        Daemon *d = userdata;
+
+        if (!d->tracker)
+                return -EBADMSG;
+        tracker_scan_begin(d->tracker, at);
+        return 0;
+}
+
+static int replay_scan(const ProcInfo *info, const int32_t *tids, size_t n, int32_t caba, void *userdata) {
+        Daemon *d = userdata;
+        int r;
+
+        if (!d->tracker)
+                return -EBADMSG;
+        r = tracker_scan_add(d->tracker, info, tids, n, caba);
+        return r == -ENOMEM ? r : 0;
+}
+
+static int replay_scan_end(void *userdata) {
+        Daemon *d = userdata;
+
+        if (!d->tracker)
+                return -EBADMSG;
+        tracker_scan_end(d->tracker);
+        return 0;
+}
+
+static int replay_info(const ProcInfo *info, void *userdata) {
+        Daemon *d = userdata;
+        Instance *i;
+
+        if (!d->tracker)
+                return -EBADMSG;
+        i = tracker_get(d->tracker, info->pid);
+        if (i)
+                tracker_apply_info(d->tracker, i, info);
+        return 0;
+}
+
+int daemon_replay(Daemon *d) {
+        static const RecordHandlers h = {
+                .clock = replay_clock,
+                .event = replay_event,
+                .loss = replay_loss,
+                .scan_begin = replay_scan_begin,
+                .scan = replay_scan,
+                .scan_end = replay_scan_end,
+                .info = replay_info,
+        };
+        uint64_t t0 = now_nsec(CLOCK_MONOTONIC);
+        TrackerStats st = {};
+        double secs;
+        int n, r;
+
+        n = record_read_file(d->config.replay, &h, d);
+        if (n < 0)
+                log_error_errno(n, "Failed to replay %s: %m", d->config.replay);
+        r = daemon_flush(d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the replayed record to %s: %m", store_path(d->store));
+        if (n < 0)
+                return n;
+        if (d->tracker)
+                tracker_get_stats(d->tracker, &st);
+        secs = (double) (now_nsec(CLOCK_MONOTONIC) - t0) / 1e9;
+        log_info("Replayed %d records from %s in %.3f s (%.0f records/s): %" PRIu64 " instances, %" PRIu64
+                 " still alive, %" PRIu64 " gaps.",
+                 n, d->config.replay, secs, secs > 0 ? n / secs : 0.0, st.created, st.live, st.gaps);
+        return 0;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* daemon: wires the proc connector, /proc scans, the tracker and the store into one sd-event loop. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "cnproc.h"
+#include "store.h"
+#include "tracker.h"
+
+typedef struct Daemon Daemon;
+
+typedef struct DaemonConfig {
+        const char *database;
+        const char *varlink;            /* socket path; NULL = none */
+        const char *dbus;               /* "system", "session", "none" or an address */
+        const char *proc;               /* procfs root */
+        const char *record;             /* --record=FILE, or NULL */
+        const char *replay;             /* --replay=FILE, or NULL */
+        uint64_t commit_interval_usec;  /* live: how often pending rows are committed */
+        uint64_t batch_interval_usec;   /* live: how long to let events gather while they flow */
+} DaemonConfig;
+
+int daemon_new(Daemon **ret, const DaemonConfig *config);
+Daemon *daemon_free(Daemon *d);
+
+/* Subscribes, scans /proc, records until SIGTERM/SIGINT, flushes. */
+int daemon_run(Daemon *d);
+/* Drives tracker and store from a record file, then flushes and returns. */
+int daemon_replay(Daemon *d);
+
+/* Accessors for the query front ends. */
+sd_event *daemon_event(Daemon *d);
+Tracker *daemon_tracker(Daemon *d);
+Store *daemon_store(Daemon *d);
+Cnproc *daemon_cnproc(Daemon *d);
+uint64_t daemon_boot(Daemon *d);
+uint64_t daemon_start_time(Daemon *d);
+const char *daemon_boot_id(Daemon *d);
+const char *daemon_proc_root(Daemon *d);
+/* The last storage error (-errno), 0 while the database is healthy. */
+int daemon_store_error(Daemon *d);
+/* Thread group of a thread id, via /proc; -1 if unknown. */
+int32_t daemon_resolve_tgid(Daemon *d, int32_t tid);
+/* Commits pending rows now (before a query that needs them). */
+int daemon_flush(Daemon *d);
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(Daemon *, daemon_free);

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* lineaged: command line parsing; the work is in daemon.c. */
+#include <getopt.h>
+
+#include "daemon.h"
+#include "lineage/names.h"
+
+static void help(void) {
+        printf("lineaged — remembers where every process came from.\n\n"
+               "Usage: lineaged [OPTIONS]\n\n"
+               "  --database=PATH        SQLite database (default " LINEAGE_DEFAULT_DATABASE ")\n"
+               "  --varlink=PATH         varlink socket (default " LINEAGE_DEFAULT_VARLINK ")\n"
+               "  --dbus=system|session|none|ADDRESS\n"
+               "                         D-Bus bus to serve on (default system)\n"
+               "  --proc=DIR             procfs root (default " LINEAGE_DEFAULT_PROC ")\n"
+               "  --record=FILE          also write the decoded event stream to FILE\n"
+               "  --replay=FILE          read events from FILE instead of the kernel, then exit\n"
+               "  --commit-interval=MS   commit pending rows this often (default 200)\n"
+               "  --batch-interval=MS    while events flow, drain the kernel socket this often (default 4)\n"
+               "  --log-level=LEVEL      err, warning, notice, info or debug (default info)\n"
+               "  -h --help              show this help\n"
+               "  --version              show the version\n");
+}
+
+static int parse_ms(const char *s, uint64_t *ret) {
+        uint64_t v;
+
+        if (safe_atou64(s, &v) < 0 || v == 0 || v > 60000)
+                return -EINVAL;
+        *ret = v * USEC_PER_MSEC;
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        enum {
+                ARG_DATABASE = 0x100, ARG_VARLINK, ARG_DBUS, ARG_PROC, ARG_RECORD, ARG_REPLAY,
+                ARG_COMMIT_INTERVAL, ARG_BATCH_INTERVAL, ARG_LOG_LEVEL, ARG_VERSION,
+        };
+        static const struct option options[] = {
+                { "database", required_argument, NULL, ARG_DATABASE },
+                { "varlink", required_argument, NULL, ARG_VARLINK },
+                { "dbus", required_argument, NULL, ARG_DBUS },
+                { "proc", required_argument, NULL, ARG_PROC },
+                { "record", required_argument, NULL, ARG_RECORD },
+                { "replay", required_argument, NULL, ARG_REPLAY },
+                { "commit-interval", required_argument, NULL, ARG_COMMIT_INTERVAL },
+                { "batch-interval", required_argument, NULL, ARG_BATCH_INTERVAL },
+                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {},
+        };
+        DaemonConfig config = {
+                .database = LINEAGE_DEFAULT_DATABASE,
+                .varlink = LINEAGE_DEFAULT_VARLINK,
+                .dbus = "system",
+                .proc = LINEAGE_DEFAULT_PROC,
+        };
+        _cleanup_(daemon_freep) Daemon *d = NULL;
+        int c, r;
+
+        log_setup();
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_DATABASE:
+                        config.database = optarg;
+                        break;
+                case ARG_VARLINK:
+                        config.varlink = optarg;
+                        break;
+                case ARG_DBUS:
+                        config.dbus = optarg;
+                        break;
+                case ARG_PROC:
+                        config.proc = optarg;
+                        break;
+                case ARG_RECORD:
+                        config.record = optarg;
+                        break;
+                case ARG_REPLAY:
+                        config.replay = optarg;
+                        break;
+                case ARG_COMMIT_INTERVAL:
+                        if (parse_ms(optarg, &config.commit_interval_usec) < 0) {
+                                log_error("Invalid --commit-interval=%s: milliseconds from 1 to 60000 expected.", optarg);
+                                return 2;
+                        }
+                        break;
+                case ARG_BATCH_INTERVAL:
+                        if (parse_ms(optarg, &config.batch_interval_usec) < 0) {
+                                log_error("Invalid --batch-interval=%s: milliseconds from 1 to 60000 expected.", optarg);
+                                return 2;
+                        }
+                        break;
+                case ARG_LOG_LEVEL:
+                        if (log_set_max_level_from_string(optarg) < 0) {
+                                log_error("Invalid --log-level=%s.", optarg);
+                                return 2;
+                        }
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("lineaged %s\n", PROJECT_VERSION);
+                        return 0;
+                default:
+                        return 2;
+                }
+        if (optind < argc) {
+                log_error("Unexpected argument: %s", argv[optind]);
+                return 2;
+        }
+        if (config.record && config.replay) {
+                log_error("--record and --replay cannot be combined.");
+                return 2;
+        }
+
+        r = daemon_new(&d, &config);
+        if (r < 0)
+                return 1;
+        r = config.replay ? daemon_replay(d) : daemon_run(d);
+        return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Shared by the integration tests: a live lineaged on a temporary database, and assertions.
+set -euo pipefail
+
+: "${BUILD_DIR:?BUILD_DIR must point at the meson build directory}"
+: "${SOURCE_DIR:?SOURCE_DIR must point at the source tree}"
+LINEAGED="$BUILD_DIR/daemon/lineaged"
+LINEAGECTL="$BUILD_DIR/client/lineagectl"
+TREEGEN="$BUILD_DIR/tests/helpers/lineage-treegen"
+
+if [ "$(id -u)" -ne 0 ]; then
+        echo "SKIP: the proc connector needs root"
+        exit 77
+fi
+
+T=$(mktemp -d /tmp/lineage-test.XXXXXX)
+DB="$T/lineage.db"
+SOCK="$T/varlink.sock"
+DAEMON_PID=
+FAILED=0
+CLEANUP_PIDS=()
+
+cleanup() {
+        local p
+        for p in "${CLEANUP_PIDS[@]}"; do
+                kill "$p" 2>/dev/null || true
+        done
+        if [ -n "$DAEMON_PID" ]; then
+                kill "$DAEMON_PID" 2>/dev/null || true
+                wait "$DAEMON_PID" 2>/dev/null || true
+        fi
+        if [ "$FAILED" -ne 0 ] && [ -f "$T/daemon.log" ]; then
+                echo "--- daemon log (last 40 lines)"
+                tail -n 40 "$T/daemon.log"
+        fi
+        rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+        echo "FAIL: $*" >&2
+        FAILED=1
+        exit 1
+}
+
+# check DESCRIPTION ACTUAL EXPECTED
+check() {
+        if [ "$2" != "$3" ]; then
+                fail "$1: got '$2', expected '$3'"
+        fi
+        echo "ok: $1 = $3"
+}
+
+q() {
+        sqlite3 -batch -noheader "$DB" "$@"
+}
+
+# Starts lineaged with extra options; returns once it is recording.
+start_daemon() {
+        "$LINEAGED" --database="$DB" --varlink="$SOCK" --dbus=none --commit-interval=50 "$@" \
+                >"$T/daemon.log" 2>&1 &
+        DAEMON_PID=$!
+        for _ in $(seq 1 200); do
+                if grep -q "Recording process lineage" "$T/daemon.log"; then
+                        return 0
+                fi
+                kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$T/daemon.log"; fail "lineaged died at start"; }
+                sleep 0.05
+        done
+        cat "$T/daemon.log"
+        fail "lineaged did not become ready"
+}
+
+stop_daemon() {
+        kill -TERM "$DAEMON_PID"
+        wait "$DAEMON_PID" || fail "lineaged exited with $? on SIGTERM"
+        DAEMON_PID=
+}
+
+# Waits until the daemon has committed what happened so far (two commit intervals and a batch).
+settle() {
+        sleep 0.3
+}
+
+# Runs a treegen scenario in the background; fills the associative array PIDS from its "NAME PID" lines
+# up to READY. The scenario holds its processes until release_tree.
+declare -A PIDS
+tree() {
+        local name pid line
+        PIDS=()
+        coproc TREEGEN_CO { "$TREEGEN" "$@" 2>"$T/treegen.err"; }
+        CLEANUP_PIDS+=("$TREEGEN_CO_PID")
+        while IFS= read -r -t 60 line <&"${TREEGEN_CO[0]}"; do
+                [ "$line" = READY ] && return 0
+                name=${line%% *}
+                pid=${line#* }
+                PIDS[$name]=$pid
+        done
+        cat "$T/treegen.err" >&2
+        fail "treegen $* did not get ready"
+}
+
+release_tree() {
+        local fd=${TREEGEN_CO[1]:-}
+        [ -n "$fd" ] && eval "exec $fd>&-"
+        wait "$TREEGEN_CO_PID" 2>/dev/null || true
+}
+
+# The live instance id of a pid.
+inst() {
+        q "SELECT id FROM instances WHERE pid = $1 ORDER BY start_time DESC LIMIT 1"
+}
