@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* query: origin, ancestors, descendants, CABA, history, resolve, logins, watch and status — the answers
+ * both front ends (varlink, D-Bus) give. Parameters and replies are json-c objects keyed exactly like
+ * schema/org.lineaged.Lineage.varlink; fields that are null are left out of replies. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "daemon.h"
+
+typedef struct Query Query;
+typedef struct QueryWatch QueryWatch;
+
+/* Who is asking: from SO_PEERCRED or the bus's credentials, never from the request. uid 0 sees all. */
+typedef struct QueryCaller {
+        uid_t uid;
+        pid_t pid;
+} QueryCaller;
+
+#define QUERY_ERROR_NO_SUCH_PROCESS "org.lineaged.Lineage.NoSuchProcess"
+#define QUERY_ERROR_PERMISSION_DENIED "org.lineaged.Lineage.PermissionDenied"
+#define QUERY_ERROR_DATABASE "org.lineaged.Lineage.DatabaseError"
+#define QUERY_ERROR_TOO_SLOW "org.lineaged.Lineage.TooSlow"
+#define QUERY_ERROR_TOO_MANY_WATCHERS "org.lineaged.Lineage.TooManyWatchers"
+#define QUERY_ERROR_INVALID_PARAMETER "org.varlink.service.InvalidParameter"
+#define QUERY_ERROR_METHOD_NOT_FOUND "org.varlink.service.MethodNotFound"
+
+#define QUERY_WATCHERS_MAX 256U          /* concurrent Watch streams, all clients together */
+
+/* A failed call: error is one of the names above; parameters (may be NULL) is owned by the QueryError. */
+typedef struct QueryError {
+        const char *error;
+        json_object *parameters;
+} QueryError;
+
+void query_error_done(QueryError *e);
+
+int query_new(Query **ret, Daemon *d);
+Query *query_free(Query *q);
+
+/* Answers one method of org.lineaged.Lineage ("GetOrigin", "GetAncestors", … "GetStatus"; not Watch).
+ * params may be NULL (no parameters). On success returns 0 and a new reply object; on failure returns
+ * < 0 and fills ret_error (the reply is not written). */
+int query_call(Query *q, const char *method, const QueryCaller *caller, json_object *params,
+               json_object **ret_reply, QueryError *ret_error);
+
+/* Is method one query_call answers? */
+bool query_has_method(const char *method);
+
+/* Watch: cb gets a reply object {event, process?} for every matching event (borrowed: take a ref to
+ * keep it). cb returning < 0 means the consumer cannot keep up: the watch is ended (ended_cb, if
+ * set, is called once with QUERY_ERROR_TOO_SLOW) and must then only be freed. */
+typedef int (*QueryWatchCallback)(QueryWatch *w, json_object *reply, void *userdata);
+typedef void (*QueryWatchEnded)(QueryWatch *w, const char *error, void *userdata);
+int query_watch_new(Query *q, const QueryCaller *caller, json_object *params, QueryWatchCallback cb,
+                    QueryWatchEnded ended_cb, void *userdata, QueryWatch **ret, QueryError *ret_error);
+QueryWatch *query_watch_free(QueryWatch *w);
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(Query *, query_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(QueryWatch *, query_watch_free);

@@ -1,0 +1,1308 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* varlink: a non-blocking varlink server (varlink.org protocol over AF_UNIX) on sd-event and json-c. */
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+
+#include "varlink.h"
+
+/* Buffers start small and shrink back when idle: most connections carry a few hundred bytes. */
+#define BUFFER_INITIAL (4U * 1024U)
+#define BUFFER_KEEP (64U * 1024U)
+/* Bounded work per wakeup, so one busy client cannot starve the others (epoll is level-triggered). */
+#define ROUNDS_PER_WAKEUP 64U
+#define ACCEPTS_PER_WAKEUP 256U
+#define ACCEPT_PAUSE_USEC (250U * USEC_PER_MSEC)
+
+static const char service_description[] =
+        "# The Varlink Service Interface is provided by every varlink service. It\n"
+        "# describes the service and the interfaces it implements.\n"
+        "interface org.varlink.service\n"
+        "\n"
+        "# Get a list of all the interfaces a service provides and information\n"
+        "# about the implementation.\n"
+        "method GetInfo() -> (\n"
+        "  vendor: string,\n"
+        "  product: string,\n"
+        "  version: string,\n"
+        "  url: string,\n"
+        "  interfaces: []string\n"
+        ")\n"
+        "\n"
+        "# Get the description of an interface that is implemented by this service.\n"
+        "method GetInterfaceDescription(interface: string) -> (description: string)\n"
+        "\n"
+        "# The requested interface was not found.\n"
+        "error InterfaceNotFound (interface: string)\n"
+        "\n"
+        "# The requested method was not found\n"
+        "error MethodNotFound (method: string)\n"
+        "\n"
+        "# The interface defines the requested method, but the service does not\n"
+        "# implement it.\n"
+        "error MethodNotImplemented (method: string)\n"
+        "\n"
+        "# One of the passed parameters is invalid.\n"
+        "error InvalidParameter (parameter: string)\n"
+        "\n"
+        "# Client is denied access\n"
+        "error PermissionDenied ()\n"
+        "\n"
+        "# Method is expected to be called with 'more' set to true, but wasn't\n"
+        "error ExpectedMore ()\n";
+
+static const VarlinkLimits limits_default = {
+        .max_message_size = 1024U * 1024U,
+        .max_output_buffer = 16U * 1024U * 1024U,
+        .max_connections = 1024,
+        .max_connections_per_uid = 128,
+};
+
+typedef enum CallState {
+        CALL_PENDING,
+        CALL_REPLIED,
+        CALL_CANCELLED,
+} CallState;
+
+typedef struct VarlinkInterface {
+        char *name;
+        char *description;
+        char **methods; /* member names ("GetInfo"), as declared */
+        size_t n_methods;
+} VarlinkInterface;
+
+typedef struct VarlinkBinding {
+        char *method; /* full name */
+        VarlinkMethod callback;
+        void *userdata;
+} VarlinkBinding;
+
+typedef struct VarlinkListener {
+        VarlinkServer *server;
+        int fd;
+        sd_event_source *source;
+        char *path; /* set when we created the socket node: unlinked on free if still ours */
+        dev_t dev;
+        ino_t ino;
+} VarlinkListener;
+
+typedef struct VarlinkConnection VarlinkConnection;
+struct VarlinkConnection {
+        VarlinkServer *server;
+        VarlinkConnection *prev, *next;
+        int fd;
+        sd_event_source *source;
+        struct ucred ucred;
+        bool have_ucred;
+
+        /* Input: [in_start, in_end) is unconsumed; no NUL in [in_start, in_scanned). Pipelined calls wait
+         * here unparsed, so max_message_size bounds them too. */
+        char *in;
+        size_t in_alloc, in_start, in_end, in_scanned;
+        /* Output: [out_start, out_end) is queued for the socket. */
+        char *out;
+        size_t out_alloc, out_start, out_end;
+
+        VarlinkCall *current; /* dispatched, awaiting its final reply; holds a reference */
+        bool read_eof;        /* the client shut down its sending side */
+        bool hup;             /* the client is gone */
+};
+
+struct VarlinkCall {
+        unsigned n_ref;
+        CallState state;
+        VarlinkConnection *connection; /* set while pending on a live connection (never for oneway) */
+        VarlinkMessage message;
+        struct ucred ucred;
+        bool have_ucred;
+        VarlinkCancel cancel;
+        void *cancel_userdata;
+};
+
+struct VarlinkServer {
+        sd_event *event;
+        VarlinkLimits limits;
+        char *vendor, *product, *version, *url;
+        VarlinkInterface *interfaces;
+        size_t n_interfaces;
+        VarlinkBinding *bindings;
+        size_t n_bindings;
+        VarlinkListener **listeners;
+        size_t n_listeners;
+        sd_event_source *resume_source; /* re-enables accepting after EMFILE & co */
+        VarlinkConnection *connections;
+        VarlinkStats stats;
+};
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
+
+/* ---- names ---- */
+
+static bool char_is_lower_or_digit(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool char_is_alnum(char c) {
+        return char_is_lower_or_digit(c) || (c >= 'A' && c <= 'Z');
+}
+
+/* [a-z]([-]*[a-z0-9])*(\.[a-zA-Z0-9]([-]*[a-zA-Z0-9])*)+ — the spec's grammar is lowercase, but
+ * capitals after the first component are widely used (io.systemd.Resolve, org.lineaged.Lineage). */
+static bool interface_name_is_valid(const char *s, size_t n) {
+        bool component_start = true;
+        size_t dots = 0;
+
+        if (n == 0 || !(s[0] >= 'a' && s[0] <= 'z'))
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+
+                if (c == '.') {
+                        if (component_start || s[i - 1] == '-')
+                                return false;
+                        dots++;
+                        component_start = true;
+                } else if (c == '-') {
+                        if (component_start)
+                                return false;
+                } else if (char_is_alnum(c))
+                        component_start = false;
+                else
+                        return false;
+        }
+        return !component_start && s[n - 1] != '-' && dots > 0;
+}
+
+/* [A-Z][A-Za-z0-9]* */
+static bool member_name_is_valid(const char *s, size_t n) {
+        if (n == 0 || !(s[0] >= 'A' && s[0] <= 'Z'))
+                return false;
+        for (size_t i = 1; i < n; i++)
+                if (!char_is_alnum(s[i]))
+                        return false;
+        return true;
+}
+
+/* Splits "iface.Member"; returns the length of the interface part, 0 when invalid. */
+static size_t method_name_split(const char *s, size_t n) {
+        const char *dot = memrchr(s, '.', n);
+        size_t ilen;
+
+        if (!dot)
+                return 0;
+        ilen = (size_t) (dot - s);
+        if (!interface_name_is_valid(s, ilen) || !member_name_is_valid(dot + 1, n - ilen - 1))
+                return 0;
+        return ilen;
+}
+
+/* ---- messages ---- */
+
+void varlink_message_done(VarlinkMessage *m) {
+        if (!m)
+                return;
+        json_object_put(m->object);
+        *m = (VarlinkMessage) {};
+}
+
+static int message_check_bool(json_object *v, bool *ret) {
+        if (!json_object_is_type(v, json_type_boolean))
+                return -EBADMSG;
+        *ret = json_object_get_boolean(v);
+        return 0;
+}
+
+int varlink_message_parse(const char *buf, size_t len, VarlinkMessage *ret) {
+        _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
+        _cleanup_json_ json_object *obj = NULL;
+        VarlinkMessage m = {};
+        json_object *method = NULL, *parameters = NULL;
+        size_t end;
+
+        if (!buf || !ret)
+                return -EINVAL;
+        if (len > INT_MAX)
+                return -EMSGSIZE;
+        if (len == 0 || memchr(buf, 0, len))
+                return -EBADMSG;
+
+        tok = json_tokener_new_ex(VARLINK_MAX_DEPTH);
+        if (!tok)
+                return -ENOMEM;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        obj = json_tokener_parse_ex(tok, buf, (int) len);
+        if (!obj || json_tokener_get_error(tok) != json_tokener_success)
+                return -EBADMSG;
+        end = json_tokener_get_parse_end(tok);
+        for (size_t i = end; i < len; i++)
+                if (!strchr(" \t\r\n", buf[i]))
+                        return -EBADMSG;
+        if (!json_object_is_type(obj, json_type_object))
+                return -EBADMSG;
+
+        json_object_object_foreach(obj, key, value) {
+                int r = 0;
+
+                if (streq(key, "method"))
+                        method = value;
+                else if (streq(key, "parameters"))
+                        parameters = value;
+                else if (streq(key, "oneway"))
+                        r = message_check_bool(value, &m.oneway);
+                else if (streq(key, "more"))
+                        r = message_check_bool(value, &m.more);
+                else if (streq(key, "upgrade"))
+                        r = message_check_bool(value, &m.upgrade);
+                if (r < 0)
+                        return r;
+        }
+
+        if (!json_object_is_type(method, json_type_string))
+                return -EBADMSG;
+        if (method_name_split(json_object_get_string(method), (size_t) json_object_get_string_len(method)) == 0)
+                return -EBADMSG;
+        if (parameters && !json_object_is_type(parameters, json_type_object)) {
+                if (!json_object_is_type(parameters, json_type_null))
+                        return -EBADMSG;
+                parameters = NULL;
+        }
+        if (!parameters) {
+                parameters = json_object_new_object();
+                if (!parameters || json_object_object_add(obj, "parameters", parameters) < 0) {
+                        json_object_put(parameters);
+                        return -ENOMEM;
+                }
+        }
+
+        m.method = json_object_get_string(method);
+        m.parameters = parameters;
+        m.object = TAKE_PTR(obj);
+        *ret = m;
+        return 0;
+}
+
+/* ---- interfaces ---- */
+
+static void interface_done(VarlinkInterface *i) {
+        free(i->name);
+        free(i->description);
+        for (size_t k = 0; k < i->n_methods; k++)
+                free(i->methods[k]);
+        free(i->methods);
+}
+
+static const char *skip_blank(const char *p) {
+        while (*p == ' ' || *p == '\t')
+                p++;
+        return p;
+}
+
+/* Returns the word following keyword+blank at p, or NULL when p does not start with that keyword. */
+static const char *idl_keyword(const char *p, const char *keyword) {
+        size_t l = strlen(keyword);
+
+        if (strncmp(p, keyword, l) != 0 || (p[l] != ' ' && p[l] != '\t'))
+                return NULL;
+        return skip_blank(p + l);
+}
+
+static int interface_add_method(VarlinkInterface *i, const char *name, size_t n) {
+        char **m;
+
+        for (size_t k = 0; k < i->n_methods; k++)
+                if (strlen(i->methods[k]) == n && strncmp(i->methods[k], name, n) == 0)
+                        return 0;
+        m = reallocarray(i->methods, i->n_methods + 1, sizeof(char *));
+        if (!m)
+                return -ENOMEM;
+        i->methods = m;
+        i->methods[i->n_methods] = strndup(name, n);
+        if (!i->methods[i->n_methods])
+                return -ENOMEM;
+        i->n_methods++;
+        return 0;
+}
+
+/* Reads the interface name and method names from IDL text. Declarations start lines by convention. */
+static int interface_parse(VarlinkInterface *i, const char *description) {
+        for (const char *line = description; line && *line;) {
+                const char *eol = strchrnul(line, '\n'), *p = skip_blank(line), *w;
+                size_t n = 0;
+                int r;
+
+                if ((w = idl_keyword(p, "interface"))) {
+                        while (w + n < eol && (char_is_alnum(w[n]) || w[n] == '.' || w[n] == '-'))
+                                n++;
+                        if (i->name || !interface_name_is_valid(w, n) || *skip_blank(w + n) != *eol)
+                                return -EINVAL;
+                        i->name = strndup(w, n);
+                        if (!i->name)
+                                return -ENOMEM;
+                } else if ((w = idl_keyword(p, "method"))) {
+                        while (w + n < eol && char_is_alnum(w[n]))
+                                n++;
+                        if (!i->name || !member_name_is_valid(w, n))
+                                return -EINVAL;
+                        r = interface_add_method(i, w, n);
+                        if (r < 0)
+                                return r;
+                }
+                line = *eol ? eol + 1 : NULL;
+        }
+        return i->name ? 0 : -EINVAL;
+}
+
+static VarlinkInterface *server_find_interface(VarlinkServer *s, const char *name, size_t n) {
+        for (size_t k = 0; k < s->n_interfaces; k++)
+                if (strlen(s->interfaces[k].name) == n && strncmp(s->interfaces[k].name, name, n) == 0)
+                        return &s->interfaces[k];
+        return NULL;
+}
+
+static bool interface_has_method(VarlinkInterface *i, const char *member) {
+        for (size_t k = 0; k < i->n_methods; k++)
+                if (streq(i->methods[k], member))
+                        return true;
+        return false;
+}
+
+static VarlinkBinding *server_find_binding(VarlinkServer *s, const char *method) {
+        for (size_t k = 0; k < s->n_bindings; k++)
+                if (streq(s->bindings[k].method, method))
+                        return &s->bindings[k];
+        return NULL;
+}
+
+int varlink_server_add_interface(VarlinkServer *s, const char *description) {
+        VarlinkInterface i = {}, *a;
+        int r;
+
+        if (!s || !description)
+                return -EINVAL;
+        r = interface_parse(&i, description);
+        if (r < 0)
+                goto fail;
+        if (server_find_interface(s, i.name, strlen(i.name))) {
+                r = -EEXIST;
+                goto fail;
+        }
+        i.description = strdup(description);
+        a = reallocarray(s->interfaces, s->n_interfaces + 1, sizeof(VarlinkInterface));
+        if (!i.description || !a) {
+                if (a)
+                        s->interfaces = a;
+                r = -ENOMEM;
+                goto fail;
+        }
+        s->interfaces = a;
+        s->interfaces[s->n_interfaces++] = i;
+        return 0;
+fail:
+        interface_done(&i);
+        return r;
+}
+
+int varlink_server_bind_method(VarlinkServer *s, const char *method, VarlinkMethod callback, void *userdata) {
+        VarlinkInterface *i;
+        VarlinkBinding *b;
+        size_t ilen;
+
+        if (!s || !method || !callback)
+                return -EINVAL;
+        ilen = method_name_split(method, strlen(method));
+        if (ilen == 0)
+                return -EINVAL;
+        i = server_find_interface(s, method, ilen);
+        if (!i || !interface_has_method(i, method + ilen + 1))
+                return -ENOENT;
+        if (server_find_binding(s, method))
+                return -EEXIST;
+        b = reallocarray(s->bindings, s->n_bindings + 1, sizeof(VarlinkBinding));
+        if (!b)
+                return -ENOMEM;
+        s->bindings = b;
+        b = &s->bindings[s->n_bindings];
+        *b = (VarlinkBinding) { .method = strdup(method), .callback = callback, .userdata = userdata };
+        if (!b->method)
+                return -ENOMEM;
+        s->n_bindings++;
+        return 0;
+}
+
+/* ---- calls ---- */
+
+VarlinkCall *varlink_call_ref(VarlinkCall *call) {
+        if (call)
+                call->n_ref++;
+        return call;
+}
+
+VarlinkCall *varlink_call_unref(VarlinkCall *call) {
+        if (!call || --call->n_ref > 0)
+                return NULL;
+        varlink_message_done(&call->message);
+        free(call);
+        return NULL;
+}
+
+bool varlink_call_wants_more(VarlinkCall *call) {
+        return call && call->message.more;
+}
+
+bool varlink_call_is_oneway(VarlinkCall *call) {
+        return call && call->message.oneway;
+}
+
+bool varlink_call_is_pending(VarlinkCall *call) {
+        return call && call->state == CALL_PENDING;
+}
+
+const char *varlink_call_get_method(VarlinkCall *call) {
+        return call ? call->message.method : NULL;
+}
+
+json_object *varlink_call_get_parameters(VarlinkCall *call) {
+        return call ? call->message.parameters : NULL;
+}
+
+int varlink_call_get_peer_credentials(VarlinkCall *call, struct ucred *ret) {
+        if (!call || !ret)
+                return -EINVAL;
+        if (!call->have_ucred)
+                return -ENODATA;
+        *ret = call->ucred;
+        return 0;
+}
+
+void varlink_call_set_cancel(VarlinkCall *call, VarlinkCancel cancel, void *userdata) {
+        if (!call)
+                return;
+        call->cancel = cancel;
+        call->cancel_userdata = userdata;
+}
+
+static size_t connection_output_size(VarlinkConnection *c) {
+        return c->out_end - c->out_start;
+}
+
+static void connection_update_events(VarlinkConnection *c) {
+        uint32_t events = 0;
+
+        if (!c->read_eof && !c->hup && c->in_end - c->in_start < c->server->limits.max_message_size)
+                events |= EPOLLIN;
+        if (connection_output_size(c) > 0)
+                events |= EPOLLOUT;
+        (void) sd_event_source_set_io_events(c->source, events);
+}
+
+static int connection_append(VarlinkConnection *c, const char *data, size_t len) {
+        size_t need;
+
+        if (len >= SIZE_MAX / 4)
+                return -ENOBUFS;
+        need = len + 1; /* the NUL terminator */
+        if (c->out_alloc - c->out_end < need && c->out_start > 0) {
+                memmove(c->out, c->out + c->out_start, c->out_end - c->out_start);
+                c->out_end -= c->out_start;
+                c->out_start = 0;
+        }
+        if (c->out_alloc - c->out_end < need) {
+                size_t a = MAX(MAX(c->out_alloc * 2, c->out_end + need), (size_t) BUFFER_INITIAL);
+                char *p = realloc(c->out, a);
+
+                if (!p)
+                        return -ENOMEM;
+                c->out = p;
+                c->out_alloc = a;
+        }
+        memcpy(c->out + c->out_end, data, len);
+        c->out[c->out_end + len] = 0;
+        c->out_end += need;
+        return 0;
+}
+
+static int call_send(VarlinkCall *call, const char *error, json_object *parameters, bool continues) {
+        _cleanup_json_ json_object *msg = NULL;
+        VarlinkConnection *c;
+        const char *text;
+        size_t len;
+        int r;
+
+        if (!call || (parameters && !json_object_is_type(parameters, json_type_object)))
+                return -EINVAL;
+        if (call->state != CALL_PENDING)
+                return call->state == CALL_CANCELLED ? -ENOTCONN : -EALREADY;
+        if (continues && !call->message.more)
+                return -EINVAL;
+        if (call->message.oneway) {
+                call->state = CALL_REPLIED;
+                return 0;
+        }
+        c = call->connection;
+        if (!c)
+                return -ENOTCONN;
+        if (continues && connection_output_size(c) >= c->server->limits.max_output_buffer)
+                return -ENOBUFS;
+
+        msg = json_object_new_object();
+        if (!msg)
+                return -ENOMEM;
+        if (error && json_object_object_add(msg, "error", json_object_new_string(error)) < 0)
+                return -ENOMEM;
+        r = json_object_object_add(msg, "parameters",
+                                   parameters ? json_object_get(parameters) : json_object_new_object());
+        if (r < 0)
+                return -ENOMEM;
+        if (continues && json_object_object_add(msg, "continues", json_object_new_boolean(true)) < 0)
+                return -ENOMEM;
+        text = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+                                                 &len);
+        if (!text)
+                return -ENOMEM;
+        r = connection_append(c, text, len);
+        if (r < 0)
+                return r;
+
+        if (error)
+                c->server->stats.errors++;
+        if (!continues) {
+                call->state = CALL_REPLIED;
+                call->connection = NULL;
+                if (c->current == call)
+                        c->current = varlink_call_unref(c->current);
+        }
+        connection_update_events(c);
+        return 0;
+}
+
+int varlink_call_reply(VarlinkCall *call, json_object *parameters) {
+        return call_send(call, NULL, parameters, false);
+}
+
+int varlink_call_reply_error(VarlinkCall *call, const char *error, json_object *parameters) {
+        if (!error)
+                return -EINVAL;
+        return call_send(call, error, parameters, false);
+}
+
+int varlink_call_notify(VarlinkCall *call, json_object *parameters) {
+        return call_send(call, NULL, parameters, true);
+}
+
+static int call_reply_error_string(VarlinkCall *call, const char *error, const char *key, const char *value) {
+        _cleanup_json_ json_object *p = json_object_new_object();
+
+        if (!p || json_object_object_add(p, key, json_object_new_string(value)) < 0)
+                return -ENOMEM;
+        return varlink_call_reply_error(call, error, p);
+}
+
+int varlink_call_reply_invalid_parameter(VarlinkCall *call, const char *parameter) {
+        if (!parameter)
+                return -EINVAL;
+        return call_reply_error_string(call, VARLINK_ERROR_INVALID_PARAMETER, "parameter", parameter);
+}
+
+/* ---- the org.varlink.service interface ---- */
+
+/* Replies InvalidParameter naming the first key that is not in allowed; 1 if it did, 0 if none. */
+static int reply_unknown_parameter(VarlinkCall *call, json_object *parameters, const char *allowed) {
+        json_object_object_foreach(parameters, key, value) {
+                (void) value;
+                if (!allowed || !streq(key, allowed)) {
+                        int r = varlink_call_reply_invalid_parameter(call, key);
+                        return r < 0 ? r : 1;
+                }
+        }
+        return 0;
+}
+
+static int method_get_info(VarlinkCall *call, json_object *parameters, void *userdata) {
+        VarlinkServer *s = userdata;
+        _cleanup_json_ json_object *reply = NULL;
+        json_object *list;
+        int r;
+
+        r = reply_unknown_parameter(call, parameters, NULL);
+        if (r != 0)
+                return r;
+        reply = json_object_new_object();
+        list = json_object_new_array();
+        if (!reply || json_object_object_add(reply, "interfaces", list) < 0) {
+                json_object_put(list);
+                return -ENOMEM;
+        }
+        if (json_object_object_add(reply, "vendor", json_object_new_string(s->vendor)) < 0 ||
+            json_object_object_add(reply, "product", json_object_new_string(s->product)) < 0 ||
+            json_object_object_add(reply, "version", json_object_new_string(s->version)) < 0 ||
+            json_object_object_add(reply, "url", json_object_new_string(s->url)) < 0)
+                return -ENOMEM;
+        for (size_t k = 0; k < s->n_interfaces; k++)
+                if (json_object_array_add(list, json_object_new_string(s->interfaces[k].name)) < 0)
+                        return -ENOMEM;
+        return varlink_call_reply(call, reply);
+}
+
+static int method_get_interface_description(VarlinkCall *call, json_object *parameters, void *userdata) {
+        VarlinkServer *s = userdata;
+        _cleanup_json_ json_object *reply = NULL;
+        VarlinkInterface *i;
+        json_object *name;
+        int r;
+
+        r = reply_unknown_parameter(call, parameters, "interface");
+        if (r != 0)
+                return r;
+        if (!json_object_object_get_ex(parameters, "interface", &name) ||
+            !json_object_is_type(name, json_type_string))
+                return varlink_call_reply_invalid_parameter(call, "interface");
+        i = server_find_interface(s, json_object_get_string(name), (size_t) json_object_get_string_len(name));
+        if (!i)
+                return call_reply_error_string(call, VARLINK_ERROR_INTERFACE_NOT_FOUND, "interface",
+                                               json_object_get_string(name));
+        reply = json_object_new_object();
+        if (!reply || json_object_object_add(reply, "description", json_object_new_string(i->description)) < 0)
+                return -ENOMEM;
+        return varlink_call_reply(call, reply);
+}
+
+/* ---- connections ---- */
+
+static VarlinkConnection *connection_free(VarlinkConnection *c) {
+        VarlinkServer *s;
+
+        if (!c)
+                return NULL;
+        s = c->server;
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                s->connections = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        s->stats.n_connections--;
+        s->stats.disconnects++;
+
+        c->source = sd_event_source_disable_unref(c->source);
+        closep(&c->fd);
+
+        if (c->current) {
+                VarlinkCall *call = TAKE_PTR(c->current);
+
+                call->state = CALL_CANCELLED;
+                call->connection = NULL;
+                s->stats.cancelled++;
+                if (call->cancel)
+                        call->cancel(call, call->cancel_userdata);
+                varlink_call_unref(call);
+        }
+        free(c->in);
+        free(c->out);
+        free(c);
+
+        /* A slot is free again: resume accepting if EMFILE had paused it. */
+        for (size_t k = 0; k < s->n_listeners; k++)
+                (void) sd_event_source_set_enabled(s->listeners[k]->source, SD_EVENT_ON);
+        return NULL;
+}
+
+/* Finds the next complete message: 1 and the message, 0 if none is complete yet, -EMSGSIZE. */
+static int connection_next_message(VarlinkConnection *c, const char **ret, size_t *ret_len) {
+        size_t max = c->server->limits.max_message_size, start = c->in_start, len;
+        char *nul;
+
+        nul = c->in_scanned < c->in_end ? memchr(c->in + c->in_scanned, 0, c->in_end - c->in_scanned) : NULL;
+        if (!nul) {
+                c->in_scanned = c->in_end;
+                return c->in_end - c->in_start >= max ? -EMSGSIZE : 0;
+        }
+        len = (size_t) (nul - (c->in + start));
+        if (len >= max)
+                return -EMSGSIZE;
+        c->in_start = c->in_scanned = (size_t) (nul - c->in) + 1;
+        *ret = c->in + start;
+        *ret_len = len;
+        return 1;
+}
+
+static int call_new(VarlinkCall **ret, VarlinkConnection *c, VarlinkMessage *m) {
+        VarlinkCall *call = calloc(1, sizeof(VarlinkCall));
+
+        if (!call)
+                return -ENOMEM;
+        *call = (VarlinkCall) {
+                .n_ref = 1,
+                .state = CALL_PENDING,
+                .message = *m,
+                .ucred = c->ucred,
+                .have_ucred = c->have_ucred,
+        };
+        *m = (VarlinkMessage) {};
+        *ret = call;
+        return 0;
+}
+
+static int call_dispatch(VarlinkServer *s, VarlinkCall *call) {
+        const char *method = call->message.method;
+        size_t ilen = method_name_split(method, strlen(method));
+        VarlinkInterface *i;
+        VarlinkBinding *b;
+        int r;
+
+        /* Contradicting or unsupported flags: answered even for oneway, since the client asked for replies. */
+        if (call->message.upgrade || (call->message.oneway && call->message.more)) {
+                call->message.oneway = call->message.more = false;
+                return varlink_call_reply_invalid_parameter(call, call->message.upgrade ? "upgrade" : "more");
+        }
+
+        i = server_find_interface(s, method, ilen);
+        if (!i) {
+                _cleanup_free_ char *name = strndup(method, ilen);
+
+                if (!name)
+                        return -ENOMEM;
+                return call_reply_error_string(call, VARLINK_ERROR_INTERFACE_NOT_FOUND, "interface", name);
+        }
+        if (!interface_has_method(i, method + ilen + 1))
+                return call_reply_error_string(call, VARLINK_ERROR_METHOD_NOT_FOUND, "method", method);
+        b = server_find_binding(s, method);
+        if (!b)
+                return call_reply_error_string(call, VARLINK_ERROR_METHOD_NOT_IMPLEMENTED, "method", method);
+
+        r = b->callback(call, call->message.parameters, b->userdata);
+        if (r >= 0)
+                return 0;
+        log_debug_errno(r, "varlink: method %s failed: %m", method);
+        if (call->state == CALL_PENDING && !call->message.oneway) {
+                _cleanup_json_ json_object *p = json_object_new_object();
+
+                if (!p || json_object_object_add(p, "errno", json_object_new_int(-r)) < 0)
+                        return -ENOMEM;
+                return varlink_call_reply_error(call, VARLINK_ERROR_INTERNAL, p);
+        }
+        return 0;
+}
+
+static int connection_dispatch_one(VarlinkConnection *c, const char *text, size_t len) {
+        _cleanup_(varlink_call_unrefp) VarlinkCall *call = NULL;
+        VarlinkMessage m = {};
+        int r;
+
+        r = varlink_message_parse(text, len, &m);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        c->server->stats.calls++;
+        r = call_new(&call, c, &m);
+        if (r < 0) {
+                varlink_message_done(&m);
+                return r;
+        }
+        if (!call->message.oneway || call->message.more || call->message.upgrade) {
+                call->connection = c;
+                c->current = varlink_call_ref(call);
+        }
+        r = call_dispatch(c->server, call);
+        if (call->message.oneway)
+                call->state = CALL_REPLIED; /* finished with the callback: nothing to wait for */
+        return r == -ENOMEM ? r : 0;
+}
+
+/* Dispatches complete messages while no call is pending and the output is under its limit. */
+static int connection_dispatch(VarlinkConnection *c) {
+        int n = 0, r;
+
+        while (!c->current && connection_output_size(c) < c->server->limits.max_output_buffer) {
+                const char *text;
+                size_t len;
+
+                r = connection_next_message(c, &text, &len);
+                if (r <= 0)
+                        return r < 0 ? r : n;
+                r = connection_dispatch_one(c, text, len);
+                if (r < 0)
+                        return r;
+                n++;
+        }
+        return n;
+}
+
+static int connection_read(VarlinkConnection *c) {
+        size_t max = c->server->limits.max_message_size;
+        ssize_t n;
+
+        if (c->read_eof || c->in_end - c->in_start >= max)
+                return 0;
+        if (c->in_start > 0) {
+                memmove(c->in, c->in + c->in_start, c->in_end - c->in_start);
+                c->in_end -= c->in_start;
+                c->in_scanned -= c->in_start;
+                c->in_start = 0;
+        }
+        if (c->in_end == c->in_alloc) {
+                size_t a = MIN(MAX(c->in_alloc * 2, (size_t) BUFFER_INITIAL), max);
+                char *p = realloc(c->in, a);
+
+                if (!p)
+                        return -ENOMEM;
+                c->in = p;
+                c->in_alloc = a;
+        }
+        n = recv(c->fd, c->in + c->in_end, MIN(c->in_alloc, max) - c->in_end, MSG_DONTWAIT);
+        if (n < 0)
+                return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+        if (n == 0)
+                c->read_eof = true;
+        c->in_end += (size_t) n;
+        return 1;
+}
+
+static int connection_write(VarlinkConnection *c) {
+        int progress = 0;
+
+        while (c->out_start < c->out_end) {
+                ssize_t n = send(c->fd, c->out + c->out_start, c->out_end - c->out_start,
+                                 MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                break;
+                        return -errno;
+                }
+                c->out_start += (size_t) n;
+                progress = 1;
+        }
+        return progress;
+}
+
+/* Gives memory of idle buffers back: a one-off large message should not pin its buffer forever. */
+static void connection_trim(VarlinkConnection *c) {
+        if (c->in_start == c->in_end) {
+                c->in_start = c->in_end = c->in_scanned = 0;
+                if (c->in_alloc > BUFFER_KEEP) {
+                        free(c->in);
+                        c->in = NULL;
+                        c->in_alloc = 0;
+                }
+        }
+        if (c->out_start == c->out_end) {
+                c->out_start = c->out_end = 0;
+                if (c->out_alloc > BUFFER_KEEP) {
+                        free(c->out);
+                        c->out = NULL;
+                        c->out_alloc = 0;
+                }
+        }
+}
+
+/* 0: keep the connection; 1: close it, all done; < 0: close it, failed. */
+static int connection_process(VarlinkConnection *c) {
+        int r;
+
+        for (unsigned round = 0; round < ROUNDS_PER_WAKEUP; round++) {
+                bool progress = false;
+
+                r = connection_dispatch(c);
+                if (r < 0)
+                        return r;
+                progress |= r > 0;
+                r = connection_write(c);
+                if (r < 0)
+                        return r;
+                progress |= r > 0;
+                r = connection_read(c);
+                if (r < 0)
+                        return r;
+                progress |= r > 0;
+                if (!progress)
+                        break;
+        }
+        connection_trim(c);
+        /* The client is gone: what it sent has been read and dispatched as far as possible. */
+        if (c->hup)
+                return 1;
+        if (c->read_eof && !c->current && connection_output_size(c) == 0)
+                return 1;
+        connection_update_events(c);
+        return 0;
+}
+
+static int connection_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        VarlinkConnection *c = userdata;
+        VarlinkServer *s = c->server;
+        int r;
+
+        if (revents & (EPOLLHUP | EPOLLERR))
+                c->hup = true;
+        r = connection_process(c);
+        if (r == 0)
+                return 0;
+        if (r == -EBADMSG || r == -EMSGSIZE) {
+                /* Replies to the good calls before the bad one go out if the socket takes them now. */
+                (void) connection_write(c);
+                s->stats.protocol_errors++;
+                log_debug_errno(r, "varlink: client (pid %d) broke the protocol, disconnecting: %m",
+                                c->have_ucred ? (int) c->ucred.pid : -1);
+        } else if (r < 0)
+                log_debug_errno(r, "varlink: connection failed, disconnecting: %m");
+        connection_free(c);
+        return 0;
+}
+
+static unsigned server_count_uid(VarlinkServer *s, uid_t uid) {
+        unsigned n = 0;
+
+        for (VarlinkConnection *c = s->connections; c; c = c->next)
+                if (c->have_ucred && c->ucred.uid == uid)
+                        n++;
+        return n;
+}
+
+/* Takes ownership of fd only on success. */
+static int server_add_connection(VarlinkServer *s, int fd) {
+        VarlinkConnection *c;
+        socklen_t sl = sizeof(struct ucred);
+        struct ucred ucred = {};
+        bool have_ucred;
+        int r;
+
+        have_ucred = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &ucred, &sl) >= 0 && sl == sizeof(ucred);
+        if (s->stats.n_connections >= s->limits.max_connections ||
+            (have_ucred && ucred.uid != 0 && server_count_uid(s, ucred.uid) >= s->limits.max_connections_per_uid)) {
+                s->stats.connections_refused++;
+                log_debug("varlink: refusing connection from pid %d: over the connection limit",
+                          have_ucred ? (int) ucred.pid : -1);
+                return -EUSERS;
+        }
+
+        c = calloc(1, sizeof(VarlinkConnection));
+        if (!c)
+                return -ENOMEM;
+        *c = (VarlinkConnection) { .server = s, .fd = fd, .ucred = ucred, .have_ucred = have_ucred };
+        r = sd_event_add_io(s->event, &c->source, fd, EPOLLIN, connection_io, c);
+        if (r < 0) {
+                free(c);
+                return r;
+        }
+        (void) sd_event_source_set_description(c->source, "varlink-connection");
+        c->next = s->connections;
+        if (c->next)
+                c->next->prev = c;
+        s->connections = c;
+        s->stats.n_connections++;
+        s->stats.connections_accepted++;
+        return 0;
+}
+
+int varlink_server_add_connection(VarlinkServer *s, int fd) {
+        int flags;
+
+        if (!s || fd < 0)
+                return -EINVAL;
+        flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+                return -errno;
+        return server_add_connection(s, fd);
+}
+
+/* ---- listening ---- */
+
+static int resume_accepting(sd_event_source *source, uint64_t usec, void *userdata) {
+        VarlinkServer *s = userdata;
+
+        s->resume_source = sd_event_source_unref(s->resume_source);
+        for (size_t k = 0; k < s->n_listeners; k++)
+                (void) sd_event_source_set_enabled(s->listeners[k]->source, SD_EVENT_ON);
+        return 0;
+}
+
+/* Out of fds or memory: the listening socket stays readable, so stop polling it for a moment. */
+static void server_pause_accepting(VarlinkServer *s) {
+        for (size_t k = 0; k < s->n_listeners; k++)
+                (void) sd_event_source_set_enabled(s->listeners[k]->source, SD_EVENT_OFF);
+        if (!s->resume_source)
+                (void) sd_event_add_time_relative(s->event, &s->resume_source, CLOCK_MONOTONIC, ACCEPT_PAUSE_USEC,
+                                                  0, resume_accepting, s);
+}
+
+static int listener_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        VarlinkListener *l = userdata;
+
+        for (unsigned k = 0; k < ACCEPTS_PER_WAKEUP; k++) {
+                int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+                if (cfd < 0) {
+                        if (errno == EAGAIN)
+                                return 0;
+                        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO || errno == EPERM)
+                                continue;
+                        log_warning_errno(errno, "varlink: failed to accept a connection, pausing: %m");
+                        server_pause_accepting(l->server);
+                        return 0;
+                }
+                if (server_add_connection(l->server, cfd) < 0)
+                        close(cfd);
+        }
+        return 0;
+}
+
+static VarlinkListener *listener_free(VarlinkListener *l) {
+        struct stat st;
+
+        if (!l)
+                return NULL;
+        l->source = sd_event_source_disable_unref(l->source);
+        if (l->path && stat(l->path, &st) >= 0 && st.st_dev == l->dev && st.st_ino == l->ino)
+                (void) unlink(l->path);
+        free(l->path);
+        closep(&l->fd);
+        free(l);
+        return NULL;
+}
+
+/* Takes ownership of fd (and path) only on success. */
+static int server_add_listener(VarlinkServer *s, int fd, const char *path) {
+        VarlinkListener *l, **a;
+        struct stat st;
+        int r;
+
+        a = reallocarray(s->listeners, s->n_listeners + 1, sizeof(VarlinkListener *));
+        if (!a)
+                return -ENOMEM;
+        s->listeners = a;
+        l = calloc(1, sizeof(VarlinkListener));
+        if (!l)
+                return -ENOMEM;
+        *l = (VarlinkListener) { .server = s, .fd = -1 };
+        if (path) {
+                l->path = strdup(path);
+                if (!l->path || stat(path, &st) < 0) {
+                        r = l->path ? -errno : -ENOMEM;
+                        free(l->path);
+                        free(l);
+                        return r;
+                }
+                l->dev = st.st_dev;
+                l->ino = st.st_ino;
+        }
+        r = sd_event_add_io(s->event, &l->source, fd, EPOLLIN, listener_io, l);
+        if (r < 0) {
+                free(l->path);
+                free(l);
+                return r;
+        }
+        (void) sd_event_source_set_description(l->source, "varlink-listener");
+        l->fd = fd;
+        s->listeners[s->n_listeners++] = l;
+        return 0;
+}
+
+int varlink_server_listen_path(VarlinkServer *s, const char *path, mode_t mode) {
+        union {
+                struct sockaddr sa;
+                struct sockaddr_un un;
+        } sa = { .un.sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+        bool abstract;
+        struct stat st;
+        size_t l;
+        int r;
+
+        if (!s || !path)
+                return -EINVAL;
+        l = strlen(path);
+        if (l == 0)
+                return -EINVAL;
+        if (l >= sizeof(sa.un.sun_path))
+                return -ENAMETOOLONG;
+        abstract = path[0] == '@';
+        memcpy(sa.un.sun_path, path, l);
+        if (abstract)
+                sa.un.sun_path[0] = 0;
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        if (!abstract) {
+                if (lstat(path, &st) >= 0) {
+                        if (!S_ISSOCK(st.st_mode))
+                                return -EEXIST;
+                        if (unlink(path) < 0 && errno != ENOENT)
+                                return -errno;
+                } else if (errno != ENOENT)
+                        return -errno;
+        }
+        if (bind(fd, &sa.sa, (socklen_t) (offsetof(struct sockaddr_un, sun_path) + l + !abstract)) < 0)
+                return -errno;
+        /* Before listen(): nobody can connect while the mode is still the umask's. */
+        if (!abstract && chmod(path, mode) < 0)
+                return -errno;
+        if (listen(fd, SOMAXCONN) < 0)
+                return -errno;
+        r = server_add_listener(s, fd, abstract ? NULL : path);
+        if (r < 0) {
+                if (!abstract)
+                        (void) unlink(path);
+                return r;
+        }
+        TAKE_FD(fd);
+        return 0;
+}
+
+int varlink_server_listen_fd(VarlinkServer *s, int fd) {
+        int type = 0, domain = 0, listening = 0, flags, r;
+        socklen_t sl = sizeof(int);
+
+        if (!s || fd < 0)
+                return -EINVAL;
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) < 0)
+                return -errno;
+        sl = sizeof(int);
+        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &sl) < 0)
+                return -errno;
+        sl = sizeof(int);
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &sl) < 0)
+                return -errno;
+        if (type != SOCK_STREAM || domain != AF_UNIX || !listening)
+                return -EINVAL;
+        flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+                return -errno;
+        r = server_add_listener(s, fd, NULL);
+        return r;
+}
+
+int varlink_server_listen_systemd(VarlinkServer *s) {
+        char **names = NULL;
+        int n, taken = 0, r = 0;
+
+        if (!s)
+                return -EINVAL;
+        n = sd_listen_fds_with_names(false, &names);
+        if (n <= 0)
+                return n;
+        for (int k = 0; k < n && r >= 0; k++)
+                if (names && names[k] && streq(names[k], "varlink")) {
+                        r = varlink_server_listen_fd(s, SD_LISTEN_FDS_START + k);
+                        taken += r >= 0;
+                }
+        if (r >= 0 && taken == 0 && n == 1) {
+                r = varlink_server_listen_fd(s, SD_LISTEN_FDS_START);
+                taken += r >= 0;
+        }
+        for (int k = 0; names && k < n; k++)
+                free(names[k]);
+        free(names);
+        return r < 0 ? r : taken;
+}
+
+/* ---- server ---- */
+
+int varlink_server_new(VarlinkServer **ret, sd_event *event) {
+        _cleanup_(varlink_server_freep) VarlinkServer *s = NULL;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        s = calloc(1, sizeof(VarlinkServer));
+        if (!s)
+                return -ENOMEM;
+        s->limits = limits_default;
+        if (event)
+                s->event = sd_event_ref(event);
+        else {
+                r = sd_event_default(&s->event);
+                if (r < 0)
+                        return r;
+        }
+        r = varlink_server_set_info(s, "", program_invocation_short_name, "", "");
+        if (r < 0)
+                return r;
+        r = varlink_server_add_interface(s, service_description);
+        if (r < 0)
+                return r;
+        r = varlink_server_bind_method(s, "org.varlink.service.GetInfo", method_get_info, s);
+        if (r < 0)
+                return r;
+        r = varlink_server_bind_method(s, "org.varlink.service.GetInterfaceDescription",
+                                       method_get_interface_description, s);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+VarlinkServer *varlink_server_free(VarlinkServer *s) {
+        if (!s)
+                return NULL;
+        /* Connections first: cancel callbacks may still look at the server. */
+        while (s->connections)
+                connection_free(s->connections);
+        for (size_t k = 0; k < s->n_listeners; k++)
+                listener_free(s->listeners[k]);
+        free(s->listeners);
+        s->resume_source = sd_event_source_disable_unref(s->resume_source);
+        for (size_t k = 0; k < s->n_interfaces; k++)
+                interface_done(&s->interfaces[k]);
+        free(s->interfaces);
+        for (size_t k = 0; k < s->n_bindings; k++)
+                free(s->bindings[k].method);
+        free(s->bindings);
+        free(s->vendor);
+        free(s->product);
+        free(s->version);
+        free(s->url);
+        sd_event_unref(s->event);
+        free(s);
+        return NULL;
+}
+
+static int strdup_replace(char **p, const char *s) {
+        char *t = strdup(s ?: "");
+
+        if (!t)
+                return -ENOMEM;
+        free(*p);
+        *p = t;
+        return 0;
+}
+
+int varlink_server_set_info(VarlinkServer *s, const char *vendor, const char *product, const char *version,
+                            const char *url) {
+        if (!s)
+                return -EINVAL;
+        if (strdup_replace(&s->vendor, vendor) < 0 || strdup_replace(&s->product, product) < 0 ||
+            strdup_replace(&s->version, version) < 0 || strdup_replace(&s->url, url) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+void varlink_server_get_limits(VarlinkServer *s, VarlinkLimits *ret) {
+        *ret = s ? s->limits : limits_default;
+}
+
+int varlink_server_set_limits(VarlinkServer *s, const VarlinkLimits *limits) {
+        if (!s || !limits)
+                return -EINVAL;
+        if (limits->max_message_size == 0 || limits->max_message_size > INT_MAX || limits->max_output_buffer == 0 ||
+            limits->max_connections == 0 || limits->max_connections_per_uid == 0)
+                return -EINVAL;
+        s->limits = *limits;
+        return 0;
+}
+
+void varlink_server_get_stats(VarlinkServer *s, VarlinkStats *ret) {
+        *ret = s ? s->stats : (VarlinkStats) {};
+}
+
+unsigned varlink_server_n_connections(VarlinkServer *s) {
+        return s ? s->stats.n_connections : 0;
+}
+
+sd_event *varlink_server_get_event(VarlinkServer *s) {
+        return s ? s->event : NULL;
+}
