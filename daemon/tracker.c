@@ -250,16 +250,34 @@ static Instance *instance_new(Tracker *t, int32_t pid, uint64_t start_ticks, uin
         return i;
 }
 
+static void observe_exec(Tracker *t, Instance *i);
+
+/* An exec was seen but what it ran could not be read: do not leave the pre-exec name and executable
+ * in place, the record says "unknown" instead. */
+static void forget_image(Tracker *t, Instance *i) {
+        i->comm[0] = 0;
+        instance_free_strings(t, i);
+        i->argv_changed = true;
+        i->flags &= ~INSTANCE_ARGV_TRUNCATED;
+        i->needs_info = false;
+        mark_dirty(t, i);
+}
+
 /* Closes an instance: its thread group is gone. Its CABA children move up to its own CABA. */
 static void instance_close(Tracker *t, Instance *i, uint64_t exit_time) {
         Instance *c;
+
+        if (i->needs_info) {
+                /* Exec'd and exited within one batch: what it ran is unknown. */
+                forget_image(t, i);
+                observe_exec(t, i);
+        }
 
         while ((c = i->caba_children))
                 caba_link(t, c, i->caba);
         caba_unlink(i);
         i->flags &= ~INSTANCE_ALIVE;
         i->exit_time = MAX(exit_time, i->start_time);
-        i->needs_info = false;
         if (hashmap_get(t->by_pid, (uint64_t) i->pid) == i)
                 hashmap_remove(t->by_pid, (uint64_t) i->pid);
         t->stats.live--;
@@ -674,13 +692,8 @@ void tracker_apply_info(Tracker *t, Instance *i, const ProcInfo *info) {
 
         i->needs_info = false;
         if (!(info->have & PROCFS_STAT) || !ticks_match(i->start_ticks, info->start_ticks)) {
-                /* Gone before we could look (or the pid is someone else's now): the exec is recorded, but
-                 * what it ran is unknown. Do not leave the pre-exec name and executable in place. */
-                i->comm[0] = 0;
-                instance_free_strings(t, i);
-                i->argv_changed = true;
-                i->flags &= ~INSTANCE_ARGV_TRUNCATED;
-                mark_dirty(t, i);
+                /* Gone before we could look (or the pid is someone else's now). */
+                forget_image(t, i);
                 observe_exec(t, i);
                 return;
         }

@@ -345,7 +345,30 @@ static void test_ids_and_comm(void) {
         CHECK(n_events == 3 && events[2].tid == 51 && events[0].a == 1000);
 }
 
+static void test_exec_then_exit(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+        ProcInfo info = { .have = PROCFS_STAT | PROCFS_EXE, .pid = 700, .exe = (char *) "/usr/bin/setsid" };
+        uint64_t id;
+
+        scan_root(t, 1, 0);
+        fork_proc(t, 1, 700);
+        id = id_of(t, 700);
+        info.start_ticks = tracker_get(t, 700)->start_ticks;
+        strcpy(info.comm, "setsid");
+        simple(t, LINEAGE_EVENT_EXEC, 700, 700);
+        tracker_apply_info(t, tracker_get(t, 700), &info); /* read at the end of a batch */
+        flush(t);
+        CHECK(streq(rows[id].comm, "setsid"));
+        /* A second exec, then the exit, both before the next batch ends: the image is unknown, not setsid. */
+        simple(t, LINEAGE_EVENT_EXEC, 700, 700);
+        exit_thread(t, 700, 700, 0, 1);
+        flush(t);
+        CHECK(rows[id].comm[0] == 0);
+        CHECK(rows[id].argv_changed);
+}
+
 int main(void) {
+        test_exec_then_exit();
         test_chain_and_reparent();
         test_threads();
         test_exec_from_thread();
