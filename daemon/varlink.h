@@ -30,6 +30,8 @@
  *
  * A callback returning < 0 without having sent a final reply makes the server reply with
  * VARLINK_ERROR_INTERNAL {"errno": N}. Returning < 0 after replying is only logged at debug level.
+ * A oneway call is finished when its callback returns: replies to it are accepted and dropped (0), it is
+ * never pending and never cancelled.
  *
  * JSON ownership: everything passed *in* (parameters of replies) is borrowed: the server serializes
  * it before returning and takes no reference. Everything handed *to* callbacks (parameters) is
@@ -136,8 +138,9 @@ VarlinkCall *varlink_call_ref(VarlinkCall *call);
 VarlinkCall *varlink_call_unref(VarlinkCall *call);
 DEFINE_TRIVIAL_CLEANUP_FUNC(VarlinkCall *, varlink_call_unref);
 
-/* Final reply; parameters may be NULL ({}). Borrowed. After it the server drops its reference.
- * 0 (also for oneway calls, where nothing is sent), -EALREADY, -ENOTCONN (client gone), -ENOMEM. */
+/* Final reply; parameters must be a JSON object or NULL ({}), borrowed. After it the server drops its
+ * reference: without one of your own, do not touch the call again.
+ * 0 (also for oneway calls, where nothing is sent), -EALREADY, -ENOTCONN (client gone), -EINVAL, -ENOMEM. */
 int varlink_call_reply(VarlinkCall *call, json_object *parameters);
 /* Final error reply "error" (a full error name) with optional parameters. Same returns. */
 int varlink_call_reply_error(VarlinkCall *call, const char *error, json_object *parameters);
