@@ -492,6 +492,28 @@ static int read_signal(void) {
         }
 }
 
+static int log_signal_result(int r) {
+        if (r == -ETIME)
+                return log_error_errno(r, "Timed out while building the scenario.");
+        if (r == -EINTR)
+                return log_error_errno(r, "Interrupted by a signal while building the scenario.");
+        return log_error_errno(r, "Failed to read signalfd: %m");
+}
+
+/* Consumes pending signals without waiting; for loops that may never need to wait. */
+static int check_signals(void) {
+        for (;;) {
+                struct pollfd p = { .fd = sigfd, .events = POLLIN };
+                int r;
+
+                if (poll(&p, 1, 0) <= 0)
+                        return 0;
+                r = read_signal();
+                if (r < 0)
+                        return log_signal_result(r);
+        }
+}
+
 /* Waits until fd has one of events (fd < 0: until SIGCHLD), or until the timeout or a termination signal. */
 static int wait_fd(int fd, short events) {
         for (;;) {
@@ -508,12 +530,8 @@ static int wait_fd(int fd, short events) {
                 }
                 if (p[0].revents) {
                         r = read_signal();
-                        if (r == -ETIME)
-                                return log_error_errno(r, "Timed out while building the scenario.");
-                        if (r == -EINTR)
-                                return log_error_errno(r, "Interrupted by a signal while building the scenario.");
                         if (r < 0)
-                                return log_error_errno(r, "Failed to read signalfd: %m");
+                                return log_signal_result(r);
                         if (fd < 0)
                                 return 0;
                 }
@@ -844,7 +862,7 @@ static int check_sid(Proc *p, pid_t expected) {
 
 /* ---- scenarios ----------------------------------------------------------------------------------------- */
 
-static int scenario_chain(const char *arg) {
+static int scenario_chain(_unused_ const char *arg) {
         Proc *a, *b, *c;
         int r;
 
@@ -858,7 +876,7 @@ static int scenario_chain(const char *arg) {
         return r;
 }
 
-static int scenario_double_fork(const char *arg) {
+static int scenario_double_fork(_unused_ const char *arg) {
         Proc *p, *c, *d;
         pid_t ppid;
         int r;
@@ -895,7 +913,7 @@ static int scenario_double_fork(const char *arg) {
         return emit("df-daemon-ppid %d", ppid);
 }
 
-static int scenario_subreaper(const char *arg) {
+static int scenario_subreaper(_unused_ const char *arg) {
         Proc *rp, *m, *o;
         int r;
 
@@ -923,7 +941,7 @@ static int scenario_subreaper(const char *arg) {
         return emit("sr-orphan-ppid %d", rp->pid);
 }
 
-static int scenario_setsid(const char *arg) {
+static int scenario_setsid(_unused_ const char *arg) {
         Proc *s1, *s2, *s3;
         int r;
 
@@ -950,7 +968,7 @@ static int scenario_setsid(const char *arg) {
         return r;
 }
 
-static int scenario_threads(const char *arg) {
+static int scenario_threads(_unused_ const char *arg) {
         static const char *const names[][2] = { { "th-thread1", "th-child1" }, { "th-thread2", "th-child2" } };
         char path[64];
         Proc *t, *c;
@@ -993,7 +1011,7 @@ static int check_exec_thread(Proc *e, pid_t tid) {
         return 0;
 }
 
-static int scenario_exec_thread(const char *arg) {
+static int scenario_exec_thread(_unused_ const char *arg) {
         Msg m = { .op = OP_EXEC_THREAD, .name = "et-thread", .name2 = "et-proc" }, reply;
         pid_t pid;
         Proc *e;
@@ -1019,7 +1037,11 @@ static int scenario_exec_thread(const char *arg) {
 }
 
 /* The "complex sessions" tree of the kernel's CABA selftest, built for real in a new pid namespace. */
-static int scenario_complex_sessions(const char *arg) {
+static int scenario_complex_sessions(_unused_ const char *arg) {
+        /* 1 forks 2, 2 calls setsid, 2 forks 3, 3 forks 4, 4 forks 5. */
+        static const struct { int parent, child; } forks[] = { { 1, 2 }, { 2, 3 }, { 3, 4 }, { 4, 5 } };
+        /* The final tree by PPid: 1 -> {2 -> 7, 4 -> 5}. */
+        static const struct { int n, parent; } tree[] = { { 2, 1 }, { 4, 1 }, { 5, 4 }, { 7, 2 } };
         Proc *p[8] = {};
         pid_t ppid;
         int r;
@@ -1041,8 +1063,6 @@ static int scenario_complex_sessions(const char *arg) {
         r = proc_setsid(p[1]);
         if (r < 0)
                 return r;
-        /* 1 forks 2, 2 calls setsid, 2 forks 3, 3 forks 4, 4 forks 5. */
-        static const struct { int parent, child; } forks[] = { { 1, 2 }, { 2, 3 }, { 3, 4 }, { 4, 5 } };
         for (size_t i = 0; i < ELEMENTSOF(forks); i++) {
                 char name[8];
                 int c = forks[i].child;
@@ -1090,8 +1110,6 @@ static int scenario_complex_sessions(const char *arg) {
         if (r < 0)
                 return r;
 
-        /* Final tree by PPid: 1 -> {2 -> 7, 4 -> 5}. */
-        static const struct { int n, parent; } tree[] = { { 2, 1 }, { 4, 1 }, { 5, 4 }, { 7, 2 } };
         for (size_t i = 0; i < ELEMENTSOF(tree); i++) {
                 r = check_ppid(p[tree[i].n], p[tree[i].parent]->pid, &ppid);
                 if (r < 0)
@@ -1103,7 +1121,7 @@ static int scenario_complex_sessions(const char *arg) {
         return 0;
 }
 
-static int scenario_exit_codes(const char *arg) {
+static int scenario_exit_codes(_unused_ const char *arg) {
         Proc *seven, *killed;
         int status, r;
 
@@ -1154,6 +1172,12 @@ static int churn_run(uint64_t total, const posix_spawnattr_t *attr) {
                 pid_t pid;
                 int status;
 
+                /* With children exiting all the time we may never wait below, so look for SIGALRM here. */
+                r = check_signals();
+                if (r < 0) {
+                        churn_abort(inflight, n_inflight);
+                        return r;
+                }
                 while (started < total && n_inflight < CHURN_PARALLEL) {
                         r = posix_spawn(&pid, "/bin/true", NULL, attr, argv, environ);
                         if (r != 0) {
