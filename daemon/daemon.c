@@ -15,11 +15,20 @@
 #define REPLAY_FLUSH_EVERY 65536U
 /* After a failed commit, wait this long before retrying, so a full disk is not hammered. */
 #define COMMIT_RETRY_USEC (2 * USEC_PER_SEC)
+/* Kernel CABA cross-check sweep, on kernels with NScaba: only: how often, and how many per round. */
+#define CABA_SWEEP_USEC (5 * USEC_PER_SEC)
+#define CABA_SWEEP_BATCH 2000U
+#define CABA_WALK_MAX 4096U
 
 struct Daemon {
         DaemonConfig config;
         sd_event *event;
         sd_event_source *commit_timer;
+        sd_event_source *caba_timer;
+        size_t caba_sweep_state;
+        bool kernel_caba;               /* the scan saw NScaba: lines */
+        uint64_t caba_disagreements;
+        sqlite3_stmt *parent_stmt;
         Cnproc *cnproc;
         Tracker *tracker;
         Store *store;
@@ -94,6 +103,8 @@ Daemon *daemon_free(Daemon *d) {
         if (!d)
                 return NULL;
         sd_event_source_disable_unref(d->commit_timer);
+        sd_event_source_disable_unref(d->caba_timer);
+        sqlite3_finalize(d->parent_stmt);
         lineage_varlink_free(d->varlink);
         query_free(d->query);
         cnproc_free(d->cnproc);
@@ -198,6 +209,114 @@ int32_t daemon_resolve_tgid(Daemon *d, int32_t tid) {
         return resolve_tgid(d->config.proc, tid);
 }
 
+const char *caba_agreement_to_string(CabaAgreement a) {
+        static const char *const t[] = {
+                [CABA_AGREE] = "agree", [CABA_ZOMBIE] = "zombie",
+                [CABA_CLONE_PARENT] = "clone-parent", [CABA_DISAGREE] = "unexplained",
+        };
+        return (unsigned) a < ELEMENTSOF(t) ? t[a] : NULL;
+}
+
+bool daemon_kernel_has_caba(Daemon *d) {
+        return d->kernel_caba;
+}
+
+uint64_t daemon_caba_disagreements(Daemon *d) {
+        return d->caba_disagreements;
+}
+
+int daemon_kernel_caba(Daemon *d, int32_t pid, int32_t *ret_tgid) {
+        ProcInfo info = {};
+        int32_t tgid;
+        int r;
+
+        r = procfs_read(d->config.proc, pid, PROCFS_STATUS, &info);
+        if (r < 0)
+                return r;
+        if (!info.nscaba.present)
+                r = -EOPNOTSUPP;
+        else if (info.nscaba.bare || info.nscaba.malformed || info.nscaba.n_levels == 0)
+                r = -ENODATA;
+        else if (info.nscaba.levels[0] == 0)
+                *ret_tgid = 0;
+        else if ((tgid = resolve_tgid(d->config.proc, info.nscaba.levels[0])) < 0)
+                r = -ESRCH; /* that thread is gone already */
+        else
+                *ret_tgid = tgid;
+        proc_info_done(&info);
+        return r;
+}
+
+/* Is there an exited instance with pid between i and its userspace CABA along birth parents? */
+static bool exited_ancestor_has_pid(Daemon *d, const Instance *i, int32_t pid) {
+        uint64_t id = i->birth_parent_id, stop = i->caba_id;
+
+        if (!d->parent_stmt &&
+            sqlite3_prepare_v2(store_db(d->store), "SELECT birth_parent, pid, exit_time IS NOT NULL FROM instances WHERE id = ?1",
+                               -1, &d->parent_stmt, NULL) != SQLITE_OK)
+                return false;
+        for (unsigned n = 0; id > 0 && id != stop && n < CABA_WALK_MAX; n++) {
+                bool hit = false;
+                uint64_t next = 0;
+
+                sqlite3_reset(d->parent_stmt);
+                sqlite3_bind_int64(d->parent_stmt, 1, (int64_t) id);
+                if (sqlite3_step(d->parent_stmt) == SQLITE_ROW) {
+                        next = (uint64_t) sqlite3_column_int64(d->parent_stmt, 0);
+                        hit = sqlite3_column_int(d->parent_stmt, 1) == pid && sqlite3_column_int(d->parent_stmt, 2);
+                }
+                if (hit)
+                        return true;
+                id = next;
+        }
+        return false;
+}
+
+CabaAgreement daemon_check_caba(Daemon *d, Instance *i, int32_t kernel_tgid) {
+        const Instance *u = tracker_caba(i);
+        Instance *k = tracker_get(d->tracker, kernel_tgid);
+        CabaAgreement a;
+
+        if (u ? u->pid == kernel_tgid : kernel_tgid == 0)
+                return CABA_AGREE;
+        (void) daemon_flush(d); /* the walk below reads the database */
+        if (exited_ancestor_has_pid(d, i, kernel_tgid))
+                a = CABA_ZOMBIE;
+        else if (k && k->birth_parent_id > 0 && k->birth_parent_id == i->birth_parent_id)
+                a = CABA_CLONE_PARENT;
+        else
+                a = CABA_DISAGREE;
+        if (a == CABA_DISAGREE && !i->caba_mismatch_counted) {
+                i->caba_mismatch_counted = true;
+                d->caba_disagreements++;
+                log_debug("CABA of %d (instance %" PRIu64 ") disagrees: from events %d, kernel %d; keeping the observed lineage.",
+                          i->pid, i->id, u ? u->pid : 0, kernel_tgid);
+        }
+        return a;
+}
+
+/* On kernels with NScaba:, compare a slice of the live processes every few seconds. */
+static int on_caba_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Daemon *d = userdata;
+        unsigned n = 0;
+        Instance *i;
+
+        while (n++ < CABA_SWEEP_BATCH) {
+                int32_t k;
+
+                i = tracker_iterate(d->tracker, &d->caba_sweep_state);
+                if (!i) {
+                        d->caba_sweep_state = 0;
+                        break;
+                }
+                if (daemon_kernel_caba(d, i->pid, &k) >= 0)
+                        (void) daemon_check_caba(d, i, k);
+        }
+        (void) sd_event_source_set_time_relative(s, CABA_SWEEP_USEC);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
 static int32_t kernel_caba_tgid(const char *root, const ProcInfo *info) {
         if (!info->nscaba.present || info->nscaba.bare || info->nscaba.malformed || info->nscaba.n_levels == 0)
                 return -1;
@@ -237,6 +356,8 @@ static int scan_one(int32_t pid, void *userdata) {
         int r;
 
         r = procfs_read(d->config.proc, pid, PROCFS_ALL, &info);
+        if (r >= 0 && info.nscaba.present)
+                d->kernel_caba = true;
         if (r < 0) {
                 /* Gone since the directory listing, or unreadable: events cover the first case. */
                 if (r != -ESRCH)
@@ -423,6 +544,13 @@ int daemon_run(Daemon *d) {
         r = daemon_serve(d);
         if (r < 0)
                 return r;
+        if (d->kernel_caba) {
+                log_info("The kernel provides NScaba:; cross-checking it against the lineage from events.");
+                r = sd_event_add_time_relative(d->event, &d->caba_timer, CLOCK_MONOTONIC, CABA_SWEEP_USEC,
+                                               USEC_PER_SEC, on_caba_timer, d);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up the CABA cross-check: %m");
+        }
 
         log_info("Recording process lineage into %s.", store_path(d->store));
         (void) sd_notify(0, "READY=1\nSTATUS=Recording process lineage.");

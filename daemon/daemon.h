@@ -44,6 +44,24 @@ const char *daemon_proc_root(Daemon *d);
 int daemon_store_error(Daemon *d);
 /* Thread group of a thread id, via /proc; -1 if unknown. */
 int32_t daemon_resolve_tgid(Daemon *d, int32_t tid);
+/* How the kernel's CABA (NScaba:) of a live process relates to the one computed from events. */
+typedef enum CabaAgreement {
+        CABA_AGREE,             /* the same process */
+        CABA_ZOMBIE,            /* the kernel's is an exited birth ancestor not yet reaped (a zombie) */
+        CABA_CLONE_PARENT,      /* the kernel names the creator, events the CLONE_PARENT target */
+        CABA_DISAGREE,          /* none of the documented differences */
+} CabaAgreement;
+
+const char *caba_agreement_to_string(CabaAgreement a);
+/* Reads pid's NScaba: from the procfs root and resolves it to a thread group (0: the idle task).
+ * -EOPNOTSUPP without the kernel patch, -ENODATA when the CABA is outside our namespace or the line is
+ * malformed, -ESRCH when the process is gone. */
+int daemon_kernel_caba(Daemon *d, int32_t pid, int32_t *ret_tgid);
+/* Compares i's userspace CABA with the kernel's; counts (once per instance) and logs disagreements. */
+CabaAgreement daemon_check_caba(Daemon *d, Instance *i, int32_t kernel_tgid);
+/* Did the start-up scan see NScaba: lines, and how many disagreements were counted? */
+bool daemon_kernel_has_caba(Daemon *d);
+uint64_t daemon_caba_disagreements(Daemon *d);
 /* Commits pending rows now (before a query that needs them). */
 int daemon_flush(Daemon *d);
 

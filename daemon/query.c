@@ -82,7 +82,7 @@ struct QueryWatch {
 /* A row read into memory: what access checks and JSON rendering need. */
 typedef struct Row {
         uint64_t id, birth_parent, caba, boot;
-        const char *source;             /* valid until the statement is reset */
+        char source[16];                /* lineage_source: "fork", "kernel-caba", "procfs", "unknown" */
         int64_t birth_parent_pid;       /* -1 = unknown */
         int64_t start, exit;            /* exit 0 = alive */
         uint32_t uid, euid;
@@ -248,10 +248,10 @@ static void row_from_stmt(sqlite3_stmt *st, Row *r) {
                 .euid = (uint32_t) sqlite3_column_int64(st, COL_EUID),
                 .login_uid = sqlite3_column_type(st, COL_LOGIN_UID) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, COL_LOGIN_UID),
                 .boot = (uint64_t) sqlite3_column_int64(st, COL_BOOT),
-                .source = (const char *) sqlite3_column_text(st, COL_SOURCE),
                 .birth_parent_pid = sqlite3_column_type(st, COL_BIRTH_PARENT_PID) == SQLITE_NULL
                                             ? -1 : sqlite3_column_int64(st, COL_BIRTH_PARENT_PID),
         };
+        snprintf(r->source, sizeof(r->source), "%s", (const char *) sqlite3_column_text(st, COL_SOURCE) ?: "unknown");
 }
 
 static bool caller_sees(const QueryCaller *c, const Row *r) {
@@ -469,7 +469,7 @@ static json_object *gaps_json(Query *q, uint64_t boot, int64_t from, int64_t to,
 }
 
 static bool edge_known(const char *source) {
-        return source && (streq(source, "fork") || streq(source, "kernel-caba"));
+        return streq(source, "fork") || streq(source, "kernel-caba");
 }
 
 /* Walks birth parents from target. Fills ancestors (nearest first), whether the chain is complete (every
@@ -678,10 +678,10 @@ static int method_get_descendants(Query *q, const QueryCaller *c, json_object *p
 static int method_get_caba(Query *q, const QueryCaller *c, json_object *params, json_object **ret, QueryError *e) {
         _cleanup_(json_object_putp) json_object *reply = NULL;
         json_object *process = NULL, *caba = NULL, *kcaba = NULL;
-        ProcInfo info = {};
-        int64_t kernel_tgid = -1;
-        Row t, cr;
-        int r;
+        int32_t kernel_tgid = -1;
+        Instance *live;
+        Row t;
+        int r, k;
 
         r = check_known_params(params, e, "pid", "instance", NULL);
         if (r < 0)
@@ -696,27 +696,25 @@ static int method_get_caba(Query *q, const QueryCaller *c, json_object *params, 
                 return database_error(q, e);
         json_object_object_add(reply, "process", process);
         /* Userspace CABA: kept current while alive by the tracker (and written on every change). */
-        if (t.caba > 0 && load_instance(q, c, t.caba, true, &cr, &caba) >= 0)
+        if (t.caba > 0 && load_instance(q, c, t.caba, true, NULL, &caba) >= 0)
                 json_object_object_add(reply, "caba", caba);
-        json_object_object_add(reply, "source", json_object_new_string(t.source ?: "unknown"));
+        json_object_object_add(reply, "source", json_object_new_string(t.source));
 
         /* The kernel's, where it has the CABA patch: only meaningful for a live process. */
-        if (t.exit == 0 && procfs_read(daemon_proc_root(q->daemon), t.pid, PROCFS_STAT | PROCFS_STATUS, &info) >= 0) {
-                json_object_object_add(reply, "kernelSupported", json_object_new_boolean(info.nscaba.present));
-                if (info.nscaba.present && !info.nscaba.bare && !info.nscaba.malformed && info.nscaba.n_levels > 0)
-                        kernel_tgid = daemon_resolve_tgid(q->daemon, info.nscaba.levels[0]);
-                if (kernel_tgid >= 0) {
-                        Instance *ki = tracker_get(daemon_tracker(q->daemon), (int32_t) kernel_tgid);
+        live = t.exit == 0 ? tracker_get(daemon_tracker(q->daemon), t.pid) : NULL;
+        k = live && live->id == t.id ? daemon_kernel_caba(q->daemon, t.pid, &kernel_tgid) : -ESRCH;
+        json_object_object_add(reply, "kernelSupported",
+                               json_object_new_boolean(k != -EOPNOTSUPP && (k >= 0 || daemon_kernel_has_caba(q->daemon))));
+        if (k >= 0) {
+                Instance *ki = tracker_get(daemon_tracker(q->daemon), kernel_tgid);
+                CabaAgreement a = daemon_check_caba(q->daemon, live, kernel_tgid);
 
-                        add_int(reply, "kernelCabaPid", kernel_tgid);
-                        if (ki && load_instance(q, c, ki->id, true, NULL, &kcaba) >= 0)
-                                json_object_object_add(reply, "kernelCaba", kcaba);
-                        json_object_object_add(reply, "agree",
-                                               json_object_new_boolean(t.caba > 0 ? kernel_tgid == cr.pid : kernel_tgid == 0));
-                }
-        } else
-                json_object_object_add(reply, "kernelSupported", json_object_new_boolean(false));
-        proc_info_done(&info);
+                add_int(reply, "kernelCabaPid", kernel_tgid);
+                if (ki && load_instance(q, c, ki->id, true, NULL, &kcaba) >= 0)
+                        json_object_object_add(reply, "kernelCaba", kcaba);
+                json_object_object_add(reply, "agree", json_object_new_boolean(a != CABA_DISAGREE));
+                json_object_object_add(reply, "difference", json_object_new_string(caba_agreement_to_string(a)));
+        }
         *ret = TAKE_PTR(reply);
         return 0;
 }
@@ -971,6 +969,8 @@ static int method_get_status(Query *q, const QueryCaller *c, json_object *params
         err = daemon_store_error(q->daemon);
         if (err < 0)
                 json_object_object_add(st, "databaseError", json_object_new_string(strerror(-err)));
+        json_object_object_add(st, "kernelCaba", json_object_new_boolean(daemon_kernel_has_caba(q->daemon)));
+        add_int(st, "cabaDisagreements", (int64_t) daemon_caba_disagreements(q->daemon));
         add_int(st, "receiveBuffer", cs.rcvbuf);
         json_object_object_add(st, "kernelFilter", json_object_new_boolean(cs.filtered));
         add_int(st, "memory", (int64_t) rss_bytes());

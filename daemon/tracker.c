@@ -188,6 +188,12 @@ static void caba_link(Tracker *t, Instance *i, Instance *caba) {
         mark_dirty(t, i);
 }
 
+Instance *tracker_iterate(const Tracker *t, size_t *state) {
+        void *v;
+
+        return hashmap_iterate(t->by_pid, state, NULL, &v) ? v : NULL;
+}
+
 const Instance *tracker_caba(const Instance *i) {
         return i->caba;
 }

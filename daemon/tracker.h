@@ -65,6 +65,7 @@ struct Instance {
         bool leader_exited;
         bool dirty;
         bool needs_info;                /* exec seen: read exe/argv at the end of the batch */
+        bool caba_mismatch_counted;     /* a kernel CABA disagreement was counted for it */
         bool written;                   /* inserted into the database at least once */
         bool argv_changed;              /* argv set or cleared since the last flush */
         int64_t pending_exec;           /* index of its last queued exec event, or -1 */
@@ -136,6 +137,8 @@ void tracker_foreach_needs_info(Tracker *t, TrackerInfoCallback cb, void *userda
 void tracker_apply_info(Tracker *t, Instance *i, const ProcInfo *info);
 
 Instance *tracker_get(const Tracker *t, int32_t pid);
+/* Iterates live instances; start with *state = 0. Do not change the tracker while iterating. */
+Instance *tracker_iterate(const Tracker *t, size_t *state);
 /* The live CABA of a live instance (NULL for roots). */
 const Instance *tracker_caba(const Instance *i);
 

@@ -110,3 +110,17 @@ release_tree() {
 inst() {
         q "SELECT id FROM instances WHERE pid = $1 ORDER BY start_time DESC LIMIT 1"
 }
+
+# vl METHOD [JSON]: calls org.lineaged.Lineage.METHOD on the test daemon, prints the reply's JSON.
+vl() {
+        python3 "$SOURCE_DIR/tests/integration/vlcall.py" "$SOCK" "org.lineaged.Lineage.$1" "${2:-{\}}"
+}
+
+# jget JSON PATH: a field of a JSON document, e.g. jget "$reply" parameters.process.pid
+jget() {
+        python3 -c 'import json,sys
+v = json.loads(sys.argv[1])
+for k in sys.argv[2].split("."):
+    v = v[int(k)] if isinstance(v, list) else v.get(k) if isinstance(v, dict) else None
+print("" if v is None else json.dumps(v) if isinstance(v, (dict, list, bool)) else v)' "$1" "$2"
+}
