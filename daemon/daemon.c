@@ -217,6 +217,14 @@ const char *caba_agreement_to_string(CabaAgreement a) {
         return (unsigned) a < ELEMENTSOF(t) ? t[a] : NULL;
 }
 
+unsigned daemon_varlink_connections(Daemon *d) {
+        VarlinkStats st = {};
+
+        if (d->varlink)
+                lineage_varlink_get_stats(d->varlink, &st);
+        return st.n_connections;
+}
+
 bool daemon_kernel_has_caba(Daemon *d) {
         return d->kernel_caba;
 }

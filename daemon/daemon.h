@@ -62,6 +62,7 @@ CabaAgreement daemon_check_caba(Daemon *d, Instance *i, int32_t kernel_tgid);
 /* Did the start-up scan see NScaba: lines, and how many disagreements were counted? */
 bool daemon_kernel_has_caba(Daemon *d);
 uint64_t daemon_caba_disagreements(Daemon *d);
+unsigned daemon_varlink_connections(Daemon *d);
 /* Commits pending rows now (before a query that needs them). */
 int daemon_flush(Daemon *d);
 

@@ -974,6 +974,7 @@ static int method_get_status(Query *q, const QueryCaller *c, json_object *params
         add_int(st, "receiveBuffer", cs.rcvbuf);
         json_object_object_add(st, "kernelFilter", json_object_new_boolean(cs.filtered));
         add_int(st, "memory", (int64_t) rss_bytes());
+        add_int(st, "varlinkConnections", daemon_varlink_connections(q->daemon));
         json_object_object_add(reply, "status", st);
         *ret = reply;
         return 0;
