@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "lineage-dbus.h"
 #include "lineage-varlink.h"
 #include "procfs.h"
 #include "query.h"
@@ -35,6 +36,7 @@ struct Daemon {
         RecordWriter *record;
         Query *query;
         LineageVarlink *varlink;
+        LineageDbus *dbus;
         StoreBoot boot;
         TrackerClock clock;
         uint64_t boot_rowid;
@@ -106,6 +108,7 @@ Daemon *daemon_free(Daemon *d) {
         sd_event_source_disable_unref(d->caba_timer);
         sqlite3_finalize(d->parent_stmt);
         lineage_varlink_free(d->varlink);
+        lineage_dbus_free(d->dbus);
         query_free(d->query);
         cnproc_free(d->cnproc);
         tracker_free(d->tracker);
@@ -510,7 +513,8 @@ static int daemon_serve(Daemon *d) {
                 if (r < 0)
                         return r;
         }
-        return 0;
+        /* Without a reachable bus this warns and returns no object: varlink keeps serving. */
+        return lineage_dbus_new(&d->dbus, d->event, d->query, d->config.dbus);
 }
 
 int daemon_run(Daemon *d) {

@@ -257,7 +257,9 @@ static void row_from_stmt(sqlite3_stmt *st, Row *r) {
 static bool caller_sees(const QueryCaller *c, const Row *r) {
         if (c->uid == 0)
                 return true;
-        return r->uid == c->uid || r->euid == c->uid || (r->login_uid >= 0 && (uid_t) r->login_uid == c->uid);
+        /* Real uid or loginuid, not the effective uid: a root process half-way through setuid (runuser,
+         * su) must not hand its argv to the user it is becoming. */
+        return r->uid == c->uid || (r->login_uid >= 0 && (uid_t) r->login_uid == c->uid);
 }
 
 static void add_int(json_object *o, const char *k, int64_t v) {
