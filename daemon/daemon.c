@@ -392,6 +392,16 @@ static int scan_one(int32_t pid, void *userdata) {
         return 0;
 }
 
+static void read_login_details(Daemon *d, Login *l, Instance *i, const ProcInfo *info, bool begin);
+
+static void scan_login_details(Tracker *t, Login *l, void *userdata) {
+        Daemon *d = userdata;
+        Instance *i = tracker_get(t, l->pid);
+
+        if (i)
+                read_login_details(d, l, i, NULL, false);
+}
+
 static int daemon_scan(Daemon *d) {
         ScanState s = { .d = d };
         uint64_t t0 = now_nsec(CLOCK_MONOTONIC);
@@ -408,6 +418,7 @@ static int daemon_scan(Daemon *d) {
         tracker_scan_end(d->tracker);
         if (d->record && (r = record_write_scan_end(d->record)) < 0)
                 record_failed(d, r);
+        tracker_foreach_new_login(d->tracker, scan_login_details, d);
         tracker_get_stats(d->tracker, &st);
         log_info("Scanned %s: %" PRIu64 " processes in %.1f ms (%u vanished while reading).", d->config.proc,
                  st.scanned, (double) (now_nsec(CLOCK_MONOTONIC) - t0) / 1e6, s.vanished);
@@ -436,22 +447,173 @@ static void on_loss(const CnprocLoss *loss, void *userdata) {
         tracker_handle_loss(d->tracker, loss);
 }
 
-static void read_exec_info(Tracker *t, Instance *i, void *userdata) {
-        Daemon *d = userdata;
-        ProcInfo info = {};
+/* Sets *field to value (copied) unless it is set already. */
+static void set_once(char **field, const char *value) {
+        if (!*field && value && *value)
+                *field = strdup(value);
+}
+
+static void copy_field(char *dst, size_t size, const char *src) {
+        snprintf(dst, size, "%s", src ?: "");
+}
+
+/* The device in stat's tty_nr as a name: pts/N, ttyN, ttySN, or MAJOR:MINOR. */
+static void tty_name(uint32_t tty_nr, char *buf, size_t size) {
+        unsigned major = (tty_nr >> 8) & 0xfff, minor = (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00);
+
+        if (major >= 136 && major <= 143)
+                snprintf(buf, size, "pts/%u", minor + (major - 136) * 256);
+        else if (major == 4 && minor < 64)
+                snprintf(buf, size, "tty%u", minor);
+        else if (major == 4)
+                snprintf(buf, size, "ttyS%u", minor - 64);
+        else
+                snprintf(buf, size, "%u:%u", major, minor);
+}
+
+/* logind session and unit from a cgroup path like /user.slice/user-0.slice/session-3.scope. */
+static void cgroup_session(const char *path, char *session, size_t ssize, char *unit, size_t usize) {
+        const char *last = strrchr(path, '/');
+
+        last = last ? last + 1 : path;
+        session[0] = unit[0] = 0;
+        if (!*last || !(strstr(last, ".scope") || strstr(last, ".service")))
+                return;
+        snprintf(unit, usize, "%s", last);
+        if (strncmp(last, "session-", 8) == 0) {
+                size_t n = strcspn(last + 8, ".");
+
+                snprintf(session, ssize, "%.*s", (int) MIN(n, ssize - 1), last + 8);
+        }
+}
+
+/* Applies login details (begin and/or details) to the tracker: shared by live reads and replay. */
+static int apply_login_record(Daemon *d, const RecordLogin *rl) {
+        Instance *i = tracker_get(d->tracker, rl->pid);
+        Login *l;
+
+        if (!i)
+                return 0;
+        l = rl->begin ? tracker_login_begin(d->tracker, i) : tracker_login_for_session(d->tracker, rl->audit_session);
+        if (!l)
+                return 0;
+        set_once(&l->service, rl->service);
+        set_once(&l->remote_address, rl->remote_address);
+        if (l->remote_port == 0)
+                l->remote_port = rl->remote_port;
+        set_once(&l->tty, rl->tty);
+        set_once(&l->logind_session, rl->logind_session);
+        set_once(&l->unit, rl->unit);
+        l->detail_tries++;
+        tracker_login_changed(d->tracker, l);
+        return 0;
+}
+
+#define LOGIN_DETAIL_TRIES 3U /* execs of a session looked at for its remote address and tty */
+
+/* Reads what a login's record lacks from instance i (the login instance, or an exec in its session). */
+static void read_login_details(Daemon *d, Login *l, Instance *i, const ProcInfo *info, bool begin) {
+        RecordLogin rl = { .pid = i->pid, .audit_session = l->audit_session, .begin = begin };
+        _cleanup_free_ char *conn = NULL, *cgroup = NULL;
+        Instance *at = tracker_get(d->tracker, l->pid);
+        const char *exe = at && at->exe ? at->exe : NULL;
         int r;
 
-        r = procfs_read(d->config.proc, i->pid, PROCFS_STAT | PROCFS_EXE | PROCFS_ARGV | PROCFS_LOGIN, &info);
+        if (!l->service) {
+                const char *base = exe ? strrchr(exe, '/') : NULL;
+
+                copy_field(rl.service, sizeof(rl.service), base ? base + 1 : at ? at->comm : NULL);
+        }
+        if (!l->remote_address && procfs_read_environ_var(d->config.proc, i->pid, "SSH_CONNECTION", &conn) >= 0) {
+                char addr[64];
+                unsigned port;
+
+                /* "CLIENT_ADDRESS CLIENT_PORT SERVER_ADDRESS SERVER_PORT" */
+                if (sscanf(conn, "%63s %u", addr, &port) == 2 && port <= 65535) {
+                        copy_field(rl.remote_address, sizeof(rl.remote_address), addr);
+                        rl.remote_port = (int32_t) port;
+                }
+        }
+        if (!l->remote_address && !rl.remote_address[0] && begin) {
+                /* No SSH_CONNECTION (the session's shell may be gone already): the login process itself
+                 * (sshd's session process) holds the client's connection. */
+                unsigned port;
+
+                if (procfs_read_tcp_peer(d->config.proc, i->pid, rl.remote_address, sizeof(rl.remote_address), &port) >= 0)
+                        rl.remote_port = (int32_t) port;
+        }
+        if (!l->tty && info && (info->have & PROCFS_STAT) && info->tty_nr != 0)
+                tty_name(info->tty_nr, rl.tty, sizeof(rl.tty));
+        if (!l->unit && (r = procfs_read_cgroup(d->config.proc, i->pid, &cgroup)) >= 0)
+                cgroup_session(cgroup, rl.logind_session, sizeof(rl.logind_session), rl.unit, sizeof(rl.unit));
+        if (d->record && (r = record_write_login(d->record, &rl)) < 0)
+                record_failed(d, r);
+        (void) apply_login_record(d, &rl);
+}
+
+/* i carries an audit session nobody before it had: walk up its live birth ancestors to the earliest one
+ * in the same session (pam_loginuid wrote there, and no event told us), and begin the login there. */
+static void begin_login(Daemon *d, Instance *i, const ProcInfo *info) {
+        Instance *at = i;
+        Login *l;
+
+        /* Along CABAs: the closest alive birth ancestors. Exited ones in between cannot be read. */
+        for (unsigned n = 0; n < 64; n++) {
+                Instance *p = (Instance *) tracker_caba(at);
+                ProcInfo pi = {};
+                int r;
+
+                if (!p)
+                        break;
+                if (p->sessionid != i->sessionid) {
+                        /* Its session is as it was at fork, unless we look again. */
+                        r = procfs_read(d->config.proc, p->pid, PROCFS_STAT | PROCFS_LOGIN, &pi);
+                        if (r < 0)
+                                break;
+                        if (d->record && (r = record_write_info(d->record, &pi)) < 0)
+                                record_failed(d, r);
+                        (void) tracker_apply_info(d->tracker, p, &pi);
+                        proc_info_done(&pi);
+                }
+                if (p->sessionid != i->sessionid)
+                        break;
+                at = p;
+        }
+        l = tracker_login_begin(d->tracker, at);
+        if (!l)
+                return;
+        log_debug("Login: audit session %u of uid %u began at pid %d.", l->audit_session, l->loginuid, at->pid);
+        read_login_details(d, l, at, at == i ? info : NULL, true);
+        if (at != i)
+                read_login_details(d, l, i, info, false);
+}
+
+static void read_exec_info(Tracker *t, Instance *i, void *userdata) {
+        Daemon *d = userdata;
+        unsigned mask = i->needs_info ? PROCFS_STAT | PROCFS_EXE | PROCFS_ARGV | PROCFS_LOGIN : PROCFS_STAT | PROCFS_LOGIN;
+        bool exec = i->needs_info;
+        ProcInfo info = {};
+        Login *l;
+        int r;
+
+        r = procfs_read(d->config.proc, i->pid, mask, &info);
         if (r < 0) {
                 /* Exited before we looked: the exec stays recorded without its command line. */
                 ProcInfo none = { .pid = i->pid };
 
-                tracker_apply_info(t, i, &none);
+                if (d->record && (r = record_write_info(d->record, &none)) < 0)
+                        record_failed(d, r);
+                (void) tracker_apply_info(t, i, &none);
                 return;
         }
         if (d->record && (r = record_write_info(d->record, &info)) < 0)
                 record_failed(d, r);
-        tracker_apply_info(t, i, &info);
+        if (tracker_apply_info(t, i, &info) > 0)
+                begin_login(d, i, &info);
+        else if (exec && (l = tracker_login_for_session(t, i->sessionid)) &&
+                 (!l->remote_address || !l->tty) && l->detail_tries < LOGIN_DETAIL_TRIES)
+                /* The session's first execs carry SSH_CONNECTION and the terminal. */
+                read_login_details(d, l, i, &info, false);
         proc_info_done(&info);
 }
 
@@ -661,8 +823,16 @@ static int replay_info(const ProcInfo *info, void *userdata) {
                 return -EBADMSG;
         i = tracker_get(d->tracker, info->pid);
         if (i)
-                tracker_apply_info(d->tracker, i, info);
+                (void) tracker_apply_info(d->tracker, i, info);
         return 0;
+}
+
+static int replay_login(const RecordLogin *l, void *userdata) {
+        Daemon *d = userdata;
+
+        if (!d->tracker)
+                return -EBADMSG;
+        return apply_login_record(d, l);
 }
 
 int daemon_replay(Daemon *d) {
@@ -674,6 +844,7 @@ int daemon_replay(Daemon *d) {
                 .scan = replay_scan,
                 .scan_end = replay_scan_end,
                 .info = replay_info,
+                .login = replay_login,
         };
         uint64_t t0 = now_nsec(CLOCK_MONOTONIC);
         TrackerStats st = {};

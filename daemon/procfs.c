@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* procfs: reads and strictly parses /proc/PID/{stat,status,loginuid,sessionid,exe,cmdline} below a procfs root. */
-#include <dirent.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #define STAT_FIELD_PPID 4
 #define STAT_FIELD_PGRP 5
 #define STAT_FIELD_SESSION 6
+#define STAT_FIELD_TTY_NR 7
 #define STAT_FIELD_NUM_THREADS 20
 #define STAT_FIELD_STARTTIME 22
 
@@ -110,7 +112,7 @@ static int stat_next_field(const char **c, const char *e, const char **ret_tok, 
 
 typedef struct StatFields {
         char state;
-        uint64_t ppid, pgid, sid, threads, start_ticks;
+        uint64_t ppid, pgid, sid, tty_nr, threads, start_ticks;
 } StatFields;
 
 static int stat_parse_field(unsigned field, const char *tok, size_t n, StatFields *f) {
@@ -121,6 +123,11 @@ static int stat_parse_field(unsigned field, const char *tok, size_t n, StatField
                 return parse_unsigned(tok, n, INT32_MAX, &f->pgid);
         case STAT_FIELD_SESSION:
                 return parse_unsigned(tok, n, INT32_MAX, &f->sid);
+        case STAT_FIELD_TTY_NR:
+                /* Printed as a signed int; a device number is never negative in practice: treat it as none. */
+                if (n > 0 && tok[0] == '-')
+                        return stat_field_is_integer(tok, n) ? 0 : -EBADMSG;
+                return parse_unsigned(tok, n, UINT32_MAX, &f->tty_nr);
         case STAT_FIELD_NUM_THREADS:
                 return parse_unsigned(tok, n, UINT32_MAX, &f->threads);
         case STAT_FIELD_STARTTIME:
@@ -178,6 +185,7 @@ int procfs_parse_stat(const char *buf, size_t len, ProcInfo *p) {
         p->ppid = (int32_t) f.ppid;
         p->pgid = (int32_t) f.pgid;
         p->sid = (int32_t) f.sid;
+        p->tty_nr = (uint32_t) f.tty_nr;
         p->threads = (uint32_t) f.threads;
         p->start_ticks = f.start_ticks;
         return 0;
@@ -743,4 +751,183 @@ int procfs_foreach_task(const char *root, int32_t pid, ProcfsPidCallback cb, voi
         if (r < 0)
                 return errno_gone(r);
         return foreach_id(ids, n, cb, userdata);
+}
+
+/* Reads one small file of root/PID into a NUL-terminated buffer. */
+static int read_pid_file(const char *root, int32_t pid, const char *name, size_t max, char **ret, size_t *ret_len) {
+        char path[PATH_MAX];
+        _cleanup_close_ int dirfd = -1;
+        char *buf = NULL;
+        size_t len;
+        int r;
+
+        r = pid_path(path, sizeof(path), root, pid, 0, "");
+        if (r < 0)
+                return r;
+        dirfd = open_dir(path, O_PATH);
+        if (dirfd < 0)
+                return dirfd;
+        r = read_file_at(dirfd, name, max, &buf, &len, NULL);
+        if (r < 0)
+                return errno_gone(r);
+        buf[len] = 0;
+        *ret = buf;
+        *ret_len = len;
+        return 0;
+}
+
+int procfs_read_environ_var(const char *root, int32_t pid, const char *name, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len, nlen = strlen(name);
+        int r;
+
+        r = read_pid_file(root, pid, "environ", PROCFS_ENVIRON_MAX, &buf, &len);
+        if (r < 0)
+                return r;
+        for (size_t off = 0; off < len;) {
+                const char *e = buf + off;
+                size_t elen = strnlen(e, len - off);
+
+                if (elen > nlen && memcmp(e, name, nlen) == 0 && e[nlen] == '=') {
+                        char *v = strndup(e + nlen + 1, elen - nlen - 1);
+
+                        if (!v)
+                                return -ENOMEM;
+                        *ret = v;
+                        return 0;
+                }
+                off += elen + 1;
+        }
+        return -ENOENT;
+}
+
+int procfs_read_cgroup(const char *root, int32_t pid, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        const char *found = NULL;
+        size_t len, flen = 0;
+        int r;
+
+        r = read_pid_file(root, pid, "cgroup", PROCFS_CGROUP_MAX, &buf, &len);
+        if (r < 0)
+                return r;
+        /* "0::PATH" is the unified hierarchy; "N:name=systemd:PATH" the legacy systemd one. */
+        for (char *line = buf, *eol; line < buf + len; line = eol + 1) {
+                eol = memchr(line, '\n', (size_t) (buf + len - line));
+                if (!eol)
+                        eol = buf + len;
+                if (strncmp(line, "0::", 3) == 0) {
+                        found = line + 3;
+                        flen = (size_t) (eol - found);
+                        break;
+                }
+                {
+                        const char *p = memchr(line, ':', (size_t) (eol - line));
+
+                        if (p && (size_t) (eol - p) > 14 && strncmp(p + 1, "name=systemd:", 13) == 0 && !found) {
+                                found = p + 14;
+                                flen = (size_t) (eol - found);
+                        }
+                }
+        }
+        if (!found)
+                return -ENOENT;
+        *ret = strndup(found, flen);
+        return *ret ? 0 : -ENOMEM;
+}
+
+#define PROCFS_FDS_MAX 1024U            /* descriptors looked at for sockets */
+#define PROCFS_NET_TCP_MAX (4U * 1024U * 1024U)
+
+static int collect_socket_inodes(const char *root, int32_t pid, uint64_t *inodes, size_t max, size_t *ret_n) {
+        char path[PATH_MAX];
+        struct dirent *de;
+        size_t n = 0;
+        unsigned seen = 0;
+        DIR *d;
+        int r;
+
+        r = pid_path(path, sizeof(path), root, pid, 0, "/fd");
+        if (r < 0)
+                return r;
+        d = opendir(path);
+        if (!d)
+                return errno_gone(-errno);
+        while ((de = readdir(d)) && seen++ < PROCFS_FDS_MAX && n < max) {
+                char link[64];
+                ssize_t l;
+                uint64_t ino;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                l = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
+                if (l <= 0)
+                        continue;
+                link[l] = 0;
+                if (sscanf(link, "socket:[%" SCNu64 "]", &ino) == 1)
+                        inodes[n++] = ino;
+        }
+        closedir(d);
+        *ret_n = n;
+        return 0;
+}
+
+/* Formats a /proc/net/tcp{,6} address ("0100007F:0016" or 32 hex digits) as text. */
+static int format_net_address(const char *hex, bool v6, char *buf, size_t size, unsigned *ret_port) {
+        unsigned char a[16];
+        unsigned port;
+        size_t n = v6 ? 16 : 4;
+
+        for (size_t k = 0; k < n; k += 4) {
+                unsigned w;
+
+                /* Each 32-bit word is printed in host byte order. */
+                if (sscanf(hex + 2 * k, "%8X", &w) != 1)
+                        return -EBADMSG;
+                memcpy(a + k, &w, 4);
+        }
+        if (hex[2 * n] != ':' || sscanf(hex + 2 * n + 1, "%4X", &port) != 1)
+                return -EBADMSG;
+        /* An IPv4 peer on an IPv6 socket: ::ffff:a.b.c.d */
+        if (v6 && memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+                memmove(a, a + 12, 4);
+                v6 = false;
+        }
+        if (!inet_ntop(v6 ? AF_INET6 : AF_INET, a, buf, (socklen_t) size))
+                return -errno;
+        *ret_port = port;
+        return 0;
+}
+
+int procfs_read_tcp_peer(const char *root, int32_t pid, char *addr, size_t addr_size, unsigned *ret_port) {
+        uint64_t inodes[64];
+        size_t n_inodes = 0;
+        int r;
+
+        r = collect_socket_inodes(root, pid, inodes, ELEMENTSOF(inodes), &n_inodes);
+        if (r < 0)
+                return r;
+        if (n_inodes == 0)
+                return -ENOENT;
+        for (int v6 = 0; v6 <= 1; v6++) {
+                _cleanup_free_ char *buf = NULL;
+                size_t len;
+
+                if (read_pid_file(root, pid, v6 ? "net/tcp6" : "net/tcp", PROCFS_NET_TCP_MAX, &buf, &len) < 0)
+                        continue;
+                for (char *line = strchr(buf, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+                        char local[64], remote[64];
+                        unsigned state;
+                        uint64_t ino;
+
+                        /* sl local rem st tx:rx tr:tm retrnsmt uid timeout inode */
+                        if (sscanf(line + 1, "%*u: %63s %63s %X %*s %*s %*s %*u %*u %" SCNu64, local, remote, &state, &ino) != 4)
+                                continue;
+                        if (state != 1) /* TCP_ESTABLISHED */
+                                continue;
+                        for (size_t k = 0; k < n_inodes; k++)
+                                if (inodes[k] == ino && format_net_address(remote, v6, addr, addr_size, ret_port) >= 0)
+                                        return 0;
+                }
+        }
+        return -ENOENT;
 }

@@ -12,6 +12,8 @@
 #define PROCFS_EXE_MAX 4096U
 #define PROCFS_NSCABA_LEVELS_MAX 33U    /* levels 0..MAX_PID_NS_LEVEL (32): a task can be 33 levels deep */
 #define PROCFS_UNSET_ID UINT32_MAX      /* loginuid/sessionid not set ((uid_t) -1) */
+#define PROCFS_ENVIRON_MAX (128U * 1024U) /* environment bytes searched */
+#define PROCFS_CGROUP_MAX (16U * 1024U)
 
 /* What to read; a mask so the hot path reads only what it needs. */
 enum {
@@ -38,6 +40,7 @@ typedef struct ProcInfo {
         char comm[64];          /* sanitized: non-printable bytes as \xNN, always NUL-terminated */
         char state;
         int32_t ppid, pgid, sid;
+        uint32_t tty_nr;                /* field 7: controlling terminal device, 0 = none */
         uint64_t start_ticks;   /* field 22, clock ticks since boot */
         uint32_t threads;       /* field 20 */
         /* status */
@@ -75,6 +78,16 @@ int procfs_parse_status(const char *buf, size_t len, ProcInfo *p);
 int procfs_parse_nscaba(const char *value, size_t len, ProcNscaba *ret);
 /* Copies comm into dst (size dstsz), escaping bytes that are not printable ASCII as \xNN. */
 void procfs_sanitize_comm(const char *src, size_t len, char *dst, size_t dstsz);
+
+/* The value of one environment variable of root/PID (its environment as it was at exec): malloc'd.
+ * -ENOENT if unset, -ESRCH if the process is gone, -EACCES if not ours to read. */
+int procfs_read_environ_var(const char *root, int32_t pid, const char *name, char **ret);
+/* The process's cgroup path (unified hierarchy, else the legacy name=systemd one): malloc'd. */
+int procfs_read_cgroup(const char *root, int32_t pid, char **ret);
+
+/* The peer of an established TCP connection the process holds (an sshd session's client), as text
+ * into addr. -ENOENT when it holds none. */
+int procfs_read_tcp_peer(const char *root, int32_t pid, char *addr, size_t addr_size, unsigned *ret_port);
 
 /* The kernel's clock tick (sysconf(_SC_CLK_TCK)), for start times. */
 uint64_t procfs_clock_ticks(void);

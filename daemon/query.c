@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The answers: SQL over the provenance log (flushed first, so it holds everything seen so far),
  * plus live facts from the tracker and /proc, rendered as json-c objects keyed like the varlink IDL. */
+#include <pwd.h>
 #include <stdarg.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -40,6 +41,8 @@ enum {
         SQL_EVENTS,
         SQL_GAPS,
         SQL_BOOT_BY_ID,
+        SQL_LOGIN_BY_INSTANCE,
+        SQL_LIST_LOGINS,
         _SQL_MAX,
 };
 
@@ -58,6 +61,13 @@ static const char *const sql_text[_SQL_MAX] = {
         [SQL_GAPS] = "SELECT start_time, end_time, lost, reason FROM gaps WHERE boot = ?1 AND end_time >= ?2"
                      " AND start_time <= ?3 ORDER BY start_time LIMIT ?4",
         [SQL_BOOT_BY_ID] = "SELECT id FROM boots WHERE boot_id = ?1",
+#define LOGIN_COLUMNS "instance, audit_session, login_uid, service, remote_address, remote_port, tty, logind_session," \
+                      " unit, start_time, end_time"
+        [SQL_LOGIN_BY_INSTANCE] = "SELECT " LOGIN_COLUMNS " FROM logins WHERE instance = ?1",
+        /* Logins overlapping [since, until], newest first. */
+        [SQL_LIST_LOGINS] = "SELECT " LOGIN_COLUMNS " FROM logins WHERE (?1 IS NULL OR login_uid = ?1)"
+                            " AND (?2 IS NULL OR end_time IS NULL OR end_time >= ?2) AND (?3 IS NULL OR start_time <= ?3)"
+                            " AND (?4 = 0 OR end_time IS NULL) ORDER BY start_time DESC, instance DESC LIMIT ?5",
 };
 
 struct Query {
@@ -517,6 +527,82 @@ static int walk_ancestors(Query *q, const QueryCaller *c, const Row *target, jso
         return 0;
 }
 
+static void add_user_name(json_object *o, uint32_t uid) {
+        char buf[4096];
+        struct passwd pw, *res = NULL;
+
+        /* Resolved when asked, through NSS: a uid's name may change, the record does not. */
+        if (getpwuid_r((uid_t) uid, &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_name)
+                json_object_object_add(o, "user", json_object_new_string(res->pw_name));
+}
+
+/* A Login from the current row of a statement selecting LOGIN_COLUMNS. */
+static json_object *login_json(sqlite3_stmt *st) {
+        json_object *o = json_object_new_object();
+        bool alive = sqlite3_column_type(st, 10) == SQLITE_NULL;
+
+        if (!o)
+                return NULL;
+        add_int(o, "instance", sqlite3_column_int64(st, 0));
+        add_int(o, "auditSession", sqlite3_column_int64(st, 1));
+        add_int(o, "loginUid", sqlite3_column_int64(st, 2));
+        add_user_name(o, (uint32_t) sqlite3_column_int64(st, 2));
+        add_col_text(o, "service", st, 3);
+        add_col_text(o, "remoteAddress", st, 4);
+        add_col_int(o, "remotePort", st, 5);
+        add_col_text(o, "tty", st, 6);
+        add_col_text(o, "logindSession", st, 7);
+        add_col_text(o, "unit", st, 8);
+        add_int(o, "startTime", sqlite3_column_int64(st, 9));
+        add_col_int(o, "endTime", st, 10);
+        json_object_object_add(o, "alive", json_object_new_boolean(alive));
+        return o;
+}
+
+/* The login that began at instance id, if any (-ENOENT if none). */
+static int load_login(Query *q, uint64_t id, int64_t *ret_uid, json_object **ret) {
+        sqlite3_stmt *st = stmt(q, SQL_LOGIN_BY_INSTANCE);
+
+        sqlite3_bind_int64(st, 1, (int64_t) id);
+        if (sqlite3_step(st) != SQLITE_ROW)
+                return -ENOENT;
+        *ret_uid = sqlite3_column_int64(st, 2);
+        *ret = login_json(st);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* The login of a chain (the process first, then its ancestors nearest first), or why there is none. */
+static void add_origin_login(Query *q, const QueryCaller *c, json_object *reply, json_object *process,
+                             json_object *ancestors, bool complete) {
+        size_t n = json_object_array_length(ancestors);
+        bool lost = false, scanned = false;
+
+        for (size_t k = 0; k <= n; k++) {
+                json_object *p = k == 0 ? process : json_object_array_get_idx(ancestors, k - 1), *l = NULL, *v;
+                const char *src;
+                int64_t uid;
+
+                if (json_object_object_get_ex(p, "instance", &v) &&
+                    load_login(q, (uint64_t) json_object_get_int64(v), &uid, &l) >= 0) {
+                        if (c->uid != 0 && (uid_t) uid != c->uid) {
+                                json_object_put(l);
+                                json_object_object_add(reply, "loginReason", json_object_new_string("another user's login"));
+                                return;
+                        }
+                        json_object_object_add(reply, "login", l);
+                        return;
+                }
+                if (json_object_object_get_ex(p, "lineageSource", &v) && (src = json_object_get_string(v))) {
+                        lost = lost || streq(src, "unknown");
+                        scanned = scanned || streq(src, "procfs");
+                }
+        }
+        json_object_object_add(reply, "loginReason", json_object_new_string(
+                lost ? "events were lost: the birth chain is incomplete" :
+                scanned && !complete ? "no login in the known chain: it began before lineaged ran, and without the kernel's CABA the chain cannot go further back" :
+                "a system process: no login in its birth chain"));
+}
+
 static int method_get_ancestors_common(Query *q, const QueryCaller *c, json_object *params, bool origin,
                                        json_object **ret, QueryError *e) {
         _cleanup_(json_object_putp) json_object *reply = NULL;
@@ -548,8 +634,7 @@ static int method_get_ancestors_common(Query *q, const QueryCaller *c, json_obje
         if (r < 0)
                 return database_error(q, e);
         if (origin)
-                /* Login detection arrives with the logins table; until then say why there is none. */
-                json_object_object_add(reply, "loginReason", json_object_new_string("login detection is not available"));
+                add_origin_login(q, c, reply, process, ancestors, complete);
         json_object_object_add(reply, "complete", json_object_new_boolean(complete));
         gaps = gaps_json(q, t.boot, oldest, t.exit > 0 ? t.exit : (int64_t) now_us(), NULL);
         if (gaps)
@@ -897,29 +982,55 @@ static int method_resolve(Query *q, const QueryCaller *c, json_object *params, j
 }
 
 static int method_list_logins(Query *q, const QueryCaller *c, json_object *params, json_object **ret, QueryError *e) {
-        json_object *reply;
-        int64_t v;
-        bool b;
+        _cleanup_(json_object_putp) json_object *reply = NULL;
+        int64_t uid = -1, since = -1, until = -1, limit = LOGINS_DEFAULT;
+        json_object *logins;
+        sqlite3_stmt *st;
+        bool alive = false;
         int r;
 
         r = check_known_params(params, e, "loginUid", "since", "until", "aliveOnly", "limit", NULL);
         if (r < 0)
                 return r;
-        if (param_int(params, "loginUid", 0, UINT32_MAX, &v) < 0)
+        if (param_int(params, "loginUid", 0, UINT32_MAX, &uid) < 0)
                 return invalid_parameter(e, "loginUid");
-        if (param_int(params, "since", 0, INT64_MAX, &v) < 0)
+        if (param_int(params, "since", 0, INT64_MAX, &since) < 0)
                 return invalid_parameter(e, "since");
-        if (param_int(params, "until", 0, INT64_MAX, &v) < 0)
+        if (param_int(params, "until", 0, INT64_MAX, &until) < 0)
                 return invalid_parameter(e, "until");
-        if (param_bool(params, "aliveOnly", &b) < 0)
+        if (param_bool(params, "aliveOnly", &alive) < 0)
                 return invalid_parameter(e, "aliveOnly");
-        if (param_int(params, "limit", 1, 100000, &v) < 0)
+        if (param_int(params, "limit", 1, 100000, &limit) < 0)
                 return invalid_parameter(e, "limit");
+        /* Other users' logins are not theirs to list. */
+        if (c->uid != 0) {
+                if (uid >= 0 && (uid_t) uid != c->uid)
+                        return set_error(e, QUERY_ERROR_PERMISSION_DENIED, NULL);
+                uid = c->uid;
+        }
         reply = json_object_new_object();
-        if (!reply)
+        logins = json_object_new_array();
+        if (!reply || !logins) {
+                json_object_put(logins);
                 return -ENOMEM;
-        json_object_object_add(reply, "logins", json_object_new_array());
-        *ret = reply;
+        }
+        json_object_object_add(reply, "logins", logins);
+        st = stmt(q, SQL_LIST_LOGINS);
+        if (uid >= 0)
+                sqlite3_bind_int64(st, 1, uid);
+        if (since >= 0)
+                sqlite3_bind_int64(st, 2, since);
+        if (until >= 0)
+                sqlite3_bind_int64(st, 3, until);
+        sqlite3_bind_int(st, 4, alive);
+        sqlite3_bind_int64(st, 5, limit);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+                json_object *l = login_json(st);
+
+                if (l)
+                        json_object_array_add(logins, l);
+        }
+        *ret = TAKE_PTR(reply);
         return 0;
 }
 

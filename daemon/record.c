@@ -126,6 +126,10 @@ int record_write_info(RecordWriter *w, const ProcInfo *info) {
         return write_procinfo(w, RECORD_INFO, info, NULL, 0, -1);
 }
 
+int record_write_login(RecordWriter *w, const RecordLogin *l) {
+        return write_record(w, RECORD_LOGIN, l, sizeof(*l), NULL, 0, NULL, 0, NULL, 0);
+}
+
 static int parse_procinfo(const uint8_t *buf, size_t len, RecordKind kind, const RecordHandlers *h, void *userdata) {
         _cleanup_free_ int32_t *tids = NULL;
         _cleanup_free_ char *exe = NULL, *argv = NULL;
@@ -224,6 +228,17 @@ static int dispatch(uint32_t kind, const uint8_t *p, size_t len, const RecordHan
         case RECORD_SCAN:
         case RECORD_INFO:
                 return parse_procinfo(p, len, (RecordKind) kind, h, userdata);
+        case RECORD_LOGIN: {
+                RecordLogin l;
+
+                if (len != sizeof(l))
+                        return -EBADMSG;
+                memcpy(&l, p, sizeof(l));
+                l.service[sizeof(l.service) - 1] = l.remote_address[sizeof(l.remote_address) - 1] = 0;
+                l.tty[sizeof(l.tty) - 1] = l.logind_session[sizeof(l.logind_session) - 1] = 0;
+                l.unit[sizeof(l.unit) - 1] = 0;
+                return h->login ? h->login(&l, userdata) : 0;
+        }
         default:
                 return -EBADMSG;
         }

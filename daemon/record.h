@@ -20,7 +20,20 @@ typedef enum RecordKind {
         RECORD_SCAN = 5,        /* a scanned thread group: ProcInfo, thread ids, kernel CABA */
         RECORD_SCAN_END = 6,    /* empty */
         RECORD_INFO = 7,        /* facts read after an exec: ProcInfo */
+        RECORD_LOGIN = 8,       /* a login began at pid, or its details were read: RecordLogin */
 } RecordKind;
+
+typedef struct RecordLogin {
+        int32_t pid;            /* the login instance (begin) or any instance of the session (details) */
+        uint32_t audit_session;
+        uint32_t begin;         /* 1: the login begins at pid */
+        int32_t remote_port;
+        char service[64];
+        char remote_address[64];
+        char tty[32];
+        char logind_session[32];
+        char unit[128];
+} RecordLogin;
 
 typedef struct RecordClock {
         TrackerClock clock;
@@ -39,6 +52,7 @@ int record_write_scan_begin(RecordWriter *w, uint64_t at_ns);
 int record_write_scan(RecordWriter *w, const ProcInfo *info, const int32_t *tids, size_t n_tids, int32_t caba_tgid);
 int record_write_scan_end(RecordWriter *w);
 int record_write_info(RecordWriter *w, const ProcInfo *info);
+int record_write_login(RecordWriter *w, const RecordLogin *l);
 int record_writer_flush(RecordWriter *w);
 
 /* What a reader hands out. Pointers are valid only during the callback. */
@@ -50,6 +64,7 @@ typedef struct RecordHandlers {
         int (*scan)(const ProcInfo *info, const int32_t *tids, size_t n_tids, int32_t caba_tgid, void *userdata);
         int (*scan_end)(void *userdata);
         int (*info)(const ProcInfo *info, void *userdata);
+        int (*login)(const RecordLogin *l, void *userdata);
 } RecordHandlers;
 
 /* Decodes a whole record stream held in memory; every length is checked. Returns the number of records,

@@ -11,6 +11,7 @@ enum {
         STMT_INSTANCE,
         STMT_EVENT,
         STMT_GAP,
+        STMT_LOGIN,
         _STMT_MAX,
 };
 
@@ -44,6 +45,13 @@ static const char *const stmt_sql[_STMT_MAX] = {
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         [STMT_GAP] = "INSERT INTO gaps (boot, start_time, end_time, lost, cpu, reason)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        [STMT_LOGIN] = "INSERT INTO logins (instance, boot, audit_session, login_uid, service, remote_address,"
+                       " remote_port, tty, logind_session, unit, start_time, end_time)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                       " ON CONFLICT (instance) DO UPDATE SET service = excluded.service,"
+                       " remote_address = excluded.remote_address, remote_port = excluded.remote_port,"
+                       " tty = excluded.tty, logind_session = excluded.logind_session, unit = excluded.unit,"
+                       " end_time = excluded.end_time",
 };
 
 static int sqlite_to_errno(int rc) {
@@ -479,9 +487,29 @@ static int sink_gap(const TrackerGap *g, void *userdata) {
         return step_row(s, st, "gap");
 }
 
+static int sink_login(const Login *l, void *userdata) {
+        Store *s = userdata;
+        sqlite3_stmt *st = s->stmt[STMT_LOGIN];
+
+        sqlite3_bind_int64(st, 1, (int64_t) l->instance);
+        sqlite3_bind_int64(st, 2, (int64_t) s->boot);
+        sqlite3_bind_int64(st, 3, l->audit_session);
+        sqlite3_bind_int64(st, 4, l->loginuid);
+        bind_opt_text(st, 5, l->service);
+        bind_opt_text(st, 6, l->remote_address);
+        bind_opt_int(st, 7, l->remote_port > 0, l->remote_port);
+        bind_opt_text(st, 8, l->tty);
+        bind_opt_text(st, 9, l->logind_session);
+        bind_opt_text(st, 10, l->unit);
+        sqlite3_bind_int64(st, 11, (int64_t) l->start_time);
+        bind_opt_int(st, 12, l->ended, (int64_t) l->end_time);
+        return step_row(s, st, "login");
+}
+
 int store_flush(Store *s, Tracker *t) {
         static const TrackerSink sink = {
                 .instance = sink_instance,
+                .login = sink_login,
                 .event = sink_event,
                 .gap = sink_gap,
         };

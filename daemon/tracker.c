@@ -14,6 +14,8 @@ struct Tracker {
         Hashmap *by_pid;                /* live instances by tgid */
         uint64_t next_id;
         Instance *dirty_head, **dirty_tail;
+        Hashmap *logins;                /* live logins by audit session */
+        Login *dirty_logins;
         TrackerEvent *events;           /* queued rows for the events table */
         size_t n_events, n_events_alloc;
         TrackerGap *gaps;
@@ -81,6 +83,9 @@ int tracker_new(Tracker **ret, const TrackerClock *clock, uint64_t next_id) {
         r = hashmap_new(&t->by_pid);
         if (r < 0)
                 return r;
+        r = hashmap_new(&t->logins);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(t);
         return 0;
 }
@@ -118,6 +123,15 @@ static void instance_free(Tracker *t, Instance *i) {
         free(i);
 }
 
+static void login_free(Login *l) {
+        free(l->service);
+        free(l->remote_address);
+        free(l->tty);
+        free(l->logind_session);
+        free(l->unit);
+        free(l);
+}
+
 static void event_done(TrackerEvent *e) {
         free(e->text);
         free(e->argv);
@@ -141,6 +155,17 @@ Tracker *tracker_free(Tracker *t) {
                 while (hashmap_iterate(t->by_pid, &it, NULL, &v))
                         instance_free(t, v);
         hashmap_free(t->by_pid);
+        /* Ended logins are only on the dirty list; live ones are in the map. */
+        for (Login *l = t->dirty_logins, *n; l; l = n) {
+                n = l->dirty_next;
+                if (l->ended)
+                        login_free(l);
+        }
+        it = 0;
+        if (t->logins)
+                while (hashmap_iterate(t->logins, &it, NULL, &v))
+                        login_free(v);
+        hashmap_free(t->logins);
         for (size_t k = 0; k < t->n_events; k++)
                 event_done(&t->events[k]);
         free(t->events);
@@ -282,6 +307,14 @@ static void instance_close(Tracker *t, Instance *i, uint64_t exit_time) {
         while ((c = i->caba_children))
                 caba_link(t, c, i->caba);
         caba_unlink(i);
+        if (i->login) {
+                i->login->end_time = MAX(exit_time, i->start_time);
+                i->login->ended = true;
+                if (hashmap_get(t->logins, i->login->audit_session) == i->login)
+                        hashmap_remove(t->logins, i->login->audit_session);
+                tracker_login_changed(t, i->login);
+                i->login = NULL;
+        }
         i->flags &= ~INSTANCE_ALIVE;
         i->exit_time = MAX(exit_time, i->start_time);
         if (hashmap_get(t->by_pid, (uint64_t) i->pid) == i)
@@ -492,6 +525,7 @@ void tracker_handle_event(Tracker *t, const CnprocEvent *ev) {
                         e->a = ev->id.r;
                         e->b = ev->id.e;
                 }
+                i->needs_login = true; /* a login's uid change: pam_loginuid may have run before it */
                 break;
         case LINEAGE_EVENT_SID:
                 /* setsid() makes the caller the leader of a new session and process group. */
@@ -499,6 +533,7 @@ void tracker_handle_event(Tracker *t, const CnprocEvent *ev) {
                 e = queue_event(t, i, time, ev->type, ev->pid);
                 if (e)
                         e->a = ev->tgid;
+                i->needs_login = true;
                 break;
         case LINEAGE_EVENT_PTRACE:
                 e = queue_event(t, i, time, ev->type, ev->pid);
@@ -672,13 +707,21 @@ void tracker_scan_end(Tracker *t) {
                 set_birth_parent(t, i, p, ppid,
                                  t->scan_kernel_caba[k] ? LINEAGE_SOURCE_KERNEL_CABA : LINEAGE_SOURCE_PROCFS);
         }
+        /* A session differing from the parent's began at this process (as far as a scan can tell). */
+        for (size_t k = 0; k < t->n_scan_new; k++) {
+                Instance *i = t->scan_new[k], *p = tracker_get(t, i->birth_parent_pid);
+
+                if ((i->flags & INSTANCE_ALIVE) && i->sessionid != PROCFS_UNSET_ID &&
+                    (!p || p == i || p->sessionid != i->sessionid))
+                        (void) tracker_login_begin(t, i);
+        }
         t->n_scan_new = 0;
 }
 
 void tracker_foreach_needs_info(Tracker *t, TrackerInfoCallback cb, void *userdata) {
         /* Only dirty instances can need info: exec marks them dirty. */
         for (Instance *i = t->dirty_head; i; i = i->dirty_next)
-                if (i->needs_info && (i->flags & INSTANCE_ALIVE))
+                if ((i->needs_info || i->needs_login) && (i->flags & INSTANCE_ALIVE))
                         cb(t, i, userdata);
 }
 
@@ -693,7 +736,8 @@ static void observe_exec(Tracker *t, Instance *i) {
         t->observer(&e, i, t->observer_data);
 }
 
-void tracker_apply_info(Tracker *t, Instance *i, const ProcInfo *info) {
+/* The exec part of tracker_apply_info(): the new image, onto the instance and its queued exec event. */
+static void apply_exec_info(Tracker *t, Instance *i, const ProcInfo *info) {
         TrackerEvent *e;
 
         i->needs_info = false;
@@ -722,8 +766,66 @@ void tracker_apply_info(Tracker *t, Instance *i, const ProcInfo *info) {
         }
 }
 
+int tracker_apply_info(Tracker *t, Instance *i, const ProcInfo *info) {
+        uint32_t old_session = i->sessionid;
+
+        i->needs_login = false;
+        if (i->needs_info)
+                apply_exec_info(t, i, info);
+        else if ((info->have & PROCFS_LOGIN) &&
+                 (!(info->have & PROCFS_STAT) || ticks_match(i->start_ticks, info->start_ticks))) {
+                i->loginuid = info->loginuid;
+                i->sessionid = info->sessionid;
+                mark_dirty(t, i);
+        }
+        /* A session other than the inherited one, not known yet: a login began here or above. */
+        return (info->have & PROCFS_LOGIN) && i->sessionid != PROCFS_UNSET_ID && i->sessionid != old_session &&
+               !tracker_login_for_session(t, i->sessionid);
+}
+
+void tracker_login_changed(Tracker *t, Login *l) {
+        if (l->dirty)
+                return;
+        l->dirty = true;
+        l->dirty_next = t->dirty_logins;
+        t->dirty_logins = l;
+}
+
+Login *tracker_login_for_session(const Tracker *t, uint32_t audit_session) {
+        return audit_session != PROCFS_UNSET_ID ? hashmap_get(t->logins, audit_session) : NULL;
+}
+
+Login *tracker_login_begin(Tracker *t, Instance *at) {
+        Login *l = tracker_login_for_session(t, at->sessionid);
+
+        if (l || at->sessionid == PROCFS_UNSET_ID || !(at->flags & INSTANCE_ALIVE))
+                return l;
+        l = calloc(1, sizeof(Login));
+        if (!l)
+                return NULL;
+        *l = (Login) {
+                .instance = at->id, .pid = at->pid, .audit_session = at->sessionid, .loginuid = at->loginuid,
+                .start_time = at->start_time,
+        };
+        if (hashmap_put(t->logins, at->sessionid, l) < 0) {
+                free(l);
+                return NULL;
+        }
+        at->flags |= INSTANCE_LOGIN;
+        at->login = l;
+        mark_dirty(t, at);
+        tracker_login_changed(t, l);
+        return l;
+}
+
+void tracker_foreach_new_login(Tracker *t, TrackerLoginCallback cb, void *userdata) {
+        for (Login *l = t->dirty_logins; l; l = l->dirty_next)
+                if (!l->ended && !l->service && l->detail_tries == 0)
+                        cb(t, l, userdata);
+}
+
 bool tracker_has_pending(const Tracker *t) {
-        return t->dirty_head || t->n_events > 0 || t->n_gaps > 0;
+        return t->dirty_head || t->dirty_logins || t->n_events > 0 || t->n_gaps > 0;
 }
 
 int tracker_flush(Tracker *t, const TrackerSink *sink, void *userdata) {
@@ -732,6 +834,11 @@ int tracker_flush(Tracker *t, const TrackerSink *sink, void *userdata) {
 
         for (i = t->dirty_head; i; i = i->dirty_next) {
                 r = sink->instance(i, userdata);
+                if (r < 0)
+                        return r;
+        }
+        for (Login *l = t->dirty_logins; l; l = l->dirty_next) {
+                r = sink->login ? sink->login(l, userdata) : 0;
                 if (r < 0)
                         return r;
         }
@@ -771,6 +878,14 @@ void tracker_flush_complete(Tracker *t) {
         }
         t->dirty_head = NULL;
         t->dirty_tail = &t->dirty_head;
+        for (Login *l = t->dirty_logins, *n; l; l = n) {
+                n = l->dirty_next;
+                l->dirty = false;
+                l->dirty_next = NULL;
+                if (l->ended)
+                        login_free(l);
+        }
+        t->dirty_logins = NULL;
         for (size_t k = 0; k < t->n_events; k++)
                 event_done(&t->events[k]);
         t->n_events = 0;

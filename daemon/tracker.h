@@ -11,6 +11,7 @@
 
 typedef struct Tracker Tracker;
 typedef struct Instance Instance;
+typedef struct Login Login;
 
 /* Clocks of the boot being tracked: the proc connector stamps CLOCK_MONOTONIC, /proc/PID/stat counts
  * clock ticks of CLOCK_BOOTTIME, answers use CLOCK_REALTIME µs. */
@@ -28,6 +29,26 @@ enum {
         INSTANCE_CORE_DUMPED = 1 << 4,
         INSTANCE_EXECED = 1 << 5,       /* exec'd at least once under watch */
         INSTANCE_KERNEL_THREAD = 1 << 6,
+        INSTANCE_LOGIN = 1 << 7,        /* an audit session (a login) began here */
+};
+
+/* A login: an audit session that began at one instance (pam_loginuid wrote its loginuid). */
+struct Login {
+        uint64_t instance;              /* where the session began */
+        int32_t pid;
+        uint32_t audit_session, loginuid;
+        uint64_t start_time, end_time;  /* end_time 0 while the login instance lives */
+        char *service;                  /* the login instance's executable name: sshd, login, cron, … */
+        char *remote_address;           /* from SSH_CONNECTION of the session's first exec */
+        int32_t remote_port;            /* 0 = unknown */
+        char *tty;                      /* pts/N, ttyN */
+        char *logind_session;           /* from the cgroup path (session-N.scope) */
+        char *unit;
+        unsigned detail_tries;          /* execs looked at for remote address and tty */
+
+        /* private to the tracker */
+        bool dirty, ended;
+        Login *dirty_next;
 };
 
 /* One process lifetime. Public so the store can write it; only the tracker changes it. */
@@ -66,6 +87,8 @@ struct Instance {
         bool dirty;
         bool needs_info;                /* exec seen: read exe/argv at the end of the batch */
         bool caba_mismatch_counted;     /* a kernel CABA disagreement was counted for it */
+        bool needs_login;               /* uid or sid changed: read loginuid/sessionid at the end of the batch */
+        Login *login;                   /* the login that began here, while it lasts */
         bool written;                   /* inserted into the database at least once */
         bool argv_changed;              /* argv set or cleared since the last flush */
         int64_t pending_exec;           /* index of its last queued exec event, or -1 */
@@ -106,6 +129,7 @@ typedef struct TrackerStats {
 /* What a flush hands to the store. Returning < 0 aborts the flush; everything stays queued. */
 typedef struct TrackerSink {
         int (*instance)(const Instance *i, void *userdata);
+        int (*login)(const Login *l, void *userdata);
         int (*event)(const TrackerEvent *e, void *userdata);
         int (*gap)(const TrackerGap *g, void *userdata);
 } TrackerSink;
@@ -134,7 +158,18 @@ void tracker_scan_end(Tracker *t);
 /* Instances whose exec needs exe/argv read from procfs (and the facts, once read). */
 typedef void (*TrackerInfoCallback)(Tracker *t, Instance *i, void *userdata);
 void tracker_foreach_needs_info(Tracker *t, TrackerInfoCallback cb, void *userdata);
-void tracker_apply_info(Tracker *t, Instance *i, const ProcInfo *info);
+int tracker_apply_info(Tracker *t, Instance *i, const ProcInfo *info);
+
+/* Logins. tracker_apply_info() returns 1 when it found i in an audit session other than the one it
+ * inherited: a login began at i or at one of its live birth ancestors. The caller finds the earliest
+ * instance carrying the session (reading ancestors' login ids and applying them) and calls
+ * tracker_login_begin() there. */
+Login *tracker_login_begin(Tracker *t, Instance *at);
+Login *tracker_login_for_session(const Tracker *t, uint32_t audit_session);
+void tracker_login_changed(Tracker *t, Login *l);
+typedef void (*TrackerLoginCallback)(Tracker *t, Login *l, void *userdata);
+/* Logins begun since the last flush (their details are still to be read). */
+void tracker_foreach_new_login(Tracker *t, TrackerLoginCallback cb, void *userdata);
 
 Instance *tracker_get(const Tracker *t, int32_t pid);
 /* Iterates live instances; start with *state = 0. Do not change the tracker while iterating. */

@@ -79,7 +79,7 @@ static int sink_gap(const TrackerGap *g, void *userdata) {
 }
 
 static void flush(Tracker *t) {
-        static const TrackerSink sink = { sink_instance, sink_event, sink_gap };
+        static const TrackerSink sink = { .instance = sink_instance, .event = sink_event, .gap = sink_gap };
 
         CHECK(tracker_flush(t, &sink, NULL) >= 0);
         tracker_flush_complete(t);

@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 .event = on_event, .loss = on_loss, .scan_begin = on_scan_begin,
                 .scan = on_scan, .scan_end = on_scan_end, .info = on_info,
         };
-        static const TrackerSink sink = { sink_instance, sink_event, sink_gap };
+        static const TrackerSink sink = { .instance = sink_instance, .event = sink_event, .gap = sink_gap };
         TrackerClock clock = { .clock_ticks = 100 };
         _cleanup_(tracker_freep) Tracker *t = NULL;
 

@@ -121,6 +121,9 @@ jget() {
         python3 -c 'import json,sys
 v = json.loads(sys.argv[1])
 for k in sys.argv[2].split("."):
-    v = v[int(k)] if isinstance(v, list) else v.get(k) if isinstance(v, dict) else None
+    if isinstance(v, list):
+        v = v[int(k)] if int(k) < len(v) else None
+    else:
+        v = v.get(k) if isinstance(v, dict) else None
 print("" if v is None else json.dumps(v) if isinstance(v, (dict, list, bool)) else v)' "$1" "$2"
 }

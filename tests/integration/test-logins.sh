@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Which login spawned it: a pam_loginuid-style login, a system process with none, and a real sshd login.
+. "$(dirname "$0")/lib.sh"
+
+[ -w /proc/self/loginuid ] || { echo "SKIP: no audit loginuid in this kernel"; exit 77; }
+if [ "$(cat /proc/self/loginuid)" != 4294967295 ]; then
+        echo "SKIP: this test runs inside a login already (loginuid $(cat /proc/self/loginuid)); it needs an unset loginuid"
+        exit 77
+fi
+start_daemon
+
+echo "# a login without sshd: loginuid written, then fork, setsid, double fork"
+coproc FAKE { python3 "$SOURCE_DIR/tests/integration/fake-login.py" 4242; }
+CLEANUP_PIDS+=("$FAKE_PID")
+declare -A L
+while read -r -t 30 k v <&"${FAKE[0]}"; do
+        [ "$k" = READY ] && break
+        L[$k]=$v
+done
+CLEANUP_PIDS+=("${L[sleeper]}")
+settle
+r=$(vl GetOrigin "{\"pid\": ${L[sleeper]}}")
+check "login found for the sleeper" "$(jget "$r" parameters.login.loginUid)" 4242
+check "login began at the loginuid writer" "$(jget "$r" parameters.login.instance)" "$(inst "${L[login]}")"
+check "its audit session" "$(jget "$r" parameters.login.auditSession)" "$(cat "/proc/${L[login]}/sessionid")"
+check "the login is alive" "$(jget "$r" parameters.login.alive)" true
+check "service" "$(jget "$r" parameters.login.service)" "$(basename "$(readlink "/proc/${L[login]}/exe")")"
+r=$(vl ListLogins '{"loginUid": 4242}')
+check "ListLogins by user" "$(jget "$r" parameters.logins.0.instance)" "$(inst "${L[login]}")"
+eval "exec ${FAKE[1]}>&-"   # log out
+wait "$FAKE_PID" 2>/dev/null || true
+settle
+r=$(vl ListLogins '{"loginUid": 4242}')
+check "the login ended" "$(jget "$r" parameters.logins.0.alive)" false
+[ -n "$(jget "$r" parameters.logins.0.endTime)" ] || fail "no end time"
+r=$(vl GetOrigin "{\"pid\": ${L[sleeper]}}")
+check "the sleeper outlived its login, still attributed" "$(jget "$r" parameters.login.loginUid)" 4242
+r=$(vl ListLogins '{"aliveOnly": true, "loginUid": 4242}')
+check "no live login of 4242" "$(jget "$r" parameters.logins.0)" ""
+r=$(vl GetDescendants "{\"instance\": $(inst "${L[login]}")}")
+python3 -c 'import json,sys; d=json.loads(sys.argv[1])["parameters"]["descendants"]; sys.exit(0 if any(p["pid"]==int(sys.argv[2]) for p in d) else 1)' \
+        "$r" "${L[sleeper]}" || fail "the sleeper is not among the login's descendants"
+echo "ok: the daemonized sleeper is a descendant of the login"
+kill "${L[sleeper]}"
+
+echo "# a system process: no login, with the reason"
+setsid sleep 300 >/dev/null 2>&1 &
+SYS=$!
+CLEANUP_PIDS+=("$SYS")
+settle
+r=$(vl GetOrigin "{\"pid\": $SYS}")
+check "no login" "$(jget "$r" parameters.login)" ""
+[ -n "$(jget "$r" parameters.loginReason)" ] || fail "no reason given"
+echo "ok: reason: $(jget "$r" parameters.loginReason)"
+
+echo "# a real sshd login on 127.0.0.1"
+if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ]; then
+        fail "sshd is not installed (./dev test installs openssh-server)"
+fi
+USER_NAME=lineagetest
+id "$USER_NAME" >/dev/null 2>&1 || useradd --create-home --shell /bin/sh "$USER_NAME"
+USER_UID=$(id -u "$USER_NAME")
+HOME_DIR=$(getent passwd "$USER_NAME" | cut -d: -f6)
+mkdir -p "$T/ssh" /run/sshd
+ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/user_key"
+install -d -m 700 -o "$USER_NAME" "$HOME_DIR/.ssh"
+install -m 600 -o "$USER_NAME" "$T/ssh/user_key.pub" "$HOME_DIR/.ssh/authorized_keys"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$T/ssh/sshd_config" <<CFG
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $T/ssh/host_key
+UsePAM yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AuthorizedKeysFile .ssh/authorized_keys
+PidFile $T/ssh/sshd.pid
+StrictModes no
+CFG
+/usr/sbin/sshd -f "$T/ssh/sshd_config" -D -e 2>"$T/ssh/sshd.log" &
+SSHD=$!
+CLEANUP_PIDS+=("$SSHD")
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
+ssh -i "$T/ssh/user_key" -p "$PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+        "$USER_NAME@127.0.0.1" "setsid sh -c 'sleep 300 >/dev/null 2>&1 & echo \$! > /tmp/lineage-ssh-sleeper'; exit" \
+        2>"$T/ssh/client.log" || { cat "$T/ssh/client.log" "$T/ssh/sshd.log"; fail "ssh login failed"; }
+SLEEPER=$(cat /tmp/lineage-ssh-sleeper); rm -f /tmp/lineage-ssh-sleeper
+CLEANUP_PIDS+=("$SLEEPER")
+settle
+r=$(vl GetOrigin "{\"pid\": $SLEEPER}")
+check "ssh: user" "$(jget "$r" parameters.login.user)" "$USER_NAME"
+check "ssh: login uid" "$(jget "$r" parameters.login.loginUid)" "$USER_UID"
+check "ssh: service" "$(jget "$r" parameters.login.service)" sshd
+check "ssh: remote address" "$(jget "$r" parameters.login.remoteAddress)" 127.0.0.1
+[ -n "$(jget "$r" parameters.login.auditSession)" ] || fail "ssh: no audit session"
+check "ssh: sleeper's audit session is the login's" "$(jget "$r" parameters.process.auditSession)" "$(jget "$r" parameters.login.auditSession)"
+LOGIN_INSTANCE=$(jget "$r" parameters.login.instance)
+settle
+r=$(vl ListLogins "{\"loginUid\": $USER_UID}")
+check "ssh: the login has ended after logout" "$(jget "$r" parameters.logins.0.alive)" false
+r=$(vl GetDescendants "{\"instance\": $LOGIN_INSTANCE}")
+python3 -c 'import json,sys; d=json.loads(sys.argv[1])["parameters"]["descendants"]; sys.exit(0 if any(p["pid"]==int(sys.argv[2]) for p in d) else 1)' \
+        "$r" "$SLEEPER" || fail "ssh: the sleeper is not among the login's descendants"
+echo "ok: ssh: the sleeper is a descendant of the login"
+kill "$SLEEPER" "$SSHD" 2>/dev/null || true
+stop_daemon
+echo "logins: all checks passed"
