@@ -1,0 +1,2491 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* lineagectl: the command-line client of lineaged, speaking varlink (default) or D-Bus. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <systemd/sd-bus.h>
+#include <time.h>
+
+#include "lineage/names.h"
+#include "lineage/util.h"
+
+#ifndef PROJECT_VERSION
+#define PROJECT_VERSION "unknown"
+#endif
+
+/* Exit codes; documented in --help and docs/lineagectl.md. Verbs return -errno, main() maps:
+ * -EINVAL -> usage, -ESRCH -> no such process, -EACCES -> permission, -EHOSTDOWN -> not reachable. */
+enum {
+        EXIT_USAGE = 2,
+        EXIT_NO_SUCH_PROCESS = 3,
+        EXIT_PERMISSION = 4,
+        EXIT_NOT_RUNNING = 5,
+};
+
+#define REPLY_MAX (64U * 1024U * 1024U)            /* one reply, bytes */
+#define CALL_TIMEOUT_USEC (30 * (int64_t) USEC_PER_SEC)
+#define JSON_DEPTH_MAX 64
+#define BUS_DEPTH_MAX 64
+#define TABLE_COMMAND_MAX 64                        /* characters of a command in tables */
+#define LINE_COMMAND_MAX 128                        /* characters of a command elsewhere */
+#define INDENT_DEPTH_MAX 64                         /* deeper levels are drawn as a count */
+#define USEC_PER_SEC_I ((int64_t) USEC_PER_SEC)
+
+enum { JSON_OFF, JSON_SHORT, JSON_PRETTY };
+
+enum {
+        VERB_AT = 1 << 0,     /* takes --at */
+        VERB_ALIVE = 1 << 1,  /* takes --alive */
+        VERB_LIMIT = 1 << 2,  /* takes --limit */
+        VERB_LOGINS = 1 << 3, /* takes --user, --since, --until */
+        VERB_TYPES = 1 << 4,  /* takes --type */
+        VERB_BOOT = 1 << 5,   /* takes --boot */
+};
+
+static const char *arg_varlink = LINEAGE_DEFAULT_VARLINK;
+static const char *arg_bus = NULL; /* NULL: varlink */
+static int arg_json = JSON_OFF;
+static bool arg_full = false;
+static bool arg_at_set = false;
+static int64_t arg_at = 0;
+static bool arg_alive = false;
+static bool arg_limit_set = false;
+static uint64_t arg_limit = 0;
+static bool arg_user_set = false;
+static int64_t arg_user = 0;
+static bool arg_since_set = false, arg_until_set = false;
+static int64_t arg_since = 0, arg_until = 0;
+static json_object *arg_types = NULL;
+static const char *arg_boot = NULL;
+
+static bool use_color = false;
+static volatile sig_atomic_t quit_requested = 0;
+static sigset_t wait_sigmask;
+static bool wait_sigmask_set = false;
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+#define _cleanup_json_ _cleanup_(json_object_putp)
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
+
+/* ---- small helpers ---------------------------------------------------------------------------- */
+
+static const char *ansi(const char *seq) {
+        return use_color ? seq : "";
+}
+#define ANSI_HIGHLIGHT ansi("\033[1m")
+#define ANSI_GREY ansi("\033[38;5;245m")
+#define ANSI_RED ansi("\033[1;31m")
+#define ANSI_NORMAL ansi("\033[0m")
+
+static bool startswith(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static json_object *jget(json_object *o, const char *key) {
+        json_object *v;
+
+        if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
+                return NULL;
+        return v;
+}
+
+static const char *jstr(json_object *o, const char *key) {
+        json_object *v = jget(o, key);
+
+        return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static bool jint(json_object *o, const char *key, int64_t *ret) {
+        json_object *v = jget(o, key);
+
+        if (!json_object_is_type(v, json_type_int))
+                return false;
+        *ret = json_object_get_int64(v);
+        return true;
+}
+
+static int64_t jint_or(json_object *o, const char *key, int64_t def) {
+        int64_t v;
+
+        return jint(o, key, &v) ? v : def;
+}
+
+static bool jbool(json_object *o, const char *key) {
+        json_object *v = jget(o, key);
+
+        return json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+}
+
+static json_object *jobj(json_object *o, const char *key) {
+        json_object *v = jget(o, key);
+
+        return json_object_is_type(v, json_type_object) ? v : NULL;
+}
+
+static json_object *jarr(json_object *o, const char *key) {
+        json_object *v = jget(o, key);
+
+        return json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
+static size_t jarr_len(json_object *a) {
+        return a ? json_object_array_length(a) : 0;
+}
+
+static int json_add(json_object *o, const char *key, json_object *v) {
+        if (!v || json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Escapes control characters (C0, DEL, C1) so that nothing the daemon sends can drive the terminal. */
+static char *escape_controls(const char *s) {
+        size_t n = 0, i, k = 0;
+        char *r;
+
+        for (i = 0; s[i]; i++)
+                n++;
+        r = malloc(n * 4 + 1);
+        if (!r)
+                return NULL;
+        for (i = 0; s[i]; i++) {
+                unsigned char c = (unsigned char) s[i];
+
+                if (c < 0x20 || c == 0x7f)
+                        k += sprintf(r + k, "\\x%02x", c);
+                else if (c == 0xc2 && (unsigned char) s[i + 1] >= 0x80 && (unsigned char) s[i + 1] <= 0x9f) {
+                        k += sprintf(r + k, "\\u%04x", (unsigned char) s[i + 1]);
+                        i++;
+                } else
+                        r[k++] = (char) c;
+        }
+        r[k] = 0;
+        return r;
+}
+
+static bool needs_escape(const char *s) {
+        for (; *s; s++) {
+                unsigned char c = (unsigned char) *s;
+
+                if (c < 0x20 || c == 0x7f || (c == 0xc2 && (unsigned char) s[1] >= 0x80 && (unsigned char) s[1] <= 0x9f))
+                        return true;
+        }
+        return false;
+}
+
+/* Replaces every string in a reply by its escaped form, once, before human output. */
+static int json_sanitize(json_object *o, unsigned depth) {
+        int r;
+
+        if (depth > JSON_DEPTH_MAX)
+                return -EBADMSG;
+        if (json_object_is_type(o, json_type_string)) {
+                _cleanup_free_ char *e = NULL;
+
+                if (!needs_escape(json_object_get_string(o)))
+                        return 0;
+                e = escape_controls(json_object_get_string(o));
+                if (!e || !json_object_set_string(o, e))
+                        return -ENOMEM;
+                return 0;
+        }
+        if (json_object_is_type(o, json_type_array)) {
+                for (size_t i = 0; i < json_object_array_length(o); i++) {
+                        r = json_sanitize(json_object_array_get_idx(o, i), depth + 1);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        }
+        if (json_object_is_type(o, json_type_object)) {
+                json_object_object_foreach(o, key, val) {
+                        (void) key;
+                        r = json_sanitize(val, depth + 1);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static size_t utf8_width(const char *s) {
+        size_t n = 0;
+
+        for (; *s; s++)
+                if (((unsigned char) *s & 0xc0) != 0x80)
+                        n++;
+        return n;
+}
+
+/* Shortens *s to at most max characters, ending in "…". */
+static int ellipsize(char **s, size_t max) {
+        size_t chars = 0, i;
+        char *n;
+
+        if (max == SIZE_MAX || max < 2 || utf8_width(*s) <= max)
+                return 0;
+        for (i = 0; (*s)[i]; i++)
+                if (((unsigned char) (*s)[i] & 0xc0) != 0x80 && ++chars == max)
+                        break;
+        if (asprintf(&n, "%.*s…", (int) i, *s) < 0)
+                return -ENOMEM;
+        free(*s);
+        *s = n;
+        return 0;
+}
+
+/* Local time with microseconds, the same form parse_time() accepts. */
+#define TIMESTAMP_MAX 64
+static const char *format_timestamp(char *buf, size_t size, int64_t usec) {
+        struct tm tm;
+        time_t sec;
+        size_t n;
+
+        if (usec <= 0)
+                return "n/a";
+        sec = (time_t) (usec / USEC_PER_SEC_I);
+        if (!localtime_r(&sec, &tm))
+                return "n/a";
+        n = strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+        if (n == 0)
+                return "n/a";
+        snprintf(buf + n, size - n, ".%06" PRIi64, usec % USEC_PER_SEC_I);
+        return buf;
+}
+#define TS(t) format_timestamp((char[TIMESTAMP_MAX]){ 0 }, TIMESTAMP_MAX, (t))
+
+static const char *format_timespan(char *buf, size_t size, int64_t usec) {
+        int64_t s = usec / USEC_PER_SEC_I;
+
+        if (usec < 0)
+                return "n/a";
+        if (s >= 86400)
+                snprintf(buf, size, "%" PRIi64 "d %" PRIi64 "h %" PRIi64 "min", s / 86400, s % 86400 / 3600,
+                         s % 3600 / 60);
+        else if (s >= 3600)
+                snprintf(buf, size, "%" PRIi64 "h %" PRIi64 "min %" PRIi64 "s", s / 3600, s % 3600 / 60, s % 60);
+        else if (s >= 60)
+                snprintf(buf, size, "%" PRIi64 "min %" PRIi64 "s", s / 60, s % 60);
+        else
+                snprintf(buf, size, "%" PRIi64 ".%03" PRIi64 "s", s, usec % USEC_PER_SEC_I / 1000);
+        return buf;
+}
+
+static const char *format_bytes(char *buf, size_t size, int64_t bytes) {
+        static const char suffix[] = "KMGT";
+        double v = (double) bytes;
+        int i = -1;
+
+        if (bytes < 1024) {
+                snprintf(buf, size, "%" PRIi64 "B", bytes);
+                return buf;
+        }
+        while (v >= 1024.0 && i < 3) {
+                v /= 1024.0;
+                i++;
+        }
+        snprintf(buf, size, "%.1f%c", v, suffix[i]);
+        return buf;
+}
+
+static const char *signal_name(char *buf, size_t size, int64_t sig) {
+        const char *n = sig > 0 && sig < 65 ? sigabbrev_np((int) sig) : NULL;
+
+        if (n)
+                snprintf(buf, size, "SIG%s", n);
+        else
+                snprintf(buf, size, "%" PRIi64, sig);
+        return buf;
+}
+#define SIGNAME(s) signal_name((char[32]){ 0 }, 32, (s))
+
+/* ---- parsing of command-line values ---------------------------------------------------------- */
+
+static int parse_seconds(const char *s, int64_t *ret) {
+        const char *dot = strchr(s, '.');
+        uint64_t sec, frac = 0;
+        size_t flen = 0;
+        int r;
+
+        r = safe_atou64_n(s, dot ? (size_t) (dot - s) : strlen(s), &sec);
+        if (r < 0)
+                return r;
+        if (dot) {
+                flen = strlen(dot + 1);
+                if (flen == 0 || flen > 6 || safe_atou64(dot + 1, &frac) < 0)
+                        return -EINVAL;
+                for (size_t i = flen; i < 6; i++)
+                        frac *= 10;
+        }
+        if (sec > (uint64_t) (INT64_MAX / USEC_PER_SEC_I) - 1)
+                return -ERANGE;
+        *ret = (int64_t) (sec * USEC_PER_SEC + frac);
+        return 0;
+}
+
+/* "-5min", "+1h30min", "-2d": relative to now; a number without unit is seconds. */
+static int parse_relative(const char *s, int64_t *ret) {
+        static const struct {
+                const char *name;
+                int64_t usec;
+        } units[] = {
+                { "us", 1 },           { "usec", 1 },         { "ms", 1000 },
+                { "msec", 1000 },      { "s", USEC_PER_SEC_I }, { "sec", USEC_PER_SEC_I },
+                { "m", 60 * USEC_PER_SEC_I },    { "min", 60 * USEC_PER_SEC_I },
+                { "h", 3600 * USEC_PER_SEC_I },  { "hour", 3600 * USEC_PER_SEC_I },
+                { "hours", 3600 * USEC_PER_SEC_I }, { "d", 86400 * USEC_PER_SEC_I },
+                { "day", 86400 * USEC_PER_SEC_I }, { "days", 86400 * USEC_PER_SEC_I },
+                { "w", 7 * 86400 * USEC_PER_SEC_I }, { "week", 7 * 86400 * USEC_PER_SEC_I },
+                { "weeks", 7 * 86400 * USEC_PER_SEC_I },
+        };
+        int sign = s[0] == '-' ? -1 : 1;
+        int64_t total = 0;
+        const char *p = s + 1;
+
+        if (!*p)
+                return -EINVAL;
+        while (*p) {
+                size_t nd = strspn(p, "0123456789"), nu;
+                int64_t unit = -1, v;
+                uint64_t n;
+
+                if (nd == 0 || safe_atou64_n(p, nd, &n) < 0 || n > INT64_MAX)
+                        return -EINVAL;
+                p += nd;
+                nu = strspn(p, "abcdefghijklmnopqrstuvwxyz");
+                if (nu == 0)
+                        unit = USEC_PER_SEC_I;
+                for (size_t i = 0; i < ELEMENTSOF(units) && unit < 0; i++)
+                        if (strlen(units[i].name) == nu && strncmp(units[i].name, p, nu) == 0)
+                                unit = units[i].usec;
+                if (unit < 0)
+                        return -EINVAL;
+                p += nu;
+                if (__builtin_mul_overflow((int64_t) n, unit, &v) || __builtin_add_overflow(total, v, &total))
+                        return -ERANGE;
+        }
+        total = (int64_t) now_usec(CLOCK_REALTIME) + sign * total;
+        if (total <= 0)
+                return -ERANGE;
+        *ret = total;
+        return 0;
+}
+
+/* "YYYY-MM-DD HH:MM:SS[.ffffff]" and shorter forms, local time; "HH:MM[:SS]" is today. */
+static int parse_date(const char *s, int64_t *ret) {
+        static const struct {
+                const char *format;
+                bool date, seconds;
+        } formats[] = {
+                { "%Y-%m-%d %H:%M:%S", true, true }, { "%Y-%m-%dT%H:%M:%S", true, true },
+                { "%Y-%m-%d %H:%M", true, false },   { "%Y-%m-%d", true, false },
+                { "%H:%M:%S", false, true },         { "%H:%M", false, false },
+        };
+        time_t now = time(NULL);
+
+        for (size_t i = 0; i < ELEMENTSOF(formats); i++) {
+                struct tm tm = {};
+                int64_t frac = 0;
+                const char *e;
+                time_t t;
+
+                if (!formats[i].date && !localtime_r(&now, &tm))
+                        return -EINVAL;
+                tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+                e = strptime(s, formats[i].format, &tm);
+                if (!e)
+                        continue;
+                if (*e == '.' && formats[i].seconds) {
+                        char tmp[16] = "0";
+
+                        if (strlen(e) > 7) /* '.' and at most 6 digits */
+                                continue;
+                        strcat(tmp, e);
+                        if (parse_seconds(tmp, &frac) < 0)
+                                continue;
+                        e += strlen(e);
+                }
+                if (*e)
+                        continue;
+                tm.tm_isdst = -1;
+                t = mktime(&tm);
+                if (t == (time_t) -1 || t < 0 || t > INT64_MAX / USEC_PER_SEC_I - 1)
+                        return -ERANGE;
+                *ret = (int64_t) t * USEC_PER_SEC_I + frac;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+/* TIME: µs since the epoch, "@SECONDS[.fraction]", a local date, "now", or "-5min"-style relative. */
+static int parse_time(const char *s, int64_t *ret) {
+        uint64_t u;
+
+        if (streq(s, "now")) {
+                *ret = (int64_t) now_usec(CLOCK_REALTIME);
+                return 0;
+        }
+        if (s[0] == '@')
+                return parse_seconds(s + 1, ret);
+        if (s[0] == '-' || s[0] == '+')
+                return parse_relative(s, ret);
+        if (safe_atou64(s, &u) >= 0) {
+                if (u == 0 || u > INT64_MAX)
+                        return -ERANGE;
+                *ret = (int64_t) u;
+                return 0;
+        }
+        return parse_date(s, ret);
+}
+
+typedef struct Target {
+        const char *name; /* as typed */
+        int64_t pid;      /* 0 when an instance was given */
+        int64_t instance; /* 0 when a pid was given */
+} Target;
+
+/* "PID" or "@INSTANCE". */
+static int parse_target(const char *s, Target *ret) {
+        uint64_t v;
+
+        if (safe_atou64(s[0] == '@' ? s + 1 : s, &v) < 0 || v == 0 || v > (s[0] == '@' ? INT64_MAX : INT32_MAX))
+                return log_error_errno(EINVAL, "Invalid process \"%s\": expected a pid or @INSTANCE.", s);
+        *ret = (Target) {
+                .name = s,
+                .pid = s[0] == '@' ? 0 : (int64_t) v,
+                .instance = s[0] == '@' ? (int64_t) v : 0,
+        };
+        return 0;
+}
+
+static int parse_user(const char *s, int64_t *ret) {
+        struct passwd *pw;
+        uint64_t v;
+
+        if (safe_atou64(s, &v) >= 0) {
+                if (v >= UINT32_MAX)
+                        return log_error_errno(EINVAL, "Invalid user id: %s", s);
+                *ret = (int64_t) v;
+                return 0;
+        }
+        errno = 0;
+        pw = getpwnam(s);
+        if (!pw)
+                return log_error_errno(EINVAL, "Unknown user: %s", s);
+        *ret = (int64_t) pw->pw_uid;
+        return 0;
+}
+
+static int add_types(const char *list) {
+        _cleanup_free_ char *copy = strdup(list);
+        char *save = NULL;
+
+        if (!copy)
+                return log_oom();
+        if (!arg_types) {
+                arg_types = json_object_new_array();
+                if (!arg_types)
+                        return log_oom();
+        }
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if ((int) lineage_event_type_from_string(t) <= 0)
+                        return log_error_errno(EINVAL,
+                                               "Unknown event type \"%s\" (expected fork, exec, uid, gid, sid, "
+                                               "ptrace, comm, coredump, exit).", t);
+                if (json_object_array_add(arg_types, json_object_new_string(t)) < 0)
+                        return log_oom();
+        }
+        return 0;
+}
+
+/* ---- errors from the daemon ------------------------------------------------------------------ */
+
+static const char *error_short_name(const char *name) {
+        const char *dot = strrchr(name, '.');
+
+        return dot ? dot + 1 : name;
+}
+
+/* Logs one line for a failed call and returns the errno that main() maps to an exit code. */
+static int report_error(const char *method, json_object *call, const char *name, json_object *eparams,
+                        const char *message) {
+        const char *n = error_short_name(name);
+        int64_t pid, instance, at;
+
+        if (streq(n, "NoSuchProcess")) {
+                if (jint(call, "instance", &instance) && instance > 0)
+                        log_error("No process instance @%" PRIi64 " is recorded.", instance);
+                else if (jint(call, "pid", &pid) && jint(call, "at", &at) && at > 0)
+                        log_error("No process with pid %" PRIi64 " at %s is recorded.", pid, TS(at));
+                else if (jint(call, "pid", &pid))
+                        log_error("No process with pid %" PRIi64 " is recorded.", pid);
+                else
+                        log_error("No such process is recorded.");
+                return -ESRCH;
+        }
+        if (streq(n, "PermissionDenied") || streq(name, "org.freedesktop.DBus.Error.AccessDenied")) {
+                log_error("Permission denied: lineaged shows unprivileged callers only their own processes.");
+                return -EACCES;
+        }
+        if (streq(n, "DatabaseError")) {
+                log_error("lineaged could not answer: database error: %s", jstr(eparams, "message") ?: strna(message));
+                return -EIO;
+        }
+        if (streq(n, "TooSlow")) {
+                if (jint(eparams, "dropped", &at))
+                        log_error("lineaged ended the watch: events were not read fast enough (%" PRIi64 " dropped).", at);
+                else
+                        log_error("lineaged ended the watch: events were not read fast enough.");
+                return -ENOBUFS;
+        }
+        if (streq(n, "TooManyWatchers")) {
+                log_error("lineaged serves too many watchers already (limit %" PRIi64 ").", jint_or(eparams, "limit", 0));
+                return -EUSERS;
+        }
+        if (streq(n, "InvalidParameter") || streq(n, "InvalidArgs")) {
+                if (jstr(eparams, "parameter"))
+                        log_error("lineaged rejected the parameter \"%s\" of %s.", jstr(eparams, "parameter"), method);
+                else
+                        log_error("lineaged rejected the parameters of %s%s%s", method, message ? ": " : ".",
+                                  message ?: "");
+                return -EINVAL;
+        }
+        if (streq(n, "MethodNotFound") || streq(n, "InterfaceNotFound") || streq(n, "MethodNotImplemented") ||
+            streq(n, "UnknownMethod") || streq(n, "UnknownInterface") || streq(n, "UnknownObject")) {
+                log_error("lineaged does not support %s (is it an older version?).", method);
+                return -EOPNOTSUPP;
+        }
+        if (streq(n, "NoReply") || streq(n, "Timeout") || streq(n, "TimedOut")) {
+                log_error("Timed out waiting for lineaged to answer %s.", method);
+                return -ETIMEDOUT;
+        }
+        log_error("lineaged failed to answer %s: %s%s%s", method, name, message ? ": " : "", message ?: "");
+        return -EIO;
+}
+
+/* ---- varlink transport ----------------------------------------------------------------------- */
+
+typedef struct Varlink {
+        int fd;
+        char *buf;
+        size_t used, scanned, allocated;
+} Varlink;
+
+static void varlink_done(Varlink *v) {
+        closep(&v->fd);
+        v->fd = -1;
+        free(v->buf);
+        v->buf = NULL;
+}
+
+static void on_quit_signal(_unused_ int sig) {
+        quit_requested = 1;
+}
+
+/* Waits for events on fd until deadline (CLOCK_MONOTONIC µs, 0: forever). With signals routed to
+ * quit_requested (watch), SIGINT/SIGTERM are only unblocked inside ppoll(), so none is missed. */
+static int fd_wait(int fd, short events, int64_t deadline) {
+        struct pollfd p = { .fd = fd, .events = events };
+        struct timespec ts, *tsp = NULL;
+
+        for (;;) {
+                if (quit_requested)
+                        return -ECANCELED;
+                if (deadline > 0) {
+                        int64_t left = deadline - (int64_t) now_usec(CLOCK_MONOTONIC);
+
+                        if (left <= 0)
+                                return -ETIMEDOUT;
+                        ts = (struct timespec) { .tv_sec = left / USEC_PER_SEC_I,
+                                                 .tv_nsec = (long) (left % USEC_PER_SEC_I) * 1000 };
+                        tsp = &ts;
+                }
+                if (ppoll(&p, 1, tsp, wait_sigmask_set ? &wait_sigmask : NULL) >= 0)
+                        return p.revents;
+                if (errno != EINTR)
+                        return -errno;
+        }
+}
+
+static int varlink_connect(Varlink *v, const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct timeval tv = { .tv_sec = CALL_TIMEOUT_USEC / USEC_PER_SEC_I };
+        size_t l = strlen(path);
+        _cleanup_close_ int fd = -1;
+
+        if (l == 0 || l >= sizeof(sa.sun_path))
+                return log_error_errno(EINVAL, "Invalid varlink socket path: %s", path);
+        memcpy(sa.sun_path, path, l);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return log_error_errno(errno == EINVAL ? EIO : errno, "Failed to create a socket: %m");
+        /* connect() on AF_UNIX honours the send timeout: a stuck daemon with a full backlog cannot hang us. */
+        (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        if (connect(fd, (struct sockaddr *) &sa, (socklen_t) (offsetof(struct sockaddr_un, sun_path) + l)) < 0) {
+                if (errno == EACCES || errno == EPERM) {
+                        log_error("Permission denied connecting to %s.", path);
+                        return -EACCES;
+                }
+                if (errno == ENOENT || errno == ECONNREFUSED)
+                        log_error("lineaged is not running (cannot connect to %s)", path);
+                else
+                        log_error("lineaged is not running (cannot connect to %s: %m)", path);
+                return -EHOSTDOWN;
+        }
+        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+                return log_error_errno(errno, "Failed to make the socket non-blocking: %m");
+        v->fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int varlink_send(Varlink *v, const char *method, json_object *params, bool more, int64_t deadline) {
+        _cleanup_json_ json_object *m = json_object_new_object();
+        _cleanup_free_ char *name = NULL;
+        const char *s;
+        size_t n, done = 0;
+        int r;
+
+        if (!m || asprintf(&name, "%s.%s", LINEAGE_VARLINK_INTERFACE, method) < 0)
+                return log_oom();
+        if (json_add(m, "method", json_object_new_string(name)) < 0 ||
+            json_add(m, "parameters", json_object_get(params)) < 0 ||
+            (more && json_add(m, "more", json_object_new_boolean(true)) < 0))
+                return log_oom();
+        s = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!s)
+                return log_oom();
+        n = strlen(s) + 1; /* with the NUL terminator */
+        while (done < n) {
+                ssize_t k = send(v->fd, s + done, n - done, MSG_NOSIGNAL);
+
+                if (k >= 0) {
+                        done += (size_t) k;
+                        continue;
+                }
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return log_error_errno(errno, "Failed to send to lineaged: %m");
+                r = fd_wait(v->fd, POLLOUT, deadline);
+                if (r == -ETIMEDOUT)
+                        return log_error_errno(ETIMEDOUT, "Timed out sending to lineaged.");
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int json_parse_message(const char *s, size_t len, json_object **ret) {
+        _cleanup_(json_tokener_freep) json_tokener *tok = json_tokener_new_ex(JSON_DEPTH_MAX);
+        _cleanup_json_ json_object *o = NULL;
+        size_t end;
+
+        if (!tok)
+                return log_oom();
+        o = json_tokener_parse_ex(tok, s, (int) len); /* len < REPLY_MAX < INT_MAX */
+        end = json_tokener_get_parse_end(tok);
+        while (end < len && strchr(" \t\r\n", s[end]))
+                end++;
+        if (!o || !json_object_is_type(o, json_type_object) || end < len)
+                return log_error_errno(EBADMSG, "Received a malformed message from lineaged.");
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+/* Reads one NUL-terminated message. deadline: CLOCK_MONOTONIC µs, 0: wait forever. */
+static int varlink_read(Varlink *v, int64_t deadline, json_object **ret) {
+        int r;
+
+        for (;;) {
+                char *nul = v->used > v->scanned ? memchr(v->buf + v->scanned, 0, v->used - v->scanned) : NULL;
+                ssize_t k;
+
+                if (nul) {
+                        size_t len = (size_t) (nul - v->buf);
+
+                        r = json_parse_message(v->buf, len, ret);
+                        memmove(v->buf, nul + 1, v->used - len - 1);
+                        v->used -= len + 1;
+                        v->scanned = 0;
+                        return r;
+                }
+                v->scanned = v->used;
+                if (v->used >= REPLY_MAX)
+                        return log_error_errno(EMSGSIZE, "A reply from lineaged exceeds %u MiB, refusing it.",
+                                               REPLY_MAX / 1024 / 1024);
+                if (v->allocated - v->used < 16384) {
+                        size_t a = MIN(MAX(v->allocated * 2, (size_t) 65536), (size_t) REPLY_MAX);
+                        char *b = realloc(v->buf, a);
+
+                        if (!b)
+                                return log_oom();
+                        v->buf = b;
+                        v->allocated = a;
+                }
+                k = recv(v->fd, v->buf + v->used, v->allocated - v->used, 0);
+                if (k > 0) {
+                        v->used += (size_t) k;
+                        continue;
+                }
+                if (k == 0)
+                        return log_error_errno(ECONNRESET, "lineaged closed the connection without answering.");
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return log_error_errno(errno == EINVAL ? EIO : errno, "Failed to read from lineaged: %m");
+                r = fd_wait(v->fd, POLLIN, deadline);
+                if (r == -ETIMEDOUT)
+                        return log_error_errno(ETIMEDOUT, "Timed out waiting for lineaged to answer.");
+                if (r < 0)
+                        return r;
+        }
+}
+
+/* Splits a reply message: returns its parameters (a new reference), or the mapped error. */
+static int varlink_reply(const char *method, json_object *call, json_object *msg, json_object **ret,
+                         bool *ret_continues) {
+        json_object *params = jget(msg, "parameters");
+        const char *error = jstr(msg, "error");
+
+        if (jget(msg, "error") && !error)
+                return log_error_errno(EBADMSG, "Received a malformed error from lineaged.");
+        if (params && !json_object_is_type(params, json_type_object))
+                return log_error_errno(EBADMSG, "Received malformed parameters from lineaged.");
+        if (error)
+                return report_error(method, call, error, params, NULL);
+        *ret = params ? json_object_get(params) : json_object_new_object();
+        if (!*ret)
+                return log_oom();
+        if (ret_continues)
+                *ret_continues = jbool(msg, "continues");
+        return 0;
+}
+
+static int varlink_call(const char *method, json_object *params, json_object **ret) {
+        _cleanup_(varlink_done) Varlink v = { .fd = -1 };
+        _cleanup_json_ json_object *msg = NULL;
+        int64_t deadline = (int64_t) now_usec(CLOCK_MONOTONIC) + CALL_TIMEOUT_USEC;
+        int r;
+
+        r = varlink_connect(&v, arg_varlink);
+        if (r < 0)
+                return r;
+        r = varlink_send(&v, method, params, false, deadline);
+        if (r < 0)
+                return r;
+        r = varlink_read(&v, deadline, &msg);
+        if (r < 0)
+                return r;
+        return varlink_reply(method, params, msg, ret, NULL);
+}
+
+/* ---- D-Bus transport ------------------------------------------------------------------------- */
+
+/* The typed in-arguments of each method, in order; absent ones are sent as 0/""/false/empty, or -1
+ * for loginUid (those mean "not given" to the daemon). */
+static const struct {
+        const char *method;
+        const char *signature;
+        const char *names[5];
+} bus_methods[] = {
+        { "GetOrigin", "xtx", { "pid", "instance", "at" } },
+        { "GetAncestors", "xtx", { "pid", "instance", "at" } },
+        { "GetDescendants", "xtxub", { "pid", "instance", "at", "limit", "aliveOnly" } },
+        { "GetCaba", "xt", { "pid", "instance" } },
+        { "GetHistory", "xtxu", { "pid", "instance", "at", "limit" } },
+        { "Resolve", "xxs", { "pid", "at", "bootId" } },
+        { "ListLogins", "xxxbu", { "loginUid", "since", "until", "aliveOnly", "limit" } },
+        { "GetStatus", "", {} },
+        { "Watch", "xt", { "pid", "instance" } }, /* + "as" types, appended separately */
+};
+
+static int bus_append_args(sd_bus_message *m, const char *method, json_object *params) {
+        for (size_t i = 0; i < ELEMENTSOF(bus_methods); i++) {
+                const char *sig = bus_methods[i].signature;
+                int r = 0;
+
+                if (!streq(bus_methods[i].method, method))
+                        continue;
+                for (size_t k = 0; sig[k] && r >= 0; k++) {
+                        const char *name = bus_methods[i].names[k];
+                        int64_t v = jint_or(params, name, streq(name, "loginUid") ? -1 : 0);
+
+                        switch (sig[k]) {
+                        case 'x':
+                                r = sd_bus_message_append_basic(m, 'x', &v);
+                                break;
+                        case 't': {
+                                uint64_t t = (uint64_t) v;
+                                r = sd_bus_message_append_basic(m, 't', &t);
+                                break;
+                        }
+                        case 'u': {
+                                uint32_t u = (uint32_t) v;
+                                r = sd_bus_message_append_basic(m, 'u', &u);
+                                break;
+                        }
+                        case 'b': {
+                                int b = jbool(params, name);
+                                r = sd_bus_message_append_basic(m, 'b', &b);
+                                break;
+                        }
+                        case 's':
+                                r = sd_bus_message_append_basic(m, 's', jstr(params, name) ?: "");
+                                break;
+                        }
+                }
+                return r < 0 ? r : 0;
+        }
+        return -EOPNOTSUPP;
+}
+
+static bool is_map_key(const char *key) {
+        /* Status.events is a map ([string]int): {} is a value there, not a null record. */
+        return streq(key, "events");
+}
+
+static int bus_read_value(sd_bus_message *m, unsigned depth, json_object **ret);
+
+static int bus_read_dict(sd_bus_message *m, const char *contents, unsigned depth, json_object **ret) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+        size_t l = strlen(contents);
+        char inner[256];
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        if (l < 4 || l - 2 >= sizeof(inner))
+                return -EBADMSG;
+        memcpy(inner, contents + 1, l - 2); /* "{sv}" -> "sv" */
+        inner[l - 2] = 0;
+        r = sd_bus_message_enter_container(m, 'a', contents);
+        if (r < 0)
+                return r;
+        for (;;) {
+                _cleanup_json_ json_object *v = NULL;
+                const char *key;
+
+                r = sd_bus_message_enter_container(m, 'e', inner);
+                if (r <= 0)
+                        break;
+                r = sd_bus_message_read_basic(m, 's', &key);
+                if (r <= 0)
+                        return r < 0 ? r : -EBADMSG;
+                r = bus_read_value(m, depth + 1, &v);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+                /* A null record travels as an empty a{sv}: leave it out, as varlink does. */
+                if (json_object_is_type(v, json_type_object) && json_object_object_length(v) == 0 && !is_map_key(key))
+                        continue;
+                if (json_object_object_add(o, key, TAKE_PTR(v)) < 0)
+                        return -ENOMEM;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+static int bus_read_array(sd_bus_message *m, char type, const char *contents, unsigned depth, json_object **ret) {
+        _cleanup_json_ json_object *a = json_object_new_array();
+        int r;
+
+        if (!a)
+                return -ENOMEM;
+        r = sd_bus_message_enter_container(m, type, contents);
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_at_end(m, false)) == 0) {
+                json_object *v = NULL;
+
+                r = bus_read_value(m, depth + 1, &v);
+                if (r < 0)
+                        return r;
+                if (json_object_array_add(a, v) < 0) {
+                        json_object_put(v);
+                        return -ENOMEM;
+                }
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+static int bus_read_basic(sd_bus_message *m, char type, json_object **ret) {
+        union {
+                uint8_t y;
+                int b;
+                int16_t n;
+                uint16_t q;
+                int32_t i;
+                uint32_t u;
+                int64_t x;
+                uint64_t t;
+                double d;
+                const char *s;
+        } v;
+        json_object *o;
+        int r;
+
+        r = sd_bus_message_read_basic(m, type, &v);
+        if (r <= 0)
+                return r < 0 ? r : -EBADMSG;
+        switch (type) {
+        case 'y': o = json_object_new_int64(v.y); break;
+        case 'b': o = json_object_new_boolean(v.b); break;
+        case 'n': o = json_object_new_int64(v.n); break;
+        case 'q': o = json_object_new_int64(v.q); break;
+        case 'i': o = json_object_new_int64(v.i); break;
+        case 'u': o = json_object_new_int64(v.u); break;
+        case 'x': o = json_object_new_int64(v.x); break;
+        case 't': o = v.t > INT64_MAX ? json_object_new_uint64(v.t) : json_object_new_int64((int64_t) v.t); break;
+        case 'd': o = json_object_new_double(v.d); break;
+        case 's': case 'o': case 'g': o = json_object_new_string(v.s); break;
+        default: return -EBADMSG;
+        }
+        if (!o)
+                return -ENOMEM;
+        *ret = o;
+        return 0;
+}
+
+/* Converts the next value of m to JSON: x/t/u/… -> int, b -> bool, s -> string, a{s*} -> object,
+ * other arrays and structs -> array, variants are unwrapped. */
+static int bus_read_value(sd_bus_message *m, unsigned depth, json_object **ret) {
+        const char *contents;
+        char type;
+        int r;
+
+        if (depth > BUS_DEPTH_MAX)
+                return -EBADMSG;
+        r = sd_bus_message_peek_type(m, &type, &contents);
+        if (r <= 0)
+                return r < 0 ? r : -EBADMSG;
+        if (type == 'a' && startswith(contents, "{s"))
+                return bus_read_dict(m, contents, depth, ret);
+        if (type == 'a' || type == 'r')
+                return bus_read_array(m, type, contents, depth, ret);
+        if (type == 'v') {
+                r = sd_bus_message_enter_container(m, 'v', contents);
+                if (r < 0)
+                        return r;
+                r = bus_read_value(m, depth + 1, ret);
+                if (r < 0)
+                        return r;
+                return sd_bus_message_exit_container(m);
+        }
+        return bus_read_basic(m, type, ret);
+}
+
+static const char *bus_description(void) {
+        static char buf[256];
+
+        if (streq(arg_bus, "system") || streq(arg_bus, "session") || streq(arg_bus, "user"))
+                snprintf(buf, sizeof(buf), "the %s bus", streq(arg_bus, "system") ? "system" : "session");
+        else
+                snprintf(buf, sizeof(buf), "the bus at %s", arg_bus);
+        return buf;
+}
+
+static int bus_connect(sd_bus **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        if (streq(arg_bus, "system"))
+                r = sd_bus_open_system(&bus);
+        else if (streq(arg_bus, "session") || streq(arg_bus, "user"))
+                r = sd_bus_open_user(&bus);
+        else {
+                r = sd_bus_new(&bus);
+                if (r >= 0)
+                        r = sd_bus_set_address(bus, arg_bus);
+                if (r >= 0)
+                        r = sd_bus_set_bus_client(bus, true);
+                if (r >= 0)
+                        r = sd_bus_start(bus);
+        }
+        if (r < 0) {
+                errno = -r;
+                log_error("lineaged is not reachable (cannot connect to %s: %m)", bus_description());
+                return -EHOSTDOWN;
+        }
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
+static int bus_report_error(const char *method, json_object *params, const sd_bus_error *error, int r) {
+        if (sd_bus_error_is_set(error)) {
+                if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
+                                           SD_BUS_ERROR_NO_SERVER, SD_BUS_ERROR_DISCONNECTED)) {
+                        log_error("lineaged is not running (%s is not on %s)", LINEAGE_DBUS_NAME, bus_description());
+                        return -EHOSTDOWN;
+                }
+                return report_error(method, params, error->name, NULL, error->message);
+        }
+        if (r == -ETIMEDOUT)
+                return log_error_errno(ETIMEDOUT, "Timed out waiting for lineaged to answer %s.", method);
+        if (r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE) {
+                log_error("Lost the connection to %s.", bus_description());
+                return -EHOSTDOWN;
+        }
+        errno = -r;
+        log_error("Failed to call %s on the bus: %m", method);
+        return -EIO;
+}
+
+static int bus_new_call(sd_bus *bus, const char *method, json_object *params, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, LINEAGE_DBUS_NAME, LINEAGE_DBUS_PATH, LINEAGE_DBUS_INTERFACE,
+                                           method);
+        if (r >= 0)
+                r = bus_append_args(m, method, params);
+        if (r < 0) {
+                errno = -r;
+                return log_error_errno(r == -EINVAL ? EIO : -r, "Failed to build the %s call: %m", method);
+        }
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/* The one out-argument, a{sv}, as a JSON object keyed like the varlink reply. */
+static int bus_reply_to_json(sd_bus_message *reply, json_object **ret) {
+        const char *contents;
+        char type;
+        int r;
+
+        r = sd_bus_message_peek_type(reply, &type, &contents);
+        if (r > 0 && type == 'a' && startswith(contents, "{s"))
+                r = bus_read_value(reply, 0, ret);
+        else if (r >= 0)
+                r = -EBADMSG;
+        if (r < 0)
+                return log_error_errno(r == -ENOMEM ? ENOMEM : EBADMSG, "Received a malformed reply from lineaged.");
+        return 0;
+}
+
+static int bus_call(const char *method, json_object *params, json_object **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        json_object *o = NULL;
+        int r;
+
+        r = bus_connect(&bus);
+        if (r < 0)
+                return r;
+        r = bus_new_call(bus, method, params, &m);
+        if (r < 0)
+                return r;
+        r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &error, &reply);
+        if (r < 0)
+                return bus_report_error(method, params, &error, r);
+        r = bus_reply_to_json(reply, &o);
+        if (r < 0)
+                return r;
+        *ret = o;
+        return 0;
+}
+
+/* Calls method with params over the chosen transport; on success *ret is the reply's parameters. */
+static int call_method(const char *method, json_object *params, json_object **ret) {
+        if (arg_bus)
+                return bus_call(method, params, ret);
+        return varlink_call(method, params, ret);
+}
+
+/* ---- output ---------------------------------------------------------------------------------- */
+
+static int print_json(json_object *o) {
+        int flags = JSON_C_TO_STRING_NOSLASHESCAPE;
+        const char *s;
+
+        flags |= arg_json == JSON_PRETTY ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN;
+        s = json_object_to_json_string_ext(o, flags);
+        if (!s)
+                return log_oom();
+        puts(s);
+        return 0;
+}
+
+/* argv joined (ps-style "[comm]" for an empty command line), else comm; at most max characters. */
+static char *process_command(json_object *p, size_t max) {
+        json_object *argv = jarr(p, "argv");
+        const char *comm = jstr(p, "comm");
+        char *s = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        f = open_memstream(&s, &size);
+        if (!f)
+                return NULL;
+        if (jarr_len(argv) > 0) {
+                for (size_t i = 0; i < jarr_len(argv); i++) {
+                        const char *a = json_object_get_string(json_object_array_get_idx(argv, i));
+
+                        fprintf(f, "%s%s", i > 0 ? " " : "", a ?: "");
+                        if (max != SIZE_MAX && size > max * 4) /* enough to fill max characters */
+                                break;
+                }
+                if (jbool(p, "argvTruncated"))
+                        fputs(" …", f);
+        } else if (comm)
+                fprintf(f, argv ? "[%s]" : "%s", comm);
+        else
+                fputs(jbool(p, "redacted") ? "(redacted)" : "?", f);
+        if (fclose(f) != 0 || !s || ellipsize(&s, max) < 0) {
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
+/* "alive", or "exited TIME status N" / "exited TIME signal SIGNAME"; compact for table cells. */
+static char *process_state(json_object *p, bool compact) {
+        int64_t t = jint_or(p, "exitTime", 0), v;
+        char *s = NULL;
+        int r;
+
+        if (jbool(p, "alive"))
+                return strdup("alive");
+        if (compact) {
+                if (jbool(p, "exitUnknown"))
+                        return strdup("exited ?");
+                if (jint(p, "exitSignal", &v))
+                        r = asprintf(&s, "killed %s", SIGNAME(v));
+                else if (jint(p, "exitStatus", &v))
+                        r = asprintf(&s, "exited %" PRIi64, v);
+                else
+                        r = asprintf(&s, "exited");
+        } else if (jbool(p, "exitUnknown"))
+                r = asprintf(&s, "exited by %s, exit not observed", TS(t));
+        else if (jint(p, "exitSignal", &v))
+                r = asprintf(&s, "exited %s signal %s", TS(t), SIGNAME(v));
+        else if (jint(p, "exitStatus", &v))
+                r = asprintf(&s, "exited %s status %" PRIi64, TS(t), v);
+        else
+                r = asprintf(&s, "exited %s", TS(t));
+        return r < 0 ? NULL : s;
+}
+
+/* Widths that align the pid and instance columns of a list of processes. */
+typedef struct Widths {
+        int pid, instance;
+} Widths;
+
+static void widths_add(Widths *w, json_object *p) {
+        char buf[32];
+
+        w->pid = MAX(w->pid, snprintf(buf, sizeof(buf), "%" PRIi64, jint_or(p, "pid", 0)));
+        w->instance = MAX(w->instance, snprintf(buf, sizeof(buf), "%" PRIi64, jint_or(p, "instance", 0)));
+}
+
+/* "4242 @100 sleep 1000  (alive)  [lineage: procfs]"; w may be NULL. */
+static int print_process_line(json_object *p, const char *prefix, const Widths *w) {
+        _cleanup_free_ char *cmd = process_command(p, arg_full ? SIZE_MAX : LINE_COMMAND_MAX);
+        _cleanup_free_ char *state = process_state(p, false);
+        const char *src = jstr(p, "lineageSource");
+
+        if (!cmd || !state)
+                return log_oom();
+        printf("%s%s%*" PRIi64 "%s @%-*" PRIi64 "  %s  %s(%s)%s", prefix, ANSI_HIGHLIGHT, w ? w->pid : 0,
+               jint_or(p, "pid", 0), ANSI_NORMAL, w ? w->instance : 0, jint_or(p, "instance", 0), cmd,
+               jbool(p, "alive") ? "" : ANSI_GREY, state, ANSI_NORMAL);
+        if (src && !streq(src, "fork"))
+                printf("  [lineage: %s]", src);
+        if (jbool(p, "redacted"))
+                fputs("  [redacted]", stdout);
+        putchar('\n');
+        return 0;
+}
+
+static void print_gaps(json_object *reply) {
+        json_object *gaps = jarr(reply, "gaps");
+        size_t n = jarr_len(gaps);
+
+        if (n == 0)
+                return;
+        printf("%s! this answer crosses %zu recorded gap(s):%s\n", ANSI_RED, n, ANSI_NORMAL);
+        for (size_t i = 0; i < n; i++) {
+                json_object *g = json_object_array_get_idx(gaps, i);
+                int64_t lost;
+
+                printf("!   %s – %s: %s", TS(jint_or(g, "startTime", 0)), TS(jint_or(g, "endTime", 0)),
+                       strna(jstr(g, "reason")));
+                if (jint(g, "lost", &lost))
+                        printf(", %" PRIi64 " event(s) lost", lost);
+                putchar('\n');
+        }
+}
+
+/* A table: header row plus rows of owned cells; the last column is not padded. */
+typedef struct Table {
+        size_t n_columns, n_cells;
+        char **cells;
+} Table;
+
+static void table_done(Table *t) {
+        for (size_t i = 0; i < t->n_cells; i++)
+                free(t->cells[i]);
+        free(t->cells);
+}
+
+/* Takes ownership of cell (NULL means out of memory). */
+static int table_add(Table *t, char *cell) {
+        char **c;
+
+        if (!cell)
+                return -ENOMEM;
+        c = realloc(t->cells, (t->n_cells + 1) * sizeof(char *));
+        if (!c) {
+                free(cell);
+                return -ENOMEM;
+        }
+        t->cells = c;
+        t->cells[t->n_cells++] = cell;
+        return 0;
+}
+
+static int table_addf(Table *t, const char *fmt, ...) _printf_(2, 3);
+static int table_addf(Table *t, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        return table_add(t, r < 0 ? NULL : s);
+}
+
+static int table_print(Table *t) {
+        _cleanup_free_ size_t *width = calloc(t->n_columns, sizeof(size_t));
+
+        if (!width)
+                return log_oom();
+        for (size_t i = 0; i < t->n_cells; i++)
+                width[i % t->n_columns] = MAX(width[i % t->n_columns], utf8_width(t->cells[i]));
+        for (size_t i = 0; i < t->n_cells; i++) {
+                size_t col = i % t->n_columns;
+                bool last = col == t->n_columns - 1;
+
+                if (i < t->n_columns && col == 0)
+                        fputs(ANSI_HIGHLIGHT, stdout);
+                fputs(t->cells[i], stdout);
+                if (!last)
+                        printf("%*s", (int) (width[col] - utf8_width(t->cells[i]) + 1), "");
+                if (last && i < t->n_columns)
+                        fputs(ANSI_NORMAL, stdout);
+                if (last)
+                        putchar('\n');
+        }
+        return 0;
+}
+
+/* "Key: value" lines with right-aligned keys, like systemctl status. */
+static void print_field(int width, const char *key, const char *fmt, ...) _printf_(3, 4);
+static void print_field(int width, const char *key, const char *fmt, ...) {
+        va_list ap;
+
+        printf("%*s: ", width, key);
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
+}
+
+/* ---- requests -------------------------------------------------------------------------------- */
+
+static int target_params(const Target *t, bool with_at, json_object **ret) {
+        _cleanup_json_ json_object *p = json_object_new_object();
+
+        if (!p)
+                return log_oom();
+        if (t && t->pid > 0 && json_add(p, "pid", json_object_new_int64(t->pid)) < 0)
+                return log_oom();
+        if (t && t->instance > 0 && json_add(p, "instance", json_object_new_int64(t->instance)) < 0)
+                return log_oom();
+        if (with_at && arg_at_set && json_add(p, "at", json_object_new_int64(arg_at)) < 0)
+                return log_oom();
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+/* Makes the call for a verb; returns 1 when the reply was printed as JSON and nothing else is to be done. */
+static int request(const char *method, json_object *params, json_object **ret) {
+        _cleanup_json_ json_object *reply = NULL;
+        int r;
+
+        r = call_method(method, params, &reply);
+        if (r < 0)
+                return r;
+        if (arg_json != JSON_OFF)
+                return print_json(reply) < 0 ? -ENOMEM : 1;
+        if (json_sanitize(reply, 0) < 0)
+                return log_error_errno(EBADMSG, "Received a malformed reply from lineaged.");
+        *ret = TAKE_PTR(reply);
+        return 0;
+}
+
+static int request_process(const char *method, const Target *t, bool with_at, json_object *extra,
+                           json_object **ret) {
+        _cleanup_json_ json_object *params = NULL;
+        int r;
+
+        r = target_params(t, with_at, &params);
+        if (r < 0)
+                return r;
+        if (extra) {
+                json_object_object_foreach(extra, key, val)
+                        if (json_add(params, key, json_object_get(val)) < 0)
+                                return log_oom();
+        }
+        r = request(method, params, ret);
+        if (r != 0)
+                return r;
+        if (!jobj(*ret, "process")) {
+                json_object_put(*ret);
+                *ret = NULL;
+                return log_error_errno(EBADMSG, "Received a reply without a process from lineaged.");
+        }
+        return 0;
+}
+
+/* ---- verbs ----------------------------------------------------------------------------------- */
+
+static void print_login(json_object *login, const char *reason) {
+        const char *s;
+        int64_t v, port;
+
+        if (!login) {
+                printf("%sLogin:%s none (%s)\n", ANSI_HIGHLIGHT, ANSI_NORMAL, reason ?: "no login is recorded");
+                return;
+        }
+        printf("%sLogin:%s session %" PRIi64 " of %s (uid %" PRIi64 ")%s\n", ANSI_HIGHLIGHT, ANSI_NORMAL,
+               jint_or(login, "auditSession", 0), jstr(login, "user") ?: "unknown user",
+               jint_or(login, "loginUid", -1), jbool(login, "alive") ? "" : ", ended");
+        if ((s = jstr(login, "service")))
+                print_field(9, "Service", "%s", s);
+        if ((s = jstr(login, "remoteAddress"))) {
+                if (jint(login, "remotePort", &port))
+                        print_field(9, "Remote", strchr(s, ':') ? "[%s]:%" PRIi64 : "%s:%" PRIi64, s, port);
+                else
+                        print_field(9, "Remote", "%s", s);
+        }
+        if ((s = jstr(login, "tty")))
+                print_field(9, "TTY", "%s", s);
+        print_field(9, "Started", "%s by @%" PRIi64, TS(jint_or(login, "startTime", 0)), jint_or(login, "instance", 0));
+        if (jint(login, "endTime", &v))
+                print_field(9, "Ended", "%s", TS(v));
+        else if (jbool(login, "alive"))
+                print_field(9, "Ended", "no, still active");
+}
+
+static int verb_origin(const Target *t) {
+        _cleanup_json_ json_object *reply = NULL;
+        json_object *ancestors;
+        Widths w = {};
+        int r;
+
+        r = request_process("GetOrigin", t, true, NULL, &reply);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        print_login(jobj(reply, "login"), jstr(reply, "loginReason"));
+        printf("\n%sChain, nearest first:%s\n", ANSI_HIGHLIGHT, ANSI_NORMAL);
+        ancestors = jarr(reply, "ancestors");
+        widths_add(&w, jobj(reply, "process"));
+        for (size_t i = 0; i < jarr_len(ancestors); i++)
+                widths_add(&w, json_object_array_get_idx(ancestors, i));
+        r = print_process_line(jobj(reply, "process"), "  ", &w);
+        for (size_t i = 0; r >= 0 && i < jarr_len(ancestors); i++)
+                r = print_process_line(json_object_array_get_idx(ancestors, i), "  ", &w);
+        if (r < 0)
+                return r;
+        if (!jbool(reply, "complete"))
+                puts("  … the chain ends here: the next birth parent is not known");
+        print_gaps(reply);
+        return 0;
+}
+
+static int add_process_row(Table *t, json_object *p) {
+        char *cmd = process_command(p, arg_full ? SIZE_MAX : TABLE_COMMAND_MAX);
+        int r;
+
+        r = table_addf(t, "%" PRIi64, jint_or(p, "pid", 0));
+        if (r >= 0)
+                r = table_addf(t, "@%" PRIi64, jint_or(p, "instance", 0));
+        if (r >= 0)
+                r = table_add(t, process_state(p, true));
+        if (r >= 0)
+                r = table_add(t, strdup(TS(jint_or(p, "startTime", 0))));
+        if (r >= 0)
+                r = table_add(t, TAKE_PTR(cmd));
+        if (r >= 0)
+                r = table_add(t, strdup(jstr(p, "lineageSource") ?: "-"));
+        free(cmd);
+        return r;
+}
+
+static int verb_ancestors(const Target *t) {
+        _cleanup_json_ json_object *reply = NULL;
+        _cleanup_(table_done) Table table = { .n_columns = 6 };
+        static const char *const header[] = { "PID", "INSTANCE", "STATE", "STARTED", "COMMAND", "SOURCE" };
+        json_object *ancestors;
+        int r = 0;
+
+        r = request_process("GetAncestors", t, true, NULL, &reply);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(header); i++)
+                r = table_add(&table, strdup(header[i]));
+        if (r >= 0)
+                r = add_process_row(&table, jobj(reply, "process"));
+        ancestors = jarr(reply, "ancestors");
+        for (size_t i = 0; r >= 0 && i < jarr_len(ancestors); i++)
+                r = add_process_row(&table, json_object_array_get_idx(ancestors, i));
+        if (r < 0)
+                return log_oom();
+        r = table_print(&table);
+        if (r < 0)
+                return r;
+        if (!jbool(reply, "complete"))
+                puts("… the chain ends here: the next birth parent is not known");
+        print_gaps(reply);
+        return 0;
+}
+
+/* GetDescendants with --alive/--limit; checks that depths pairs with descendants. */
+static int request_descendants(const Target *t, json_object **ret) {
+        _cleanup_json_ json_object *extra = json_object_new_object();
+        int r;
+
+        if (!extra)
+                return log_oom();
+        if (arg_limit_set && json_add(extra, "limit", json_object_new_int64((int64_t) arg_limit)) < 0)
+                return log_oom();
+        if (arg_alive && json_add(extra, "aliveOnly", json_object_new_boolean(true)) < 0)
+                return log_oom();
+        r = request_process("GetDescendants", t, true, extra, ret);
+        if (r != 0)
+                return r;
+        if (jarr_len(jarr(*ret, "descendants")) != jarr_len(jarr(*ret, "depths"))) {
+                json_object_put(*ret);
+                *ret = NULL;
+                return log_error_errno(EBADMSG, "Received a reply whose descendants and depths do not pair up.");
+        }
+        return 0;
+}
+
+/* Depth of entry i, repaired so that it is at least 1 and at most one deeper than the entry before. */
+static size_t descendant_depth(json_object *depths, size_t i, size_t previous) {
+        int64_t d = json_object_get_int64(json_object_array_get_idx(depths, i));
+
+        if (d < 1)
+                return 1;
+        return (size_t) MIN((uint64_t) d, (uint64_t) previous + 1);
+}
+
+static void print_truncated(json_object *reply) {
+        if (jbool(reply, "truncated"))
+                printf("… more exist; raise --limit (now %" PRIu64 ") to see them\n",
+                       arg_limit_set ? arg_limit : (uint64_t) 10000);
+}
+
+static int verb_descendants(const Target *t) {
+        _cleanup_json_ json_object *reply = NULL;
+        json_object *list, *depths;
+        size_t depth = 0;
+        int r;
+
+        r = request_descendants(t, &reply);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        r = print_process_line(jobj(reply, "process"), "", NULL);
+        list = jarr(reply, "descendants");
+        depths = jarr(reply, "depths");
+        for (size_t i = 0; r >= 0 && i < jarr_len(list); i++) {
+                char indent[2 * INDENT_DEPTH_MAX + 32];
+
+                depth = descendant_depth(depths, i, depth);
+                if (depth <= INDENT_DEPTH_MAX)
+                        snprintf(indent, sizeof(indent), "%*s", (int) (2 * depth), "");
+                else
+                        snprintf(indent, sizeof(indent), "%*s[depth %zu] ", 2 * INDENT_DEPTH_MAX, "", depth);
+                r = print_process_line(json_object_array_get_idx(list, i), indent, NULL);
+        }
+        if (r < 0)
+                return r;
+        print_truncated(reply);
+        print_gaps(reply);
+        return 0;
+}
+
+/* One tree entry after its box-drawing prefix: "1234 @56 sleep 10 (exited … status 0) [reparented to 1]". */
+static int print_tree_entry(json_object *p) {
+        _cleanup_free_ char *cmd = process_command(p, arg_full ? SIZE_MAX : LINE_COMMAND_MAX);
+        int64_t parent, birth;
+
+        if (!cmd)
+                return log_oom();
+        printf("%s%" PRIi64 "%s @%" PRIi64 " %s", ANSI_HIGHLIGHT, jint_or(p, "pid", 0), ANSI_NORMAL,
+               jint_or(p, "instance", 0), cmd);
+        if (!jbool(p, "alive")) {
+                _cleanup_free_ char *state = process_state(p, false);
+
+                if (!state)
+                        return log_oom();
+                printf(" %s(%s)%s", ANSI_GREY, state, ANSI_NORMAL);
+        }
+        if (jint(p, "parentPid", &parent) && jint(p, "birthParentPid", &birth) && parent != birth)
+                printf(" [reparented to %" PRIi64 "]", parent);
+        putchar('\n');
+        return 0;
+}
+
+/* Marks each entry of a depth-first list that is the last child of its parent (one pass, backwards). */
+static int tree_last_flags(json_object *depths, size_t n, size_t **ret_depth, bool **ret_last) {
+        _cleanup_free_ size_t *depth = calloc(n + 1, sizeof(size_t));
+        _cleanup_free_ bool *last = calloc(n + 1, sizeof(bool));
+        _cleanup_free_ bool *seen = calloc(n + 2, sizeof(bool));
+        size_t prev = 0, top = 0;
+
+        if (!depth || !last || !seen)
+                return log_oom();
+        for (size_t i = 0; i < n; i++)
+                prev = depth[i] = descendant_depth(depths, i, prev);
+        for (size_t i = n; i-- > 0;) {
+                size_t d = depth[i];
+
+                last[i] = !seen[d];
+                seen[d] = true;
+                for (size_t k = d + 1; k <= top; k++)
+                        seen[k] = false;
+                top = d;
+        }
+        *ret_depth = TAKE_PTR(depth);
+        *ret_last = TAKE_PTR(last);
+        return 0;
+}
+
+static int verb_tree(const Target *t) {
+        _cleanup_json_ json_object *reply = NULL;
+        _cleanup_free_ size_t *depth = NULL;
+        _cleanup_free_ bool *last = NULL, *open_level = NULL;
+        json_object *list;
+        size_t n;
+        int r;
+
+        r = request_descendants(t, &reply);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        list = jarr(reply, "descendants");
+        n = jarr_len(list);
+        r = tree_last_flags(jarr(reply, "depths"), n, &depth, &last);
+        if (r < 0)
+                return r;
+        open_level = calloc(INDENT_DEPTH_MAX + 2, sizeof(bool));
+        if (!open_level)
+                return log_oom();
+        r = print_tree_entry(jobj(reply, "process"));
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                size_t d = depth[i];
+
+                /* open_level[k]: the ancestor at depth k has siblings still to come, so draw its line. */
+                for (size_t k = 1; k < d && k <= INDENT_DEPTH_MAX; k++)
+                        fputs(open_level[k] ? "│ " : "  ", stdout);
+                if (d > INDENT_DEPTH_MAX)
+                        printf("…[depth %zu]", d);
+                fputs(last[i] ? "└─" : "├─", stdout);
+                if (d <= INDENT_DEPTH_MAX)
+                        open_level[d] = !last[i];
+                r = print_tree_entry(json_object_array_get_idx(list, i));
+        }
+        if (r < 0)
+                return r;
+        print_truncated(reply);
+        print_gaps(reply);
+        return 0;
+}
+
+static void print_caba_process(const char *label, json_object *p) {
+        _cleanup_free_ char *cmd = process_command(p, LINE_COMMAND_MAX);
+        _cleanup_free_ char *state = process_state(p, false);
+
+        printf("%s: pid %" PRIi64 " @%" PRIi64 " %s (%s)", label, jint_or(p, "pid", 0), jint_or(p, "instance", 0),
+               strna(cmd), strna(state));
+}
+
+static int verb_caba(const Target *t) {
+        _cleanup_json_ json_object *reply = NULL;
+        json_object *caba, *kernel, *agree;
+        int64_t kpid;
+        int r;
+
+        r = request_process("GetCaba", t, false, NULL, &reply);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        r = print_process_line(jobj(reply, "process"), "Process: ", NULL);
+        if (r < 0)
+                return r;
+        caba = jobj(reply, "caba");
+        if (caba)
+                print_caba_process("CABA (userspace, from events)", caba);
+        else
+                fputs("CABA (userspace, from events): none", stdout);
+        printf(", nearest edge known from: %s\n", strna(jstr(reply, "source")));
+        kernel = jobj(reply, "kernelCaba");
+        if (!jbool(reply, "kernelSupported"))
+                puts("CABA (kernel NScaba): not available on this kernel");
+        else if (kernel) {
+                print_caba_process("CABA (kernel NScaba)", kernel);
+                putchar('\n');
+        } else if (jint(reply, "kernelCabaPid", &kpid))
+                printf("CABA (kernel NScaba): pid %" PRIi64 " (not recorded)\n", kpid);
+        else
+                puts("CABA (kernel NScaba): none");
+        agree = jget(reply, "agree");
+        if (json_object_is_type(agree, json_type_boolean))
+                printf("Agree: %s\n", json_object_get_boolean(agree) ? "yes" : "NO, they differ");
+        else
+                puts("Agree: n/a");
+        return 0;
+}
+
+/* The details of one event for history and watch lines. */
+static char *event_details(json_object *e, json_object *p) {
+        const char *type = strna(jstr(e, "type"));
+        char *s = NULL;
+        size_t size = 0;
+        int64_t v, w;
+        FILE *f;
+
+        f = open_memstream(&s, &size);
+        if (!f)
+                return NULL;
+        if (streq(type, "fork") && jint(p, "birthParentPid", &v))
+                fprintf(f, "born from %" PRIi64, v);
+        else if (streq(type, "exec") && !jget(e, "argv") && !jstr(e, "comm") && !jstr(e, "exe"))
+                fputs("(command not recorded)", f);
+        else if (streq(type, "exec")) {
+                _cleanup_free_ char *cmd = process_command(e, arg_full ? SIZE_MAX : LINE_COMMAND_MAX);
+
+                fprintf(f, "%s", cmd ?: "?");
+                if (jstr(e, "exe"))
+                        fprintf(f, " (%s)", jstr(e, "exe"));
+        } else if ((streq(type, "uid") || streq(type, "gid")) && jint(e, "realId", &v) && jint(e, "effectiveId", &w))
+                fprintf(f, "real %" PRIi64 ", effective %" PRIi64, v, w);
+        else if (streq(type, "sid") && jint(e, "sid", &v))
+                fprintf(f, "new session %" PRIi64, v);
+        else if (streq(type, "ptrace") && jint(e, "tracerPid", &v))
+                fprintf(f, v == 0 ? "detached" : "traced by %" PRIi64, v);
+        else if (streq(type, "comm") && jstr(e, "comm"))
+                fprintf(f, "renamed to %s", jstr(e, "comm"));
+        else if (streq(type, "exit") && jint(e, "exitSignal", &v))
+                fprintf(f, "signal %s", SIGNAME(v));
+        else if (streq(type, "exit") && jint(e, "exitStatus", &v))
+                fprintf(f, "status %" PRIi64, v);
+        if (jint(e, "tid", &v))
+                fprintf(f, " (thread %" PRIi64 ")", v);
+        if (fclose(f) != 0) {
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
+static int verb_history(const Target *t) {
+        _cleanup_json_ json_object *reply = NULL, *extra = json_object_new_object();
+        json_object *events, *p;
+        int r;
+
+        if (!extra)
+                return log_oom();
+        if (arg_limit_set && json_add(extra, "limit", json_object_new_int64((int64_t) arg_limit)) < 0)
+                return log_oom();
+        r = request_process("GetHistory", t, true, extra, &reply);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        p = jobj(reply, "process");
+        r = print_process_line(p, "History of ", NULL);
+        if (r < 0)
+                return r;
+        events = jarr(reply, "events");
+        for (size_t i = 0; i < jarr_len(events); i++) {
+                json_object *e = json_object_array_get_idx(events, i);
+                _cleanup_free_ char *details = event_details(e, p);
+
+                if (!details)
+                        return log_oom();
+                printf("%s  %-8s  %s\n", TS(jint_or(e, "time", 0)), strna(jstr(e, "type")), details);
+        }
+        print_truncated(reply);
+        print_gaps(reply);
+        return 0;
+}
+
+static void print_process_block(json_object *p) {
+        _cleanup_free_ char *cmd = process_command(p, arg_full ? SIZE_MAX : LINE_COMMAND_MAX);
+        _cleanup_free_ char *state = process_state(p, false);
+        const char *src = strna(jstr(p, "lineageSource"));
+        int64_t v, w;
+
+        print_field(12, "Process", "%" PRIi64 " @%" PRIi64 "%s", jint_or(p, "pid", 0), jint_or(p, "instance", 0),
+                    jbool(p, "redacted") ? " (redacted)" : "");
+        print_field(12, "Command", "%s", strna(cmd));
+        if (jstr(p, "exe"))
+                print_field(12, "Executable", "%s", jstr(p, "exe"));
+        print_field(12, "Started", "%s", TS(jint_or(p, "startTime", 0)));
+        print_field(12, "State", "%s", strna(state));
+        if (jint(p, "birthParentPid", &v) && jint(p, "birthParentInstance", &w))
+                print_field(12, "Birth parent", "%" PRIi64 " @%" PRIi64 " (%s)", v, w, src);
+        else if (jint(p, "birthParentPid", &v))
+                print_field(12, "Birth parent", "%" PRIi64 " (%s)", v, src);
+        else
+                print_field(12, "Birth parent", "unknown (%s)", src);
+        if (jint(p, "parentPid", &v))
+                print_field(12, jbool(p, "alive") ? "Parent" : "Exited under", "%" PRIi64, v);
+        if (jint(p, "uid", &v))
+                print_field(12, "UID/GID", "%" PRIi64 "/%" PRIi64, v, jint_or(p, "gid", -1));
+        if (jint(p, "loginUid", &v))
+                print_field(12, "Login UID", "%" PRIi64 ", audit session %" PRIi64, v, jint_or(p, "auditSession", -1));
+        if (jint(p, "sid", &v))
+                print_field(12, "Session ID", "%" PRIi64, v);
+        if (jint(p, "cabaPid", &v))
+                print_field(12, "CABA", "%" PRIi64 " @%" PRIi64, v, jint_or(p, "cabaInstance", 0));
+        if (jstr(p, "bootId"))
+                print_field(12, "Boot ID", "%s", jstr(p, "bootId"));
+}
+
+static int verb_resolve(const Target *t, int64_t at) {
+        _cleanup_json_ json_object *reply = NULL, *params = json_object_new_object();
+        int r;
+
+        if (!params)
+                return log_oom();
+        if (json_add(params, "pid", json_object_new_int64(t->pid)) < 0 ||
+            json_add(params, "at", json_object_new_int64(at)) < 0 ||
+            (arg_boot && json_add(params, "bootId", json_object_new_string(arg_boot)) < 0))
+                return log_oom();
+        r = request("Resolve", params, &reply);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        if (!jobj(reply, "process"))
+                return log_error_errno(EBADMSG, "Received a reply without a process from lineaged.");
+        printf("At %s, pid %" PRIi64 " was held by:\n", TS(at), t->pid);
+        print_process_block(jobj(reply, "process"));
+        print_gaps(reply);
+        return 0;
+}
+
+static int add_login_row(Table *t, json_object *l) {
+        const char *addr = jstr(l, "remoteAddress");
+        int64_t port, end;
+        int r;
+
+        r = table_addf(t, "%" PRIi64, jint_or(l, "auditSession", 0));
+        if (r >= 0)
+                r = table_addf(t, "%" PRIi64, jint_or(l, "loginUid", -1));
+        if (r >= 0)
+                r = table_add(t, strdup(jstr(l, "user") ?: "-"));
+        if (r >= 0)
+                r = table_add(t, strdup(jstr(l, "service") ?: "-"));
+        if (r >= 0)
+                r = table_add(t, strdup(jstr(l, "tty") ?: "-"));
+        if (r >= 0 && addr && jint(l, "remotePort", &port))
+                r = table_addf(t, strchr(addr, ':') ? "[%s]:%" PRIi64 : "%s:%" PRIi64, addr, port);
+        else if (r >= 0)
+                r = table_add(t, strdup(addr ?: "-"));
+        if (r >= 0)
+                r = table_add(t, strdup(TS(jint_or(l, "startTime", 0))));
+        if (r >= 0 && jint(l, "endTime", &end))
+                r = table_addf(t, "ended %s", TS(end));
+        else if (r >= 0)
+                r = table_add(t, strdup(jbool(l, "alive") ? "active" : "ended"));
+        return r;
+}
+
+static int verb_logins(void) {
+        static const char *const header[] = { "SESSION", "UID", "USER", "SERVICE", "TTY", "REMOTE", "STARTED", "STATE" };
+        _cleanup_json_ json_object *reply = NULL, *params = json_object_new_object();
+        _cleanup_(table_done) Table table = { .n_columns = 8 };
+        json_object *logins;
+        int r = 0;
+
+        if (!params)
+                return log_oom();
+        if ((arg_user_set && json_add(params, "loginUid", json_object_new_int64(arg_user)) < 0) ||
+            (arg_since_set && json_add(params, "since", json_object_new_int64(arg_since)) < 0) ||
+            (arg_until_set && json_add(params, "until", json_object_new_int64(arg_until)) < 0) ||
+            (arg_alive && json_add(params, "aliveOnly", json_object_new_boolean(true)) < 0) ||
+            (arg_limit_set && json_add(params, "limit", json_object_new_int64((int64_t) arg_limit)) < 0))
+                return log_oom();
+        r = request("ListLogins", params, &reply);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        logins = jarr(reply, "logins");
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(header); i++)
+                r = table_add(&table, strdup(header[i]));
+        for (size_t i = 0; r >= 0 && i < jarr_len(logins); i++)
+                r = add_login_row(&table, json_object_array_get_idx(logins, i));
+        if (r < 0)
+                return log_oom();
+        if (jarr_len(logins) > 0) {
+                r = table_print(&table);
+                if (r < 0)
+                        return r;
+                putchar('\n');
+        }
+        printf("%zu login(s) listed.\n", jarr_len(logins));
+        return 0;
+}
+
+static void print_status_events(json_object *events) {
+        char line[1024] = "";
+        size_t n = 0;
+
+        json_object_object_foreach(events, key, val)
+                if (n < sizeof(line) && !needs_escape(key))
+                        n += (size_t) snprintf(line + n, sizeof(line) - n, "%s%s %" PRIi64, n ? ", " : "", key,
+                                               json_object_get_int64(val));
+        print_field(19, "Events", "%s", n ? line : "none");
+}
+
+static int verb_status(void) {
+        _cleanup_json_ json_object *reply = NULL, *params = json_object_new_object();
+        json_object *s;
+        char buf[64];
+        int64_t v;
+        int r;
+
+        if (!params)
+                return log_oom();
+        r = request("GetStatus", params, &reply);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        s = jobj(reply, "status");
+        if (!s)
+                return log_error_errno(EBADMSG, "Received a reply without a status from lineaged.");
+        print_field(19, "Version", "%s", strna(jstr(s, "version")));
+        print_field(19, "Boot ID", "%s", strna(jstr(s, "bootId")));
+        print_field(19, "Uptime", "%s", format_timespan(buf, sizeof(buf), jint_or(s, "uptime", -1)));
+        print_field(19, "Live instances", "%" PRIi64, jint_or(s, "liveInstances", 0));
+        print_field(19, "Instances created", "%" PRIi64, jint_or(s, "instancesCreated", 0));
+        if (jobj(s, "events"))
+                print_status_events(jobj(s, "events"));
+        print_field(19, "Events lost", "%" PRIi64, jint_or(s, "eventsLost", 0));
+        print_field(19, "Overflows", "%" PRIi64, jint_or(s, "overflows", 0));
+        print_field(19, "Gaps", "%" PRIi64, jint_or(s, "gaps", 0));
+        print_field(19, "Unattributed events", "%" PRIi64, jint_or(s, "unattributedEvents", 0));
+        print_field(19, "Database", "%s", strna(jstr(s, "databasePath")));
+        print_field(19, "Database size", "%s", format_bytes(buf, sizeof(buf), jint_or(s, "databaseSize", 0)));
+        print_field(19, "Database error", "%s", jstr(s, "databaseError") ?: "none");
+        if (jint(s, "receiveBuffer", &v))
+                print_field(19, "Receive buffer", "%s", format_bytes(buf, sizeof(buf), v));
+        print_field(19, "Kernel filter", "%s", jbool(s, "kernelFilter") ? "yes" : "no");
+        if (jint(s, "memory", &v))
+                print_field(19, "Memory", "%s", format_bytes(buf, sizeof(buf), v));
+        return 0;
+}
+
+/* ---- watch ----------------------------------------------------------------------------------- */
+
+static int print_watch_event(json_object *params) {
+        json_object *e = jobj(params, "event"), *p = jobj(params, "process");
+        _cleanup_free_ char *details = NULL;
+        const char *comm;
+
+        if (!e)
+                return 0; /* not an event (e.g. an acknowledgement): nothing to show */
+        if (arg_json != JSON_OFF) {
+                int saved = arg_json;
+
+                arg_json = JSON_SHORT; /* one event per line */
+                (void) print_json(params);
+                arg_json = saved;
+                return fflush(stdout) == 0 ? 0 : -errno;
+        }
+        if (json_sanitize(params, 0) < 0)
+                return 0;
+        details = event_details(e, p);
+        if (!details)
+                return log_oom();
+        comm = jstr(p, "comm");
+        printf("%s  %-8s %" PRIi64 " @%" PRIi64, TS(jint_or(e, "time", 0)), strna(jstr(e, "type")),
+               jint_or(e, "pid", 0), jint_or(e, "instance", 0));
+        if (comm)
+                printf(" (%s)", comm);
+        printf("%s%s\n", details[0] ? "  " : "", details);
+        return fflush(stdout) == 0 ? 0 : -errno;
+}
+
+/* Routes SIGINT/SIGTERM to quit_requested; they stay blocked except inside fd_wait()'s ppoll(). */
+static int watch_setup_signals(void) {
+        struct sigaction sa = { .sa_handler = on_quit_signal };
+        sigset_t block;
+
+        sigemptyset(&sa.sa_mask);
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        sigaddset(&block, SIGTERM);
+        if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0 ||
+            sigprocmask(SIG_BLOCK, &block, &wait_sigmask) < 0)
+                return log_error_errno(errno, "Failed to set up signal handling: %m");
+        sigdelset(&wait_sigmask, SIGINT);
+        sigdelset(&wait_sigmask, SIGTERM);
+        wait_sigmask_set = true;
+        return 0;
+}
+
+static int varlink_watch(json_object *params) {
+        _cleanup_(varlink_done) Varlink v = { .fd = -1 };
+        int64_t deadline = (int64_t) now_usec(CLOCK_MONOTONIC) + CALL_TIMEOUT_USEC;
+        int r;
+
+        r = varlink_connect(&v, arg_varlink);
+        if (r < 0)
+                return r;
+        r = varlink_send(&v, "Watch", params, true, deadline);
+        while (r >= 0) {
+                _cleanup_json_ json_object *msg = NULL, *reply = NULL;
+                bool continues = false;
+
+                r = varlink_read(&v, 0, &msg);
+                if (r >= 0)
+                        r = varlink_reply("Watch", params, msg, &reply, &continues);
+                if (r >= 0)
+                        r = print_watch_event(reply);
+                if (r >= 0 && !continues)
+                        return 0; /* the daemon ended the stream */
+        }
+        return r == -ECANCELED ? 0 : r; /* SIGINT/SIGTERM end a watch successfully */
+}
+
+typedef struct BusWatch {
+        const char *path;   /* our subscription */
+        const char *sender; /* unique name of the daemon */
+        json_object *params;
+        int error;
+} BusWatch;
+
+static bool bus_watch_ours(BusWatch *w, sd_bus_message *m) {
+        return w->path && streq_ptr(sd_bus_message_get_path(m), w->path) &&
+               streq_ptr(sd_bus_message_get_sender(m), w->sender);
+}
+
+/* Ended(s error): the daemon ended our subscription, e.g. with TooSlow. */
+static int on_bus_ended(sd_bus_message *m, void *userdata, _unused_ sd_bus_error *ret_error) {
+        BusWatch *w = userdata;
+        const char *error = NULL;
+
+        if (!bus_watch_ours(w, m))
+                return 0;
+        if (sd_bus_message_read(m, "s", &error) < 0 || !error || !error[0]) {
+                log_error("lineaged ended the watch.");
+                w->error = -EIO;
+                return 0;
+        }
+        w->error = report_error("Watch", w->params, error, NULL, NULL);
+        return 0;
+}
+
+static int on_bus_event(sd_bus_message *m, void *userdata, _unused_ sd_bus_error *ret_error) {
+        BusWatch *w = userdata;
+        _cleanup_json_ json_object *params = NULL;
+        int r;
+
+        if (!bus_watch_ours(w, m))
+                return 0;
+        if (bus_read_value(m, 0, &params) < 0 || !json_object_is_type(params, json_type_object)) {
+                log_warning("Received a malformed Event signal, ignoring.");
+                return 0;
+        }
+        r = print_watch_event(params);
+        if (r < 0)
+                w->error = r;
+        return 0;
+}
+
+static int on_name_owner_changed(sd_bus_message *m, void *userdata, _unused_ sd_bus_error *ret_error) {
+        BusWatch *w = userdata;
+        const char *name, *old, *new;
+
+        if (sd_bus_message_read(m, "sss", &name, &old, &new) < 0 || !streq(name, LINEAGE_DBUS_NAME) || new[0])
+                return 0;
+        log_error("lineaged went away.");
+        w->error = -ECONNRESET;
+        return 0;
+}
+
+static int bus_watch_loop(sd_bus *bus, BusWatch *w) {
+        int r;
+
+        for (;;) {
+                uint64_t until;
+                int64_t deadline = 0;
+
+                r = sd_bus_process(bus, NULL);
+                if (r < 0) {
+                        log_error("Lost the connection to %s.", bus_description());
+                        return -EHOSTDOWN;
+                }
+                if (w->error < 0)
+                        return w->error;
+                if (r > 0)
+                        continue;
+                if (sd_bus_get_timeout(bus, &until) >= 0 && until != UINT64_MAX)
+                        deadline = MAX((int64_t) until, (int64_t) 1);
+                r = fd_wait(sd_bus_get_fd(bus), (short) sd_bus_get_events(bus), deadline);
+                if (r == -ECANCELED)
+                        return 0;
+                if (r < 0 && r != -ETIMEDOUT)
+                        return log_error_errno(r, "Failed to wait for the bus: %m");
+        }
+}
+
+static int bus_watch(json_object *params) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char **strv = NULL;
+        BusWatch w = { .params = params };
+        int r;
+
+        r = bus_connect(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_match_signal(bus, NULL, NULL, NULL, LINEAGE_DBUS_INTERFACE, "Event", on_bus_event, &w);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, NULL, NULL, LINEAGE_DBUS_INTERFACE, "Ended", on_bus_ended, &w);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                        "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, &w);
+        if (r < 0)
+                return bus_report_error("Watch", params, &error, r);
+        strv = calloc(jarr_len(arg_types) + 1, sizeof(char *));
+        if (!strv)
+                return log_oom();
+        for (size_t i = 0; i < jarr_len(arg_types); i++)
+                strv[i] = (char *) json_object_get_string(json_object_array_get_idx(arg_types, i));
+        r = bus_new_call(bus, "Watch", params, &m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(m, strv);
+        if (r < 0)
+                return log_oom();
+        r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &error, &reply);
+        if (r < 0)
+                return bus_report_error("Watch", params, &error, r);
+        r = sd_bus_message_read(reply, "o", &w.path);
+        if (r < 0)
+                return log_error_errno(EBADMSG, "Received a malformed Watch reply from lineaged.");
+        w.sender = sd_bus_message_get_sender(reply);
+        r = bus_watch_loop(bus, &w);
+        /* Best effort: the daemon also drops the subscription when we disconnect. */
+        (void) sd_bus_call_method(bus, LINEAGE_DBUS_NAME, LINEAGE_DBUS_PATH, LINEAGE_DBUS_INTERFACE, "Unwatch",
+                                  NULL, NULL, "o", w.path);
+        return r;
+}
+
+static int verb_watch(const Target *t) {
+        _cleanup_json_ json_object *params = NULL;
+        int r;
+
+        r = target_params(t, false, &params);
+        if (r < 0)
+                return r;
+        if (arg_types && json_add(params, "types", json_object_get(arg_types)) < 0)
+                return log_oom();
+        r = watch_setup_signals();
+        if (r < 0)
+                return r;
+        return arg_bus ? bus_watch(params) : varlink_watch(params);
+}
+
+/* ---- command line ---------------------------------------------------------------------------- */
+
+static void help(void) {
+        printf("%s [OPTIONS...] COMMAND ...\n\n"
+               "Ask lineaged where processes came from.\n\n"
+               "Commands:\n"
+               "  origin PID              Login and birth ancestors of a process\n"
+               "  ancestors PID           Birth ancestors as a table, nearest first\n"
+               "  descendants PID         Everything born under a process, alive and exited\n"
+               "  tree PID                The same, drawn as a tree\n"
+               "  caba PID                Closest alive born ancestor, from events and the kernel\n"
+               "  history PID             Events of one process instance\n"
+               "  resolve PID TIME        Which process held PID at TIME\n"
+               "  logins                  Recorded logins, newest first\n"
+               "  status                  Counters of the daemon\n"
+               "  watch [PID]             Print events as they are recorded, until interrupted\n\n"
+               "PID is a pid (its live holder, else its latest, or with --at the holder then) or\n"
+               "@INSTANCE, an instance id (never reused). TIME is µs since the epoch, @SECONDS,\n"
+               "\"YYYY-MM-DD HH:MM:SS[.ffffff]\" (local time), \"HH:MM[:SS]\" (today), \"now\" or\n"
+               "relative like -5min, -1h30min, -2d.\n\n"
+               "Options:\n"
+               "  -h --help               Show this help\n"
+               "     --version            Show the version\n"
+               "     --varlink=PATH       Talk varlink to PATH (default %s)\n"
+               "     --dbus[=BUS]         Talk D-Bus: system (default), session, or an ADDRESS\n"
+               "     --json[=pretty|short] Print the reply's parameters as JSON\n"
+               "  -l --full               Do not shorten command lines\n"
+               "     --at=TIME            Name the process that held PID at TIME\n"
+               "                          (origin, ancestors, descendants, tree, history)\n"
+               "     --alive              Only alive processes / logins (descendants, tree, logins)\n"
+               "     --limit=N            At most N entries (descendants, tree, history, logins)\n"
+               "     --user=USER          Logins of this user, name or uid (logins)\n"
+               "     --since=TIME         Logins that began at or after TIME (logins)\n"
+               "     --until=TIME         Logins that began at or before TIME (logins)\n"
+               "     --boot=ID            Boot id for resolve (default: the current boot)\n"
+               "     --type=TYPE[,TYPE…]  Event types for watch: fork, exec, uid, gid, sid,\n"
+               "                          ptrace, comm, coredump, exit\n\n"
+               "Exit status:\n"
+               "  0 success, 1 other failure, 2 bad usage, 3 no such process,\n"
+               "  4 permission denied, 5 lineaged not reachable\n",
+               program_invocation_short_name, LINEAGE_DEFAULT_VARLINK);
+}
+
+typedef struct Verb {
+        const char *name;
+        unsigned min_args, max_args; /* after the verb */
+        unsigned flags;
+        int (*run)(char **args, unsigned n);
+} Verb;
+
+static int run_target(char **args, int (*fn)(const Target *)) {
+        Target t;
+        int r;
+
+        r = parse_target(args[0], &t);
+        if (r < 0)
+                return r;
+        return fn(&t);
+}
+
+static int run_origin(char **args, _unused_ unsigned n) {
+        return run_target(args, verb_origin);
+}
+static int run_ancestors(char **args, _unused_ unsigned n) {
+        return run_target(args, verb_ancestors);
+}
+static int run_descendants(char **args, _unused_ unsigned n) {
+        return run_target(args, verb_descendants);
+}
+static int run_tree(char **args, _unused_ unsigned n) {
+        return run_target(args, verb_tree);
+}
+static int run_caba(char **args, _unused_ unsigned n) {
+        return run_target(args, verb_caba);
+}
+static int run_history(char **args, _unused_ unsigned n) {
+        return run_target(args, verb_history);
+}
+static int run_logins(_unused_ char **args, _unused_ unsigned n) {
+        return verb_logins();
+}
+static int run_status(_unused_ char **args, _unused_ unsigned n) {
+        return verb_status();
+}
+
+static int run_watch(char **args, unsigned n) {
+        Target t;
+        int r;
+
+        if (n == 0)
+                return verb_watch(NULL);
+        r = parse_target(args[0], &t);
+        if (r < 0)
+                return r;
+        return verb_watch(&t);
+}
+
+static int run_resolve(char **args, unsigned n) {
+        Target t;
+        int64_t at = arg_at;
+        int r;
+
+        r = parse_target(args[0], &t);
+        if (r < 0)
+                return r;
+        if (t.pid == 0)
+                return log_error_errno(EINVAL, "resolve needs a pid, not an instance: an instance names one process already.");
+        if (n < 2 && !arg_at_set)
+                return log_error_errno(EINVAL, "resolve needs a TIME: lineagectl resolve PID TIME");
+        if (n >= 2 && parse_time(args[1], &at) < 0)
+                return log_error_errno(EINVAL, "Invalid time: %s", args[1]);
+        return verb_resolve(&t, at);
+}
+
+static const Verb verbs[] = {
+        { "origin", 1, 1, VERB_AT, run_origin },
+        { "ancestors", 1, 1, VERB_AT, run_ancestors },
+        { "descendants", 1, 1, VERB_AT | VERB_ALIVE | VERB_LIMIT, run_descendants },
+        { "tree", 1, 1, VERB_AT | VERB_ALIVE | VERB_LIMIT, run_tree },
+        { "caba", 1, 1, 0, run_caba },
+        { "history", 1, 1, VERB_AT | VERB_LIMIT, run_history },
+        { "resolve", 1, 2, VERB_AT | VERB_BOOT, run_resolve },
+        { "logins", 0, 0, VERB_ALIVE | VERB_LIMIT | VERB_LOGINS, run_logins },
+        { "status", 0, 0, 0, run_status },
+        { "watch", 0, 1, VERB_TYPES, run_watch },
+};
+
+/* getopt would read a relative TIME such as "-5min" as short options: such words are marked with
+ * HIDDEN before parsing and unmarked when used. */
+#define HIDDEN '\x1f'
+
+static const char *unhide(const char *s) {
+        return s && s[0] == HIDDEN ? s + 1 : s;
+}
+
+static char **hide_relative_times(int argc, char *argv[]) {
+        char **copy = calloc((size_t) argc + 1, sizeof(char *));
+        bool dashdash = false;
+
+        if (!copy)
+                return NULL;
+        for (int i = 0; i < argc; i++) {
+                dashdash = dashdash || streq(argv[i], "--");
+                if (i > 0 && !dashdash && argv[i][0] == '-' && argv[i][1] >= '0' && argv[i][1] <= '9') {
+                        if (asprintf(&copy[i], "%c%s", HIDDEN, argv[i]) < 0)
+                                copy[i] = NULL;
+                } else
+                        copy[i] = strdup(argv[i]);
+                if (!copy[i]) {
+                        for (int k = 0; k < i; k++)
+                                free(copy[k]);
+                        free(copy);
+                        return NULL;
+                }
+        }
+        return copy;
+}
+
+enum {
+        ARG_VERSION = 0x100,
+        ARG_VARLINK,
+        ARG_DBUS,
+        ARG_JSON,
+        ARG_AT,
+        ARG_ALIVE,
+        ARG_LIMIT,
+        ARG_USER,
+        ARG_SINCE,
+        ARG_UNTIL,
+        ARG_BOOT,
+        ARG_TYPE,
+};
+
+static int parse_option(int c, const char *value, unsigned *used_flags) {
+        uint64_t u;
+
+        switch (c) {
+        case ARG_VARLINK:
+                arg_varlink = value;
+                return 0;
+        case ARG_DBUS:
+                arg_bus = value && value[0] ? value : "system";
+                return 0;
+        case ARG_JSON:
+                if (!value)
+                        arg_json = isatty(STDOUT_FILENO) ? JSON_PRETTY : JSON_SHORT;
+                else if (streq(value, "pretty") || streq(value, "short"))
+                        arg_json = streq(value, "pretty") ? JSON_PRETTY : JSON_SHORT;
+                else
+                        return log_error_errno(EINVAL, "Invalid --json= mode: %s (expected pretty or short)", value);
+                return 0;
+        case 'l':
+                arg_full = true;
+                return 0;
+        case ARG_AT:
+                *used_flags |= VERB_AT;
+                arg_at_set = true;
+                if (parse_time(value, &arg_at) < 0)
+                        return log_error_errno(EINVAL, "Invalid time: %s", value);
+                return 0;
+        case ARG_ALIVE:
+                *used_flags |= VERB_ALIVE;
+                arg_alive = true;
+                return 0;
+        case ARG_LIMIT:
+                *used_flags |= VERB_LIMIT;
+                arg_limit_set = true;
+                if (safe_atou64(value, &u) < 0 || u == 0 || u > UINT32_MAX)
+                        return log_error_errno(EINVAL, "Invalid limit: %s", value);
+                arg_limit = u;
+                return 0;
+        case ARG_USER:
+                *used_flags |= VERB_LOGINS;
+                arg_user_set = true;
+                return parse_user(value, &arg_user);
+        case ARG_SINCE:
+        case ARG_UNTIL:
+                *used_flags |= VERB_LOGINS;
+                *(c == ARG_SINCE ? &arg_since_set : &arg_until_set) = true;
+                if (parse_time(value, c == ARG_SINCE ? &arg_since : &arg_until) < 0)
+                        return log_error_errno(EINVAL, "Invalid time: %s", value);
+                return 0;
+        case ARG_BOOT:
+                *used_flags |= VERB_BOOT;
+                arg_boot = value;
+                return 0;
+        case ARG_TYPE:
+                *used_flags |= VERB_TYPES;
+                return add_types(value);
+        }
+        return -EINVAL;
+}
+
+static const char *option_name(unsigned flags) {
+        if (flags & VERB_AT)
+                return "--at";
+        if (flags & VERB_ALIVE)
+                return "--alive";
+        if (flags & VERB_LIMIT)
+                return "--limit";
+        if (flags & VERB_LOGINS)
+                return "--user/--since/--until";
+        if (flags & VERB_TYPES)
+                return "--type";
+        return "--boot";
+}
+
+/* Returns 1 to go on with *ret_verb and the words after it, 0 to exit successfully, < 0 on bad usage. */
+static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "varlink", required_argument, NULL, ARG_VARLINK },
+                { "dbus", optional_argument, NULL, ARG_DBUS },
+                { "json", optional_argument, NULL, ARG_JSON },
+                { "full", no_argument, NULL, 'l' },
+                { "at", required_argument, NULL, ARG_AT },
+                { "alive", no_argument, NULL, ARG_ALIVE },
+                { "limit", required_argument, NULL, ARG_LIMIT },
+                { "user", required_argument, NULL, ARG_USER },
+                { "since", required_argument, NULL, ARG_SINCE },
+                { "until", required_argument, NULL, ARG_UNTIL },
+                { "boot", required_argument, NULL, ARG_BOOT },
+                { "type", required_argument, NULL, ARG_TYPE },
+                {}
+        };
+        unsigned used_flags = 0, n;
+        bool varlink_given = false;
+        const Verb *verb = NULL;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "hl", options, NULL)) >= 0) {
+                if (c == 'h') {
+                        help();
+                        return 0;
+                }
+                if (c == ARG_VERSION) {
+                        puts("lineagectl " PROJECT_VERSION);
+                        return 0;
+                }
+                if (c == '?')
+                        return -EINVAL;
+                varlink_given = varlink_given || c == ARG_VARLINK;
+                r = parse_option(c, unhide(optarg), &used_flags);
+                if (r < 0)
+                        return r;
+        }
+        if (varlink_given && arg_bus)
+                return log_error_errno(EINVAL, "--varlink= and --dbus cannot be used together.");
+        if (optind >= argc)
+                return log_error_errno(EINVAL, "Missing command; see %s --help.", program_invocation_short_name);
+        for (size_t i = 0; i < ELEMENTSOF(verbs) && !verb; i++)
+                if (streq(verbs[i].name, argv[optind]))
+                        verb = &verbs[i];
+        if (!verb)
+                return log_error_errno(EINVAL, "Unknown command \"%s\"; see %s --help.", argv[optind],
+                                       program_invocation_short_name);
+        n = (unsigned) (argc - optind - 1);
+        if (n < verb->min_args || n > verb->max_args)
+                return log_error_errno(EINVAL, "%s: %s arguments; see %s --help.", verb->name,
+                                       n < verb->min_args ? "missing" : "too many", program_invocation_short_name);
+        if (used_flags & ~verb->flags)
+                return log_error_errno(EINVAL, "%s does not apply to %s; see %s --help.",
+                                       option_name(used_flags & ~verb->flags), verb->name,
+                                       program_invocation_short_name);
+        *ret_verb = verb;
+        return 1;
+}
+
+static int exit_status(int r) {
+        switch (r) {
+        case 0:
+                return EXIT_SUCCESS;
+        case -EINVAL:
+                return EXIT_USAGE;
+        case -ESRCH:
+                return EXIT_NO_SUCH_PROCESS;
+        case -EACCES:
+                return EXIT_PERMISSION;
+        case -EHOSTDOWN:
+                return EXIT_NOT_RUNNING;
+        default:
+                return EXIT_FAILURE;
+        }
+}
+
+static void free_strv(char ***p) {
+        if (!*p)
+                return;
+        for (char **s = *p; *s; s++)
+                free(*s);
+        free(*p);
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(free_strv) char **args = NULL;
+        const Verb *verb = NULL;
+        const char *term = getenv("TERM");
+        char *words[2] = {}; /* no verb takes more */
+        unsigned n;
+        int r;
+
+        log_setup();
+        tzset();
+        use_color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && !(term && streq(term, "dumb"));
+        args = hide_relative_times(argc, argv);
+        if (!args) {
+                log_oom();
+                return EXIT_FAILURE;
+        }
+        r = parse_argv(argc, args, &verb);
+        if (r <= 0) {
+                json_object_put(arg_types);
+                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+        }
+        n = (unsigned) (argc - optind - 1);
+        for (unsigned i = 0; i < n && i < ELEMENTSOF(words); i++)
+                words[i] = (char *) unhide(args[optind + 1 + i]);
+        r = verb->run(words, n);
+        json_object_put(arg_types);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+                log_error("Failed to write the output.");
+                return EXIT_FAILURE;
+        }
+        return exit_status(r < 0 ? r : 0);
+}
