@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The same questions over varlink (lineagectl), D-Bus (lineagectl --dbus) and busctl: identical, correct.
+. "$(dirname "$0")/lib.sh"
+
+BUS="unix:path=$T/bus"
+cat >"$T/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <listen>$BUS</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+  </policy>
+</busconfig>
+CONF
+dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile >"$T/bus.log" 2>&1 &
+CLEANUP_PIDS+=($!)
+for _ in $(seq 100); do [ -S "$T/bus" ] && break; sleep 0.05; done
+start_daemon --dbus="$BUS"
+for _ in $(seq 100); do busctl --address="$BUS" status org.lineaged.Lineage1 >/dev/null 2>&1 && break; sleep 0.05; done
+
+# busctl's typed JSON ({"type": "a{sv}", "data": [...]}) made plain, as lineagectl prints it.
+cat >"$T/plain.py" <<'PY'
+import json, sys
+def plain(sig, v):
+    if sig.startswith("a{sv}") or sig == "a{sv}":
+        return {k: plain(x["type"], x["data"]) for k, x in v.items()}
+    if sig.startswith("aa{sv}"):
+        return [plain("a{sv}", e) for e in v]
+    if sig.startswith("a"):
+        return [plain(sig[1:], e) for e in v]
+    return v
+r = json.load(sys.stdin)
+print(json.dumps(plain(r["type"], r["data"][0]), sort_keys=True))
+PY
+norm() { python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))'; }
+ctl() { "$LINEAGECTL" --varlink="$SOCK" --json=short "$@"; }
+ctl_dbus() { "$LINEAGECTL" --dbus="$BUS" --json=short "$@"; }
+bus() { busctl --address="$BUS" --json=short call org.lineaged.Lineage1 /org/lineaged/Lineage1 org.lineaged.Lineage1 "$@"; }
+
+# same NAME VARLINK-JSON DBUS-JSON BUSCTL-JSON: all three identical.
+same() {
+        local a b c
+        a=$(norm <<<"$2") b=$(norm <<<"$3") c=$(python3 "$T/plain.py" <<<"$4")
+        [ "$a" = "$b" ] || { diff <(echo "$a" | python3 -m json.tool) <(echo "$b" | python3 -m json.tool); fail "$1: varlink and D-Bus differ"; }
+        [ "$a" = "$c" ] || { diff <(echo "$a" | python3 -m json.tool) <(echo "$c" | python3 -m json.tool); fail "$1: lineagectl and busctl differ"; }
+        echo "ok: $1: identical over varlink, lineagectl --dbus and busctl"
+}
+
+echo "# the birth chain of a double-forked process"
+tree double-fork
+settle
+D=${PIDS[df-daemon]}
+V=$(ctl origin "$D")
+same "origin of df-daemon" "$V" "$(ctl_dbus origin "$D")" "$(bus GetOrigin xtx "$D" 0 0)"
+check "nearest ancestor" "$(jget "$V" ancestors.0.pid)" "${PIDS[df-child]}"
+check "next ancestor" "$(jget "$V" ancestors.1.pid)" "${PIDS[df-parent]}"
+check "df-child exited" "$(jget "$V" ancestors.0.alive)" false
+check "df-daemon's current parent is not its birth parent" "$(jget "$V" process.parentPid)" "${PIDS[df-daemon-ppid]}"
+"$LINEAGECTL" --varlink="$SOCK" origin "$D" > "$T/origin.txt"
+grep -q "Chain, nearest first:" "$T/origin.txt" || fail "human output lacks the chain"
+grep -q "exited" "$T/origin.txt" || fail "human output does not mark exited ancestors"
+release_tree
+
+echo "# descendants of a shell that has exited"
+sh -c 'sleep 300 >/dev/null 2>&1 & sleep 300 >/dev/null 2>&1 & echo $$' > "$T/sh.pid"
+SH=$(cat "$T/sh.pid")
+settle
+SHI=$(inst "$SH")
+CLEANUP_PIDS+=($(q "SELECT pid FROM instances WHERE birth_parent = $SHI"))
+V=$(ctl descendants "@$SHI")
+same "descendants of the exited shell" "$V" "$(ctl_dbus descendants "@$SHI")" "$(bus GetDescendants xtxub 0 "$SHI" 0 0 false)"
+check "the shell has exited" "$(jget "$V" process.alive)" false
+check "both sleepers listed" "$(jget "$V" descendants.0.argv.0) $(jget "$V" descendants.1.argv.0)" "sleep sleep"
+check "they were reparented" "$(jget "$V" descendants.0.parentPid)" "$(awk '{print $4}' "/proc/$(jget "$V" descendants.0.pid)/stat")"
+
+echo "# Resolve of a reused pid"
+python3 - "$T" <<'PY'
+import os, sys, time
+t = sys.argv[1]
+a = os.fork()
+if a == 0:
+    time.sleep(0.5); os._exit(0)
+time.sleep(0.2)
+t_a = int(time.time() * 1e6)
+os.waitpid(a, 0)
+time.sleep(0.2)
+for _ in range(50):  # ask the kernel for the same pid again
+    with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+        f.write(str(a - 1))
+    b = os.fork()
+    if b == 0:
+        time.sleep(2); os._exit(0)
+    if b == a:
+        break
+    os.waitpid(b, 0)
+else:
+    sys.exit("could not get pid %d again" % a)
+time.sleep(0.2)
+open(t + "/reuse", "w").write(f"{a} {t_a} {int(time.time() * 1e6)}\n")
+os.waitpid(b, 0)
+PY
+read -r P TA TB < "$T/reuse"
+settle
+VA=$(ctl resolve "$P" "$TA")
+VB=$(ctl resolve "$P" "$TB")
+same "resolve at the first time" "$VA" "$(ctl_dbus resolve "$P" "$TA")" "$(bus Resolve xxs "$P" "$TA" "")"
+[ "$(jget "$VA" process.instance)" != "$(jget "$VB" process.instance)" ] || fail "the two holders of pid $P were not told apart"
+check "first holder started before the second" \
+        "$(python3 -c 'import sys; print(int(sys.argv[1]) < int(sys.argv[2]))' "$(jget "$VA" process.startTime)" "$(jget "$VB" process.startTime)")" True
+check "first holder had exited" "$(jget "$VA" process.alive)" false
+echo "ok: pid $P resolved to instance $(jget "$VA" process.instance), then $(jget "$VB" process.instance)"
+
+echo "# errors and exit codes"
+set +e
+"$LINEAGECTL" --varlink="$SOCK" origin 999999999 2>/dev/null; check "no such process exit code" $? 3
+"$LINEAGECTL" --varlink="$T/nothing" status 2>/dev/null; check "daemon not running exit code" $? 5
+set -e
+stop_daemon
+echo "queries: all checks passed"
