@@ -220,6 +220,10 @@ const char *caba_agreement_to_string(CabaAgreement a) {
         return (unsigned) a < ELEMENTSOF(t) ? t[a] : NULL;
 }
 
+int64_t daemon_realtime_offset(Daemon *d) {
+        return d->clock.realtime_offset_ns;
+}
+
 unsigned daemon_varlink_connections(Daemon *d) {
         VarlinkStats st = {};
 

@@ -63,6 +63,8 @@ CabaAgreement daemon_check_caba(Daemon *d, Instance *i, int32_t kernel_tgid);
 bool daemon_kernel_has_caba(Daemon *d);
 uint64_t daemon_caba_disagreements(Daemon *d);
 unsigned daemon_varlink_connections(Daemon *d);
+/* CLOCK_REALTIME - CLOCK_MONOTONIC of the running boot, ns. */
+int64_t daemon_realtime_offset(Daemon *d);
 /* Commits pending rows now (before a query that needs them). */
 int daemon_flush(Daemon *d);
 

@@ -114,7 +114,7 @@ static int method_watch(VarlinkCall *call, json_object *parameters, void *userda
 
 static const char *const methods[] = {
         "GetOrigin", "GetAncestors", "GetDescendants", "GetCaba", "GetHistory",
-        "Resolve", "ListLogins", "GetStatus",
+        "Resolve", "ResolveBatch", "ListLogins", "GetStatus",
 };
 
 static int listen_path(VarlinkServer *s, const char *path) {

@@ -19,6 +19,8 @@
 #define GAPS_MAX 100U                   /* gaps listed in one answer */
 #define LIVE_PARENT_LOOKUPS_MAX 2000U   /* /proc reads for parentPid in one answer */
 #define WATCH_SUBTREE_MAX 100000U
+#define RESOLVE_BATCH_MAX 4096U
+#define ANCESTRY_MAX 8U                 /* processes named in a ResolveBatch ancestry */
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
@@ -60,7 +62,7 @@ static const char *const sql_text[_SQL_MAX] = {
                        " WHERE e.instance = ?1 ORDER BY e.time, e.id LIMIT ?2",
         [SQL_GAPS] = "SELECT start_time, end_time, lost, reason FROM gaps WHERE boot = ?1 AND end_time >= ?2"
                      " AND start_time <= ?3 ORDER BY start_time LIMIT ?4",
-        [SQL_BOOT_BY_ID] = "SELECT id FROM boots WHERE boot_id = ?1",
+        [SQL_BOOT_BY_ID] = "SELECT id, realtime_offset FROM boots WHERE boot_id = ?1",
 #define LOGIN_COLUMNS "instance, audit_session, login_uid, service, remote_address, remote_port, tty, logind_session," \
                       " unit, start_time, end_time"
         [SQL_LOGIN_BY_INSTANCE] = "SELECT " LOGIN_COLUMNS " FROM logins WHERE instance = ?1",
@@ -930,6 +932,42 @@ static int method_get_history(Query *q, const QueryCaller *c, json_object *param
         return 0;
 }
 
+/* Normalizes a boot id (dashed UUID or 32 hex digits, any case) into 32 lowercase digits. */
+static void normalize_boot_id(const char *in, char out[static 33]) {
+        size_t k = 0;
+
+        for (const char *p = in; *p && k < 32; p++)
+                if (*p != '-')
+                        out[k++] = (char) (*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
+        out[k] = 0;
+}
+
+/* One boot's row id and clock offset, remembered across the queries of one batch. */
+typedef struct BootCache {
+        char id[33];
+        uint64_t rowid;
+        int64_t realtime_offset_ns;
+        bool found;
+} BootCache;
+
+static int lookup_boot(Query *q, const char *boot_id, BootCache *cache) {
+        char norm[33];
+        sqlite3_stmt *st;
+
+        normalize_boot_id(boot_id, norm);
+        if (cache->id[0] && streq(cache->id, norm))
+                return cache->found ? 0 : -ENOENT;
+        memcpy(cache->id, norm, sizeof(norm));
+        st = stmt(q, SQL_BOOT_BY_ID);
+        sqlite3_bind_text(st, 1, norm, -1, SQLITE_TRANSIENT);
+        cache->found = sqlite3_step(st) == SQLITE_ROW;
+        if (!cache->found)
+                return -ENOENT;
+        cache->rowid = (uint64_t) sqlite3_column_int64(st, 0);
+        cache->realtime_offset_ns = sqlite3_column_int64(st, 1);
+        return 0;
+}
+
 static int method_resolve(Query *q, const QueryCaller *c, json_object *params, json_object **ret, QueryError *e) {
         _cleanup_(json_object_putp) json_object *reply = NULL;
         json_object *process = NULL, *gaps;
@@ -950,19 +988,11 @@ static int method_resolve(Query *q, const QueryCaller *c, json_object *params, j
         if (r < 0)
                 return invalid_parameter(e, "bootId");
         if (r > 0) {
-                sqlite3_stmt *st = stmt(q, SQL_BOOT_BY_ID);
-                char norm[33];
-                size_t k = 0;
+                BootCache bc = {};
 
-                /* Accept the 32-digit form and the dashed UUID form of a boot id. */
-                for (const char *p = boot_id; *p && k < sizeof(norm) - 1; p++)
-                        if (*p != '-')
-                                norm[k++] = (char) (*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
-                norm[k] = 0;
-                sqlite3_bind_text(st, 1, norm, -1, SQLITE_TRANSIENT);
-                if (sqlite3_step(st) != SQLITE_ROW)
+                if (lookup_boot(q, boot_id, &bc) < 0)
                         return no_such_process(e, pid, 0);
-                boot = (uint64_t) sqlite3_column_int64(st, 0);
+                boot = bc.rowid;
         }
         r = find_target(q, c, params, true, boot, &t, e);
         if (r < 0)
@@ -1029,6 +1059,137 @@ static int method_list_logins(Query *q, const QueryCaller *c, json_object *param
 
                 if (l)
                         json_object_array_add(logins, l);
+        }
+        *ret = TAKE_PTR(reply);
+        return 0;
+}
+
+/* "sshd[812] > bash[901] > nohup[977]": from the login instance (or the oldest of the last few
+ * ancestors) down to the process. */
+static char *ancestry_string(json_object *process, json_object *ancestors, int64_t login_instance) {
+        size_t n = json_object_array_length(ancestors), first = 0, len = 0;
+        char *buf = malloc(ANCESTRY_MAX * 64 + 8);
+
+        if (!buf)
+                return NULL;
+        /* Up to the login if it is near enough, else the nearest few. */
+        for (size_t k = 0; k < n && k + 1 < ANCESTRY_MAX; k++) {
+                json_object *v;
+
+                first = k + 1;
+                if (json_object_object_get_ex(json_object_array_get_idx(ancestors, k), "instance", &v) &&
+                    json_object_get_int64(v) == login_instance)
+                        break;
+        }
+        buf[0] = 0;
+        for (size_t k = first + 1; k-- > 0;) {
+                json_object *p = k == 0 ? process : json_object_array_get_idx(ancestors, k - 1), *c, *pid;
+                const char *comm = json_object_object_get_ex(p, "comm", &c) ? json_object_get_string(c) : "?";
+
+                json_object_object_get_ex(p, "pid", &pid);
+                len += (size_t) snprintf(buf + len, 64, "%s%.31s[%" PRIi64 "]", len ? " > " : "", comm,
+                                         json_object_get_int64(pid));
+        }
+        return buf;
+}
+
+static json_object *resolve_one(Query *q, const QueryCaller *c, json_object *query, BootCache *boot,
+                                QueryError *e, int *ret_r) {
+        _cleanup_(json_object_putp) json_object *answer = json_object_new_object(), *params = NULL, *origin = NULL;
+        int64_t pid, realtime = 0, monotonic = -1;
+        const char *boot_id = NULL;
+        json_object *p, *l, *v;
+        uint64_t rowid = daemon_boot(q->daemon);
+        QueryError sub = {};
+        Row t;
+
+        *ret_r = 0;
+        if (!answer)
+                return NULL;
+        if (!json_object_is_type(query, json_type_object) || param_int(query, "pid", 1, INT32_MAX, &pid) <= 0 ||
+            param_int(query, "realtime", 0, INT64_MAX, &realtime) < 0 ||
+            param_int(query, "monotonic", 0, INT64_MAX, &monotonic) < 0 || param_string(query, "bootId", &boot_id) < 0) {
+                *ret_r = invalid_parameter(e, "queries");
+                return NULL;
+        }
+        json_object_object_add(answer, "resolved", json_object_new_boolean(false));
+        if (boot_id && lookup_boot(q, boot_id, boot) < 0)
+                return TAKE_PTR(answer); /* a boot we never saw */
+        if (boot_id)
+                rowid = boot->rowid;
+        if (realtime <= 0 && monotonic >= 0) {
+                int64_t offset = boot_id ? boot->realtime_offset_ns : daemon_realtime_offset(q->daemon);
+
+                realtime = (monotonic * 1000 + offset) / 1000;
+        }
+        if (realtime <= 0)
+                return TAKE_PTR(answer);
+        params = json_object_new_object();
+        if (!params)
+                return NULL;
+        add_int(params, "pid", pid);
+        add_int(params, "at", realtime);
+        if (find_target(q, c, params, true, rowid, &t, &sub) < 0) {
+                query_error_done(&sub);
+                return TAKE_PTR(answer);
+        }
+        /* The origin of that instance, with its login, without re-resolving it. */
+        json_object_object_del(params, "pid");
+        json_object_object_del(params, "at");
+        add_int(params, "instance", (int64_t) t.id);
+        if (method_get_ancestors_common(q, c, params, true, &origin, &sub) < 0) {
+                query_error_done(&sub);
+                return TAKE_PTR(answer);
+        }
+        json_object_object_add(answer, "resolved", json_object_new_boolean(true));
+        if (json_object_object_get_ex(origin, "process", &p) && json_object_object_get_ex(origin, "ancestors", &v)) {
+                int64_t login_instance = -1;
+                _cleanup_free_ char *a = NULL;
+
+                if (json_object_object_get_ex(origin, "login", &l)) {
+                        json_object *li;
+
+                        if (json_object_object_get_ex(l, "instance", &li))
+                                login_instance = json_object_get_int64(li);
+                        json_object_object_add(answer, "login", json_object_get(l));
+                }
+                a = ancestry_string(p, v, login_instance);
+                if (a)
+                        json_object_object_add(answer, "ancestry", json_object_new_string(a));
+                json_object_object_add(answer, "process", json_object_get(p));
+        }
+        return TAKE_PTR(answer);
+}
+
+static int method_resolve_batch(Query *q, const QueryCaller *c, json_object *params, json_object **ret, QueryError *e) {
+        _cleanup_(json_object_putp) json_object *reply = NULL;
+        json_object *queries, *answers;
+        BootCache boot = {};
+        size_t n;
+        int r;
+
+        r = check_known_params(params, e, "queries", NULL);
+        if (r < 0)
+                return r;
+        if (!params || !json_object_object_get_ex(params, "queries", &queries) ||
+            !json_object_is_type(queries, json_type_array) ||
+            (n = json_object_array_length(queries)) > RESOLVE_BATCH_MAX)
+                return invalid_parameter(e, "queries");
+        reply = json_object_new_object();
+        answers = json_object_new_array_ext((int) n);
+        if (!reply || !answers) {
+                json_object_put(answers);
+                return -ENOMEM;
+        }
+        json_object_object_add(reply, "answers", answers);
+        for (size_t k = 0; k < n; k++) {
+                json_object *a = resolve_one(q, c, json_object_array_get_idx(queries, k), &boot, e, &r);
+
+                if (r < 0)
+                        return r;
+                if (!a)
+                        return -ENOMEM;
+                json_object_array_add(answers, a);
         }
         *ret = TAKE_PTR(reply);
         return 0;
@@ -1105,6 +1266,7 @@ static const struct {
         { "GetCaba", method_get_caba },
         { "GetHistory", method_get_history },
         { "Resolve", method_resolve },
+        { "ResolveBatch", method_resolve_batch },
         { "ListLogins", method_list_logins },
         { "GetStatus", method_get_status },
 };
