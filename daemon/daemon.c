@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "journal-export.h"
 #include "lineage-dbus.h"
 #include "lineage-varlink.h"
 #include "procfs.h"
@@ -37,6 +38,7 @@ struct Daemon {
         Query *query;
         LineageVarlink *varlink;
         LineageDbus *dbus;
+        JournalExport *journal;
         StoreBoot boot;
         TrackerClock clock;
         uint64_t boot_rowid;
@@ -110,6 +112,7 @@ Daemon *daemon_free(Daemon *d) {
         lineage_varlink_free(d->varlink);
         lineage_dbus_free(d->dbus);
         query_free(d->query);
+        journal_export_free(d->journal);
         cnproc_free(d->cnproc);
         tracker_free(d->tracker);
         store_free(d->store);
@@ -590,6 +593,7 @@ static void begin_login(Daemon *d, Instance *i, const ProcInfo *info) {
         read_login_details(d, l, at, at == i ? info : NULL, true);
         if (at != i)
                 read_login_details(d, l, i, info, false);
+        journal_export_login_start(d->journal, l);
 }
 
 static void read_exec_info(Tracker *t, Instance *i, void *userdata) {
@@ -674,6 +678,11 @@ static int daemon_serve(Daemon *d) {
         r = query_new(&d->query, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up queries: %m");
+        if (d->config.journal_export) {
+                r = journal_export_new(&d->journal, d->tracker);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up the journal export: %m");
+        }
         if (d->config.varlink && d->config.varlink[0]) {
                 r = lineage_varlink_new(&d->varlink, d->event, d->query, d->config.varlink);
                 if (r < 0)

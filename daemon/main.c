@@ -17,6 +17,8 @@ static void help(void) {
                "  --replay=FILE          read events from FILE instead of the kernel, then exit\n"
                "  --commit-interval=MS   commit pending rows this often (default 200)\n"
                "  --batch-interval=MS    while events flow, drain the kernel socket this often (default 4)\n"
+               "  --journal-export       write one journal entry per exec and per login start/end,\n"
+               "                         with LINEAGE_* fields\n"
                "  --log-level=LEVEL      err, warning, notice, info or debug (default info)\n"
                "  -h --help              show this help\n"
                "  --version              show the version\n");
@@ -34,7 +36,7 @@ static int parse_ms(const char *s, uint64_t *ret) {
 int main(int argc, char **argv) {
         enum {
                 ARG_DATABASE = 0x100, ARG_VARLINK, ARG_DBUS, ARG_PROC, ARG_RECORD, ARG_REPLAY,
-                ARG_COMMIT_INTERVAL, ARG_BATCH_INTERVAL, ARG_LOG_LEVEL, ARG_VERSION,
+                ARG_COMMIT_INTERVAL, ARG_BATCH_INTERVAL, ARG_LOG_LEVEL, ARG_VERSION, ARG_JOURNAL_EXPORT,
         };
         static const struct option options[] = {
                 { "database", required_argument, NULL, ARG_DATABASE },
@@ -46,6 +48,7 @@ int main(int argc, char **argv) {
                 { "commit-interval", required_argument, NULL, ARG_COMMIT_INTERVAL },
                 { "batch-interval", required_argument, NULL, ARG_BATCH_INTERVAL },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "journal-export", no_argument, NULL, ARG_JOURNAL_EXPORT },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -91,6 +94,9 @@ int main(int argc, char **argv) {
                                 log_error("Invalid --batch-interval=%s: milliseconds from 1 to 60000 expected.", optarg);
                                 return 2;
                         }
+                        break;
+                case ARG_JOURNAL_EXPORT:
+                        config.journal_export = true;
                         break;
                 case ARG_LOG_LEVEL:
                         if (log_set_max_level_from_string(optarg) < 0) {

@@ -147,7 +147,7 @@ int query_new(Query **ret, Daemon *d) {
                 return -ENOMEM;
         q->daemon = d;
         if (daemon_tracker(d))
-                tracker_set_observer(daemon_tracker(d), on_tracker_event, q);
+                (void) tracker_add_observer(daemon_tracker(d), on_tracker_event, q);
         for (unsigned k = 0; k < _SQL_MAX; k++) {
                 rc = sqlite3_prepare_v3(store_db(daemon_store(d)), sql_text[k], -1, SQLITE_PREPARE_PERSISTENT,
                                         &q->sql[k], NULL);
@@ -162,7 +162,7 @@ Query *query_free(Query *q) {
         if (!q)
                 return NULL;
         if (daemon_tracker(q->daemon))
-                tracker_set_observer(daemon_tracker(q->daemon), NULL, NULL);
+                tracker_remove_observer(daemon_tracker(q->daemon), q);
         while (q->watches) {
                 QueryWatch *w = q->watches;
 

@@ -26,8 +26,11 @@ struct Tracker {
         bool *scan_kernel_caba;
         uint64_t scan_at_ns;
         size_t string_bytes;            /* exe/argv held */
-        TrackerObserver observer;
-        void *observer_data;
+        struct {
+                TrackerObserver cb;
+                void *userdata;
+        } observers[TRACKER_OBSERVERS_MAX];
+        unsigned n_observers;
         TrackerStats stats;
 };
 
@@ -90,16 +93,32 @@ int tracker_new(Tracker **ret, const TrackerClock *clock, uint64_t next_id) {
         return 0;
 }
 
-void tracker_set_observer(Tracker *t, TrackerObserver cb, void *userdata) {
-        t->observer = cb;
-        t->observer_data = userdata;
+int tracker_add_observer(Tracker *t, TrackerObserver cb, void *userdata) {
+        if (t->n_observers >= TRACKER_OBSERVERS_MAX)
+                return -E2BIG;
+        t->observers[t->n_observers].cb = cb;
+        t->observers[t->n_observers].userdata = userdata;
+        t->n_observers++;
+        return 0;
+}
+
+void tracker_remove_observer(Tracker *t, void *userdata) {
+        for (unsigned k = 0; k < t->n_observers;)
+                if (t->observers[k].userdata == userdata)
+                        t->observers[k] = t->observers[--t->n_observers];
+                else
+                        k++;
+}
+
+static void notify(Tracker *t, const TrackerEvent *e, const Instance *i) {
+        for (unsigned k = 0; k < t->n_observers; k++)
+                t->observers[k].cb(e, i, t->observers[k].userdata);
 }
 
 static void observe(Tracker *t, const Instance *i, LineageEventType type, uint64_t time, int32_t tid, int64_t a, int64_t b) {
         TrackerEvent e = { .instance = i->id, .time = time, .type = type, .tid = tid != i->pid ? tid : 0, .a = a, .b = b };
 
-        if (t->observer)
-                t->observer(&e, i, t->observer_data);
+        notify(t, &e, i);
 }
 
 void tracker_set_clock(Tracker *t, const TrackerClock *clock) {
@@ -313,7 +332,7 @@ static void instance_close(Tracker *t, Instance *i, uint64_t exit_time) {
                 if (hashmap_get(t->logins, i->login->audit_session) == i->login)
                         hashmap_remove(t->logins, i->login->audit_session);
                 tracker_login_changed(t, i->login);
-                i->login = NULL;
+                /* i->login stays: observers of the exit see the login that ended; both go at the flush. */
         }
         i->flags &= ~INSTANCE_ALIVE;
         i->exit_time = MAX(exit_time, i->start_time);
@@ -563,10 +582,10 @@ void tracker_handle_event(Tracker *t, const CnprocEvent *ev) {
                 return;
         }
         mark_dirty(t, i);
-        if (t->observer) {
+        if (t->n_observers > 0) {
                 TrackerEvent o = e ? *e : (TrackerEvent) { .instance = i->id, .time = time, .type = ev->type };
 
-                t->observer(&o, i, t->observer_data);
+                notify(t, &o, i);
         }
 }
 
@@ -729,11 +748,11 @@ static void observe_exec(Tracker *t, Instance *i) {
         TrackerEvent e = { .instance = i->id, .type = LINEAGE_EVENT_EXEC, .text = i->exe, .argv = i->argv,
                            .argv_len = i->argv_len };
 
-        if (!t->observer)
+        if (t->n_observers == 0)
                 return;
         if (i->pending_exec >= 0 && (size_t) i->pending_exec < t->n_events)
                 e.time = t->events[i->pending_exec].time;
-        t->observer(&e, i, t->observer_data);
+        notify(t, &e, i);
 }
 
 /* The exec part of tracker_apply_info(): the new image, onto the instance and its queued exec event. */

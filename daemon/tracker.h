@@ -139,7 +139,10 @@ typedef struct TrackerSink {
 typedef void (*TrackerObserver)(const TrackerEvent *e, const Instance *i, void *userdata);
 
 int tracker_new(Tracker **ret, const TrackerClock *clock, uint64_t next_id);
-void tracker_set_observer(Tracker *t, TrackerObserver cb, void *userdata);
+#define TRACKER_OBSERVERS_MAX 4
+/* Adds (or, with cb NULL, removes all of userdata's) observers. -E2BIG when full. */
+int tracker_add_observer(Tracker *t, TrackerObserver cb, void *userdata);
+void tracker_remove_observer(Tracker *t, void *userdata);
 Tracker *tracker_free(Tracker *t);
 void tracker_set_clock(Tracker *t, const TrackerClock *clock);
 
