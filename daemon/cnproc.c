@@ -94,6 +94,7 @@ struct Cnproc {
         sd_event_source *io;
         sd_event_source *timer;
         uint64_t batch_usec;
+        int rcvbuf_size;                /* asked for at subscription */
         bool drain_failing;     /* the last drain from the loop failed: do not log every retry */
 
         CpuSeq *cpus;
@@ -541,6 +542,11 @@ Cnproc *cnproc_free(Cnproc *c) {
         return NULL;
 }
 
+void cnproc_set_receive_buffer(Cnproc *c, int bytes) {
+        if (c && bytes > 0)
+                c->rcvbuf_size = bytes;
+}
+
 void cnproc_set_batch_interval(Cnproc *c, uint64_t usec) {
         if (c)
                 c->batch_usec = usec;
@@ -562,7 +568,7 @@ int cnproc_get_fd(const Cnproc *c) {
 /* ---- socket ---- */
 
 static int cnproc_open(Cnproc *c) {
-        int fd, size = CNPROC_RCVBUF_SIZE, granted = 0;
+        int fd, size = c->rcvbuf_size > 0 ? c->rcvbuf_size : CNPROC_RCVBUF_SIZE, granted = 0;
         socklen_t sl = sizeof(granted);
 
         c->nl = mnl_socket_open2(NETLINK_CONNECTOR, SOCK_CLOEXEC | SOCK_NONBLOCK);

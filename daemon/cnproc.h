@@ -99,6 +99,8 @@ int cnproc_drain(Cnproc *c);
 /* How long the attached source waits after a wakeup before draining again (default 4 ms). 0 drains
  * on every wakeup. Takes effect at the next wakeup. */
 void cnproc_set_batch_interval(Cnproc *c, uint64_t usec);
+/* Receive buffer to ask for at subscription (default 64 MiB; the kernel doubles it for bookkeeping). */
+void cnproc_set_receive_buffer(Cnproc *c, int bytes);
 /* Sends the unsubscribe op (best effort). */
 void cnproc_unsubscribe(Cnproc *c);
 void cnproc_get_stats(const Cnproc *c, CnprocStats *ret);

@@ -21,12 +21,19 @@
 #define CABA_SWEEP_USEC (5 * USEC_PER_SEC)
 #define CABA_SWEEP_BATCH 2000U
 #define CABA_WALK_MAX 4096U
+/* After lost events, /proc is rescanned, but at most this often, so a storm cannot wedge the daemon. */
+#define RESCAN_MIN_INTERVAL_USEC (2 * USEC_PER_SEC)
+#define RESCAN_DELAY_USEC (100 * USEC_PER_MSEC)
 
 struct Daemon {
         DaemonConfig config;
         sd_event *event;
         sd_event_source *commit_timer;
         sd_event_source *caba_timer;
+        sd_event_source *rescan_timer;
+        uint64_t last_rescan;           /* CLOCK_MONOTONIC µs */
+        uint64_t rescans;
+        uint64_t downtime_start;        /* realtime µs where the previous run on this boot stopped, 0 if none */
         size_t caba_sweep_state;
         bool kernel_caba;               /* the scan saw NScaba: lines */
         uint64_t caba_disagreements;
@@ -108,6 +115,7 @@ Daemon *daemon_free(Daemon *d) {
                 return NULL;
         sd_event_source_disable_unref(d->commit_timer);
         sd_event_source_disable_unref(d->caba_timer);
+        sd_event_source_disable_unref(d->rescan_timer);
         sqlite3_finalize(d->parent_stmt);
         lineage_varlink_free(d->varlink);
         lineage_dbus_free(d->dbus);
@@ -150,6 +158,35 @@ int daemon_store_error(Daemon *d) {
         return d->store_error;
 }
 
+static int adopt_instance(const Instance *i, void *userdata) {
+        return tracker_adopt(userdata, i);
+}
+
+static int adopt_login(const Login *l, void *userdata) {
+        return tracker_adopt_login(userdata, l);
+}
+
+/* Restart continuity: take back what the record holds as alive on this boot; the first scan keeps what
+ * still runs and closes the rest. Earlier boots' leftovers are closed. */
+static int daemon_adopt(Daemon *d) {
+        int n, m, old;
+        int r;
+
+        old = store_close_old_boots(d->store);
+        n = store_load_live(d->store, adopt_instance, d->tracker);
+        if (n < 0)
+                return log_error_errno(n, "Failed to read the live instances of %s: %m", store_path(d->store));
+        m = store_load_live_logins(d->store, adopt_login, d->tracker);
+        tracker_adopt_end(d->tracker);
+        r = store_run_begin(d->store, now_usec(CLOCK_REALTIME), &d->downtime_start);
+        if (r < 0)
+                return log_error_errno(r, "Failed to record this run in %s: %m", store_path(d->store));
+        if (n > 0 || old > 0)
+                log_info("Took back %d live instances and %d logins from the record%s; %d left over from earlier boots closed.",
+                         n, MAX(m, 0), d->downtime_start ? " after a stop" : "", MAX(old, 0));
+        return 0;
+}
+
 /* Starts tracking one boot: its row in the database and a tracker with its clocks. */
 static int daemon_begin_boot(Daemon *d) {
         uint64_t next_id;
@@ -167,6 +204,11 @@ static int daemon_begin_boot(Daemon *d) {
         r = tracker_new(&d->tracker, &d->clock, next_id);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the tracker: %m");
+        if (!d->config.replay) {
+                r = daemon_adopt(d);
+                if (r < 0)
+                        return r;
+        }
         if (d->record) {
                 RecordClock c = { .clock = d->clock };
 
@@ -426,10 +468,60 @@ static int daemon_scan(Daemon *d) {
         if (d->record && (r = record_write_scan_end(d->record)) < 0)
                 record_failed(d, r);
         tracker_foreach_new_login(d->tracker, scan_login_details, d);
+        {
+                /* What we knew alive and the scan did not find exited unseen, by now at the latest. */
+                uint64_t now = now_usec(CLOCK_REALTIME);
+                unsigned gone = tracker_scan_close_unseen(d->tracker, now);
+
+                if (d->record && (r = record_write_reconcile(d->record, now)) < 0)
+                        record_failed(d, r);
+                if (gone > 0)
+                        log_info("%u processes known alive were gone from %s: recorded as exited unseen.", gone, d->config.proc);
+        }
         tracker_get_stats(d->tracker, &st);
         log_info("Scanned %s: %" PRIu64 " processes in %.1f ms (%u vanished while reading).", d->config.proc,
                  st.scanned, (double) (now_nsec(CLOCK_MONOTONIC) - t0) / 1e6, s.vanished);
         return 0;
+}
+
+static void on_batch_done(void *userdata);
+static int daemon_scan(Daemon *d);
+
+static int on_rescan_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Daemon *d = userdata;
+        int r;
+
+        d->last_rescan = now_usec(CLOCK_MONOTONIC);
+        d->rescans++;
+        /* Events still queued belong before the rescan's picture. */
+        if (cnproc_drain(d->cnproc) > 0)
+                on_batch_done(d);
+        log_info("Rescanning %s after lost events.", d->config.proc);
+        r = daemon_scan(d);
+        if (r < 0)
+                log_warning_errno(r, "Rescan failed, continuing: %m");
+        return 0;
+}
+
+/* Lost events: rescan /proc soon, but never more often than RESCAN_MIN_INTERVAL_USEC. */
+static void daemon_schedule_rescan(Daemon *d) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC), at = now + RESCAN_DELAY_USEC;
+        int enabled = SD_EVENT_OFF;
+
+        if (!d->event || !d->cnproc)
+                return;
+        if (d->rescan_timer && sd_event_source_get_enabled(d->rescan_timer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+                return; /* one is pending already */
+        if (d->last_rescan > 0)
+                at = MAX(at, d->last_rescan + RESCAN_MIN_INTERVAL_USEC);
+        if (!d->rescan_timer) {
+                if (sd_event_add_time(d->event, &d->rescan_timer, CLOCK_MONOTONIC, at, 10 * USEC_PER_MSEC,
+                                      on_rescan_timer, d) < 0)
+                        log_warning("Failed to schedule a rescan after lost events, continuing without.");
+                return;
+        }
+        (void) sd_event_source_set_time(d->rescan_timer, at);
+        (void) sd_event_source_set_enabled(d->rescan_timer, SD_EVENT_ONESHOT);
 }
 
 static void on_event(const CnprocEvent *ev, void *userdata) {
@@ -452,6 +544,7 @@ static void on_loss(const CnprocLoss *loss, void *userdata) {
         if (d->record && (r = record_write_loss(d->record, loss)) < 0)
                 record_failed(d, r);
         tracker_handle_loss(d->tracker, loss);
+        daemon_schedule_rescan(d);
 }
 
 /* Sets *field to value (copied) unless it is set already. */
@@ -714,12 +807,22 @@ int daemon_run(Daemon *d) {
                 return log_error_errno(r, "Failed to set up the proc connector: %m");
         if (d->config.batch_interval_usec > 0)
                 cnproc_set_batch_interval(d->cnproc, d->config.batch_interval_usec);
+        if (d->config.receive_buffer > 0)
+                cnproc_set_receive_buffer(d->cnproc, d->config.receive_buffer);
         r = cnproc_subscribe(d->cnproc);
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to the proc connector (are we root?): %m");
         r = daemon_scan(d);
         if (r < 0)
                 return r;
+        if (d->downtime_start > 0) {
+                TrackerGap g = { .start_time = d->downtime_start, .end_time = now_usec(CLOCK_REALTIME), .cpu = -1,
+                                 .reason = "downtime" };
+
+                tracker_add_gap(d->tracker, &g);
+                log_info("Recorded the time lineaged was not running on this boot as a gap (%.1f s).",
+                         (double) (g.end_time - g.start_time) / 1e6);
+        }
         r = cnproc_attach(d->cnproc, d->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the proc connector: %m");
@@ -751,6 +854,8 @@ int daemon_run(Daemon *d) {
         cnproc_unsubscribe(d->cnproc);
         if (daemon_flush(d) < 0)
                 log_error("Failed to write the last events to %s; they are lost.", store_path(d->store));
+        else
+                (void) store_run_end(d->store, now_usec(CLOCK_REALTIME));
         if (d->record)
                 (void) record_writer_flush(d->record);
         return r;
@@ -840,6 +945,15 @@ static int replay_info(const ProcInfo *info, void *userdata) {
         return 0;
 }
 
+static int replay_reconcile(uint64_t exit_time, void *userdata) {
+        Daemon *d = userdata;
+
+        if (!d->tracker)
+                return -EBADMSG;
+        (void) tracker_scan_close_unseen(d->tracker, exit_time);
+        return 0;
+}
+
 static int replay_login(const RecordLogin *l, void *userdata) {
         Daemon *d = userdata;
 
@@ -858,6 +972,7 @@ int daemon_replay(Daemon *d) {
                 .scan_end = replay_scan_end,
                 .info = replay_info,
                 .login = replay_login,
+                .reconcile = replay_reconcile,
         };
         uint64_t t0 = now_nsec(CLOCK_MONOTONIC);
         TrackerStats st = {};

@@ -21,7 +21,8 @@ typedef struct DaemonConfig {
         const char *replay;             /* --replay=FILE, or NULL */
         uint64_t commit_interval_usec;  /* live: how often pending rows are committed */
         uint64_t batch_interval_usec;   /* live: how long to let events gather while they flow */
-        bool journal_export;            /* one journal entry per exec and login start/end */
+        bool journal_export;
+        int receive_buffer;             /* bytes; 0 = default */            /* one journal entry per exec and login start/end */
 } DaemonConfig;
 
 int daemon_new(Daemon **ret, const DaemonConfig *config);

@@ -17,6 +17,7 @@ static void help(void) {
                "  --replay=FILE          read events from FILE instead of the kernel, then exit\n"
                "  --commit-interval=MS   commit pending rows this often (default 200)\n"
                "  --batch-interval=MS    while events flow, drain the kernel socket this often (default 4)\n"
+               "  --receive-buffer=BYTES kernel socket buffer for events (default 64 MiB)\n"
                "  --journal-export       write one journal entry per exec and per login start/end,\n"
                "                         with LINEAGE_* fields\n"
                "  --log-level=LEVEL      err, warning, notice, info or debug (default info)\n"
@@ -36,7 +37,7 @@ static int parse_ms(const char *s, uint64_t *ret) {
 int main(int argc, char **argv) {
         enum {
                 ARG_DATABASE = 0x100, ARG_VARLINK, ARG_DBUS, ARG_PROC, ARG_RECORD, ARG_REPLAY,
-                ARG_COMMIT_INTERVAL, ARG_BATCH_INTERVAL, ARG_LOG_LEVEL, ARG_VERSION, ARG_JOURNAL_EXPORT,
+                ARG_COMMIT_INTERVAL, ARG_BATCH_INTERVAL, ARG_LOG_LEVEL, ARG_VERSION, ARG_JOURNAL_EXPORT, ARG_RECEIVE_BUFFER,
         };
         static const struct option options[] = {
                 { "database", required_argument, NULL, ARG_DATABASE },
@@ -49,6 +50,7 @@ int main(int argc, char **argv) {
                 { "batch-interval", required_argument, NULL, ARG_BATCH_INTERVAL },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "journal-export", no_argument, NULL, ARG_JOURNAL_EXPORT },
+                { "receive-buffer", required_argument, NULL, ARG_RECEIVE_BUFFER },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -95,6 +97,16 @@ int main(int argc, char **argv) {
                                 return 2;
                         }
                         break;
+                case ARG_RECEIVE_BUFFER: {
+                        uint64_t v;
+
+                        if (safe_atou64(optarg, &v) < 0 || v < 4096 || v > (1U << 30)) {
+                                log_error("Invalid --receive-buffer=%s: bytes from 4096 to 1 GiB expected.", optarg);
+                                return 2;
+                        }
+                        config.receive_buffer = (int) v;
+                        break;
+                }
                 case ARG_JOURNAL_EXPORT:
                         config.journal_export = true;
                         break;

@@ -130,6 +130,10 @@ int record_write_login(RecordWriter *w, const RecordLogin *l) {
         return write_record(w, RECORD_LOGIN, l, sizeof(*l), NULL, 0, NULL, 0, NULL, 0);
 }
 
+int record_write_reconcile(RecordWriter *w, uint64_t exit_time) {
+        return write_record(w, RECORD_RECONCILE, &exit_time, sizeof(exit_time), NULL, 0, NULL, 0, NULL, 0);
+}
+
 static int parse_procinfo(const uint8_t *buf, size_t len, RecordKind kind, const RecordHandlers *h, void *userdata) {
         _cleanup_free_ int32_t *tids = NULL;
         _cleanup_free_ char *exe = NULL, *argv = NULL;
@@ -228,6 +232,14 @@ static int dispatch(uint32_t kind, const uint8_t *p, size_t len, const RecordHan
         case RECORD_SCAN:
         case RECORD_INFO:
                 return parse_procinfo(p, len, (RecordKind) kind, h, userdata);
+        case RECORD_RECONCILE: {
+                uint64_t at;
+
+                if (len != sizeof(at))
+                        return -EBADMSG;
+                memcpy(&at, p, sizeof(at));
+                return h->reconcile ? h->reconcile(at, userdata) : 0;
+        }
         case RECORD_LOGIN: {
                 RecordLogin l;
 

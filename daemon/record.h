@@ -21,6 +21,7 @@ typedef enum RecordKind {
         RECORD_SCAN_END = 6,    /* empty */
         RECORD_INFO = 7,        /* facts read after an exec: ProcInfo */
         RECORD_LOGIN = 8,       /* a login began at pid, or its details were read: RecordLogin */
+        RECORD_RECONCILE = 9,   /* after a scan: instances it did not find exited by then: uint64_t realtime µs */
 } RecordKind;
 
 typedef struct RecordLogin {
@@ -53,6 +54,7 @@ int record_write_scan(RecordWriter *w, const ProcInfo *info, const int32_t *tids
 int record_write_scan_end(RecordWriter *w);
 int record_write_info(RecordWriter *w, const ProcInfo *info);
 int record_write_login(RecordWriter *w, const RecordLogin *l);
+int record_write_reconcile(RecordWriter *w, uint64_t exit_time);
 int record_writer_flush(RecordWriter *w);
 
 /* What a reader hands out. Pointers are valid only during the callback. */
@@ -65,6 +67,7 @@ typedef struct RecordHandlers {
         int (*scan_end)(void *userdata);
         int (*info)(const ProcInfo *info, void *userdata);
         int (*login)(const RecordLogin *l, void *userdata);
+        int (*reconcile)(uint64_t exit_time, void *userdata);
 } RecordHandlers;
 
 /* Decodes a whole record stream held in memory; every length is checked. Returns the number of records,

@@ -12,6 +12,7 @@ enum {
         STMT_EVENT,
         STMT_GAP,
         STMT_LOGIN,
+        STMT_HEARTBEAT,
         _STMT_MAX,
 };
 
@@ -20,6 +21,7 @@ struct Store {
         char *path;
         sqlite3_stmt *stmt[_STMT_MAX];
         uint64_t boot;
+        uint64_t run;
         uint64_t skipped_rows;
 };
 
@@ -45,6 +47,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         [STMT_GAP] = "INSERT INTO gaps (boot, start_time, end_time, lost, cpu, reason)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        [STMT_HEARTBEAT] = "UPDATE runs SET last_commit = ?2 WHERE id = ?1",
         [STMT_LOGIN] = "INSERT INTO logins (instance, boot, audit_session, login_uid, service, remote_address,"
                        " remote_port, tty, logind_session, unit, start_time, end_time)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
@@ -521,6 +524,14 @@ int store_flush(Store *s, Tracker *t) {
         if (r < 0)
                 return log_warning_errno(r, "Failed to begin a transaction on %s: %s", s->path, sqlite3_errmsg(s->db));
         r = tracker_flush(t, &sink, s);
+        if (r >= 0 && s->run > 0) {
+                /* Where a crash would leave off: the next run records the stretch after it as a gap. */
+                sqlite3_stmt *st = s->stmt[STMT_HEARTBEAT];
+
+                sqlite3_bind_int64(st, 1, (int64_t) s->run);
+                sqlite3_bind_int64(st, 2, (int64_t) now_usec(CLOCK_REALTIME));
+                r = step_row(s, st, "run");
+        }
         if (r >= 0)
                 r = exec_sql(s, "COMMIT");
         if (r < 0) {
@@ -531,4 +542,158 @@ int store_flush(Store *s, Tracker *t) {
         }
         tracker_flush_complete(t);
         return 0;
+}
+
+#define LIVE_COLUMNS "id, pid, start_ticks, start_time, birth_parent, birth_parent_pid, lineage_source, caba, caba_pid," \
+        " comm, exe, uid, euid, gid, egid, login_uid, audit_session, sid, pgid, flags"
+
+int store_load_live(Store *s, StoreInstanceCallback cb, void *userdata) {
+        sqlite3_stmt *st = NULL;
+        int rc, r = 0, n = 0;
+
+        rc = sqlite3_prepare_v2(s->db, "SELECT " LIVE_COLUMNS " FROM instances WHERE boot = ?1 AND exit_time IS NULL", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        sqlite3_bind_int64(st, 1, (int64_t) s->boot);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *src = (const char *) sqlite3_column_text(st, 6), *comm = (const char *) sqlite3_column_text(st, 9);
+                Instance i = {
+                        .id = (uint64_t) sqlite3_column_int64(st, 0),
+                        .pid = sqlite3_column_int(st, 1),
+                        .start_ticks = (uint64_t) sqlite3_column_int64(st, 2),
+                        .start_time = (uint64_t) sqlite3_column_int64(st, 3),
+                        .birth_parent_id = (uint64_t) sqlite3_column_int64(st, 4),
+                        .birth_parent_pid = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 5),
+                        .caba_id = (uint64_t) sqlite3_column_int64(st, 7),
+                        .caba_pid = (uint32_t) sqlite3_column_int64(st, 8),
+                        .exe = (char *) sqlite3_column_text(st, 10),
+                        .uid = (uint32_t) sqlite3_column_int64(st, 11),
+                        .euid = (uint32_t) sqlite3_column_int64(st, 12),
+                        .gid = (uint32_t) sqlite3_column_int64(st, 13),
+                        .egid = (uint32_t) sqlite3_column_int64(st, 14),
+                        .loginuid = sqlite3_column_type(st, 15) == SQLITE_NULL ? PROCFS_UNSET_ID : (uint32_t) sqlite3_column_int64(st, 15),
+                        .sessionid = sqlite3_column_type(st, 16) == SQLITE_NULL ? PROCFS_UNSET_ID : (uint32_t) sqlite3_column_int64(st, 16),
+                        .sid = sqlite3_column_int(st, 17),
+                        .pgid = sqlite3_column_int(st, 18),
+                        .flags = (uint32_t) sqlite3_column_int64(st, 19),
+                        .exit_status = -1,
+                        .exit_parent_pid = -1,
+                };
+                LineageSource ls = lineage_source_from_string(src ?: "unknown");
+
+                /* Rows are outside input too: a bad source or pid is skipped, not trusted. */
+                if (i.pid <= 0 || (int) ls < 0) {
+                        log_warning("Instance %" PRIu64 " in %s has a bad pid or lineage source, ignoring.", i.id, s->path);
+                        continue;
+                }
+                i.source = ls;
+                snprintf(i.comm, sizeof(i.comm), "%s", comm ?: "");
+                r = cb(&i, userdata);
+                if (r < 0 && r != -EEXIST)
+                        break;
+                r = 0;
+                n++;
+        }
+        sqlite3_finalize(st);
+        if (r < 0)
+                return r;
+        if (rc != SQLITE_DONE)
+                return sqlite_to_errno(rc) ?: -EIO;
+        return n;
+}
+
+int store_load_live_logins(Store *s, StoreLoginCallback cb, void *userdata) {
+        sqlite3_stmt *st = NULL;
+        int rc, n = 0;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT instance, audit_session, login_uid, service, remote_address, remote_port, tty,"
+                                " logind_session, unit, start_time FROM logins WHERE boot = ?1 AND end_time IS NULL",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        sqlite3_bind_int64(st, 1, (int64_t) s->boot);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                Login l = {
+                        .instance = (uint64_t) sqlite3_column_int64(st, 0),
+                        .audit_session = (uint32_t) sqlite3_column_int64(st, 1),
+                        .loginuid = (uint32_t) sqlite3_column_int64(st, 2),
+                        .service = (char *) sqlite3_column_text(st, 3),
+                        .remote_address = (char *) sqlite3_column_text(st, 4),
+                        .remote_port = sqlite3_column_int(st, 5),
+                        .tty = (char *) sqlite3_column_text(st, 6),
+                        .logind_session = (char *) sqlite3_column_text(st, 7),
+                        .unit = (char *) sqlite3_column_text(st, 8),
+                        .start_time = (uint64_t) sqlite3_column_int64(st, 9),
+                };
+
+                if (cb(&l, userdata) >= 0)
+                        n++;
+        }
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? n : (sqlite_to_errno(rc) ?: -EIO);
+}
+
+int store_close_old_boots(Store *s) {
+        char sql[640];
+        int r;
+
+        /* The end of an old boot's record: its last run's last commit, else its newest start. */
+        snprintf(sql, sizeof(sql),
+                 "UPDATE instances SET flags = flags | 8, exit_time = max(start_time, coalesce("
+                 " (SELECT max(coalesce(r.stopped, r.last_commit)) FROM runs r WHERE r.boot = instances.boot),"
+                 " (SELECT max(j.start_time) FROM instances j WHERE j.boot = instances.boot)))"
+                 " WHERE exit_time IS NULL AND boot != %" PRIu64, s->boot);
+        r = exec_sql(s, sql);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to close the instances of earlier boots in %s: %s", s->path,
+                                         sqlite3_errmsg(s->db));
+        r = sqlite3_changes(s->db);
+        snprintf(sql, sizeof(sql),
+                 "UPDATE logins SET end_time = (SELECT exit_time FROM instances i WHERE i.id = logins.instance)"
+                 " WHERE end_time IS NULL AND boot != %" PRIu64, s->boot);
+        (void) exec_sql(s, sql);
+        return r;
+}
+
+int store_run_begin(Store *s, uint64_t now, uint64_t *ret_prev_end) {
+        sqlite3_stmt *st = NULL;
+        uint64_t prev = 0;
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->db, "SELECT coalesce(stopped, last_commit) FROM runs WHERE boot = ?1 ORDER BY id DESC LIMIT 1",
+                                -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+                sqlite3_bind_int64(st, 1, (int64_t) s->boot);
+                if (sqlite3_step(st) == SQLITE_ROW)
+                        prev = (uint64_t) sqlite3_column_int64(st, 0);
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+        rc = sqlite3_prepare_v2(s->db, "INSERT INTO runs (boot, started, last_commit) VALUES (?1, ?2, ?2) RETURNING id", -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+                sqlite3_bind_int64(st, 1, (int64_t) s->boot);
+                sqlite3_bind_int64(st, 2, (int64_t) now);
+                rc = sqlite3_step(st);
+        }
+        if (rc != SQLITE_ROW) {
+                int r = sqlite_to_errno(rc) ?: -EIO;
+
+                sqlite3_finalize(st);
+                return r;
+        }
+        s->run = (uint64_t) sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        *ret_prev_end = prev;
+        return 0;
+}
+
+int store_run_end(Store *s, uint64_t now) {
+        char sql[128];
+
+        if (s->run == 0)
+                return 0;
+        snprintf(sql, sizeof(sql), "UPDATE runs SET stopped = %" PRIu64 ", last_commit = %" PRIu64 " WHERE id = %" PRIu64,
+                 now, now, s->run);
+        return exec_sql(s, sql);
 }

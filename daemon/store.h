@@ -29,6 +29,20 @@ int store_next_instance_id(Store *s, uint64_t *ret);
  * tracker keeps its queue and the next flush retries. */
 int store_flush(Store *s, Tracker *t);
 
+/* Restart continuity: the instances and logins this boot's record holds as alive. */
+typedef int (*StoreInstanceCallback)(const Instance *i, void *userdata);
+typedef int (*StoreLoginCallback)(const Login *l, void *userdata);
+int store_load_live(Store *s, StoreInstanceCallback cb, void *userdata);
+int store_load_live_logins(Store *s, StoreLoginCallback cb, void *userdata);
+/* Instances of earlier boots still marked alive did not survive their boot: closes them at that
+ * boot's last commit, flagged as exits not observed. Returns how many. */
+int store_close_old_boots(Store *s);
+/* Starts a run of the daemon on the current boot. If an earlier run on this boot exists, *ret_prev_end
+ * is where it stopped recording (its clean stop, else its last commit), else 0. */
+int store_run_begin(Store *s, uint64_t now, uint64_t *ret_prev_end);
+/* Marks the run as stopped cleanly (in the next flush's transaction or on its own). */
+int store_run_end(Store *s, uint64_t now);
+
 sqlite3 *store_db(Store *s);
 int store_schema_version(Store *s);
 /* Bytes of the database file plus its WAL. */

@@ -5,6 +5,9 @@
 #include "hashmap.h"
 #include "tracker.h"
 
+/* Logins taken back from the database are not searched for a remote address again. */
+#define LOGIN_ADOPTED_TRIES 1000U
+
 /* An event from more than this many ticks before an instance's start belongs to an earlier holder of
  * the pid. One tick of slack because start times derived from event stamps can round differently. */
 #define START_TICKS_SLACK 1
@@ -25,6 +28,7 @@ struct Tracker {
         int32_t *scan_ppid;             /* their PPid / kernel CABA, parallel to scan_new */
         bool *scan_kernel_caba;
         uint64_t scan_at_ns;
+        uint32_t scan_generation;
         size_t string_bytes;            /* exe/argv held */
         struct {
                 TrackerObserver cb;
@@ -589,6 +593,10 @@ void tracker_handle_event(Tracker *t, const CnprocEvent *ev) {
         }
 }
 
+void tracker_add_gap(Tracker *t, const TrackerGap *g) {
+        queue_gap(t, g);
+}
+
 void tracker_handle_loss(Tracker *t, const CnprocLoss *loss) {
         TrackerGap g = {
                 .start_time = loss->after_ns ? tracker_realtime_from_mono(t, loss->after_ns) : 0,
@@ -672,6 +680,7 @@ static bool grow_scan(Tracker *t) {
 void tracker_scan_begin(Tracker *t, uint64_t at_ns) {
         t->scan_at_ns = at_ns;
         t->n_scan_new = 0;
+        t->scan_generation++;
 }
 
 int tracker_scan_add(Tracker *t, const ProcInfo *info, const int32_t *tids, size_t n_tids, int32_t caba_tgid) {
@@ -704,10 +713,133 @@ int tracker_scan_add(Tracker *t, const ProcInfo *info, const int32_t *tids, size
                 t->n_scan_new++;
         }
         apply_facts(t, i, info);
+        /* The scan's thread list replaces ours: exits of threads may have been lost. */
+        free(i->tids);
+        i->tids = NULL;
+        i->n_tids = i->n_tids_alloc = 0;
+        i->leader_exited = info->state == 'Z' && n_tids > 1;
         for (size_t k = 0; k < n_tids; k++)
                 if (tids[k] != i->pid)
                         (void) tids_add(i, tids[k]);
+        i->seen_scan = t->scan_generation;
         return 0;
+}
+
+unsigned tracker_scan_close_unseen(Tracker *t, uint64_t exit_time) {
+        Instance **gone = NULL;
+        size_t n = 0, alloc = 0, it = 0;
+        void *v;
+
+        /* Collect first: closing changes the map. */
+        while (hashmap_iterate(t->by_pid, &it, NULL, &v)) {
+                Instance *i = v, **g;
+
+                if (i->seen_scan == t->scan_generation)
+                        continue;
+                g = grow(gone, &alloc, n + 1, sizeof(Instance *));
+                if (!g)
+                        break;
+                gone = g;
+                gone[n++] = i;
+        }
+        for (size_t k = 0; k < n; k++) {
+                gone[k]->flags |= INSTANCE_EXIT_UNKNOWN;
+                instance_close(t, gone[k], exit_time);
+        }
+        free(gone);
+        return (unsigned) n;
+}
+
+int tracker_adopt(Tracker *t, const Instance *row) {
+        Instance *i;
+
+        if (row->pid <= 0 || tracker_get(t, row->pid))
+                return -EEXIST;
+        i = calloc(1, sizeof(Instance));
+        if (!i)
+                return -ENOMEM;
+        *i = *row;
+        i->exe = row->exe ? strdup(row->exe) : NULL;
+        if (i->exe)
+                t->string_bytes += strlen(i->exe) + 1;
+        i->argv = NULL;
+        i->argv_len = 0;
+        i->caba = i->caba_children = i->caba_next = i->caba_prev = NULL;
+        i->dirty_next = NULL;
+        i->tids = NULL;
+        i->n_tids = i->n_tids_alloc = 0;
+        i->dirty = i->needs_info = i->needs_login = i->argv_changed = false;
+        i->written = true;
+        i->pending_exec = -1;
+        i->login = NULL;
+        i->flags |= INSTANCE_ALIVE | INSTANCE_SCANNED;
+        if (hashmap_put(t->by_pid, (uint64_t) i->pid, i) < 0) {
+                free(i->exe);
+                free(i);
+                return -ENOMEM;
+        }
+        t->next_id = MAX(t->next_id, i->id + 1);
+        t->stats.live++;
+        return 0;
+}
+
+int tracker_adopt_login(Tracker *t, const Login *row) {
+        Instance *at = NULL;
+        size_t it = 0;
+        void *v;
+        Login *l;
+
+        while (hashmap_iterate(t->by_pid, &it, NULL, &v))
+                if (((Instance *) v)->id == row->instance) {
+                        at = v;
+                        break;
+                }
+        if (!at || tracker_login_for_session(t, row->audit_session))
+                return -ENOENT;
+        l = calloc(1, sizeof(Login));
+        if (!l)
+                return -ENOMEM;
+        *l = (Login) {
+                .instance = row->instance, .pid = at->pid, .audit_session = row->audit_session,
+                .loginuid = row->loginuid, .start_time = row->start_time, .remote_port = row->remote_port,
+                .service = row->service ? strdup(row->service) : NULL,
+                .remote_address = row->remote_address ? strdup(row->remote_address) : NULL,
+                .tty = row->tty ? strdup(row->tty) : NULL,
+                .logind_session = row->logind_session ? strdup(row->logind_session) : NULL,
+                .unit = row->unit ? strdup(row->unit) : NULL,
+                .detail_tries = LOGIN_ADOPTED_TRIES,
+        };
+        if (hashmap_put(t->logins, l->audit_session, l) < 0) {
+                login_free(l);
+                return -ENOMEM;
+        }
+        at->login = l;
+        at->flags |= INSTANCE_LOGIN;
+        return 0;
+}
+
+void tracker_adopt_end(Tracker *t) {
+        _cleanup_(hashmap_freep) Hashmap *by_id = NULL;
+        size_t it = 0;
+        void *v;
+
+        /* Relink the CABA tree by instance id. */
+        if (hashmap_new(&by_id) < 0)
+                return;
+        while (hashmap_iterate(t->by_pid, &it, NULL, &v))
+                (void) hashmap_put(by_id, ((Instance *) v)->id, v);
+        it = 0;
+        while (hashmap_iterate(t->by_pid, &it, NULL, &v)) {
+                Instance *i = v, *c = i->caba_id ? hashmap_get(by_id, i->caba_id) : NULL;
+
+                if (c && c != i) {
+                        i->caba = c;
+                        i->caba_next = c->caba_children;
+                        if (c->caba_children)
+                                c->caba_children->caba_prev = i;
+                        c->caba_children = i;
+                }
+        }
 }
 
 void tracker_scan_end(Tracker *t) {

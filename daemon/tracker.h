@@ -88,6 +88,7 @@ struct Instance {
         bool needs_info;                /* exec seen: read exe/argv at the end of the batch */
         bool caba_mismatch_counted;     /* a kernel CABA disagreement was counted for it */
         bool needs_login;               /* uid or sid changed: read loginuid/sessionid at the end of the batch */
+        uint32_t seen_scan;             /* the last scan generation that found it in /proc */
         Login *login;                   /* the login that began here, while it lasts */
         bool written;                   /* inserted into the database at least once */
         bool argv_changed;              /* argv set or cleared since the last flush */
@@ -150,6 +151,8 @@ void tracker_set_clock(Tracker *t, const TrackerClock *clock);
 void tracker_handle_event(Tracker *t, const CnprocEvent *ev);
 /* A detected loss: recorded as a gap. */
 void tracker_handle_loss(Tracker *t, const CnprocLoss *loss);
+/* Any other gap (the daemon was down, storage dropped rows). */
+void tracker_add_gap(Tracker *t, const TrackerGap *g);
 
 /* A /proc scan: begin, add every thread group (with its thread ids), end (links parents). at_ns is the
  * CLOCK_MONOTONIC time of the scan. caba_tgid is the thread group of NScaba's thread (resolved by the
@@ -157,6 +160,16 @@ void tracker_handle_loss(Tracker *t, const CnprocLoss *loss);
 void tracker_scan_begin(Tracker *t, uint64_t at_ns);
 int tracker_scan_add(Tracker *t, const ProcInfo *info, const int32_t *tids, size_t n_tids, int32_t caba_tgid);
 void tracker_scan_end(Tracker *t);
+/* After a reconciling scan (a resync after lost events, or a restart): live instances the scan did not
+ * find have exited unseen. They are closed with INSTANCE_EXIT_UNKNOWN at exit_time (the gap's end: an
+ * upper bound). Returns how many. */
+unsigned tracker_scan_close_unseen(Tracker *t, uint64_t exit_time);
+
+/* Restart continuity: instances (and logins) the database holds as alive are taken back before the
+ * first scan, which then keeps those still running (same instance, same lineage). */
+int tracker_adopt(Tracker *t, const Instance *row);
+int tracker_adopt_login(Tracker *t, const Login *row);
+void tracker_adopt_end(Tracker *t);
 
 /* Instances whose exec needs exe/argv read from procfs (and the facts, once read). */
 typedef void (*TrackerInfoCallback)(Tracker *t, Instance *i, void *userdata);
