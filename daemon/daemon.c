@@ -24,6 +24,9 @@
 /* After lost events, /proc is rescanned, but at most this often, so a storm cannot wedge the daemon. */
 #define RESCAN_MIN_INTERVAL_USEC (2 * USEC_PER_SEC)
 #define RESCAN_DELAY_USEC (100 * USEC_PER_MSEC)
+/* While the database cannot be written, events wait in memory up to this much; beyond it the queued
+ * rows are dropped and the stretch is recorded as a "storage" gap. */
+#define PENDING_MEMORY_MAX (256U * 1024U * 1024U)
 
 struct Daemon {
         DaemonConfig config;
@@ -52,6 +55,7 @@ struct Daemon {
         uint64_t start_time;
         uint64_t replay_pending;
         int store_error;                /* last commit error, 0 when healthy */
+        uint64_t store_error_since;     /* realtime µs of the first failure in a row */
 };
 
 static void read_clocks(TrackerClock *ret_clock, uint64_t *ret_boot_time) {
@@ -227,7 +231,20 @@ int daemon_flush(Daemon *d) {
                 return 0;
         r = store_flush(d->store, d->tracker);
         if (r < 0) {
+                if (d->store_error == 0)
+                        d->store_error_since = now_usec(CLOCK_REALTIME);
                 d->store_error = r;
+                if (tracker_memory(d->tracker) > PENDING_MEMORY_MAX) {
+                        uint64_t n = tracker_drop_pending(d->tracker);
+                        TrackerGap g = { .start_time = d->store_error_since, .end_time = now_usec(CLOCK_REALTIME),
+                                         .lost = n, .cpu = -1, .reason = "storage" };
+
+                        log_error("Database %s has not been writable since %.0f s ago: dropped %" PRIu64
+                                  " queued rows to bound memory; recorded as a gap.", store_path(d->store),
+                                  (double) (g.end_time - g.start_time) / 1e6, n);
+                        tracker_add_gap(d->tracker, &g);
+                        d->store_error_since = g.end_time;
+                }
                 return r;
         }
         if (d->store_error != 0)

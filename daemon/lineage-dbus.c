@@ -155,7 +155,7 @@ static const char *known_array_signature(const char *key) {
         } table[] = {
                 { "ancestors", "aa{sv}" }, { "descendants", "aa{sv}" }, { "gaps", "aa{sv}" },
                 { "events", "aa{sv}" },    { "logins", "aa{sv}" },      { "argv", "as" },
-                { "types", "as" },         { "depths", "ax" },
+                { "types", "as" },         { "depths", "ax" },          { "answers", "aa{sv}" },
         };
 
         for (size_t i = 0; key && i < ELEMENTSOF(table); i++)
@@ -760,7 +760,7 @@ static int call_start(LineageDbus *d, sd_bus_message *m, const char *method, boo
 
 /* Each method's in-arguments, in order, named like the varlink parameters they become. A zero
  * number, false, "" and an empty array mean "not given" (the key is left out), except loginUid,
- * where -1 does, since 0 is root. */
+ * where -1 does, since 0 is root. "Q" stands for ResolveBatch's a(sxxx) queries. */
 static const struct {
         const char *name;
         const char *signature;
@@ -773,6 +773,7 @@ static const struct {
         { "GetCaba", "xt", { "pid", "instance" } },
         { "GetHistory", "xtxu", { "pid", "instance", "at", "limit" } },
         { "Resolve", "xxs", { "pid", "at", "bootId" } },
+        { "ResolveBatch", "Q", { "queries" } },
         { "ListLogins", "xxxbu", { "loginUid", "since", "until", "aliveOnly", "limit" } },
         { "GetStatus", "", {} },
         { "Watch", "xtas", { "pid", "instance", "types" }, .watch = true },
@@ -826,6 +827,50 @@ static int read_string_array(sd_bus_message *m, json_object **ret) {
         return 0;
 }
 
+/* Reads ResolveBatch's a(sxxx) (bootId, pid, realtime, monotonic) into an array of ResolveQuery
+ * objects; "" for bootId, 0 for realtime and -1 for monotonic mean "not given". Other values are
+ * passed on as they are, for query to judge. More than LINEAGE_DBUS_RESOLVE_BATCH_MAX is -E2BIG. */
+static int read_queries(sd_bus_message *m, json_object **ret) {
+        _cleanup_(dbus_json_putp) json_object *a = json_object_new_array();
+        const char *boot;
+        int64_t pid, realtime, monotonic;
+        size_t n = 0;
+        int r;
+
+        if (!a)
+                return -ENOMEM;
+        r = sd_bus_message_enter_container(m, 'a', "(sxxx)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "(sxxx)", &boot, &pid, &realtime, &monotonic)) > 0) {
+                _cleanup_(dbus_json_putp) json_object *q = NULL;
+
+                if (++n > LINEAGE_DBUS_RESOLVE_BATCH_MAX)
+                        return -E2BIG;
+                q = json_object_new_object();
+                if (!q)
+                        return -ENOMEM;
+                r = params_add(q, "pid", json_object_new_int64(pid));
+                if (r >= 0 && boot[0])
+                        r = params_add(q, "bootId", json_object_new_string(boot));
+                if (r >= 0 && realtime != 0)
+                        r = params_add(q, "realtime", json_object_new_int64(realtime));
+                if (r >= 0 && monotonic != -1)
+                        r = params_add(q, "monotonic", json_object_new_int64(monotonic));
+                if (r >= 0)
+                        r = params_add_element(a, TAKE_PTR(q));
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
 /* Reads one in-argument into params; -ERANGE/-E2BIG: its value is not acceptable. */
 static int read_param(sd_bus_message *m, char type, const char *name, json_object *params) {
         json_object *a = NULL;
@@ -866,6 +911,11 @@ static int read_param(sd_bus_message *m, char type, const char *name, json_objec
         case 'a':
                 r = read_string_array(m, &a);
                 if (r < 0 || !a)
+                        return r;
+                return params_add(params, name, a);
+        case 'Q':
+                r = read_queries(m, &a);
+                if (r < 0)
                         return r;
                 return params_add(params, name, a);
         default:
@@ -942,6 +992,10 @@ static const sd_bus_vtable lineage_vtable[] = {
                                 method_query, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Resolve",
                                 SD_BUS_ARGS("x", pid, "x", at, "s", bootId),
+                                SD_BUS_RESULT("a{sv}", reply),
+                                method_query, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ResolveBatch",
+                                SD_BUS_ARGS("a(sxxx)", queries),
                                 SD_BUS_RESULT("a{sv}", reply),
                                 method_query, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListLogins",

@@ -2,6 +2,7 @@
 /* SQLite in WAL mode, schema migrations by PRAGMA user_version, prepared statements, one transaction per flush. */
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #include "schema-sql.h"
@@ -161,6 +162,45 @@ static int mkdir_parents(const char *path) {
         return 0;
 }
 
+/* Opens the file and checks that it is a database we can read (a garbage or damaged header fails here). */
+static int open_file(Store *s) {
+        int rc, r;
+
+        rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc != SQLITE_OK)
+                return log_error_errno(sqlite_to_errno(rc), "Failed to open database %s: %s", s->path,
+                                       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        /* Never block the event loop for long on a lock held by a reader's checkpoint. */
+        sqlite3_busy_timeout(s->db, 50);
+        r = exec_sql(s, "SELECT count(*) FROM sqlite_master");
+        if (r >= 0)
+                r = exec_sql(s, "PRAGMA journal_mode = WAL");
+        if (r >= 0)
+                r = exec_sql(s, "PRAGMA synchronous = NORMAL");
+        if (r < 0 && r != -EBADMSG)
+                return log_error_errno(r, "Failed to set up database %s: %s", s->path, sqlite3_errmsg(s->db));
+        return r;
+}
+
+/* A corrupt database is never overwritten: it is renamed, with its WAL, for whoever wants to look. */
+static int move_aside(Store *s) {
+        static const char *const suffixes[] = { "", "-wal", "-shm" };
+        char target[PATH_MAX + 64], source[PATH_MAX + 8];
+        uint64_t now = now_usec(CLOCK_REALTIME);
+
+        sqlite3_close(s->db);
+        s->db = NULL;
+        for (size_t k = 0; k < ELEMENTSOF(suffixes); k++) {
+                snprintf(source, sizeof(source), "%s%s", s->path, suffixes[k]);
+                snprintf(target, sizeof(target), "%s.corrupt-%" PRIu64 "%s", s->path, now, suffixes[k]);
+                if (rename(source, target) < 0 && errno != ENOENT)
+                        return log_error_errno(errno, "Failed to move corrupt %s aside: %m", source);
+        }
+        log_error("Database %s is corrupt: moved aside to %s.corrupt-%" PRIu64 "; starting a new one.",
+                  s->path, s->path, now);
+        return 0;
+}
+
 int store_open(Store **ret, const char *path) {
         _cleanup_(store_freep) Store *s = NULL;
         int rc, r;
@@ -174,17 +214,14 @@ int store_open(Store **ret, const char *path) {
         r = mkdir_parents(path);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the directory of %s: %m", path);
-        rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-        if (rc != SQLITE_OK)
-                return log_error_errno(sqlite_to_errno(rc), "Failed to open database %s: %s", path,
-                                       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-        /* Never block the event loop for long on a lock held by a reader's checkpoint. */
-        sqlite3_busy_timeout(s->db, 50);
-        r = exec_sql(s, "PRAGMA journal_mode = WAL");
-        if (r >= 0)
-                r = exec_sql(s, "PRAGMA synchronous = NORMAL");
+        r = open_file(s);
+        if (r == -EBADMSG) {
+                r = move_aside(s);
+                if (r >= 0)
+                        r = open_file(s);
+        }
         if (r < 0)
-                return log_error_errno(r, "Failed to set up database %s: %s", path, sqlite3_errmsg(s->db));
+                return r;
         r = migrate(s);
         if (r < 0)
                 return r;

@@ -1043,6 +1043,29 @@ void tracker_flush_complete(Tracker *t) {
         t->n_gaps = 0;
 }
 
+uint64_t tracker_drop_pending(Tracker *t) {
+        Instance **tail = &t->dirty_head, *i, *next;
+        uint64_t dropped = t->n_events;
+
+        for (size_t k = 0; k < t->n_events; k++)
+                event_done(&t->events[k]);
+        t->n_events = 0;
+        for (i = t->dirty_head; i; i = next) {
+                next = i->dirty_next;
+                if (i->flags & INSTANCE_ALIVE) {
+                        i->pending_exec = -1;
+                        *tail = i;
+                        tail = &i->dirty_next;
+                } else {
+                        instance_free(t, i);
+                        dropped++;
+                }
+        }
+        *tail = NULL;
+        t->dirty_tail = tail;
+        return dropped;
+}
+
 void tracker_get_stats(const Tracker *t, TrackerStats *ret) {
         *ret = t->stats;
 }

@@ -198,6 +198,9 @@ const Instance *tracker_caba(const Instance *i);
 int tracker_flush(Tracker *t, const TrackerSink *sink, void *userdata);
 void tracker_flush_complete(Tracker *t);
 bool tracker_has_pending(const Tracker *t);
+/* When the database stays unwritable: forget queued events and exited instances (live ones are kept,
+ * and rewritten whole once the database recovers). Returns how many rows were dropped. */
+uint64_t tracker_drop_pending(Tracker *t);
 void tracker_get_stats(const Tracker *t, TrackerStats *ret);
 uint64_t tracker_ticks_from_mono(const Tracker *t, uint64_t mono_ns);
 uint64_t tracker_realtime_from_mono(const Tracker *t, uint64_t mono_ns);

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Storage faults: a full disk, a read-only database, a corrupt file. The daemon survives, reports, keeps
+# tracking in memory, and catches up when the fault clears; a corrupt file is moved aside, not overwritten.
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$T/small"
+mount -t tmpfs -o size=1m tmpfs "$T/small" || { echo "SKIP: cannot mount a tmpfs here"; exit 77; }
+trap 'umount -l "$T/small" 2>/dev/null || true; cleanup' EXIT
+DB="$T/small/lineage.db"
+
+db_error() { jget "$(vl GetStatus)" parameters.status.databaseError; }
+wait_for() { # wait_for DESCRIPTION COMMAND...: up to 20 s
+        local what=$1; shift
+        for _ in $(seq 200); do "$@" && return 0; sleep 0.1; done
+        fail "timed out waiting for: $what"
+}
+has_error() { [ -n "$(db_error)" ]; }
+no_error() { [ -z "$(db_error)" ]; }
+
+start_daemon
+echo "# disk full"
+for _ in $(seq 40); do
+        "$TREEGEN" churn 500 >/dev/null
+        has_error && break
+done
+has_error || fail "the database never filled up"
+echo "ok: reported: $(db_error)"
+grep -q "Failed to write to" "$T/daemon.log" || fail "the fault is not in the log"
+setsid sleep 300 >/dev/null 2>&1 &
+DURING=$!
+CLEANUP_PIDS+=("$DURING")
+sleep 0.3
+r=$(vl GetOrigin "{\"pid\": $$}")
+check "live queries still answered" "$(jget "$r" parameters.process.pid)" "$$"
+kill -0 "$DAEMON_PID" || fail "lineaged died on a full disk"
+mount -o remount,size=256m "$T/small"
+wait_for "the database to be writable again" no_error
+grep -q "is writable again" "$T/daemon.log" || fail "recovery not logged"
+check "a process born while the disk was full is recorded" "$(q "SELECT count(*) FROM instances WHERE pid = $DURING AND exit_time IS NULL")" 1
+
+stop_daemon
+check "integrity after the full disk" "$(q "PRAGMA integrity_check")" ok
+
+echo "# read-only database"
+# A running daemon holds its files open for writing, so the filesystem cannot be remounted read-only
+# under it; the immutable attribute makes the same writes fail (EPERM) on open files too.
+DB="$T/ro/lineage.db"
+mkdir -p "$T/ro"
+start_daemon
+settle
+immutable() { chattr "$1" "$DB" "$DB-wal" 2>/dev/null; }
+immutable +i || fail "cannot set the immutable attribute on $DB (chattr): this test needs ext2/3/4 or xfs under /tmp"
+trap 'immutable -i; umount -l "$T/small" 2>/dev/null || true; cleanup' EXIT
+setsid sleep 300 >/dev/null 2>&1 &
+RO=$!
+CLEANUP_PIDS+=("$RO")
+wait_for "a read-only fault to be reported" has_error
+echo "ok: reported: $(db_error)"
+r=$(vl GetOrigin "{\"pid\": $$}")
+check "live queries still answered while read-only" "$(jget "$r" parameters.process.pid)" "$$"
+immutable -i
+wait_for "the database to be writable again" no_error
+check "a process born while read-only is recorded" "$(q "SELECT count(*) FROM instances WHERE pid = $RO AND exit_time IS NULL")" 1
+stop_daemon
+check "integrity after read-only" "$(q "PRAGMA integrity_check")" ok
+
+echo "# a corrupt database file"
+DB="$T/corrupt.db"
+head -c 65536 /dev/urandom > "$DB"
+cp "$DB" "$T/garbage"
+start_daemon
+grep -q "is corrupt: moved aside" "$T/daemon.log" || fail "no clear message about the corrupt file"
+MOVED=$(ls "$T"/corrupt.db.corrupt-* | grep -v -- '-wal$\|-shm$' | head -n 1)
+cmp -s "$MOVED" "$T/garbage" || fail "the corrupt file was not kept as it was"
+settle
+[ "$(q "SELECT count(*) FROM instances")" -gt 0 ] || fail "the new database is not recording"
+echo "ok: moved aside to $(basename "$MOVED"), recording into a new file"
+stop_daemon
+echo "storage: all checks passed"
