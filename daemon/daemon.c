@@ -27,6 +27,10 @@
 /* While the database cannot be written, events wait in memory up to this much; beyond it the queued
  * rows are dropped and the stretch is recorded as a "storage" gap. */
 #define PENDING_MEMORY_MAX (256U * 1024U * 1024U)
+/* Retention works in small steps so event intake never waits long: rows per step, and how often. */
+#define PRUNE_STEP_ROWS 2000U
+#define PRUNE_IDLE_USEC (10 * USEC_PER_SEC)
+#define PRUNE_BUSY_USEC (200 * USEC_PER_MSEC)
 
 struct Daemon {
         DaemonConfig config;
@@ -34,6 +38,8 @@ struct Daemon {
         sd_event_source *commit_timer;
         sd_event_source *caba_timer;
         sd_event_source *rescan_timer;
+        sd_event_source *prune_timer;
+        uint64_t pruned;
         uint64_t last_rescan;           /* CLOCK_MONOTONIC µs */
         uint64_t rescans;
         uint64_t downtime_start;        /* realtime µs where the previous run on this boot stopped, 0 if none */
@@ -120,6 +126,7 @@ Daemon *daemon_free(Daemon *d) {
         sd_event_source_disable_unref(d->commit_timer);
         sd_event_source_disable_unref(d->caba_timer);
         sd_event_source_disable_unref(d->rescan_timer);
+        sd_event_source_disable_unref(d->prune_timer);
         sqlite3_finalize(d->parent_stmt);
         lineage_varlink_free(d->varlink);
         lineage_dbus_free(d->dbus);
@@ -280,6 +287,35 @@ const char *caba_agreement_to_string(CabaAgreement a) {
                 [CABA_CLONE_PARENT] = "clone-parent", [CABA_DISAGREE] = "unexplained",
         };
         return (unsigned) a < ELEMENTSOF(t) ? t[a] : NULL;
+}
+
+uint64_t daemon_pruned(Daemon *d) {
+        return d->pruned;
+}
+
+/* One retention step: by age (--keep), then by size (--max-size), oldest exited leaves first. */
+static int on_prune_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Daemon *d = userdata;
+        uint64_t now = now_usec(CLOCK_REALTIME), n = 0, cutoff = 0, next = PRUNE_IDLE_USEC;
+        int r = 0;
+
+        if (d->config.keep_usec > 0 && now > d->config.keep_usec)
+                cutoff = now - d->config.keep_usec;
+        if (d->config.max_size > 0 && store_used_bytes(d->store) > d->config.max_size)
+                cutoff = now; /* over the size limit: any exited leaf, oldest first */
+        if (cutoff > 0 && d->store_error == 0) {
+                r = store_prune_step(d->store, cutoff, PRUNE_STEP_ROWS, &n);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to prune %s, retrying later: %m", store_path(d->store));
+                d->pruned += n;
+                if (n > 0)
+                        log_debug("Pruned %" PRIu64 " instances from %s.", n, store_path(d->store));
+                if (n == PRUNE_STEP_ROWS)
+                        next = PRUNE_BUSY_USEC; /* more to do: keep going, in small steps */
+        }
+        (void) sd_event_source_set_time_relative(s, next);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
 }
 
 int64_t daemon_realtime_offset(Daemon *d) {
@@ -851,6 +887,12 @@ int daemon_run(Daemon *d) {
         r = daemon_serve(d);
         if (r < 0)
                 return r;
+        if (d->config.keep_usec > 0 || d->config.max_size > 0) {
+                r = sd_event_add_time_relative(d->event, &d->prune_timer, CLOCK_MONOTONIC, PRUNE_BUSY_USEC,
+                                               50 * USEC_PER_MSEC, on_prune_timer, d);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up retention: %m");
+        }
         if (d->kernel_caba) {
                 log_info("The kernel provides NScaba:; cross-checking it against the lineage from events.");
                 r = sd_event_add_time_relative(d->event, &d->caba_timer, CLOCK_MONOTONIC, CABA_SWEEP_USEC,

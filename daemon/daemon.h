@@ -22,7 +22,9 @@ typedef struct DaemonConfig {
         uint64_t commit_interval_usec;  /* live: how often pending rows are committed */
         uint64_t batch_interval_usec;   /* live: how long to let events gather while they flow */
         bool journal_export;
-        int receive_buffer;             /* bytes; 0 = default */            /* one journal entry per exec and login start/end */
+        int receive_buffer;             /* bytes; 0 = default */
+        uint64_t keep_usec;             /* --keep: prune exited instances older than this; 0 = keep all */
+        uint64_t max_size;              /* --max-size: prune the oldest while the database uses more; 0 = no limit */            /* one journal entry per exec and login start/end */
 } DaemonConfig;
 
 int daemon_new(Daemon **ret, const DaemonConfig *config);
@@ -65,6 +67,7 @@ CabaAgreement daemon_check_caba(Daemon *d, Instance *i, int32_t kernel_tgid);
 bool daemon_kernel_has_caba(Daemon *d);
 uint64_t daemon_caba_disagreements(Daemon *d);
 unsigned daemon_varlink_connections(Daemon *d);
+uint64_t daemon_pruned(Daemon *d);
 /* CLOCK_REALTIME - CLOCK_MONOTONIC of the running boot, ns. */
 int64_t daemon_realtime_offset(Daemon *d);
 /* Commits pending rows now (before a query that needs them). */

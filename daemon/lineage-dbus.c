@@ -16,6 +16,8 @@
 #define WRITE_QUEUE_MAX 4096U
 /* Containers nested in a reply; query's answers use four at most. */
 #define JSON_DEPTH_MAX 16U
+/* Queries in one ResolveBatch call, as query accepts: more are refused before anything is built. */
+#define RESOLVE_BATCH_MAX 4096U
 
 typedef struct DbusCall DbusCall;
 typedef struct DbusWatch DbusWatch;
@@ -829,7 +831,7 @@ static int read_string_array(sd_bus_message *m, json_object **ret) {
 
 /* Reads ResolveBatch's a(sxxx) (bootId, pid, realtime, monotonic) into an array of ResolveQuery
  * objects; "" for bootId, 0 for realtime and -1 for monotonic mean "not given". Other values are
- * passed on as they are, for query to judge. More than LINEAGE_DBUS_RESOLVE_BATCH_MAX is -E2BIG. */
+ * passed on as they are, for query to judge. More than RESOLVE_BATCH_MAX is -E2BIG. */
 static int read_queries(sd_bus_message *m, json_object **ret) {
         _cleanup_(dbus_json_putp) json_object *a = json_object_new_array();
         const char *boot;
@@ -845,7 +847,7 @@ static int read_queries(sd_bus_message *m, json_object **ret) {
         while ((r = sd_bus_message_read(m, "(sxxx)", &boot, &pid, &realtime, &monotonic)) > 0) {
                 _cleanup_(dbus_json_putp) json_object *q = NULL;
 
-                if (++n > LINEAGE_DBUS_RESOLVE_BATCH_MAX)
+                if (++n > RESOLVE_BATCH_MAX)
                         return -E2BIG;
                 q = json_object_new_object();
                 if (!q)

@@ -17,12 +17,61 @@ static void help(void) {
                "  --replay=FILE          read events from FILE instead of the kernel, then exit\n"
                "  --commit-interval=MS   commit pending rows this often (default 200)\n"
                "  --batch-interval=MS    while events flow, drain the kernel socket this often (default 4)\n"
+               "  --keep=DURATION        prune exited processes older than this (90s, 15min, 12h, 30d)\n"
+               "                         — never an ancestor or login of anything kept\n"
+               "  --max-size=BYTES       prune the oldest exited processes while the database uses\n"
+               "                         more than this (512K, 64M, 2G)\n"
                "  --receive-buffer=BYTES kernel socket buffer for events (default 64 MiB)\n"
                "  --journal-export       write one journal entry per exec and per login start/end,\n"
                "                         with LINEAGE_* fields\n"
                "  --log-level=LEVEL      err, warning, notice, info or debug (default info)\n"
                "  -h --help              show this help\n"
                "  --version              show the version\n");
+}
+
+/* "90", "90s", "15min", "12h", "30d", "2w": a duration in µs. */
+static int parse_duration(const char *s, uint64_t *ret) {
+        static const struct {
+                const char *suffix;
+                uint64_t usec;
+        } units[] = {
+                { "s", USEC_PER_SEC }, { "min", 60 * USEC_PER_SEC }, { "h", 3600 * USEC_PER_SEC },
+                { "d", 86400 * USEC_PER_SEC }, { "w", 7 * 86400 * USEC_PER_SEC }, { "", USEC_PER_SEC },
+        };
+        size_t n = strspn(s, "0123456789");
+        uint64_t v;
+
+        if (n == 0 || safe_atou64_n(s, n, &v) < 0)
+                return -EINVAL;
+        for (size_t k = 0; k < ELEMENTSOF(units); k++)
+                if (streq(s + n, units[k].suffix)) {
+                        if (v == 0 || v > UINT64_MAX / units[k].usec)
+                                return -ERANGE;
+                        *ret = v * units[k].usec;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* "1048576", "512K", "64M", "2G": bytes. */
+static int parse_size(const char *s, uint64_t *ret) {
+        size_t n = strspn(s, "0123456789");
+        uint64_t v, m = 1;
+
+        if (n == 0 || safe_atou64_n(s, n, &v) < 0)
+                return -EINVAL;
+        if (streq(s + n, "K"))
+                m = 1024;
+        else if (streq(s + n, "M"))
+                m = 1024 * 1024;
+        else if (streq(s + n, "G"))
+                m = 1024 * 1024 * 1024;
+        else if (s[n])
+                return -EINVAL;
+        if (v == 0 || v > UINT64_MAX / m)
+                return -ERANGE;
+        *ret = v * m;
+        return 0;
 }
 
 static int parse_ms(const char *s, uint64_t *ret) {
@@ -37,7 +86,7 @@ static int parse_ms(const char *s, uint64_t *ret) {
 int main(int argc, char **argv) {
         enum {
                 ARG_DATABASE = 0x100, ARG_VARLINK, ARG_DBUS, ARG_PROC, ARG_RECORD, ARG_REPLAY,
-                ARG_COMMIT_INTERVAL, ARG_BATCH_INTERVAL, ARG_LOG_LEVEL, ARG_VERSION, ARG_JOURNAL_EXPORT, ARG_RECEIVE_BUFFER,
+                ARG_COMMIT_INTERVAL, ARG_BATCH_INTERVAL, ARG_LOG_LEVEL, ARG_VERSION, ARG_JOURNAL_EXPORT, ARG_RECEIVE_BUFFER, ARG_KEEP, ARG_MAX_SIZE,
         };
         static const struct option options[] = {
                 { "database", required_argument, NULL, ARG_DATABASE },
@@ -51,6 +100,8 @@ int main(int argc, char **argv) {
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "journal-export", no_argument, NULL, ARG_JOURNAL_EXPORT },
                 { "receive-buffer", required_argument, NULL, ARG_RECEIVE_BUFFER },
+                { "keep", required_argument, NULL, ARG_KEEP },
+                { "max-size", required_argument, NULL, ARG_MAX_SIZE },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -94,6 +145,18 @@ int main(int argc, char **argv) {
                 case ARG_BATCH_INTERVAL:
                         if (parse_ms(optarg, &config.batch_interval_usec) < 0) {
                                 log_error("Invalid --batch-interval=%s: milliseconds from 1 to 60000 expected.", optarg);
+                                return 2;
+                        }
+                        break;
+                case ARG_KEEP:
+                        if (parse_duration(optarg, &config.keep_usec) < 0) {
+                                log_error("Invalid --keep=%s: a duration like 90s, 15min, 12h, 30d expected.", optarg);
+                                return 2;
+                        }
+                        break;
+                case ARG_MAX_SIZE:
+                        if (parse_size(optarg, &config.max_size) < 0) {
+                                log_error("Invalid --max-size=%s: bytes, or with K, M, G expected.", optarg);
                                 return 2;
                         }
                         break;

@@ -1240,6 +1240,8 @@ static int method_get_status(Query *q, const QueryCaller *c, json_object *params
         add_int(st, "unattributedEvents", (int64_t) ts.unattributed);
         json_object_object_add(st, "databasePath", json_object_new_string(store_path(daemon_store(q->daemon))));
         add_int(st, "databaseSize", (int64_t) store_size(daemon_store(q->daemon)));
+        add_int(st, "databaseUsed", (int64_t) store_used_bytes(daemon_store(q->daemon)));
+        add_int(st, "pruned", (int64_t) daemon_pruned(q->daemon));
         err = daemon_store_error(q->daemon);
         if (err < 0)
                 json_object_object_add(st, "databaseError", json_object_new_string(strerror(-err)));

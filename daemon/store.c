@@ -173,6 +173,9 @@ static int open_file(Store *s) {
         /* Never block the event loop for long on a lock held by a reader's checkpoint. */
         sqlite3_busy_timeout(s->db, 50);
         r = exec_sql(s, "SELECT count(*) FROM sqlite_master");
+        /* Only takes effect on a new, empty file: lets retention give pages back to the filesystem. */
+        if (r >= 0)
+                r = exec_sql(s, "PRAGMA auto_vacuum = INCREMENTAL");
         if (r >= 0)
                 r = exec_sql(s, "PRAGMA journal_mode = WAL");
         if (r >= 0)
@@ -733,4 +736,50 @@ int store_run_end(Store *s, uint64_t now) {
         snprintf(sql, sizeof(sql), "UPDATE runs SET stopped = %" PRIu64 ", last_commit = %" PRIu64 " WHERE id = %" PRIu64,
                  now, now, s->run);
         return exec_sql(s, sql);
+}
+
+uint64_t store_used_bytes(Store *s) {
+        sqlite3_stmt *st = NULL;
+        uint64_t v = 0;
+
+        if (sqlite3_prepare_v2(s->db,
+                               "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count, pragma_freelist_count,"
+                               " pragma_page_size", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+                v = (uint64_t) sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return v;
+}
+
+int store_prune_step(Store *s, uint64_t cutoff, unsigned limit, uint64_t *ret_pruned) {
+        char sql[512];
+        int r;
+
+        r = exec_sql(s, "BEGIN IMMEDIATE");
+        if (r < 0)
+                return r;
+        /* Leaves of the birth tree only: an instance with any recorded child is someone's ancestor, and
+         * stays as long as that child does. A login goes with its instance, which is the ancestor of
+         * everything of that login. */
+        snprintf(sql, sizeof(sql),
+                 "CREATE TEMP TABLE IF NOT EXISTS prune_ids (id INTEGER PRIMARY KEY);"
+                 "DELETE FROM prune_ids;"
+                 "INSERT INTO prune_ids SELECT id FROM instances i WHERE exit_time IS NOT NULL AND exit_time < %" PRIu64
+                 " AND NOT EXISTS (SELECT 1 FROM instances c WHERE c.birth_parent = i.id) ORDER BY exit_time LIMIT %u;"
+                 "DELETE FROM events WHERE instance IN (SELECT id FROM prune_ids);"
+                 "DELETE FROM logins WHERE instance IN (SELECT id FROM prune_ids);"
+                 "DELETE FROM instances WHERE id IN (SELECT id FROM prune_ids);",
+                 cutoff, limit);
+        r = exec_sql(s, sql);
+        if (r >= 0) {
+                *ret_pruned = (uint64_t) sqlite3_changes(s->db);
+                r = exec_sql(s, "COMMIT");
+        }
+        if (r < 0) {
+                (void) exec_sql(s, "ROLLBACK");
+                return r;
+        }
+        /* Give freed pages back, a few at a time. */
+        (void) exec_sql(s, "PRAGMA incremental_vacuum(2048)");
+        return 0;
 }
