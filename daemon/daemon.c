@@ -901,6 +901,11 @@ int daemon_run(Daemon *d) {
                         return log_error_errno(r, "Failed to set up the CABA cross-check: %m");
         }
 
+        /* WatchdogSec= in lineaged.service: the loop itself pings, so a stuck loop gets restarted. */
+        r = sd_event_set_watchdog(d->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Failed to enable the service watchdog, ignoring: %m");
+
         log_info("Recording process lineage into %s.", store_path(d->store));
         (void) sd_notify(0, "READY=1\nSTATUS=Recording process lineage.");
         r = sd_event_loop(d->event);

@@ -53,8 +53,22 @@ static void *grow(void *p, size_t *alloc, size_t need, size_t size) {
         return q;
 }
 
+/* Times come from the kernel, /proc and record files: outside input. Out of range values saturate
+ * (to 0 or INT64_MAX) instead of wrapping. */
+static int64_t add_saturating(int64_t a, int64_t b) {
+        int64_t r;
+
+        if (__builtin_add_overflow(a, b, &r))
+                return b > 0 ? INT64_MAX : INT64_MIN;
+        return r;
+}
+
+static int64_t clamp_u64(uint64_t v) {
+        return v > (uint64_t) INT64_MAX ? INT64_MAX : (int64_t) v;
+}
+
 uint64_t tracker_ticks_from_mono(const Tracker *t, uint64_t mono_ns) {
-        int64_t boot_ns = (int64_t) mono_ns + t->clock.boottime_offset_ns;
+        int64_t boot_ns = add_saturating(clamp_u64(mono_ns), t->clock.boottime_offset_ns);
 
         if (boot_ns < 0)
                 return 0;
@@ -62,16 +76,20 @@ uint64_t tracker_ticks_from_mono(const Tracker *t, uint64_t mono_ns) {
 }
 
 uint64_t tracker_realtime_from_mono(const Tracker *t, uint64_t mono_ns) {
-        int64_t rt = (int64_t) mono_ns + t->clock.realtime_offset_ns;
+        int64_t rt = add_saturating(clamp_u64(mono_ns), t->clock.realtime_offset_ns);
 
         return rt < 0 ? 0 : (uint64_t) rt / NSEC_PER_USEC;
 }
 
 uint64_t tracker_realtime_from_ticks(const Tracker *t, uint64_t ticks) {
         /* ticks count CLOCK_BOOTTIME; convert to monotonic, then to realtime. */
-        int64_t boot_ns = (int64_t) (ticks * (NSEC_PER_SEC / t->clock.clock_ticks));
-        int64_t mono_ns = boot_ns - t->clock.boottime_offset_ns;
+        uint64_t tick_ns = NSEC_PER_SEC / t->clock.clock_ticks, boot;
+        int64_t mono_ns;
 
+        if (__builtin_mul_overflow(ticks, tick_ns, &boot))
+                boot = UINT64_MAX;
+        mono_ns = add_saturating(clamp_u64(boot), t->clock.boottime_offset_ns == INT64_MIN ? INT64_MAX
+                                                                                           : -t->clock.boottime_offset_ns);
         return tracker_realtime_from_mono(t, mono_ns < 0 ? 0 : (uint64_t) mono_ns);
 }
 

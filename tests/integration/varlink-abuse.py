@@ -154,6 +154,11 @@ while time.time() < deadline:
     time.sleep(0.1)
 check("connections back to 1 (the asking one)", conns == 1, f"varlinkConnections={conns}")
 after = rss()
-check("memory back near baseline", after <= baseline + 8 * 1024 * 1024, f"baseline {baseline}, after {after}")
+if "detect_leaks" in os.environ.get("ASAN_OPTIONS", "") or os.environ.get("LINEAGE_ASAN"):
+    # AddressSanitizer's quarantine keeps freed memory resident on purpose: RSS says nothing here,
+    # and its leak check at exit covers what this would.
+    print("skip: memory back near baseline (not measurable under AddressSanitizer)")
+else:
+    check("memory back near baseline", after <= baseline + 8 * 1024 * 1024, f"baseline {baseline}, after {after}")
 print(f"rss baseline {baseline >> 10} KiB, after abuse {after >> 10} KiB")
 sys.exit(1 if failures else 0)
