@@ -301,7 +301,8 @@ static Instance *instance_new(Tracker *t, int32_t pid, uint64_t start_ticks, uin
 
         if (!i)
                 return NULL;
-        if (hashmap_replace(t->by_pid, (uint64_t) pid, i) < 0) {
+        /* Callers close any holder of the pid first; never drop a live instance on the floor. */
+        if (pid <= 0 || hashmap_put(t->by_pid, (uint64_t) pid, i) < 0) {
                 free(i);
                 return NULL;
         }
@@ -531,6 +532,11 @@ void tracker_handle_event(Tracker *t, const CnprocEvent *ev) {
         TrackerEvent *e = NULL;
         Instance *i;
 
+        /* The kernel never names pid 0 here; a record file might. */
+        if (ev->pid <= 0 || ev->tgid <= 0) {
+                t->stats.unattributed++;
+                return;
+        }
         switch (ev->type) {
         case LINEAGE_EVENT_FORK:
                 handle_fork(t, ev);
