@@ -30,6 +30,7 @@ struct Tracker {
         uint64_t scan_at_ns;
         uint32_t scan_generation;
         size_t string_bytes;            /* exe/argv held */
+        Hashmap *strings;               /* interned executable paths: hash -> chain of Interned */
         struct {
                 TrackerObserver cb;
                 void *userdata;
@@ -111,6 +112,9 @@ int tracker_new(Tracker **ret, const TrackerClock *clock, uint64_t next_id) {
         r = hashmap_new(&t->logins);
         if (r < 0)
                 return r;
+        r = hashmap_new(&t->strings);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(t);
         return 0;
 }
@@ -148,13 +152,94 @@ void tracker_set_clock(Tracker *t, const TrackerClock *clock) {
                 t->clock = *clock;
 }
 
+/* Executable paths are few and shared by many processes: keep one refcounted copy of each. */
+typedef struct Interned {
+        uint32_t refs;
+        uint32_t len;
+        uint64_t hash;
+        struct Interned *next;          /* same hash */
+        char s[];
+} Interned;
+
+static uint64_t string_hash(const char *s) {
+        uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+        return h;
+}
+
+static Interned *interned_of(const char *s) {
+        return (Interned *) (void *) (s - offsetof(Interned, s));
+}
+
+static const char *intern(Tracker *t, const char *s) {
+        uint64_t h = string_hash(s);
+        size_t len = strlen(s);
+        Interned *e;
+
+        for (e = hashmap_get(t->strings, h); e; e = e->next)
+                if (e->len == len && memcmp(e->s, s, len) == 0) {
+                        e->refs++;
+                        return e->s;
+                }
+        if (len > UINT32_MAX - 1)
+                return NULL;
+        e = malloc(sizeof(Interned) + len + 1);
+        if (!e)
+                return NULL;
+        *e = (Interned) { .refs = 1, .len = (uint32_t) len, .hash = h, .next = hashmap_get(t->strings, h) };
+        memcpy(e->s, s, len + 1);
+        if (hashmap_replace(t->strings, h, e) < 0) {
+                free(e);
+                return NULL;
+        }
+        t->string_bytes += sizeof(Interned) + len + 1;
+        return e->s;
+}
+
+static const char *intern_ref(const char *s) {
+        if (s)
+                interned_of(s)->refs++;
+        return s;
+}
+
+static void unintern(Tracker *t, const char *s) {
+        Interned *e, *head, **p;
+
+        if (!s)
+                return;
+        e = interned_of(s);
+        if (--e->refs > 0)
+                return;
+        head = hashmap_get(t->strings, e->hash);
+        if (head == e) {
+                if (e->next)
+                        (void) hashmap_replace(t->strings, e->hash, e->next);
+                else
+                        (void) hashmap_remove(t->strings, e->hash);
+        } else
+                for (p = &head->next; *p; p = &(*p)->next)
+                        if (*p == e) {
+                                *p = e->next;
+                                break;
+                        }
+        t->string_bytes -= sizeof(Interned) + e->len + 1;
+        free(e);
+}
+
+static void set_exe(Tracker *t, Instance *i, const char *exe) {
+        const char *n = exe ? intern(t, exe) : NULL;
+
+        unintern(t, i->exe);
+        i->exe = n;
+}
+
 static void instance_free_strings(Tracker *t, Instance *i) {
-        if (i->exe)
-                t->string_bytes -= strlen(i->exe) + 1;
+        set_exe(t, i, NULL);
         t->string_bytes -= i->argv_len;
-        free(i->exe);
         free(i->argv);
-        i->exe = i->argv = NULL;
+        i->argv = NULL;
         i->argv_len = 0;
 }
 
@@ -207,6 +292,8 @@ Tracker *tracker_free(Tracker *t) {
                 while (hashmap_iterate(t->logins, &it, NULL, &v))
                         login_free(v);
         hashmap_free(t->logins);
+        /* Every instance has given its strings back by now. */
+        hashmap_free(t->strings);
         for (size_t k = 0; k < t->n_events; k++)
                 event_done(&t->events[k]);
         free(t->events);
@@ -427,11 +514,7 @@ static void inherit_from_parent(Tracker *t, Instance *child, const Instance *p) 
         child->sid = p->sid;
         child->pgid = p->pgid;
         memcpy(child->comm, p->comm, sizeof(child->comm));
-        if (p->exe) {
-                child->exe = strdup(p->exe);
-                if (child->exe)
-                        t->string_bytes += strlen(child->exe) + 1;
-        }
+        child->exe = intern_ref(p->exe);
 }
 
 static void set_birth_parent(Tracker *t, Instance *i, Instance *parent, int32_t parent_tgid, LineageSource source) {
@@ -523,7 +606,8 @@ static void handle_exec(Tracker *t, Instance *i, const CnprocEvent *ev, uint64_t
         i->flags |= INSTANCE_EXECED;
         i->needs_info = true;
         e = queue_event(t, i, time, LINEAGE_EVENT_EXEC, ev->pid);
-        i->pending_exec = e ? (int64_t) (e - t->events) : -1;
+        /* The queue is flushed every commit; an index past INT32_MAX just loses the exec's details. */
+        i->pending_exec = e && e - t->events <= INT32_MAX ? (int32_t) (e - t->events) : -1;
         mark_dirty(t, i);
 }
 
@@ -652,15 +736,8 @@ static void apply_facts(Tracker *t, Instance *i, const ProcInfo *info) {
                 i->loginuid = info->loginuid;
                 i->sessionid = info->sessionid;
         }
-        if ((info->have & PROCFS_EXE) && info->exe) {
-                char *s = strdup(info->exe);
-
-                if (s) {
-                        instance_free_strings(t, i);
-                        i->exe = s;
-                        t->string_bytes += strlen(s) + 1;
-                }
-        }
+        if ((info->have & PROCFS_EXE) && info->exe)
+                set_exe(t, i, info->exe);
         if ((info->have & PROCFS_ARGV) && info->argv && info->argv_len > 0) {
                 char *a = malloc(info->argv_len);
 
@@ -783,9 +860,7 @@ int tracker_adopt(Tracker *t, const Instance *row) {
         if (!i)
                 return -ENOMEM;
         *i = *row;
-        i->exe = row->exe ? strdup(row->exe) : NULL;
-        if (i->exe)
-                t->string_bytes += strlen(i->exe) + 1;
+        i->exe = row->exe ? intern(t, row->exe) : NULL;
         i->argv = NULL;
         i->argv_len = 0;
         i->caba = i->caba_children = i->caba_next = i->caba_prev = NULL;
@@ -798,7 +873,7 @@ int tracker_adopt(Tracker *t, const Instance *row) {
         i->login = NULL;
         i->flags |= INSTANCE_ALIVE | INSTANCE_SCANNED;
         if (hashmap_put(t->by_pid, (uint64_t) i->pid, i) < 0) {
-                free(i->exe);
+                unintern(t, i->exe);
                 free(i);
                 return -ENOMEM;
         }
@@ -901,7 +976,8 @@ void tracker_foreach_needs_info(Tracker *t, TrackerInfoCallback cb, void *userda
 }
 
 static void observe_exec(Tracker *t, Instance *i) {
-        TrackerEvent e = { .instance = i->id, .type = LINEAGE_EVENT_EXEC, .text = i->exe, .argv = i->argv,
+        /* Borrowed for the observers only: they do not keep or free it. */
+        TrackerEvent e = { .instance = i->id, .type = LINEAGE_EVENT_EXEC, .text = (char *) i->exe, .argv = i->argv,
                            .argv_len = i->argv_len };
 
         if (t->n_observers == 0)
@@ -1095,6 +1171,6 @@ void tracker_get_stats(const Tracker *t, TrackerStats *ret) {
 }
 
 size_t tracker_memory(const Tracker *t) {
-        return hashmap_memory(t->by_pid) + t->stats.live * sizeof(Instance) + t->string_bytes +
+        return hashmap_memory(t->by_pid) + hashmap_memory(t->strings) + t->stats.live * sizeof(Instance) + t->string_bytes +
                t->n_events_alloc * sizeof(TrackerEvent);
 }

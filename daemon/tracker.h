@@ -69,8 +69,8 @@ struct Instance {
         int32_t sid, pgid;
         uint32_t uid, euid, gid, egid;
         uint32_t loginuid, sessionid;   /* PROCFS_UNSET_ID when unset */
-        char comm[64];
-        char *exe;                      /* set by exec/scan, freed after it was written */
+        char comm[32];                  /* sanitized, possibly shortened: the full name is in the database */
+        const char *exe;                /* interned: shared by every instance running the same file */
         char *argv;                     /* NUL-separated, freed after it was written */
         uint32_t argv_len;
         uint32_t caba_pid;              /* pid of the CABA (mirrors caba) */
@@ -88,11 +88,11 @@ struct Instance {
         bool needs_info;                /* exec seen: read exe/argv at the end of the batch */
         bool caba_mismatch_counted;     /* a kernel CABA disagreement was counted for it */
         bool needs_login;               /* uid or sid changed: read loginuid/sessionid at the end of the batch */
-        uint32_t seen_scan;             /* the last scan generation that found it in /proc */
-        Login *login;                   /* the login that began here, while it lasts */
         bool written;                   /* inserted into the database at least once */
         bool argv_changed;              /* argv set or cleared since the last flush */
-        int64_t pending_exec;           /* index of its last queued exec event, or -1 */
+        uint32_t seen_scan;             /* the last scan generation that found it in /proc */
+        int32_t pending_exec;           /* index of its last queued exec event, or -1 */
+        Login *login;                   /* the login that began here, while it lasts */
 };
 
 /* A row for the events table. */
