@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
@@ -49,6 +50,7 @@ enum {
         VERB_LOGINS = 1 << 3, /* takes --user, --since, --until */
         VERB_TYPES = 1 << 4,  /* takes --type */
         VERB_BOOT = 1 << 5,   /* takes --boot */
+        VERB_TREE = 1 << 6,   /* takes --login, --format */
 };
 
 static const char *arg_varlink = LINEAGE_DEFAULT_VARLINK;
@@ -66,6 +68,8 @@ static bool arg_since_set = false, arg_until_set = false;
 static int64_t arg_since = 0, arg_until = 0;
 static json_object *arg_types = NULL;
 static const char *arg_boot = NULL;
+static int64_t arg_login = 0;            /* tree --login=INSTANCE */
+static bool arg_format_dot = false;      /* tree --format=dot */
 
 static bool use_color = false;
 static volatile sig_atomic_t quit_requested = 0;
@@ -810,7 +814,26 @@ static const struct {
         { "Watch", "xt", { "pid", "instance" } }, /* + "as" types, appended separately */
 };
 
+/* ResolveBatch's queries as a(sxxx): bootId ("" = the current boot), pid, realtime (0 = not given),
+ * monotonic (-1 = not given). */
+static int bus_append_queries(sd_bus_message *m, json_object *queries) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "(sxxx)");
+        for (size_t i = 0; r >= 0 && i < jarr_len(queries); i++) {
+                json_object *q = json_object_array_get_idx(queries, i);
+
+                r = sd_bus_message_append(m, "(sxxx)", jstr(q, "bootId") ?: "", jint_or(q, "pid", 0),
+                                          jint_or(q, "realtime", 0), jint_or(q, "monotonic", -1));
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r < 0 ? r : 0;
+}
+
 static int bus_append_args(sd_bus_message *m, const char *method, json_object *params) {
+        if (streq(method, "ResolveBatch"))
+                return bus_append_queries(m, jarr(params, "queries"));
         for (size_t i = 0; i < ELEMENTSOF(bus_methods); i++) {
                 const char *sig = bus_methods[i].signature;
                 int r = 0;
@@ -1334,6 +1357,9 @@ static int target_params(const Target *t, bool with_at, json_object **ret) {
 }
 
 /* Makes the call for a verb; returns 1 when the reply was printed as JSON and nothing else is to be done. */
+/* Keys added to the next reply printed with --json (tree --login adds "login"). */
+static json_object *json_extra = NULL;
+
 static int request(const char *method, json_object *params, json_object **ret) {
         _cleanup_json_ json_object *reply = NULL;
         int r;
@@ -1341,8 +1367,14 @@ static int request(const char *method, json_object *params, json_object **ret) {
         r = call_method(method, params, &reply);
         if (r < 0)
                 return r;
-        if (arg_json != JSON_OFF)
+        if (arg_json != JSON_OFF) {
+                if (json_extra) {
+                        json_object_object_foreach(json_extra, key, val)
+                                if (json_add(reply, key, json_object_get(val)) < 0)
+                                        return log_oom();
+                }
                 return print_json(reply) < 0 ? -ENOMEM : 1;
+        }
         if (json_sanitize(reply, 0) < 0)
                 return log_error_errno(EBADMSG, "Received a malformed reply from lineaged.");
         *ret = TAKE_PTR(reply);
@@ -1589,17 +1621,170 @@ static int tree_last_flags(json_object *depths, size_t n, size_t **ret_depth, bo
         return 0;
 }
 
+/* A DOT string: quotes and backslashes escaped, our line breaks as \n (control characters from the
+ * daemon were escaped already by json_sanitize). */
+static void dot_string(FILE *f, const char *s) {
+        fputc('"', f);
+        for (; *s; s++) {
+                if (*s == '\n') {
+                        fputs("\\n", f);
+                        continue;
+                }
+                if (*s == '"' || *s == '\\')
+                        fputc('\\', f);
+                fputc(*s, f);
+        }
+        fputc('"', f);
+}
+
+/* One node: "comm[pid]", then the exit (dashed) and where it was reparented to, on lines of their own. */
+static int print_dot_node(json_object *p) {
+        _cleanup_free_ char *label = NULL;
+        int64_t v, parent, birth;
+        size_t size = 0;
+        FILE *f;
+
+        f = open_memstream(&label, &size);
+        if (!f)
+                return log_oom();
+        fprintf(f, "%s[%" PRIi64 "]", jstr(p, "comm") ?: "?", jint_or(p, "pid", 0));
+        if (!jbool(p, "alive")) {
+                if (jbool(p, "exitUnknown"))
+                        fputs("\nexited, not observed", f);
+                else if (jint(p, "exitSignal", &v))
+                        fprintf(f, "\nkilled by %s", SIGNAME(v));
+                else if (jint(p, "exitStatus", &v))
+                        fprintf(f, "\nexited, status %" PRIi64, v);
+                else
+                        fputs("\nexited", f);
+        }
+        if (jint(p, "parentPid", &parent) && jint(p, "birthParentPid", &birth) && parent != birth)
+                fprintf(f, "\nreparented to %" PRIi64, parent);
+        if (fclose(f) != 0)
+                return log_oom();
+        printf("        i%" PRIi64 " [label=", jint_or(p, "instance", 0));
+        dot_string(stdout, label);
+        printf("%s];\n", jbool(p, "alive") ? "" : ", style=dashed");
+        return 0;
+}
+
+/* The login as the graph's title. */
+static void print_dot_title(json_object *login) {
+        _cleanup_free_ char *title = NULL;
+        const char *s, *addr = jstr(login, "remoteAddress");
+        size_t size = 0;
+        int64_t v;
+        FILE *f = open_memstream(&title, &size);
+
+        if (!f)
+                return;
+        fprintf(f, "login: session %" PRIi64 " of %s (uid %" PRIi64 ")", jint_or(login, "auditSession", 0),
+                jstr(login, "user") ?: "unknown user", jint_or(login, "loginUid", -1));
+        if ((s = jstr(login, "service")))
+                fprintf(f, " via %s", s);
+        if (addr && jint(login, "remotePort", &v))
+                fprintf(f, strchr(addr, ':') ? " from [%s]:%" PRIi64 : " from %s:%" PRIi64, addr, v);
+        else if (addr)
+                fprintf(f, " from %s", addr);
+        fprintf(f, ", started %s", TS(jint_or(login, "startTime", 0)));
+        if (jint(login, "endTime", &v))
+                fprintf(f, ", ended %s", TS(v));
+        else if (jbool(login, "alive"))
+                fputs(", still active", f);
+        if (fclose(f) != 0 || !title)
+                return;
+        fputs("        graph [labelloc=t, label=", stdout);
+        dot_string(stdout, title);
+        fputs("];\n", stdout);
+}
+
+/* Graphviz: one node per process, an edge from each birth parent to its child. An edge is dotted when
+ * the parent drawn is not the birth parent itself (the processes between are not in the answer). */
+static int print_tree_dot(json_object *reply, json_object *login) {
+        json_object *list = jarr(reply, "descendants"), *root = jobj(reply, "process");
+        size_t n = jarr_len(list), depth = 0;
+        _cleanup_free_ int64_t *stack = calloc(n + 2, sizeof(int64_t));
+        int r;
+
+        if (!stack)
+                return log_oom();
+        puts("digraph lineage {");
+        if (login)
+                print_dot_title(login);
+        puts("        node [shape=box, fontname=\"monospace\"];");
+        r = print_dot_node(root);
+        stack[0] = jint_or(root, "instance", 0);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                json_object *p = json_object_array_get_idx(list, i);
+                int64_t birth;
+
+                depth = descendant_depth(jarr(reply, "depths"), i, depth);
+                stack[depth] = jint_or(p, "instance", 0);
+                r = print_dot_node(p);
+                if (r < 0)
+                        break;
+                printf("        i%" PRIi64 " -> i%" PRIi64 "%s;\n", stack[depth - 1], stack[depth],
+                       jint(p, "birthParentInstance", &birth) && birth == stack[depth - 1] ? "" : " [style=dotted]");
+        }
+        if (r < 0)
+                return r;
+        puts("}");
+        if (jbool(reply, "truncated"))
+                log_warning("More descendants exist than --limit allowed (%" PRIu64 "); the graph is cut short.",
+                            arg_limit_set ? arg_limit : (uint64_t) 10000);
+        return 0;
+}
+
+/* The login that began at instance id (tree --login): its GetOrigin answer names it. */
+static int request_login(int64_t id, json_object **ret) {
+        _cleanup_json_ json_object *params = json_object_new_object(), *reply = NULL;
+        json_object *login;
+        int r;
+
+        if (!params || json_add(params, "instance", json_object_new_int64(id)) < 0)
+                return log_oom();
+        r = call_method("GetOrigin", params, &reply);
+        if (r < 0)
+                return r;
+        login = jobj(reply, "login");
+        if (!login || jint_or(login, "instance", 0) != id) {
+                log_error("No login began at @%" PRIi64 " (the Started: line of lineagectl origin names where one did).",
+                          id);
+                return -ESRCH;
+        }
+        *ret = json_object_get(login);
+        return 0;
+}
+
 static int verb_tree(const Target *t) {
-        _cleanup_json_ json_object *reply = NULL;
+        _cleanup_json_ json_object *reply = NULL, *login = NULL, *extra = NULL;
         _cleanup_free_ size_t *depth = NULL;
         _cleanup_free_ bool *last = NULL, *open_level = NULL;
         json_object *list;
         size_t n;
         int r;
 
+        if (arg_login > 0) {
+                r = request_login(arg_login, &login);
+                if (r < 0)
+                        return r;
+                extra = json_object_new_object();
+                if (!extra || json_add(extra, "login", json_object_get(login)) < 0)
+                        return log_oom();
+                json_extra = extra;
+        }
         r = request_descendants(t, &reply);
+        json_extra = NULL;
         if (r != 0)
                 return r < 0 ? r : 0;
+        if (login && json_sanitize(login, 0) < 0)
+                return log_error_errno(EBADMSG, "Received a malformed reply from lineaged.");
+        if (arg_format_dot)
+                return print_tree_dot(reply, login);
+        if (login) {
+                print_login(login, NULL);
+                putchar('\n');
+        }
         list = jarr(reply, "descendants");
         n = jarr_len(list);
         r = tree_last_flags(jarr(reply, "depths"), n, &depth, &last);
@@ -2123,6 +2308,811 @@ static int verb_watch(const Target *t) {
         return arg_bus ? bus_watch(params) : varlink_watch(params);
 }
 
+/* ---- enrich ---------------------------------------------------------------------------------- */
+
+/* Journal export lines (journalctl -o json) in, the same lines out, with LINEAGE_* fields appended to
+ * those whose process is known. Lines are read as they come and resolved many per round trip: a batch
+ * goes out when it is full or when stdin has nothing more ready, so `journalctl -f` lines wait for no
+ * one. Nothing is dropped: a line that cannot be resolved, or parsed, or is too long, is written
+ * unchanged, in its place. */
+
+#define ENRICH_LINE_MAX (1024U * 1024U)            /* longer lines pass through unmodified, streamed */
+#define ENRICH_BATCH_MAX 1024U                     /* queries per ResolveBatch call */
+#define ENRICH_PENDING_MAX (8U * 1024U * 1024U)    /* bytes of lines waiting for their batch */
+#define ENRICH_PENDING_LINES_MAX 16384U            /* lines waiting, resolvable or not */
+#define ENRICH_READ_SIZE (256U * 1024U)
+#define ENRICH_JSON_DEPTH 8                        /* journal JSON nests three levels deep */
+#define ENRICH_CACHE_SLOTS 8192U                   /* processes remembered (direct-mapped) */
+#define ENRICH_CACHE_MARGIN_USEC USEC_PER_SEC_I    /* distance from a lifetime's ends for a cache answer */
+#define ENRICH_RETRY_USEC USEC_PER_SEC_I           /* between attempts to reach lineaged again */
+#define ENRICH_RECENT_USEC (2 * USEC_PER_SEC_I)    /* a line this young may name a process not committed yet */
+#define ENRICH_SETTLE_USEC (500 * 1000)            /* asked again this long after it was logged */
+#define WARN_INTERVAL_USEC (10 * USEC_PER_SEC_I)
+#define WARN_BURST 5U
+
+/* One line waiting for its batch: text in the arena (without the newline); fields go at insert. */
+typedef struct EnrichLine {
+        size_t offset, length, insert;
+        int query;                                 /* its query in the batch, -1: written as it is */
+        bool newline;
+        char boot[33];                             /* the cache key, with the query's pid */
+        int64_t pid;
+        int64_t time;                              /* realtime of the entry, 0: unknown */
+} EnrichLine;
+
+typedef struct EnrichCacheEntry {
+        char boot[33];                             /* "" for the current boot */
+        int64_t pid;
+        int64_t from, to;                          /* realtime µs in which the same answer holds */
+        char *fields;
+} EnrichCacheEntry;
+
+typedef struct WarnLimit {
+        int64_t window_start;
+        unsigned in_window;
+        uint64_t suppressed;
+} WarnLimit;
+
+typedef struct Enricher {
+        Varlink varlink;
+        sd_bus *bus;
+        bool connected;
+        int64_t next_retry;
+        int error;                                 /* the last failure to ask lineaged, for the exit status */
+        json_tokener *tok;
+        char *partial;                             /* the line being read, ENRICH_LINE_MAX bytes */
+        size_t partial_len;
+        bool streaming;                            /* inside an over-long line: copy up to its newline */
+        char *arena;
+        size_t arena_used, arena_allocated;
+        EnrichLine *lines;
+        size_t n_lines, lines_allocated;
+        json_object *queries;                      /* the batch's ResolveQuery objects */
+        EnrichCacheEntry *cache;
+        uint64_t line_number, n_enriched, n_cached, n_malformed, n_long;
+        WarnLimit warn;
+} Enricher;
+
+static void enricher_done(Enricher *e) {
+        varlink_done(&e->varlink);
+        sd_bus_flush_close_unref(e->bus);
+        if (e->tok)
+                json_tokener_free(e->tok);
+        free(e->partial);
+        free(e->arena);
+        free(e->lines);
+        json_object_put(e->queries);
+        for (size_t i = 0; e->cache && i < ENRICH_CACHE_SLOTS; i++)
+                free(e->cache[i].fields);
+        free(e->cache);
+}
+
+/* At most WARN_BURST warnings per WARN_INTERVAL_USEC; the number left out is told with the next one. */
+static void enrich_warn(Enricher *e, const char *fmt, ...) _printf_(2, 3);
+static void enrich_warn(Enricher *e, const char *fmt, ...) {
+        int64_t now = (int64_t) now_usec(CLOCK_MONOTONIC);
+        char buf[512];
+        va_list ap;
+
+        if (now - e->warn.window_start >= WARN_INTERVAL_USEC) {
+                e->warn.window_start = now;
+                e->warn.in_window = 0;
+        }
+        if (e->warn.in_window >= WARN_BURST) {
+                e->warn.suppressed++;
+                return;
+        }
+        e->warn.in_window++;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        if (e->warn.suppressed > 0)
+                log_warning("%s (%" PRIu64 " similar warning(s) suppressed)", buf, e->warn.suppressed);
+        else
+                log_warning("%s", buf);
+        e->warn.suppressed = 0;
+}
+
+static int enrich_write(const char *s, size_t n) {
+        if (n > 0 && fwrite(s, 1, n, stdout) != n)
+                return log_error_errno(errno ?: EIO, "Failed to write the output: %m");
+        return 0;
+}
+
+/* Appends ',"KEY":"value"' with value escaped for JSON. */
+static void fields_add(FILE *f, const char *key, const char *value) {
+        fprintf(f, ",\"%s\":\"", key);
+        for (const unsigned char *p = (const unsigned char *) value; *p; p++) {
+                if (*p == '"' || *p == '\\')
+                        fprintf(f, "\\%c", *p);
+                else if (*p < 0x20 || *p == 0x7f)
+                        fprintf(f, "\\u%04x", *p);
+                else
+                        fputc(*p, f);
+        }
+        fputc('"', f);
+}
+
+static void fields_add_int(FILE *f, const char *key, int64_t v) {
+        char buf[32];
+
+        snprintf(buf, sizeof(buf), "%" PRIi64, v);
+        fields_add(f, key, buf);
+}
+
+/* The LINEAGE_* fields of one resolved answer, each preceded by a comma, without blanks. */
+static char *answer_fields(json_object *answer) {
+        json_object *p = jobj(answer, "process"), *l = jobj(answer, "login");
+        const char *s, *addr;
+        char *text = NULL;
+        size_t size = 0;
+        int64_t v, port;
+        FILE *f;
+
+        if (!jint(p, "instance", &v))
+                return NULL;
+        f = open_memstream(&text, &size);
+        if (!f)
+                return NULL;
+        fields_add_int(f, "LINEAGE_INSTANCE", v);
+        if (l) {
+                if ((s = jstr(l, "user")))
+                        fields_add(f, "LINEAGE_LOGIN_USER", s);
+                else if (jint(l, "loginUid", &v))
+                        fields_add_int(f, "LINEAGE_LOGIN_USER", v);
+                if ((s = jstr(l, "service")))
+                        fields_add(f, "LINEAGE_LOGIN_SERVICE", s);
+                if ((addr = jstr(l, "remoteAddress"))) {
+                        char buf[128];
+
+                        if (jint(l, "remotePort", &port))
+                                snprintf(buf, sizeof(buf), strchr(addr, ':') ? "[%.80s]:%" PRIi64 : "%.80s:%" PRIi64,
+                                         addr, port);
+                        else
+                                snprintf(buf, sizeof(buf), "%.80s", addr);
+                        fields_add(f, "LINEAGE_LOGIN_REMOTE", buf);
+                }
+                if (jint(l, "auditSession", &v))
+                        fields_add_int(f, "LINEAGE_LOGIN_SESSION", v);
+        }
+        if ((s = jstr(answer, "ancestry")))
+                fields_add(f, "LINEAGE_ANCESTRY", s);
+        if (fclose(f) != 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+/* Writes fields (as answer_fields() makes them) in the spacing of journalctl before systemd 246,
+ * ', "KEY" : "value"': keys are plain names, values escaped strings. */
+static void write_fields_spaced(FILE *out, const char *f) {
+        while (*f == ',') {
+                const char *key = f + 1, *colon = strchr(key, ':'), *v;
+
+                if (!colon || colon[1] != '"')
+                        return;
+                for (v = colon + 2; *v && *v != '"'; v++)
+                        if (*v == '\\' && v[1])
+                                v++;
+                fprintf(out, ", %.*s : %.*s\"", (int) (colon - key), key, (int) (v - colon - 1), colon + 1);
+                f = *v ? v + 1 : v;
+        }
+}
+
+/* Writes one line with fields inserted before its closing brace, spaced like the line itself (it has
+ * _PID: never an empty object). */
+static void write_enriched(FILE *out, const char *s, size_t n, size_t insert, const char *fields, bool newline) {
+        fwrite(s, 1, insert, out);
+        if (n > 2 && s[1] == ' ') /* { "__CURSOR" : "…", … } */
+                write_fields_spaced(out, fields);
+        else
+                fputs(fields, out);
+        fwrite(s + insert, 1, n - insert, out);
+        if (newline)
+                fputc('\n', out);
+}
+
+static bool is_blank(char c) {
+        return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* ---- the cache: a process answers for every line of its pid inside its lifetime ---- */
+
+static EnrichCacheEntry *cache_slot(Enricher *e, const char *boot, int64_t pid) {
+        uint64_t h = (uint64_t) pid * UINT64_C(0x9e3779b97f4a7c15);
+
+        for (const char *c = boot; *c; c++)
+                h = (h ^ (unsigned char) *c) * UINT64_C(0x100000001b3);
+        return &e->cache[(h >> 17) % ENRICH_CACHE_SLOTS];
+}
+
+/* The cached fields for pid at realtime t, or NULL. An entry holds from a second after the start of
+ * the process to a second before its exit (or before the answer, while it was alive): lines that close
+ * to either end are asked again, since the monotonic time lineaged converts may differ a little from
+ * the entry's realtime stamp. */
+static const char *cache_get(Enricher *e, const char *boot, int64_t pid, int64_t t) {
+        EnrichCacheEntry *c = cache_slot(e, boot, pid);
+
+        if (t <= 0 || !c->fields || c->pid != pid || !streq(c->boot, boot) || t < c->from || t > c->to)
+                return NULL;
+        return c->fields;
+}
+
+static void cache_put(Enricher *e, const char *boot, int64_t pid, json_object *process, const char *fields) {
+        EnrichCacheEntry *c = cache_slot(e, boot, pid);
+        int64_t start, end;
+        char *copy;
+
+        if (!jint(process, "startTime", &start))
+                return;
+        if (jbool(process, "alive"))
+                end = (int64_t) now_usec(CLOCK_REALTIME);
+        else if (jbool(process, "exitUnknown") || !jint(process, "exitTime", &end))
+                return; /* the end of its lifetime is not known */
+        if (end - start <= 2 * ENRICH_CACHE_MARGIN_USEC)
+                return;
+        copy = strdup(fields);
+        if (!copy)
+                return; /* a cache is optional */
+        free(c->fields);
+        *c = (EnrichCacheEntry) {
+                .pid = pid,
+                .from = start + ENRICH_CACHE_MARGIN_USEC,
+                .to = end - ENRICH_CACHE_MARGIN_USEC,
+                .fields = copy,
+        };
+        memcpy(c->boot, boot, sizeof(c->boot));
+}
+
+/* ---- talking to lineaged ---- */
+
+static int enrich_connect(Enricher *e) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (!arg_bus)
+                r = varlink_connect(&e->varlink, arg_varlink);
+        else {
+                /* The bus answers even without lineaged on it: make sure it is there (or activated). */
+                r = bus_connect(&e->bus);
+                if (r >= 0)
+                        r = sd_bus_call_method(e->bus, LINEAGE_DBUS_NAME, LINEAGE_DBUS_PATH,
+                                               "org.freedesktop.DBus.Peer", "Ping", &error, NULL, NULL);
+                if (r < 0 && e->bus)
+                        r = bus_report_error("Ping", NULL, &error, r);
+        }
+        e->connected = r >= 0;
+        return r;
+}
+
+static void enrich_disconnect(Enricher *e) {
+        varlink_done(&e->varlink);
+        e->varlink.fd = -1;
+        e->bus = sd_bus_flush_close_unref(e->bus);
+        e->connected = false;
+        e->next_retry = (int64_t) now_usec(CLOCK_MONOTONIC) + ENRICH_RETRY_USEC;
+}
+
+/* One ResolveBatch call; -E2BIG when the answer is too large to take in one piece. */
+static int enrich_call_once(Enricher *e, json_object *params, json_object **ret) {
+        int64_t deadline = (int64_t) now_usec(CLOCK_MONOTONIC) + CALL_TIMEOUT_USEC;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_json_ json_object *msg = NULL;
+        int r;
+
+        if (!arg_bus) {
+                r = varlink_send(&e->varlink, "ResolveBatch", params, false, deadline);
+                if (r >= 0)
+                        r = varlink_read(&e->varlink, deadline, &msg);
+                if (r == -EMSGSIZE) {
+                        /* The rest of that reply is still on its way: only a new connection is usable. */
+                        enrich_disconnect(e);
+                        return enrich_connect(e) < 0 ? -EHOSTDOWN : -E2BIG;
+                }
+                if (r >= 0)
+                        r = varlink_reply("ResolveBatch", params, msg, ret, NULL);
+                return r;
+        }
+        r = bus_new_call(e->bus, "ResolveBatch", params, &m);
+        if (r < 0)
+                return r;
+        r = sd_bus_call(e->bus, m, CALL_TIMEOUT_USEC, &error, &reply);
+        if (r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_LIMITS_EXCEEDED))
+                return -E2BIG; /* the answer would exceed what lineaged sends over D-Bus */
+        if (r < 0)
+                return bus_report_error("ResolveBatch", params, &error, r);
+        return bus_reply_to_json(reply, ret);
+}
+
+/* The answers to queries (a new reference). An answer too large for one message (long command lines,
+ * many of them) is asked for in halves. */
+static int enrich_ask(Enricher *e, json_object *queries, json_object **ret) {
+        _cleanup_json_ json_object *params = json_object_new_object(), *reply = NULL, *a = NULL;
+        size_t n = jarr_len(queries);
+        int r;
+
+        if (!params || json_add(params, "queries", json_object_get(queries)) < 0)
+                return -ENOMEM;
+        if (!e->connected && (int64_t) now_usec(CLOCK_MONOTONIC) >= e->next_retry)
+                (void) enrich_connect(e);
+        r = e->connected ? enrich_call_once(e, params, &reply) : -EHOSTDOWN;
+        if (r >= 0) {
+                if (jarr_len(jarr(reply, "answers")) != n)
+                        return -EBADMSG;
+                *ret = json_object_get(jarr(reply, "answers"));
+                return 0;
+        }
+        if (r != -E2BIG || n < 2)
+                return r;
+        for (size_t half = 0; half < 2; half++) {
+                _cleanup_json_ json_object *part = json_object_new_array(), *answers = NULL;
+
+                if (!part)
+                        return -ENOMEM;
+                for (size_t i = half ? n / 2 : 0; i < (half ? n : n / 2); i++)
+                        if (json_object_array_add(part, json_object_get(json_object_array_get_idx(queries, i))) < 0)
+                                return -ENOMEM;
+                r = enrich_ask(e, part, &answers);
+                if (r < 0)
+                        return r;
+                if (!a) {
+                        a = TAKE_PTR(answers);
+                        continue;
+                }
+                for (size_t i = 0; i < jarr_len(answers); i++)
+                        if (json_object_array_add(a, json_object_get(json_object_array_get_idx(answers, i))) < 0)
+                                return -ENOMEM;
+        }
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+/* Asks lineaged about the batch; on any failure the batch is written unchanged and we try to reach
+ * lineaged again a second later. Its own error messages would repeat for every batch: they are
+ * silenced and replaced by one rate-limited warning. */
+static int enrich_call(Enricher *e, json_object *queries, json_object **ret_answers) {
+        int saved_level = log_max_level, r;
+
+        log_max_level = LOG_LEVEL_ERR - 1;
+        r = enrich_ask(e, queries, ret_answers);
+        log_max_level = saved_level;
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0) {
+                if (e->connected)
+                        enrich_disconnect(e);
+                e->error = r;
+                errno = -r;
+                enrich_warn(e, "Could not ask lineaged (%m); passing %zu line(s) through unchanged.",
+                            jarr_len(queries));
+        }
+        return r;
+}
+
+/* ---- the batch ---- */
+
+static int arena_reserve(Enricher *e, size_t n) {
+        size_t a;
+        char *b;
+
+        if (e->arena_allocated - e->arena_used >= n)
+                return 0;
+        a = MAX(e->arena_allocated * 2, e->arena_used + n);
+        a = MAX(a, (size_t) 65536);
+        b = realloc(e->arena, a);
+        if (!b)
+                return log_oom();
+        e->arena = b;
+        e->arena_allocated = a;
+        return 0;
+}
+
+/* Keeps a line for the batch, made of n_parts pieces (query < 0: to be written as it is, in its place). */
+static int batch_add(Enricher *e, const struct iovec *parts, size_t n_parts, const EnrichLine *line) {
+        size_t n = 0;
+        int r;
+
+        for (size_t i = 0; i < n_parts; i++)
+                n += parts[i].iov_len;
+        if (e->n_lines >= e->lines_allocated) {
+                size_t k = MAX(e->lines_allocated * 2, (size_t) 256);
+                EnrichLine *l = reallocarray(e->lines, k, sizeof(EnrichLine));
+
+                if (!l)
+                        return log_oom();
+                e->lines = l;
+                e->lines_allocated = k;
+        }
+        r = arena_reserve(e, n);
+        if (r < 0)
+                return r;
+        e->lines[e->n_lines] = *line;
+        e->lines[e->n_lines].offset = e->arena_used;
+        e->lines[e->n_lines].length = n;
+        e->n_lines++;
+        for (size_t i = 0; i < n_parts; i++) {
+                memcpy(e->arena + e->arena_used, parts[i].iov_base, parts[i].iov_len);
+                e->arena_used += parts[i].iov_len;
+        }
+        return 0;
+}
+
+/* lineaged commits what it records every fraction of a second: a line logged by a process that was
+ * born just before (journalctl -f) may not be answerable yet. Such young lines are asked once more,
+ * half a second after they were logged. */
+static void batch_retry_young(Enricher *e, json_object *answers) {
+        _cleanup_json_ json_object *queries = json_object_new_array(), *again = NULL;
+        int64_t now = (int64_t) now_usec(CLOCK_REALTIME), newest = 0, wait;
+        size_t k = 0;
+
+        if (!queries)
+                return;
+        for (size_t i = 0; i < e->n_lines; i++) {
+                const EnrichLine *l = &e->lines[i];
+                json_object *q;
+
+                if (l->query < 0 || l->time <= now - ENRICH_RECENT_USEC ||
+                    jbool(json_object_array_get_idx(answers, (size_t) l->query), "resolved"))
+                        continue;
+                q = json_object_array_get_idx(e->queries, (size_t) l->query);
+                if (json_object_array_add(queries, json_object_get(q)) < 0)
+                        return;
+                newest = MAX(newest, l->time);
+        }
+        if (jarr_len(queries) == 0)
+                return;
+        wait = MIN(newest + ENRICH_SETTLE_USEC - now, (int64_t) ENRICH_SETTLE_USEC);
+        if (wait > 0)
+                (void) nanosleep(&(struct timespec) { .tv_sec = wait / USEC_PER_SEC_I,
+                                                      .tv_nsec = (long) (wait % USEC_PER_SEC_I) * 1000 }, NULL);
+        if (enrich_call(e, queries, &again) < 0)
+                return;
+        for (size_t i = 0; i < e->n_lines && k < jarr_len(again); i++) {
+                const EnrichLine *l = &e->lines[i];
+
+                if (l->query < 0 || l->time <= now - ENRICH_RECENT_USEC ||
+                    jbool(json_object_array_get_idx(answers, (size_t) l->query), "resolved"))
+                        continue;
+                (void) json_object_array_put_idx(answers, (size_t) l->query,
+                                                 json_object_get(json_object_array_get_idx(again, k++)));
+        }
+}
+
+static int batch_flush(Enricher *e) {
+        _cleanup_json_ json_object *answers = NULL;
+        int r;
+
+        if (e->n_lines == 0)
+                return 0;
+        if (jarr_len(e->queries) > 0 && enrich_call(e, e->queries, &answers) >= 0)
+                batch_retry_young(e, answers);
+        for (size_t i = 0; i < e->n_lines; i++) {
+                const EnrichLine *l = &e->lines[i];
+                const char *s = e->arena + l->offset;
+                json_object *a = answers && l->query >= 0 ? json_object_array_get_idx(answers, (size_t) l->query)
+                                                          : NULL;
+                _cleanup_free_ char *fields = NULL;
+
+                if (a && jbool(a, "resolved"))
+                        fields = answer_fields(a);
+                if (fields) {
+                        cache_put(e, l->boot, l->pid, jobj(a, "process"), fields);
+                        e->n_enriched++;
+                        write_enriched(stdout, s, l->length, l->insert, fields, l->newline);
+                        r = ferror(stdout) ? log_error_errno(EIO, "Failed to write the output.") : 0;
+                } else {
+                        r = enrich_write(s, l->length);
+                        if (r >= 0 && l->newline)
+                                r = enrich_write("\n", 1);
+                }
+                if (r < 0)
+                        return r;
+        }
+        e->n_lines = e->arena_used = 0;
+        json_object_put(e->queries);
+        e->queries = json_object_new_array();
+        if (!e->queries)
+                return log_oom();
+        return 0;
+}
+
+/* ---- one line ---- */
+
+/* A journal field as a number: "123" (as journalctl writes them) or 123. */
+static bool journal_number(json_object *o, const char *key, int64_t min, int64_t max, int64_t *ret) {
+        json_object *v = jget(o, key);
+        uint64_t u;
+
+        if (json_object_is_type(v, json_type_string)) {
+                if (safe_atou64(json_object_get_string(v), &u) < 0 || u > INT64_MAX)
+                        return false;
+        } else if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0)
+                u = (uint64_t) json_object_get_int64(v);
+        else
+                return false;
+        if ((int64_t) u < min || (int64_t) u > max)
+                return false;
+        *ret = (int64_t) u;
+        return true;
+}
+
+/* _BOOT_ID as 32 lower-case hex digits (dashes dropped), or "" when absent or not a boot id. */
+static void journal_boot_id(json_object *o, char ret[static 33]) {
+        const char *s = jstr(o, "_BOOT_ID");
+        size_t k = 0;
+
+        ret[0] = 0;
+        for (; s && *s && k < 32; s++) {
+                if (*s == '-')
+                        continue;
+                if (!strchr("0123456789abcdefABCDEF", *s))
+                        return;
+                ret[k++] = (char) (*s | 0x20);
+        }
+        if (k == 32 && s && !*s)
+                ret[k] = 0;
+        else
+                ret[0] = 0;
+}
+
+/* Parses a line; NULL (with a rate-limited warning) when it is not one JSON object. */
+static json_object *enrich_parse(Enricher *e, const char *s, size_t n) {
+        json_object *o;
+        size_t end;
+
+        json_tokener_reset(e->tok);
+        o = json_tokener_parse_ex(e->tok, s, (int) n); /* n <= ENRICH_LINE_MAX */
+        end = o ? json_tokener_get_parse_end(e->tok) : 0;
+        while (o && end < n && is_blank(s[end]))
+                end++;
+        if (o && json_object_is_type(o, json_type_object) && end == n)
+                return o;
+        json_object_put(o);
+        e->n_malformed++;
+        enrich_warn(e, "Line %" PRIu64 " is not a JSON object; passing it through unchanged.", e->line_number);
+        return NULL;
+}
+
+/* The ResolveQuery of an entry and the realtime its cache lookup uses; false when it names no process
+ * (no _PID, or no time) or was enriched already (it has LINEAGE_INSTANCE: lineaged's own entries
+ * describe another process). Realtime is _SOURCE_REALTIME_TIMESTAMP; without it __MONOTONIC_TIMESTAMP
+ * with _BOOT_ID is asked; __REALTIME_TIMESTAMP only when neither is there. */
+static bool journal_query(json_object *o, EnrichLine *line, int64_t *ret_realtime, int64_t *ret_monotonic,
+                          int64_t *ret_cache_time) {
+        int64_t realtime = 0, monotonic = -1, received = 0;
+
+        if (jget(o, "LINEAGE_INSTANCE") || !journal_number(o, "_PID", 1, INT32_MAX, &line->pid))
+                return false;
+        journal_boot_id(o, line->boot);
+        (void) journal_number(o, "__REALTIME_TIMESTAMP", 1, INT64_MAX, &received);
+        if (!journal_number(o, "_SOURCE_REALTIME_TIMESTAMP", 1, INT64_MAX, &realtime) &&
+            !(line->boot[0] && journal_number(o, "__MONOTONIC_TIMESTAMP", 0, INT64_MAX, &monotonic)))
+                realtime = received;
+        if (realtime <= 0 && monotonic < 0)
+                return false;
+        *ret_realtime = realtime;
+        *ret_monotonic = monotonic;
+        *ret_cache_time = realtime > 0 ? realtime : received;
+        return true;
+}
+
+static int query_add(Enricher *e, const EnrichLine *line, int64_t realtime, int64_t monotonic) {
+        json_object *q = json_object_new_object();
+
+        if (!q || json_object_array_add(e->queries, q) < 0) {
+                json_object_put(q);
+                return log_oom();
+        }
+        if (json_add(q, "pid", json_object_new_int64(line->pid)) < 0 ||
+            (line->boot[0] && json_add(q, "bootId", json_object_new_string(line->boot)) < 0) ||
+            (realtime > 0 && json_add(q, "realtime", json_object_new_int64(realtime)) < 0) ||
+            (monotonic >= 0 && json_add(q, "monotonic", json_object_new_int64(monotonic)) < 0))
+                return log_oom();
+        return 0;
+}
+
+/* Where fields go: before the closing brace and the blanks in front of it. */
+static size_t insert_position(const char *s, size_t n) {
+        size_t k = n;
+
+        while (k > 0 && s[k - 1] != '}')
+                k--;
+        if (k > 0)
+                k--;
+        while (k > 1 && is_blank(s[k - 1]))
+                k--;
+        return k;
+}
+
+static int batch_flush_if_full(Enricher *e) {
+        if (jarr_len(e->queries) >= ENRICH_BATCH_MAX || e->arena_used >= ENRICH_PENDING_MAX ||
+            e->n_lines >= ENRICH_PENDING_LINES_MAX)
+                return batch_flush(e);
+        return 0;
+}
+
+/* A line answered from the cache: written at once, or, behind lines still waiting, kept with them. */
+static int enrich_cached(Enricher *e, const char *s, size_t n, const EnrichLine *line, const char *fields) {
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        e->n_cached++;
+        e->n_enriched++;
+        if (e->n_lines == 0) {
+                write_enriched(stdout, s, n, line->insert, fields, line->newline);
+                return ferror(stdout) ? log_error_errno(EIO, "Failed to write the output.") : 0;
+        }
+        f = open_memstream(&text, &size);
+        if (!f)
+                return log_oom();
+        write_enriched(f, s, n, line->insert, fields, false);
+        if (fclose(f) != 0)
+                return log_oom();
+        r = batch_add(e, &(struct iovec) { text, size }, 1, &(EnrichLine) { .query = -1, .newline = line->newline });
+        return r < 0 ? r : batch_flush_if_full(e);
+}
+
+static int enrich_line(Enricher *e, const char *s, size_t n, bool newline) {
+        _cleanup_json_ json_object *o = NULL;
+        EnrichLine line = { .query = -1, .newline = newline };
+        int64_t realtime, monotonic, cache_time;
+        const char *fields;
+        bool blank = true;
+        int r;
+
+        e->line_number++;
+        for (size_t i = 0; i < n && blank; i++)
+                blank = is_blank(s[i]);
+        if (!blank) /* blank lines are not worth a warning */
+                o = enrich_parse(e, s, n);
+        if (o && journal_query(o, &line, &realtime, &monotonic, &cache_time)) {
+                line.insert = insert_position(s, n);
+                line.time = cache_time;
+                fields = cache_get(e, line.boot, line.pid, cache_time);
+                if (fields)
+                        return enrich_cached(e, s, n, &line, fields);
+                line.query = (int) jarr_len(e->queries);
+                r = query_add(e, &line, realtime, monotonic);
+                if (r < 0)
+                        return r;
+        } else if (e->n_lines == 0) {
+                r = enrich_write(s, n);
+                if (r >= 0 && newline)
+                        r = enrich_write("\n", 1);
+                return r;
+        }
+        r = batch_add(e, &(struct iovec) { (void *) s, n }, 1, &line);
+        return r < 0 ? r : batch_flush_if_full(e);
+}
+
+/* An over-long line: what is pending goes first, then the line unmodified, up to its newline. */
+static int enrich_long_line(Enricher *e, const char *s, size_t n, bool newline) {
+        int r;
+
+        if (!e->streaming) {
+                e->n_long++;
+                enrich_warn(e, "Line %" PRIu64 " is longer than %u KiB; passing it through unchanged.",
+                            ++e->line_number, ENRICH_LINE_MAX / 1024);
+                r = batch_flush(e);
+                if (r >= 0)
+                        r = enrich_write(e->partial, e->partial_len);
+                if (r < 0)
+                        return r;
+                e->partial_len = 0;
+        }
+        r = enrich_write(s, n);
+        if (r >= 0 && newline)
+                r = enrich_write("\n", 1);
+        e->streaming = !newline;
+        return r;
+}
+
+/* Splits what was read into lines; a line's start may wait in e->partial for the rest of it. */
+static int enrich_input(Enricher *e, const char *data, size_t n) {
+        int r;
+
+        while (n > 0) {
+                const char *nl = memchr(data, '\n', n);
+                size_t k = nl ? (size_t) (nl - data) : n;
+
+                if (e->streaming || e->partial_len + k > ENRICH_LINE_MAX)
+                        r = enrich_long_line(e, data, k, nl);
+                else if (e->partial_len == 0 && nl)
+                        r = enrich_line(e, data, k, true); /* the usual case: no copy */
+                else {
+                        memcpy(e->partial + e->partial_len, data, k);
+                        e->partial_len += k;
+                        r = 0;
+                        if (nl) {
+                                r = enrich_line(e, e->partial, e->partial_len, true);
+                                e->partial_len = 0;
+                        }
+                }
+                if (r < 0)
+                        return r;
+                k += nl ? 1 : 0;
+                data += k;
+                n -= k;
+        }
+        return 0;
+}
+
+static bool input_ready(void) {
+        struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+
+        return poll(&p, 1, 0) > 0;
+}
+
+static int enrich_run(Enricher *e) {
+        _cleanup_free_ char *buf = malloc(ENRICH_READ_SIZE);
+        int r;
+
+        if (!buf)
+                return log_oom();
+        for (;;) {
+                ssize_t k;
+
+                /* About to wait for input: whatever is pending goes out now, not when a batch fills. */
+                if (!input_ready()) {
+                        r = batch_flush(e);
+                        if (r < 0)
+                                return r;
+                        if (fflush(stdout) != 0)
+                                return log_error_errno(errno, "Failed to write the output: %m");
+                }
+                k = read(STDIN_FILENO, buf, ENRICH_READ_SIZE);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return log_error_errno(errno, "Failed to read standard input: %m");
+                if (k == 0)
+                        break;
+                r = enrich_input(e, buf, (size_t) k);
+                if (r < 0)
+                        return r;
+        }
+        /* The last line may lack its newline; it is written without one. */
+        if (e->partial_len > 0 && !e->streaming) {
+                r = enrich_line(e, e->partial, e->partial_len, false);
+                if (r < 0)
+                        return r;
+        }
+        return batch_flush(e);
+}
+
+static int verb_enrich(void) {
+        _cleanup_(enricher_done) Enricher e = { .varlink.fd = -1 };
+        int r;
+
+        e.tok = json_tokener_new_ex(ENRICH_JSON_DEPTH);
+        e.partial = malloc(ENRICH_LINE_MAX);
+        e.queries = json_object_new_array();
+        e.cache = calloc(ENRICH_CACHE_SLOTS, sizeof(EnrichCacheEntry));
+        if (!e.tok || !e.partial || !e.queries || !e.cache)
+                return log_oom();
+        json_tokener_set_flags(e.tok, JSON_TOKENER_STRICT);
+        /* Not reachable at the start is an error; later, lines pass through until it is back. */
+        r = enrich_connect(&e);
+        if (r < 0)
+                return r;
+        r = enrich_run(&e);
+        if (r >= 0 && fflush(stdout) != 0)
+                r = log_error_errno(errno, "Failed to write the output: %m");
+        log_debug("enrich: %" PRIu64 " line(s), %" PRIu64 " enriched (%" PRIu64 " from the cache), %" PRIu64
+                  " malformed, %" PRIu64 " too long.", e.line_number, e.n_enriched, e.n_cached, e.n_malformed,
+                  e.n_long);
+        if (e.warn.suppressed > 0)
+                log_warning("(%" PRIu64 " more warning(s) suppressed)", e.warn.suppressed);
+        if (r < 0)
+                return r;
+        /* Every line was written; still tell the caller that some could not be resolved. */
+        return e.error < 0 ? -EIO : 0;
+}
+
 /* ---- command line ---------------------------------------------------------------------------- */
 
 static void help(void) {
@@ -2132,13 +3122,15 @@ static void help(void) {
                "  origin PID              Login and birth ancestors of a process\n"
                "  ancestors PID           Birth ancestors as a table, nearest first\n"
                "  descendants PID         Everything born under a process, alive and exited\n"
-               "  tree PID                The same, drawn as a tree\n"
+               "  tree PID|--login=ID     The same, drawn as a tree (of a login's processes)\n"
                "  caba PID                Closest alive born ancestor, from events and the kernel\n"
                "  history PID             Events of one process instance\n"
                "  resolve PID TIME        Which process held PID at TIME\n"
                "  logins                  Recorded logins, newest first\n"
                "  status                  Counters of the daemon\n"
-               "  watch [PID]             Print events as they are recorded, until interrupted\n\n"
+               "  watch [PID]             Print events as they are recorded, until interrupted\n"
+               "  enrich                  Add LINEAGE_* fields to journalctl -o json lines\n"
+               "                          from standard input\n\n"
                "PID is a pid (its live holder, else its latest, or with --at the holder then) or\n"
                "@INSTANCE, an instance id (never reused). TIME is µs since the epoch, @SECONDS,\n"
                "\"YYYY-MM-DD HH:MM:SS[.ffffff]\" (local time), \"HH:MM[:SS]\" (today), \"now\" or\n"
@@ -2159,7 +3151,9 @@ static void help(void) {
                "     --until=TIME         Logins that began at or before TIME (logins)\n"
                "     --boot=ID            Boot id for resolve (default: the current boot)\n"
                "     --type=TYPE[,TYPE…]  Event types for watch: fork, exec, uid, gid, sid,\n"
-               "                          ptrace, comm, coredump, exit\n\n"
+               "                          ptrace, comm, coredump, exit\n"
+               "     --login=INSTANCE     tree: the processes of the login that began there\n"
+               "     --format=text|dot    tree: box-drawing text (default) or Graphviz dot\n\n"
                "Exit status:\n"
                "  0 success, 1 other failure, 2 bad usage, 3 no such process,\n"
                "  4 permission denied, 5 lineaged not reachable\n",
@@ -2192,8 +3186,21 @@ static int run_ancestors(char **args, _unused_ unsigned n) {
 static int run_descendants(char **args, _unused_ unsigned n) {
         return run_target(args, verb_descendants);
 }
-static int run_tree(char **args, _unused_ unsigned n) {
-        return run_target(args, verb_tree);
+static int run_tree(char **args, unsigned n) {
+        Target t = { .name = "--login", .instance = arg_login };
+        int r;
+
+        if (arg_format_dot && arg_json != JSON_OFF)
+                return log_error_errno(EINVAL, "--format=dot and --json cannot be used together.");
+        if ((n > 0) == (arg_login > 0))
+                return log_error_errno(EINVAL, "tree takes %s: lineagectl tree PID|@INSTANCE|--login=INSTANCE",
+                                       n > 0 ? "a PID or --login, not both" : "a PID, @INSTANCE or --login=INSTANCE");
+        if (n > 0) {
+                r = parse_target(args[0], &t);
+                if (r < 0)
+                        return r;
+        }
+        return verb_tree(&t);
 }
 static int run_caba(char **args, _unused_ unsigned n) {
         return run_target(args, verb_caba);
@@ -2206,6 +3213,11 @@ static int run_logins(_unused_ char **args, _unused_ unsigned n) {
 }
 static int run_status(_unused_ char **args, _unused_ unsigned n) {
         return verb_status();
+}
+static int run_enrich(_unused_ char **args, _unused_ unsigned n) {
+        if (arg_json != JSON_OFF)
+                return log_error_errno(EINVAL, "--json does not apply to enrich: it writes journal JSON already.");
+        return verb_enrich();
 }
 
 static int run_watch(char **args, unsigned n) {
@@ -2241,13 +3253,14 @@ static const Verb verbs[] = {
         { "origin", 1, 1, VERB_AT, run_origin },
         { "ancestors", 1, 1, VERB_AT, run_ancestors },
         { "descendants", 1, 1, VERB_AT | VERB_ALIVE | VERB_LIMIT, run_descendants },
-        { "tree", 1, 1, VERB_AT | VERB_ALIVE | VERB_LIMIT, run_tree },
+        { "tree", 0, 1, VERB_AT | VERB_ALIVE | VERB_LIMIT | VERB_TREE, run_tree },
         { "caba", 1, 1, 0, run_caba },
         { "history", 1, 1, VERB_AT | VERB_LIMIT, run_history },
         { "resolve", 1, 2, VERB_AT | VERB_BOOT, run_resolve },
         { "logins", 0, 0, VERB_ALIVE | VERB_LIMIT | VERB_LOGINS, run_logins },
         { "status", 0, 0, 0, run_status },
         { "watch", 0, 1, VERB_TYPES, run_watch },
+        { "enrich", 0, 0, 0, run_enrich },
 };
 
 /* getopt would read a relative TIME such as "-5min" as short options: such words are marked with
@@ -2294,6 +3307,8 @@ enum {
         ARG_UNTIL,
         ARG_BOOT,
         ARG_TYPE,
+        ARG_LOGIN,
+        ARG_FORMAT,
 };
 
 static int parse_option(int c, const char *value, unsigned *used_flags) {
@@ -2352,6 +3367,19 @@ static int parse_option(int c, const char *value, unsigned *used_flags) {
         case ARG_TYPE:
                 *used_flags |= VERB_TYPES;
                 return add_types(value);
+        case ARG_LOGIN:
+                *used_flags |= VERB_TREE;
+                if (safe_atou64(value[0] == '@' ? value + 1 : value, &u) < 0 || u == 0 || u > INT64_MAX)
+                        return log_error_errno(EINVAL, "Invalid login: %s (expected the INSTANCE where it began)",
+                                               value);
+                arg_login = (int64_t) u;
+                return 0;
+        case ARG_FORMAT:
+                *used_flags |= VERB_TREE;
+                if (!streq(value, "dot") && !streq(value, "text"))
+                        return log_error_errno(EINVAL, "Invalid --format=: %s (expected text or dot)", value);
+                arg_format_dot = streq(value, "dot");
+                return 0;
         }
         return -EINVAL;
 }
@@ -2367,6 +3395,8 @@ static const char *option_name(unsigned flags) {
                 return "--user/--since/--until";
         if (flags & VERB_TYPES)
                 return "--type";
+        if (flags & VERB_TREE)
+                return "--login/--format";
         return "--boot";
 }
 
@@ -2387,6 +3417,8 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
                 { "until", required_argument, NULL, ARG_UNTIL },
                 { "boot", required_argument, NULL, ARG_BOOT },
                 { "type", required_argument, NULL, ARG_TYPE },
+                { "login", required_argument, NULL, ARG_LOGIN },
+                { "format", required_argument, NULL, ARG_FORMAT },
                 {}
         };
         unsigned used_flags = 0, n;

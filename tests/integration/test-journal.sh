@@ -1,0 +1,330 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Which login spawned it, from the journal: a real systemd-journald, lineagectl enrich, lineaged --journal-export.
+#
+# The test runs in a mount namespace of its own, with a tmpfs on /run (and on /var/log/journal): its
+# journald's sockets, /run/systemd/journal/{socket,stdout,dev-log}, and its volatile journal,
+# /run/log/journal, are seen by the processes of this test only, and vanish with it.
+if [ "$(id -u)" -eq 0 ] && [ -z "${LINEAGE_JOURNAL_NAMESPACE:-}" ]; then
+        command -v unshare >/dev/null || { echo "SKIP: unshare (util-linux) is not installed"; exit 77; }
+        LINEAGE_JOURNAL_NAMESPACE=1 exec unshare --mount --propagation private "$0" "$@"
+fi
+. "$(dirname "$0")/lib.sh"
+
+JOURNALD=/lib/systemd/systemd-journald
+[ -x "$JOURNALD" ] || JOURNALD=/usr/lib/systemd/systemd-journald
+for tool in "$JOURNALD" journalctl systemd-cat logger setpriv dbus-daemon python3; do
+        command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (./dev test installs systemd, dbus-daemon, util-linux)"; exit 77; }
+done
+[ -w /proc/self/loginuid ] || { echo "SKIP: no audit loginuid in this kernel"; exit 77; }
+if [ "$(cat /proc/self/loginuid)" != 4294967295 ]; then
+        echo "SKIP: this test runs inside a login already (loginuid $(cat /proc/self/loginuid)); it needs an unset loginuid"
+        exit 77
+fi
+[ -s /etc/machine-id ] || { echo "SKIP: journald needs /etc/machine-id"; exit 77; }
+LOGIN_UID=65534   # nobody: a user name to find in LINEAGE_LOGIN_USER
+STRANGER=4321     # an unprivileged caller who owns none of the test's processes
+WRITERS="$SOURCE_DIR/tests/integration/journal-writers.py"
+JDIR=/run/log/journal/$(cat /etc/machine-id)
+ctl() { "$LINEAGECTL" --varlink="$SOCK" "$@"; }
+# by_message FILE MESSAGE: the last line of journal JSON in FILE whose MESSAGE is exactly MESSAGE.
+by_message() {
+        python3 -c 'import json, sys
+found = ""
+for l in open(sys.argv[1]):
+    try:
+        if json.loads(l).get("MESSAGE") == sys.argv[2]:
+            found = l.strip()
+    except ValueError:
+        pass
+print(found)' "$1" "$2"
+}
+
+echo "# a private journald"
+mount -t tmpfs -o mode=0755 tmpfs /run || fail "cannot mount a tmpfs on /run in the test's mount namespace"
+if [ -d /var/log/journal ]; then
+        mount -t tmpfs tmpfs /var/log/journal || fail "cannot hide /var/log/journal"
+fi
+mkdir -p /run/systemd/journal /run/systemd/journald.conf.d /run/log
+cat >/run/systemd/journald.conf.d/lineage-test.conf <<EOF
+[Journal]
+Storage=volatile
+RateLimitBurst=0
+ForwardToSyslog=no
+ForwardToKMsg=no
+ForwardToConsole=no
+ForwardToWall=no
+ReadKMsg=no
+EOF
+# Dies with this shell even if the test is killed: nothing it serves outlives the namespace anyway.
+JOURNALD_START=$(date +%s%6N)
+SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_LEVEL=info setpriv --pdeathsig=TERM "$JOURNALD" >"$T/journald.log" 2>&1 &
+JOURNALD_PID=$!
+CLEANUP_PIDS+=("$JOURNALD_PID")
+for _ in $(seq 100); do
+        [ -S /run/systemd/journal/socket ] && [ -S /run/systemd/journal/stdout ] && [ -S /run/systemd/journal/dev-log ] && break
+        kill -0 "$JOURNALD_PID" 2>/dev/null || { cat "$T/journald.log"; fail "systemd-journald exited at start"; }
+        sleep 0.05
+done
+[ -S /run/systemd/journal/dev-log ] || { cat "$T/journald.log"; fail "systemd-journald did not create its sockets"; }
+J() { journalctl --directory="$JDIR" --no-pager "$@"; }
+NONCE="lineage-journal-test nonce $RANDOM$RANDOM"
+logger -u /run/systemd/journal/dev-log -t lineage-test "$NONCE"
+for _ in $(seq 100); do J -o cat 2>/dev/null | grep -qxF "$NONCE" && break; sleep 0.05; done
+J -o cat | grep -qxF "$NONCE" || fail "the nonce did not reach $JDIR"
+check "the journal read is on the test's tmpfs" "$(findmnt -n -o TARGET --target "$JDIR")" /run
+check "it holds nothing older than this journald" "$(J -o json | python3 -c '
+import json, sys
+print(min(int(json.loads(l)["__REALTIME_TIMESTAMP"]) for l in sys.stdin) >= int(sys.argv[1]))' "$JOURNALD_START")" True
+
+echo "# lineaged on a private bus, exporting to the journal"
+BUS="unix:path=$T/bus"
+cat >"$T/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <listen>$BUS</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+  </policy>
+</busconfig>
+EOF
+dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile >"$T/bus.log" 2>&1 &
+CLEANUP_PIDS+=($!)
+for _ in $(seq 100); do [ -S "$T/bus" ] && break; sleep 0.05; done
+start_daemon --dbus="$BUS" --journal-export
+for _ in $(seq 100); do grep -q "Serving org.lineaged.Lineage1" "$T/daemon.log" && break; sleep 0.05; done
+
+echo "# writers: logger and systemd-cat, in and out of a login, daemonized, in a pid namespace, a reused pid"
+python3 "$WRITERS" "$SOCK" "$LOGIN_UID" >"$T/writers.json" || fail "journal-writers.py failed"
+[ "$(tail -n 1 "$T/writers.json")" = DONE ] || fail "journal-writers.py did not finish"
+sed -i '$d' "$T/writers.json"
+check "writers" "$(wc -l <"$T/writers.json")" 8
+for _ in $(seq 100); do
+        [ "$(J -o cat | grep -c -E '^lineage-journal-test (plain|login|reuse)-')" -ge 8 ] && break
+        sleep 0.05
+done
+settle
+
+echo "# journalctl -o json | lineagectl enrich: every line of every writer, all exited by now"
+J -o json >"$T/journal.json"
+ctl enrich <"$T/journal.json" >"$T/enriched.json" 2>"$T/enrich.err" || { cat "$T/enrich.err"; fail "enrich failed"; }
+[ ! -s "$T/enrich.err" ] || { cat "$T/enrich.err"; fail "enrich warned about a real journal"; }
+cat >"$T/check.py" <<'EOF'
+import json, sys
+
+mode, writers_path, before_path, after_path = sys.argv[1:5]
+writers = [json.loads(l) for l in open(writers_path)]
+before = open(before_path, "rb").read().split(b"\n")
+after = open(after_path, "rb").read().split(b"\n")
+errors = []
+if len(before) != len(after):
+    sys.exit(f"{len(before)} lines in, {len(after)} out")
+by_message = {}
+added_total = 0
+for b, a in zip(before, after):
+    if a == b:
+        continue
+    # The same line with fields added before the closing brace: byte for byte otherwise.
+    cut = b.rstrip().rstrip(b"}").rstrip()
+    if not a.startswith(cut) or not a.endswith(b[len(cut):]):
+        errors.append(f"line changed beyond the added fields: {a[:200]!r}")
+        continue
+    jb, ja = json.loads(b), json.loads(a)
+    extra = {k: v for k, v in ja.items() if k not in jb}
+    if any(ja[k] != jb[k] for k in jb) or not all(k.startswith("LINEAGE_") for k in extra):
+        errors.append(f"fields changed: {extra}")
+    if not all(isinstance(v, str) for v in extra.values()):
+        errors.append(f"not string values: {extra}")
+    added_total += 1
+    if isinstance(jb.get("MESSAGE"), str):
+        by_message[jb["MESSAGE"]] = (jb, ja, extra)
+for w in writers:
+    msg = "lineage-journal-test " + w["tag"]
+    if msg not in by_message:
+        errors.append(f"{w['tag']}: not enriched")
+        continue
+    jb, ja, extra = by_message[msg]
+    tag = w["tag"]
+    if jb["_PID"] != str(w["pid"]):
+        errors.append(f"{tag}: the journal has _PID {jb['_PID']}, the writer was {w['pid']}")
+    if extra.get("LINEAGE_INSTANCE") != str(w["instance"]):
+        errors.append(f"{tag}: instance {extra.get('LINEAGE_INSTANCE')}, expected {w['instance']}")
+    anc = extra.get("LINEAGE_ANCESTRY", "")
+    if not anc.endswith(f"{w['comm']}[{w['pid']}]"):
+        errors.append(f"{tag}: ancestry {anc!r} does not end with {w['comm']}[{w['pid']}]")
+    login = w["login"]
+    if login is None:
+        if any(k.startswith("LINEAGE_LOGIN_") for k in extra):
+            errors.append(f"{tag}: login fields for a process outside the login: {extra}")
+    else:
+        want = {"LINEAGE_LOGIN_USER": "nobody", "LINEAGE_LOGIN_SERVICE": login["service"],
+                "LINEAGE_LOGIN_SESSION": str(login["kernelSession"])}
+        got = {k: extra.get(k) for k in want}
+        if got != want or "LINEAGE_LOGIN_REMOTE" in extra:
+            errors.append(f"{tag}: login fields {got}, expected {want} and no remote")
+        if not anc.startswith(f"{login['comm']}[{login['pid']}] > "):
+            errors.append(f"{tag}: ancestry {anc!r} does not start at the login {login['comm']}[{login['pid']}]")
+    if mode == "sources":  # which time each line was resolved by
+        print(tag, "_SOURCE_REALTIME_TIMESTAMP" if "_SOURCE_REALTIME_TIMESTAMP" in jb else "__MONOTONIC_TIMESTAMP")
+first = next(w for w in writers if w["tag"] == "reuse-first")
+second = next(w for w in writers if w["tag"] == "reuse-second")
+if first["pid"] != second["pid"] or first["instance"] == second["instance"]:
+    errors.append(f"the reused pid scenario did not happen: {first} {second}")
+for e in errors:
+    print("error:", e)
+print(f"{len(writers)} writers checked, {added_total} lines enriched")
+sys.exit(1 if errors else 0)
+EOF
+python3 "$T/check.py" sources "$T/writers.json" "$T/journal.json" "$T/enriched.json" | tee "$T/check.out" ||
+        fail "enriched lines are wrong"
+grep -q "_SOURCE_REALTIME_TIMESTAMP" "$T/check.out" || fail "no line was resolved by _SOURCE_REALTIME_TIMESTAMP"
+grep -q "__MONOTONIC_TIMESTAMP" "$T/check.out" || fail "no line was resolved by __MONOTONIC_TIMESTAMP"
+echo "ok: every writer's line names its instance and login, lines are unchanged otherwise"
+
+echo "# stdout lines of processes that exit at once: right, or unchanged, never another process's"
+QUICK=()
+for i in $(seq 10); do
+        systemd-cat -t lineage-test echo "lineage-journal-test quick $i" &
+        QUICK+=($!)
+        wait $!
+done
+for _ in $(seq 100); do [ "$(J -o cat | grep -c '^lineage-journal-test quick')" -ge 10 ] && break; sleep 0.05; done
+settle
+J -o json | ctl enrich >"$T/quick.json"
+resolved=0
+for i in $(seq 10); do
+        line=$(by_message "$T/quick.json" "lineage-journal-test quick $i")
+        [ -n "$line" ] || fail "quick $i: not in the journal"
+        got=$(jget "$line" LINEAGE_INSTANCE)
+        [ -z "$got" ] && continue
+        check "quick $i: instance" "$got" "$(q "SELECT id FROM instances WHERE pid = ${QUICK[i - 1]} ORDER BY start_time DESC LIMIT 1")"
+        resolved=$((resolved + 1))
+done
+echo "note: $resolved of 10 lines of processes that printed and exited at once were resolved (journald stamps stream lines when it reads them)"
+
+echo "# the same as a pipe, and over D-Bus"
+J -o json | ctl enrich >"$T/piped.json" || fail "journalctl | lineagectl enrich failed"
+for tag in plain-logger login-daemon login-pidns reuse-first reuse-second; do
+        w=$(grep "\"$tag\"" "$T/writers.json")
+        line=$(by_message "$T/piped.json" "lineage-journal-test $tag")
+        check "piped: $tag" "$(jget "$line" LINEAGE_INSTANCE)" "$(jget "$w" instance)"
+done
+"$LINEAGECTL" --dbus="$BUS" enrich <"$T/journal.json" >"$T/enriched-dbus.json" || fail "enrich --dbus failed"
+cmp -s "$T/enriched.json" "$T/enriched-dbus.json" || { diff "$T/enriched.json" "$T/enriched-dbus.json" | head; fail "varlink and D-Bus enrich differ"; }
+echo "ok: identical over varlink and D-Bus"
+
+echo "# an unprivileged caller: nothing of another user is added"
+chmod 0711 "$T"
+setpriv --reuid="$STRANGER" --regid="$STRANGER" --clear-groups "$LINEAGECTL" --varlink="$SOCK" enrich \
+        <"$T/journal.json" >"$T/stranger.json" || fail "unprivileged enrich failed"
+cmp -s "$T/journal.json" "$T/stranger.json" || fail "an unprivileged caller got other users' lineage"
+echo "ok: unprivileged: all lines unchanged"
+
+echo "# bad and odd input passes through"
+python3 - "$T" <<'EOF'
+import json, sys
+t = sys.argv[1]
+lines = open(t + "/journal.json").read().splitlines()
+plain = next(json.loads(l) for l in lines if '"lineage-journal-test plain-logger"' in l)
+binary = dict(plain, MESSAGE=list(b"binary \x01 message"), MULTI=["one", [0, 255]], NUMBER=5)
+binary["_PID"] = int(binary["_PID"])
+with open(t + "/odd.json", "w") as f:
+    f.write("not json at all\n")
+    f.write('{"unterminated": "\n')
+    f.write("[1, 2, 3]\n")
+    f.write(json.dumps(binary) + "\n")
+    f.write('{"_PID": "1", "LONG": "' + "x" * (2 << 20) + '"}\n')
+    f.write("{}\n")
+    f.write('{"_PID": "1", "__REALTIME_TIMESTAMP": "18446744073709551616"}\n')
+    # As journalctl wrote it before systemd 246: { "KEY" : "value", … }
+    f.write("{ " + ", ".join(f"{json.dumps(k)} : {json.dumps(v)}" for k, v in plain.items()) + " }\n")
+    f.write(json.dumps(plain))  # the last line without its newline
+EOF
+ctl enrich <"$T/odd.json" >"$T/odd.out" 2>"$T/odd.err" || fail "enrich failed on odd input"
+python3 - "$T" <<'EOF' || fail "odd input was not handled"
+import json, sys
+t = sys.argv[1]
+inp = open(t + "/odd.json", "rb").read().split(b"\n")
+out = open(t + "/odd.out", "rb").read().split(b"\n")
+assert len(inp) == len(out), (len(inp), len(out))
+for i in (0, 1, 2, 4, 5, 6):
+    assert inp[i] == out[i], f"line {i + 1} changed"
+b, a = json.loads(inp[3]), json.loads(out[3])
+assert a["MESSAGE"] == b["MESSAGE"] and a["MULTI"] == b["MULTI"] and "LINEAGE_INSTANCE" in a, a
+spaced = json.loads(out[7])
+assert "LINEAGE_INSTANCE" in spaced and b', "LINEAGE_INSTANCE" : "' in out[7] and out[7].endswith(b'" }'), out[7]
+last = json.loads(out[8])
+assert "LINEAGE_INSTANCE" in last and b',"LINEAGE_INSTANCE":"' in out[8], "the last line"
+print("ok: garbage, arrays and over-long lines unchanged; binary fields, old spacing and a last line without newline enriched")
+EOF
+grep -q "Line 1 is not a JSON object" "$T/odd.err" || fail "no warning for a malformed line"
+grep -q "Line 5 is longer than 1024 KiB" "$T/odd.err" || fail "no warning for an over-long line"
+check "one warning per bad line" "$(grep -c . "$T/odd.err")" 4
+seq 1000 | sed 's/^/garbage /' | ctl enrich >"$T/garbage.out" 2>"$T/garbage.err" || fail "enrich failed on garbage"
+check "garbage passes through" "$(cmp -s "$T/garbage.out" <(seq 1000 | sed 's/^/garbage /') && echo same)" same
+check "warnings are rate-limited" "$(grep -c "not a JSON object" "$T/garbage.err")" 5
+grep -q "995 more warning(s) suppressed" "$T/garbage.err" || { cat "$T/garbage.err"; fail "suppressed warnings are not counted"; }
+
+echo "# journalctl -f: a new line does not wait for a batch to fill"
+mkfifo "$T/follow.fifo"
+# Not through J: $! must be journalctl itself, the fifo's only writer.
+journalctl --directory="$JDIR" --no-pager -f -n 0 -o json >"$T/follow.fifo" &
+FOLLOW_JOURNAL=$!
+ctl enrich <"$T/follow.fifo" >"$T/follow.json" 2>"$T/follow.err" &
+FOLLOW_ENRICH=$!
+CLEANUP_PIDS+=("$FOLLOW_JOURNAL" "$FOLLOW_ENRICH")
+sleep 1
+# Logs at once after its birth: lineaged may not have committed it yet when the line arrives.
+systemd-cat -t lineage-test sh -c 'echo "lineage-journal-test follow $$"; sleep 0.2' &
+CAT=$!
+wait "$CAT"
+for _ in $(seq 100); do [ -n "$(by_message "$T/follow.json" "lineage-journal-test follow $CAT")" ] && break; sleep 0.05; done
+line=$(by_message "$T/follow.json" "lineage-journal-test follow $CAT")
+[ -n "$line" ] || fail "the followed line did not come through"
+check "followed line: the instance of its fresh process" "$(jget "$line" LINEAGE_INSTANCE)" \
+        "$(q "SELECT id FROM instances WHERE pid = $CAT ORDER BY start_time DESC LIMIT 1")"
+kill "$FOLLOW_JOURNAL"
+wait "$FOLLOW_ENRICH" || fail "enrich of journalctl -f did not end cleanly at EOF"
+
+echo "# lineaged --journal-export: its own entries in this journal"
+sleep 2.71828 &
+SLEEPER=$!
+CLEANUP_PIDS+=("$SLEEPER")
+for _ in $(seq 100); do [ -n "$(J LINEAGE_EVENT=exec "LINEAGE_PID=$SLEEPER" -o json)" ] && break; sleep 0.05; done
+e=$(J LINEAGE_EVENT=exec "LINEAGE_PID=$SLEEPER" -o json | tail -n 1)
+check "exec entry: argv" "$(jget "$e" LINEAGE_ARGV)" "sleep 2.71828"
+check "exec entry: instance" "$(jget "$e" LINEAGE_INSTANCE)" "$(inst "$SLEEPER")"
+check "exec entry: comm" "$(jget "$e" LINEAGE_COMM)" sleep
+login=$(python3 -c 'import json,sys; print(json.dumps(next(json.loads(l)["login"] for l in open(sys.argv[1]) if json.loads(l)["login"])))' "$T/writers.json")
+LI=$(jget "$login" instance)
+for event in login-start login-end; do
+        e=$(J LINEAGE_EVENT=$event "LINEAGE_INSTANCE=$LI" -o json | tail -n 1)
+        [ -n "$e" ] || fail "no $event entry for the login @$LI"
+        check "$event: pid" "$(jget "$e" LINEAGE_PID)" "$(jget "$login" pid)"
+        check "$event: login uid" "$(jget "$e" LINEAGE_LOGIN_UID)" "$LOGIN_UID"
+        check "$event: user" "$(jget "$e" LINEAGE_LOGIN_USER)" nobody
+        check "$event: audit session" "$(jget "$e" LINEAGE_LOGIN_SESSION)" "$(jget "$login" kernelSession)"
+        check "$event: service" "$(jget "$e" LINEAGE_LOGIN_SERVICE)" "$(jget "$login" service)"
+done
+e=$(J MESSAGE_ID=3b8a1c5e2f6d4e0f9a7b1c2d3e4f5a61 "LINEAGE_INSTANCE=$LI" -o json | tail -n 1)
+check "login-start has its MESSAGE_ID" "$(jget "$e" LINEAGE_EVENT)" login-start
+echo "# enrich leaves lineaged's own entries (they describe another process) as they are"
+J LINEAGE_EVENT=exec -o json -n 50 >"$T/export.json"
+ctl enrich <"$T/export.json" | cmp -s - "$T/export.json" || fail "enrich changed lineaged's own entries"
+echo "ok: unchanged"
+
+stop_daemon
+kill "$JOURNALD_PID"
+wait "$JOURNALD_PID" 2>/dev/null || true
+echo "journal: all checks passed"
