@@ -20,6 +20,7 @@
 #define LIVE_PARENT_LOOKUPS_MAX 2000U   /* /proc reads for parentPid in one answer */
 #define WATCH_SUBTREE_MAX 100000U
 #define RESOLVE_BATCH_MAX 4096U
+#define RESOLVE_EXIT_GRACE_USEC (1 * USEC_PER_SEC)  /* ResolveBatch: see find_target() */
 #define ANCESTRY_MAX 8U                 /* processes named in a ResolveBatch ancestry */
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
@@ -396,7 +397,7 @@ static int no_such_process(QueryError *e, int64_t pid, int64_t instance) {
 /* The instance a request names: "instance", or "pid" (with "at": its holder at that time; without: its
  * live holder, else its latest one in this boot). */
 static int find_target(Query *q, const QueryCaller *c, json_object *params, bool allow_at, uint64_t boot,
-                       Row *ret, QueryError *e) {
+                       uint64_t exit_grace, Row *ret, QueryError *e) {
         int64_t pid = 0, instance = 0, at = 0;
         sqlite3_stmt *st;
         Instance *live;
@@ -427,8 +428,11 @@ static int find_target(Query *q, const QueryCaller *c, json_object *params, bool
                 r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ESRCH : -EIO;
                 if (r == 0) {
                         row_from_stmt(st, ret);
-                        /* It had exited before "at": nobody held the pid then (as far as we know). */
-                        if (ret->exit > 0 && ret->exit < at)
+                        /* It had exited before "at": nobody held the pid then (as far as we know).
+                         * exit_grace forgives a time stamped a little after the exit (a journal
+                         * stream line is stamped when journald reads it); being the latest start,
+                         * no other holder can have come in between. */
+                        if (ret->exit > 0 && ret->exit + (int64_t) exit_grace < at)
                                 r = -ESRCH;
                 }
         } else if ((live = tracker_get(daemon_tracker(q->daemon), (int32_t) pid))) {
@@ -617,7 +621,7 @@ static int method_get_ancestors_common(Query *q, const QueryCaller *c, json_obje
         r = check_known_params(params, e, "pid", "instance", "at", NULL);
         if (r < 0)
                 return r;
-        r = find_target(q, c, params, true, daemon_boot(q->daemon), &t, e);
+        r = find_target(q, c, params, true, daemon_boot(q->daemon), 0, &t, e);
         if (r < 0)
                 return r;
         reply = json_object_new_object();
@@ -676,7 +680,7 @@ static int method_get_descendants(Query *q, const QueryCaller *c, json_object *p
                 return invalid_parameter(e, "limit");
         if (param_bool(params, "aliveOnly", &alive_only) < 0)
                 return invalid_parameter(e, "aliveOnly");
-        r = find_target(q, c, params, true, daemon_boot(q->daemon), &t, e);
+        r = find_target(q, c, params, true, daemon_boot(q->daemon), 0, &t, e);
         if (r < 0)
                 return r;
         reply = json_object_new_object();
@@ -775,7 +779,7 @@ static int method_get_caba(Query *q, const QueryCaller *c, json_object *params, 
         r = check_known_params(params, e, "pid", "instance", NULL);
         if (r < 0)
                 return r;
-        r = find_target(q, c, params, false, daemon_boot(q->daemon), &t, e);
+        r = find_target(q, c, params, false, daemon_boot(q->daemon), 0, &t, e);
         if (r < 0)
                 return r;
         reply = json_object_new_object();
@@ -880,7 +884,7 @@ static int method_get_history(Query *q, const QueryCaller *c, json_object *param
                 return r;
         if (param_int(params, "limit", 1, HISTORY_MAX, &limit) < 0)
                 return invalid_parameter(e, "limit");
-        r = find_target(q, c, params, true, daemon_boot(q->daemon), &t, e);
+        r = find_target(q, c, params, true, daemon_boot(q->daemon), 0, &t, e);
         if (r < 0)
                 return r;
         reply = json_object_new_object();
@@ -994,7 +998,7 @@ static int method_resolve(Query *q, const QueryCaller *c, json_object *params, j
                         return no_such_process(e, pid, 0);
                 boot = bc.rowid;
         }
-        r = find_target(q, c, params, true, boot, &t, e);
+        r = find_target(q, c, params, true, boot, 0, &t, e);
         if (r < 0)
                 return r;
         reply = json_object_new_object();
@@ -1129,7 +1133,7 @@ static json_object *resolve_one(Query *q, const QueryCaller *c, json_object *que
                 return NULL;
         add_int(params, "pid", pid);
         add_int(params, "at", realtime);
-        if (find_target(q, c, params, true, rowid, &t, &sub) < 0) {
+        if (find_target(q, c, params, true, rowid, RESOLVE_EXIT_GRACE_USEC, &t, &sub) < 0) {
                 query_error_done(&sub);
                 return TAKE_PTR(answer);
         }
@@ -1523,7 +1527,7 @@ int query_watch_new(Query *q, const QueryCaller *caller, json_object *params, Qu
                 Row t;
 
                 (void) daemon_flush(q->daemon);
-                r = find_target(q, caller, params, false, daemon_boot(q->daemon), &t, &e);
+                r = find_target(q, caller, params, false, daemon_boot(q->daemon), 0, &t, &e);
                 if (r < 0)
                         goto fail;
                 r = hashmap_new(&w->subtree);
