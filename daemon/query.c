@@ -22,6 +22,7 @@
 #define RESOLVE_BATCH_MAX 4096U
 #define RESOLVE_EXIT_GRACE_USEC (1 * USEC_PER_SEC)  /* ResolveBatch: see find_target() */
 #define ANCESTRY_MAX 8U                 /* processes named in a ResolveBatch ancestry */
+#define ANCESTRY_MAX_WALK 4096U         /* how far up ResolveBatch looks for a login */
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
@@ -46,6 +47,7 @@ enum {
         SQL_BOOT_BY_ID,
         SQL_LOGIN_BY_INSTANCE,
         SQL_LIST_LOGINS,
+        SQL_PARENT,
         _SQL_MAX,
 };
 
@@ -66,6 +68,9 @@ static const char *const sql_text[_SQL_MAX] = {
         [SQL_BOOT_BY_ID] = "SELECT id, realtime_offset FROM boots WHERE boot_id = ?1",
 #define LOGIN_COLUMNS "instance, audit_session, login_uid, service, remote_address, remote_port, tty, logind_session," \
                       " unit, start_time, end_time"
+        /* The lean walk of ResolveBatch: only what an ancestry string and a login need. */
+        [SQL_PARENT] = "SELECT birth_parent, pid, comm, uid, login_uid, EXISTS (SELECT 1 FROM logins l WHERE l.instance = i.id)"
+                       " FROM instances i WHERE id = ?1",
         [SQL_LOGIN_BY_INSTANCE] = "SELECT " LOGIN_COLUMNS " FROM logins WHERE instance = ?1",
         /* Logins overlapping [since, until], newest first. */
         [SQL_LIST_LOGINS] = "SELECT " LOGIN_COLUMNS " FROM logins WHERE (?1 IS NULL OR login_uid = ?1)"
@@ -1068,41 +1073,71 @@ static int method_list_logins(Query *q, const QueryCaller *c, json_object *param
         return 0;
 }
 
-/* "sshd[812] > bash[901] > nohup[977]": from the login instance (or the oldest of the last few
- * ancestors) down to the process. */
-static char *ancestry_string(json_object *process, json_object *ancestors, int64_t login_instance) {
-        size_t n = json_object_array_length(ancestors), first = 0, len = 0;
-        char *buf = malloc(ANCESTRY_MAX * 64 + 8);
+/* ResolveBatch's login and ancestry of instance id, walking birth parents with one small query per
+ * step: the nearest ANCESTRY_MAX names for the ancestry, and on up to the nearest login. */
+static void lean_origin(Query *q, const QueryCaller *c, uint64_t id, json_object *answer) {
+        struct {
+                int32_t pid;
+                char comm[32];
+        } chain[ANCESTRY_MAX];
+        size_t n = 0, login_at = SIZE_MAX, len = 0;
+        uint64_t login = 0;
+        char buf[ANCESTRY_MAX * 48];
 
-        if (!buf)
-                return NULL;
-        /* Up to the login if it is near enough, else the nearest few. */
-        for (size_t k = 0; k < n && k + 1 < ANCESTRY_MAX; k++) {
-                json_object *v;
+        for (unsigned depth = 0; id > 0 && depth < ANCESTRY_MAX_WALK; depth++) {
+                sqlite3_stmt *st = stmt(q, SQL_PARENT);
+                uint64_t next;
+                Row r = {};
 
-                first = k + 1;
-                if (json_object_object_get_ex(json_object_array_get_idx(ancestors, k), "instance", &v) &&
-                    json_object_get_int64(v) == login_instance)
+                sqlite3_bind_int64(st, 1, (int64_t) id);
+                if (sqlite3_step(st) != SQLITE_ROW)
                         break;
-        }
-        buf[0] = 0;
-        for (size_t k = first + 1; k-- > 0;) {
-                json_object *p = k == 0 ? process : json_object_array_get_idx(ancestors, k - 1), *c, *pid;
-                const char *comm = json_object_object_get_ex(p, "comm", &c) ? json_object_get_string(c) : "?";
+                next = (uint64_t) sqlite3_column_int64(st, 0);
+                r.uid = (uint32_t) sqlite3_column_int64(st, 3);
+                r.login_uid = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
+                if (n < ANCESTRY_MAX) {
+                        const char *comm = (const char *) sqlite3_column_text(st, 2);
 
-                json_object_object_get_ex(p, "pid", &pid);
-                len += (size_t) snprintf(buf + len, 64, "%s%.31s[%" PRIi64 "]", len ? " > " : "", comm,
-                                         json_object_get_int64(pid));
+                        chain[n].pid = sqlite3_column_int(st, 1);
+                        /* Another user's process: in the chain, but not by name. */
+                        snprintf(chain[n].comm, sizeof(chain[n].comm), "%s", caller_sees(c, &r) && comm ? comm : "?");
+                        n++;
+                }
+                if (sqlite3_column_int(st, 5)) {
+                        login = id;
+                        login_at = n - 1;
+                        break;
+                }
+                if (next == id)
+                        break;
+                id = next;
         }
-        return buf;
+        if (login > 0) {
+                json_object *l = NULL;
+                int64_t uid;
+
+                if (load_login(q, login, &uid, &l) >= 0) {
+                        if (c->uid == 0 || (uid_t) uid == c->uid)
+                                json_object_object_add(answer, "login", l);
+                        else
+                                json_object_put(l);
+                }
+        }
+        /* From the login (when it is among the nearest) or the oldest of them, down to the process. */
+        buf[0] = 0;
+        for (size_t k = login_at == SIZE_MAX ? n : MIN(n, login_at + 1); k-- > 0;)
+                len += (size_t) snprintf(buf + len, sizeof(buf) - len, "%s%s[%d]", len ? " > " : "", chain[k].comm,
+                                         chain[k].pid);
+        if (n > 0)
+                json_object_object_add(answer, "ancestry", json_object_new_string(buf));
 }
 
 static json_object *resolve_one(Query *q, const QueryCaller *c, json_object *query, BootCache *boot,
-                                QueryError *e, int *ret_r) {
-        _cleanup_(json_object_putp) json_object *answer = json_object_new_object(), *params = NULL, *origin = NULL;
+                                Hashmap *cache, QueryError *e, int *ret_r) {
+        _cleanup_(json_object_putp) json_object *answer = json_object_new_object(), *params = NULL;
         int64_t pid, realtime = 0, monotonic = -1;
         const char *boot_id = NULL;
-        json_object *p, *l, *v;
+        json_object *p = NULL;
         uint64_t rowid = daemon_boot(q->daemon);
         QueryError sub = {};
         Row t;
@@ -1137,39 +1172,25 @@ static json_object *resolve_one(Query *q, const QueryCaller *c, json_object *que
                 query_error_done(&sub);
                 return TAKE_PTR(answer);
         }
-        /* The origin of that instance, with its login, without re-resolving it. */
-        json_object_object_del(params, "pid");
-        json_object_object_del(params, "at");
-        add_int(params, "instance", (int64_t) t.id);
-        if (method_get_ancestors_common(q, c, params, true, &origin, &sub) < 0) {
-                query_error_done(&sub);
-                return TAKE_PTR(answer);
-        }
+        /* Journal lines come in runs from the same process: one answer per instance and batch. */
+        if (cache && (p = hashmap_get(cache, t.id)))
+                return json_object_get(p);
         json_object_object_add(answer, "resolved", json_object_new_boolean(true));
-        if (json_object_object_get_ex(origin, "process", &p) && json_object_object_get_ex(origin, "ancestors", &v)) {
-                int64_t login_instance = -1;
-                _cleanup_free_ char *a = NULL;
-
-                if (json_object_object_get_ex(origin, "login", &l)) {
-                        json_object *li;
-
-                        if (json_object_object_get_ex(l, "instance", &li))
-                                login_instance = json_object_get_int64(li);
-                        json_object_object_add(answer, "login", json_object_get(l));
-                }
-                a = ancestry_string(p, v, login_instance);
-                if (a)
-                        json_object_object_add(answer, "ancestry", json_object_new_string(a));
-                json_object_object_add(answer, "process", json_object_get(p));
-        }
+        if (load_instance(q, c, t.id, false, NULL, &p) >= 0)
+                json_object_object_add(answer, "process", p);
+        lean_origin(q, c, t.id, answer);
+        if (cache && hashmap_put(cache, t.id, answer) >= 0)
+                json_object_get(answer);
         return TAKE_PTR(answer);
 }
 
 static int method_resolve_batch(Query *q, const QueryCaller *c, json_object *params, json_object **ret, QueryError *e) {
         _cleanup_(json_object_putp) json_object *reply = NULL;
         json_object *queries, *answers;
+        _cleanup_(hashmap_freep) Hashmap *cache = NULL;
         BootCache boot = {};
-        size_t n;
+        size_t n, it = 0;
+        void *v;
         int r;
 
         r = check_known_params(params, e, "queries", NULL);
@@ -1186,15 +1207,19 @@ static int method_resolve_batch(Query *q, const QueryCaller *c, json_object *par
                 return -ENOMEM;
         }
         json_object_object_add(reply, "answers", answers);
-        for (size_t k = 0; k < n; k++) {
-                json_object *a = resolve_one(q, c, json_object_array_get_idx(queries, k), &boot, e, &r);
+        (void) hashmap_new(&cache); /* without it, every line is answered on its own */
+        for (size_t k = 0; k < n && r >= 0; k++) {
+                json_object *a = resolve_one(q, c, json_object_array_get_idx(queries, k), &boot, cache, e, &r);
 
-                if (r < 0)
-                        return r;
-                if (!a)
-                        return -ENOMEM;
-                json_object_array_add(answers, a);
+                if (r >= 0 && !a)
+                        r = -ENOMEM;
+                if (r >= 0)
+                        json_object_array_add(answers, a);
         }
+        while (cache && hashmap_iterate(cache, &it, NULL, &v))
+                json_object_put(v);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(reply);
         return 0;
 }
