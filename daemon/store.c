@@ -678,11 +678,13 @@ int store_close_old_boots(Store *s) {
         char sql[640];
         int r;
 
-        /* The end of an old boot's record: its last run's last commit, else its newest start. */
+        /* The end of an old boot's record: its last run's last commit (a bound: the exit was not seen),
+         * else, for records older than the runs table, the instance's own start. One indexed lookup
+         * per row: a per-row scan of the boot's instances made this quadratic on large databases. */
         snprintf(sql, sizeof(sql),
                  "UPDATE instances SET flags = flags | 8, exit_time = max(start_time, coalesce("
                  " (SELECT max(coalesce(r.stopped, r.last_commit)) FROM runs r WHERE r.boot = instances.boot),"
-                 " (SELECT max(j.start_time) FROM instances j WHERE j.boot = instances.boot)))"
+                 " start_time))"
                  " WHERE exit_time IS NULL AND boot != %" PRIu64, s->boot);
         r = exec_sql(s, sql);
         if (r < 0)

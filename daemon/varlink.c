@@ -96,6 +96,7 @@ struct VarlinkConnection {
         VarlinkConnection *prev, *next;
         int fd;
         sd_event_source *source;
+        sd_event_source *more;          /* continues work left over when a wakeup's rounds ran out */
         struct ucred ucred;
         bool have_ucred;
 
@@ -688,6 +689,7 @@ static VarlinkConnection *connection_free(VarlinkConnection *c) {
         s->stats.disconnects++;
 
         c->source = sd_event_source_disable_unref(c->source);
+        c->more = sd_event_source_disable_unref(c->more);
         closep(&c->fd);
 
         if (c->current) {
@@ -900,11 +902,24 @@ static void connection_trim(VarlinkConnection *c) {
 }
 
 /* 0: keep the connection; 1: close it, all done; < 0: close it, failed. */
+static int connection_more(sd_event_source *source, void *userdata);
+
+/* The rounds of one wakeup ran out with work left: calls already read into the buffer would wait
+ * for a socket event that never comes. Continue on the next loop iteration, after other clients. */
+static void connection_schedule_more(VarlinkConnection *c) {
+        if (!c->more) {
+                if (sd_event_add_defer(c->server->event, &c->more, connection_more, c) < 0)
+                        return;
+        }
+        (void) sd_event_source_set_enabled(c->more, SD_EVENT_ONESHOT);
+}
+
 static int connection_process(VarlinkConnection *c) {
+        bool progress = false;
         int r;
 
         for (unsigned round = 0; round < ROUNDS_PER_WAKEUP; round++) {
-                bool progress = false;
+                progress = false;
 
                 r = connection_dispatch(c);
                 if (r < 0)
@@ -921,6 +936,8 @@ static int connection_process(VarlinkConnection *c) {
                 if (!progress)
                         break;
         }
+        if (progress)
+                connection_schedule_more(c);
         connection_trim(c);
         /* The client is gone: what it sent has been read and dispatched as far as possible. */
         if (c->hup)
@@ -931,13 +948,24 @@ static int connection_process(VarlinkConnection *c) {
         return 0;
 }
 
+static int connection_run(VarlinkConnection *c);
+
+static int connection_more(sd_event_source *source, void *userdata) {
+        return connection_run(userdata);
+}
+
 static int connection_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         VarlinkConnection *c = userdata;
-        VarlinkServer *s = c->server;
-        int r;
 
         if (revents & (EPOLLHUP | EPOLLERR))
                 c->hup = true;
+        return connection_run(c);
+}
+
+static int connection_run(VarlinkConnection *c) {
+        VarlinkServer *s = c->server;
+        int r;
+
         r = connection_process(c);
         if (r == 0)
                 return 0;

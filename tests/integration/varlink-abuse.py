@@ -134,6 +134,40 @@ check("Watch without more: ExpectedMore", r and r.get("error") == "org.varlink.s
 r = call("org.lineaged.Lineage.Watch", {"types": ["fork", "teleport"]}, more=True)
 check("Watch with an unknown event type: InvalidParameter", r and r.get("error") == "org.varlink.service.InvalidParameter", r)
 
+# Many calls on one connection, each sent after the previous reply, and a pipelined burst: once a
+# wakeup's work ran out while calls waited in the buffer, the connection stalled (found by bench/).
+s = connect()
+answered = 0
+pending = b""
+
+
+def next_reply():
+    global pending
+    while b"\0" not in pending:
+        chunk = s.recv(65536)
+        if not chunk:
+            return None
+        pending += chunk
+    raw, pending = pending.split(b"\0", 1)
+    return json.loads(raw)
+
+
+try:
+    for _ in range(500):
+        s.sendall(b'{"method": "org.lineaged.Lineage.GetStatus"}\0')
+        if next_reply() is None:
+            break
+        answered += 1
+    s.sendall(b'{"method": "org.lineaged.Lineage.GetStatus"}\0' * 300)
+    for _ in range(300):
+        if next_reply() is None:
+            break
+        answered += 1
+except socket.timeout:
+    pass
+s.close()
+check("800 calls on one connection all answered", answered == 800, f"{answered} answered")
+
 # Thousands of connections opened and dropped, some mid-message, some holding a Watch.
 for i in range(3000):
     s = connect()
