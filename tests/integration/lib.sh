@@ -129,3 +129,42 @@ for k in sys.argv[2].split("."):
         v = v.get(k) if isinstance(v, dict) else None
 print("" if v is None else json.dumps(v) if isinstance(v, (dict, list, bool)) else v)' "$1" "$2"
 }
+
+# start_bus: a private dbus-daemon at $BUS with the system bus's default policy (owning names and
+# calling methods denied) plus the shipped policy of lineaged; sets BUS and BUS_PID.
+start_bus() {
+        local policy=${POLICY:-$SOURCE_DIR/units/org.lineaged.Lineage1.conf}
+        BUS="unix:path=$T/bus"
+        cat >"$T/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <listen>$BUS</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>
+  <include>$policy</include>
+</busconfig>
+EOF
+        dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile >"$T/bus.log" 2>&1 &
+        BUS_PID=$!
+        CLEANUP_PIDS+=("$BUS_PID")
+        for _ in $(seq 100); do
+                [ -S "$T/bus" ] && return 0
+                sleep 0.05
+        done
+        cat "$T/bus.log"
+        fail "dbus-daemon did not start"
+}

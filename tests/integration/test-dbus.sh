@@ -12,44 +12,12 @@ XML="$SOURCE_DIR/schema/org.lineaged.Lineage1.xml"
 POLICY="$SOURCE_DIR/units/org.lineaged.Lineage1.conf"
 NAME=org.lineaged.Lineage1
 OBJ=/org/lineaged/Lineage1
-BUS="unix:path=$T/bus"
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 
 # The bus socket must be reachable for the unprivileged caller.
 chmod 0711 "$T"
 
-# A bus with the system bus's default policy (deny owning names and calling methods) plus ours.
-cat >"$T/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <listen>$BUS</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <include>$POLICY</include>
-</busconfig>
-EOF
-dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile >"$T/bus.log" 2>&1 &
-BUS_PID=$!
-CLEANUP_PIDS+=("$BUS_PID")
-for _ in $(seq 100); do
-        [ -S "$T/bus" ] && break
-        sleep 0.05
-done
-[ -S "$T/bus" ] || { cat "$T/bus.log"; fail "dbus-daemon did not start"; }
+start_bus
 
 # Helpers in python: the typed busctl JSON made plain, the introspection compared with the schema.
 cat >"$T/dbusjson.py" <<'EOF'

@@ -78,30 +78,7 @@ import json, sys
 print(min(int(json.loads(l)["__REALTIME_TIMESTAMP"]) for l in sys.stdin) >= int(sys.argv[1]))' "$JOURNALD_START")" True
 
 echo "# lineaged on a private bus, exporting to the journal"
-BUS="unix:path=$T/bus"
-cat >"$T/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <listen>$BUS</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-  </policy>
-</busconfig>
-EOF
-dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile >"$T/bus.log" 2>&1 &
-CLEANUP_PIDS+=($!)
-for _ in $(seq 100); do [ -S "$T/bus" ] && break; sleep 0.05; done
+start_bus
 start_daemon --dbus="$BUS" --journal-export
 for _ in $(seq 100); do grep -q "Serving org.lineaged.Lineage1" "$T/daemon.log" && break; sleep 0.05; done
 

@@ -3,30 +3,7 @@
 # The same questions over varlink (lineagectl), D-Bus (lineagectl --dbus) and busctl: identical, correct.
 . "$(dirname "$0")/lib.sh"
 
-BUS="unix:path=$T/bus"
-cat >"$T/bus.conf" <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <listen>$BUS</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-  </policy>
-</busconfig>
-CONF
-dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile >"$T/bus.log" 2>&1 &
-CLEANUP_PIDS+=($!)
-for _ in $(seq 100); do [ -S "$T/bus" ] && break; sleep 0.05; done
+start_bus
 start_daemon --dbus="$BUS"
 for _ in $(seq 100); do busctl --address="$BUS" status org.lineaged.Lineage1 >/dev/null 2>&1 && break; sleep 0.05; done
 
