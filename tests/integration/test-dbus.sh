@@ -175,6 +175,9 @@ if [ -x "$WATCHER" ]; then
         bash -c 'read -r _ <"$1"; /bin/true & echo $!; wait; /bin/true & echo $!; wait' _ "$T/go" >"$T/kids" &
         parent=$!
         CLEANUP_PIDS+=("$parent")
+        # Let the daemon see that bash's own exec first: it happened before the watch, but a slow daemon
+        # (the sanitizer run) could still be handing it out once the watch exists.
+        sleep 0.5
         "$WATCHER" listen "$BUS" 4 >"$T/listen.out" &
         listener=$!
         "$WATCHER" watch "$BUS" "$parent" exec 2 >"$T/watch.out" &
