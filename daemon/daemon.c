@@ -338,24 +338,35 @@ uint64_t daemon_caba_disagreements(Daemon *d) {
         return d->caba_disagreements;
 }
 
+/* The thread group of the kernel's CABA in info's NScaba: line (0: the idle task, a kernel root).
+ * -EOPNOTSUPP without the patch, -ENODATA when outside our namespace or malformed, -ESRCH when that
+ * thread is gone already. */
+static int kernel_caba_of(const char *root, const ProcInfo *info, int32_t *ret_tgid) {
+        int32_t tgid;
+
+        if (!info->nscaba.present)
+                return -EOPNOTSUPP;
+        if (info->nscaba.bare || info->nscaba.malformed || info->nscaba.n_levels == 0)
+                return -ENODATA;
+        if (info->nscaba.levels[0] == 0) {
+                *ret_tgid = 0;
+                return 0;
+        }
+        tgid = resolve_tgid(root, info->nscaba.levels[0]);
+        if (tgid < 0)
+                return -ESRCH;
+        *ret_tgid = tgid;
+        return 0;
+}
+
 int daemon_kernel_caba(Daemon *d, int32_t pid, int32_t *ret_tgid) {
         ProcInfo info = {};
-        int32_t tgid;
         int r;
 
         r = procfs_read(d->config.proc, pid, PROCFS_STATUS, &info);
         if (r < 0)
                 return r;
-        if (!info.nscaba.present)
-                r = -EOPNOTSUPP;
-        else if (info.nscaba.bare || info.nscaba.malformed || info.nscaba.n_levels == 0)
-                r = -ENODATA;
-        else if (info.nscaba.levels[0] == 0)
-                *ret_tgid = 0;
-        else if ((tgid = resolve_tgid(d->config.proc, info.nscaba.levels[0])) < 0)
-                r = -ESRCH; /* that thread is gone already */
-        else
-                *ret_tgid = tgid;
+        r = kernel_caba_of(d->config.proc, &info, ret_tgid);
         proc_info_done(&info);
         return r;
 }
@@ -430,13 +441,6 @@ static int on_caba_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static int32_t kernel_caba_tgid(const char *root, const ProcInfo *info) {
-        if (!info->nscaba.present || info->nscaba.bare || info->nscaba.malformed || info->nscaba.n_levels == 0)
-                return -1;
-        if (info->nscaba.levels[0] == 0)
-                return 0; /* the idle task: a kernel root */
-        return resolve_tgid(root, info->nscaba.levels[0]);
-}
 
 typedef struct ScanState {
         Daemon *d;
@@ -481,7 +485,8 @@ static int scan_one(int32_t pid, void *userdata) {
         s->n_tids = 0;
         if (info.threads > 1)
                 (void) procfs_foreach_task(d->config.proc, pid, collect_tid, s);
-        caba = kernel_caba_tgid(d->config.proc, &info);
+        if (kernel_caba_of(d->config.proc, &info, &caba) < 0)
+                caba = -1; /* no kernel CABA: the scan uses PPid */
         if (d->record) {
                 r = record_write_scan(d->record, &info, s->tids, s->n_tids, caba);
                 if (r < 0)

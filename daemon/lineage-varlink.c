@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* org.lineaged.Lineage on varlink: every method goes to query_call(); Watch streams with "more". */
-#include <libgen.h>
-#include <sys/stat.h>
 
 #include "lineage-varlink.h"
 #include "lineage/names.h"
@@ -118,13 +116,11 @@ static const char *const methods[] = {
 };
 
 static int listen_path(VarlinkServer *s, const char *path) {
-        _cleanup_free_ char *copy = strdup(path);
         int r;
 
-        if (!copy)
-                return -ENOMEM;
-        if (mkdir(dirname(copy), 0755) < 0 && errno != EEXIST)
-                return log_error_errno(errno, "Failed to create the directory of %s: %m", path);
+        r = mkdir_parents(path, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the directory of %s: %m", path);
         r = varlink_server_listen_path(s, path, 0666);
         if (r < 0)
                 return log_error_errno(r, "Failed to listen on varlink socket %s: %m", path);

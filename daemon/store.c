@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* SQLite in WAL mode, schema migrations by PRAGMA user_version, prepared statements, one transaction per flush. */
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <sys/stat.h>
 
@@ -142,26 +141,6 @@ static int migrate(Store *s) {
         return 0;
 }
 
-static int mkdir_parents(const char *path) {
-        _cleanup_free_ char *copy = strdup(path);
-        char *dir;
-
-        if (!copy)
-                return -ENOMEM;
-        dir = dirname(copy);
-        for (char *p = dir + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = 0;
-                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                *p = '/';
-        }
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 /* Opens the file and checks that it is a database we can read (a garbage or damaged header fails here). */
 static int open_file(Store *s) {
         int rc, r;
@@ -214,7 +193,7 @@ int store_open(Store **ret, const char *path) {
         s->path = strdup(path);
         if (!s->path)
                 return log_oom();
-        r = mkdir_parents(path);
+        r = mkdir_parents(path, 0755);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the directory of %s: %m", path);
         r = open_file(s);

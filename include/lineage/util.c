@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Implementation of the shared helpers in util.h. */
+#include <libgen.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -96,4 +98,24 @@ uint64_t now_nsec(int clock_id) {
 
 uint64_t now_usec(int clock_id) {
         return now_nsec(clock_id) / NSEC_PER_USEC;
+}
+
+int mkdir_parents(const char *path, mode_t mode) {
+        _cleanup_free_ char *copy = strdup(path);
+        char *dir;
+
+        if (!copy)
+                return -ENOMEM;
+        dir = dirname(copy);
+        for (char *p = dir + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = 0;
+                if (mkdir(dir, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        if (mkdir(dir, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -110,6 +111,9 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 int safe_atou64_n(const char *s, size_t len, uint64_t *ret);
 int safe_atou64(const char *s, uint64_t *ret);
 int safe_atoi32(const char *s, int32_t *ret);
+
+/* Creates the directories leading to path (not path itself), like mkdir -p of its dirname. */
+int mkdir_parents(const char *path, mode_t mode);
 
 uint64_t now_usec(int clock_id);
 uint64_t now_nsec(int clock_id);
