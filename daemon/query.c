@@ -1273,7 +1273,9 @@ static int method_get_status(Query *q, const QueryCaller *c, json_object *params
         add_int(st, "pruned", (int64_t) daemon_pruned(q->daemon));
         err = daemon_store_error(q->daemon);
         if (err < 0)
-                json_object_object_add(st, "databaseError", json_object_new_string(strerror(-err)));
+                json_object_object_add(st, "databaseError",
+                                       json_object_new_string(err == -EBUSY ? "database is locked by another connection"
+                                                                            : strerror(-err)));
         json_object_object_add(st, "kernelCaba", json_object_new_boolean(daemon_kernel_has_caba(q->daemon)));
         add_int(st, "cabaDisagreements", (int64_t) daemon_caba_disagreements(q->daemon));
         add_int(st, "receiveBuffer", cs.rcvbuf);

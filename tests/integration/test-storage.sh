@@ -65,6 +65,43 @@ check "a process born while read-only is recorded" "$(q "SELECT count(*) FROM in
 stop_daemon
 check "integrity after read-only" "$(q "PRAGMA integrity_check")" ok
 
+echo "# a database locked by another writer"
+# An administrator's sqlite3 shell left in a write transaction: the daemon's commits get SQLITE_BUSY
+# (after its 50 ms busy timeout), it reports that, keeps the rows in memory and writes them all once
+# the lock is gone.
+DB="$T/locked.db"
+start_daemon
+settle
+python3 - "$DB" "$T/locked" <<'PY' &
+import sqlite3, sys, time, os
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+db.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+while os.path.exists(sys.argv[2]):
+        time.sleep(0.05)
+db.execute("ROLLBACK")
+PY
+LOCKER=$!
+CLEANUP_PIDS+=("$LOCKER")
+wait_for "the lock to be taken" test -e "$T/locked"
+setsid sleep 300 >/dev/null 2>&1 &
+LOCKED=$!
+CLEANUP_PIDS+=("$LOCKED")
+"$TREEGEN" churn 200 >/dev/null
+wait_for "a busy database to be reported" has_error
+check "the status names the lock" "$(db_error)" "database is locked by another connection"
+grep -q "database is locked" "$T/daemon.log" || fail "the lock is not in the log"
+check "nothing of the churn is in the file while it is locked" \
+        "$(q "SELECT count(*) FROM instances WHERE pid = $LOCKED")" 0
+rm -f "$T/locked"
+wait "$LOCKER" || fail "the locking client failed"
+wait_for "the database to be writable again" no_error
+check "a process born while the database was locked is recorded" \
+        "$(q "SELECT count(*) FROM instances WHERE pid = $LOCKED AND exit_time IS NULL")" 1
+stop_daemon
+check "integrity after the lock" "$(q "PRAGMA integrity_check")" ok
+check "no gap for a lock that held nothing back" "$(q "SELECT count(*) FROM gaps WHERE reason = 'storage'")" 0
+
 echo "# a corrupt database file"
 DB="$T/corrupt.db"
 head -c 65536 /dev/urandom > "$DB"
