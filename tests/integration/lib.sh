@@ -168,3 +168,24 @@ EOF
         cat "$T/bus.log"
         fail "dbus-daemon did not start"
 }
+
+# fake_login UID: a pam_loginuid-style login by fake-login.py, run as the coproc FAKE. Fills the global
+# map L with what it reports (L[login]: the process that began the session, L[sleeper]: a process in
+# it, …). fake_logout ends it.
+fake_login() {
+        coproc FAKE { python3 "$SOURCE_DIR/tests/integration/fake-login.py" "$1"; }
+        CLEANUP_PIDS+=("$FAKE_PID")
+        declare -gA L=()
+        local k v
+        while read -r -t 30 k v <&"${FAKE[0]}"; do
+                [ "$k" = READY ] && break
+                L[$k]=$v
+        done
+        [ -n "${L[sleeper]:-}" ] || fail "fake-login.py did not start"
+        CLEANUP_PIDS+=("${L[sleeper]}")
+}
+fake_logout() {
+        local pid=$FAKE_PID
+        eval "exec ${FAKE[1]}>&-"
+        wait "$pid" 2>/dev/null || true
+}

@@ -11,14 +11,7 @@ fi
 start_daemon
 
 echo "# a login without sshd: loginuid written, then fork, setsid, double fork"
-coproc FAKE { python3 "$SOURCE_DIR/tests/integration/fake-login.py" 4242; }
-CLEANUP_PIDS+=("$FAKE_PID")
-declare -A L
-while read -r -t 30 k v <&"${FAKE[0]}"; do
-        [ "$k" = READY ] && break
-        L[$k]=$v
-done
-CLEANUP_PIDS+=("${L[sleeper]}")
+fake_login 4242
 settle
 r=$(vl GetOrigin "{\"pid\": ${L[sleeper]}}")
 check "login found for the sleeper" "$(jget "$r" parameters.login.loginUid)" 4242
@@ -28,8 +21,7 @@ check "the login is alive" "$(jget "$r" parameters.login.alive)" true
 check "service" "$(jget "$r" parameters.login.service)" "$(basename "$(readlink "/proc/${L[login]}/exe")")"
 r=$(vl ListLogins '{"loginUid": 4242}')
 check "ListLogins by user" "$(jget "$r" parameters.logins.0.instance)" "$(inst "${L[login]}")"
-eval "exec ${FAKE[1]}>&-"   # log out
-wait "$FAKE_PID" 2>/dev/null || true
+fake_logout   # log out
 settle
 r=$(vl ListLogins '{"loginUid": 4242}')
 check "the login ended" "$(jget "$r" parameters.logins.0.alive)" false

@@ -153,14 +153,7 @@ if [ ! -w /proc/self/loginuid ] || [ "$(cat /proc/self/loginuid)" != 4294967295 
         echo "tree: all checks passed (without the login part)"
         exit 0
 fi
-coproc FAKE { python3 "$SOURCE_DIR/tests/integration/fake-login.py" 4242; }
-CLEANUP_PIDS+=("$FAKE_PID")
-declare -A L
-while read -r -t 30 k v <&"${FAKE[0]}"; do
-        [ "$k" = READY ] && break
-        L[$k]=$v
-done
-CLEANUP_PIDS+=("${L[sleeper]}")
+fake_login 4242
 settle
 IL=$(inst "${L[login]}")
 SESSION=$(cat "/proc/${L[login]}/sessionid")
@@ -196,8 +189,7 @@ echo "ok: dot: the login as the graph's title"
 r=$(ctl --json=short tree --login="@$IL")
 check "--json: the login is in the answer" "$(jget "$r" login.instance)" "$IL"
 check "--json: the descendants too" "$(jget "$r" process.instance)" "$IL"
-eval "exec ${FAKE[1]}>&-"
-wait "$FAKE_PID" 2>/dev/null || true
+fake_logout
 kill "${L[sleeper]}"
 settle
 ctl tree --login="@$IL" >"$T/login-ended.txt"
