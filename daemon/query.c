@@ -491,15 +491,18 @@ static json_object *gaps_json(Query *q, uint64_t boot, int64_t from, int64_t to,
         return a;
 }
 
-static bool edge_known(const char *source) {
-        return streq(source, "fork") || streq(source, "kernel-caba");
+/* An edge is known when it was observed or the kernel named it; a parent pid of 0 read from /proc is
+ * known too: nothing reparents to pid 0, so the kernel created that process (pid 1, kthreadd). */
+static bool edge_known(const Row *r) {
+        return streq(r->source, "fork") || streq(r->source, "kernel-caba") ||
+               (streq(r->source, "procfs") && r->birth_parent_pid == 0);
 }
 
 /* Walks birth parents from target. Fills ancestors (nearest first), whether the chain is complete (every
  * edge observed or from the kernel, ending at a process the kernel created), and the oldest start. */
 static int walk_ancestors(Query *q, const QueryCaller *c, const Row *target, json_object *ancestors,
                           bool *ret_complete, int64_t *ret_oldest) {
-        bool complete = edge_known(target->source);
+        bool complete = edge_known(target);
         uint64_t id = target->birth_parent;
         int64_t oldest = target->start, last_parent_pid = target->birth_parent_pid;
         unsigned n = 0;
@@ -523,7 +526,7 @@ static int walk_ancestors(Query *q, const QueryCaller *c, const Row *target, jso
                         return k;
                 json_object_array_add(ancestors, j);
                 oldest = MIN(oldest, r.start);
-                if (!edge_known(r.source))
+                if (!edge_known(&r))
                         complete = false;
                 if (r.birth_parent == id) /* a corrupt self-loop */
                         break;

@@ -67,6 +67,8 @@ r=$(vl GetCaba '{"pid": 4}')
 check "kernel CABA not available" "$(jget "$r" parameters.kernelSupported)" false
 r=$(vl GetAncestors '{"pid": 4}')
 check "chain from procfs is not complete" "$(jget "$r" parameters.complete)" false
+r=$(vl GetOrigin '{"pid": 1}')
+check "pid 1 from procfs: parent pid 0 means created by the kernel, complete" "$(jget "$r" parameters.complete)" true
 stop_daemon
 
 echo "# runtime cross-check: a kernel CABA that disagrees with the events is counted, the events win"
