@@ -60,6 +60,7 @@ struct Daemon {
         uint64_t boot_rowid;
         uint64_t start_time;
         uint64_t replay_pending;
+        uint64_t replay_first, replay_last; /* realtime µs of the replayed record's first and last event */
         int store_error;                /* last commit error, 0 when healthy */
         uint64_t store_error_since;     /* realtime µs of the first failure in a row */
 };
@@ -938,6 +939,15 @@ static int replay_flush_maybe(Daemon *d) {
         return daemon_flush(d);
 }
 
+/* The span the record covers: it becomes a run of the recorded boot (see daemon_replay()). */
+static void replay_saw(Daemon *d, uint64_t mono_ns) {
+        uint64_t t = tracker_realtime_from_mono(d->tracker, mono_ns);
+
+        if (d->replay_first == 0 || t < d->replay_first)
+                d->replay_first = t;
+        d->replay_last = MAX(d->replay_last, t);
+}
+
 static int replay_clock(const RecordClock *c, void *userdata) {
         Daemon *d = userdata;
 
@@ -962,6 +972,7 @@ static int replay_event(const CnprocEvent *ev, void *userdata) {
         if (!d->tracker)
                 return -EBADMSG;
         tracker_handle_event(d->tracker, ev);
+        replay_saw(d, ev->timestamp_ns);
         return replay_flush_maybe(d);
 }
 
@@ -980,6 +991,7 @@ static int replay_scan_begin(uint64_t at, void *userdata) {
         if (!d->tracker)
                 return -EBADMSG;
         tracker_scan_begin(d->tracker, at);
+        replay_saw(d, at);
         return 0;
 }
 
@@ -1056,6 +1068,17 @@ int daemon_replay(Daemon *d) {
                 return log_error_errno(r, "Failed to write the replayed record to %s: %m", store_path(d->store));
         if (n < 0)
                 return n;
+        if (d->replay_last > 0) {
+                uint64_t prev;
+
+                /* The record is a run of its boot: a daemon that later closes what was still alive at its
+                 * end bounds those exits by the record's last event, not by their own starts. */
+                r = store_run_begin(d->store, d->replay_first, &prev);
+                if (r >= 0)
+                        r = store_run_end(d->store, d->replay_last);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to record the replayed run in %s: %m", store_path(d->store));
+        }
         if (d->tracker)
                 tracker_get_stats(d->tracker, &st);
         secs = (double) (now_nsec(CLOCK_MONOTONIC) - t0) / 1e9;

@@ -38,3 +38,32 @@ if ! diff -u "$T/live.txt" "$T/replayed.txt" > "$T/diff.txt"; then
 fi
 echo "ok: $n instances and $(q "SELECT count(*) FROM events") events identical after replay"
 check "replayed integrity" "$(sqlite3 "$T/replay.db" "PRAGMA integrity_check")" ok
+
+# A replayed record from another boot, then a daemon on that database: what was still alive at the
+# record's end is closed with the record's end as the bound, so a time within its known life still
+# resolves (it was closed at its own start before, and Resolve answered NoSuchProcess).
+GEN="$BUILD_DIR/bench/gen-record"
+if [ -x "$GEN" ]; then
+        "$GEN" -o "$T/gen.rec" -n 3000 > "$T/gen.out"
+        "$LINEAGED" --database="$T/gen.db" --replay="$T/gen.rec" 2>"$T/gen.log" || { cat "$T/gen.log"; fail "replay failed"; }
+        end=$(sqlite3 "$T/gen.db" "SELECT stopped FROM runs r JOIN boots b ON b.id = r.boot
+                WHERE b.boot_id = '0123456789abcdef0123456789abcdef'")
+        last=$(sqlite3 "$T/gen.db" "SELECT max(max(start_time), max(coalesce(exit_time, 0))) FROM instances")
+        check "the replayed record's run ends at its last event" "$end" "$last"
+        alive=$(sqlite3 "$T/gen.db" "SELECT id || ' ' || pid || ' ' || start_time FROM instances
+                WHERE exit_time IS NULL AND pid > 1 ORDER BY id LIMIT 5")
+        [ -n "$alive" ] || fail "the generated record left nothing alive"
+        mkdir -p "$T/emptyproc"
+        DB="$T/gen.db" start_daemon --proc="$T/emptyproc"
+        while read -r id pid start; do
+                for at in $((start + 1)) "$end"; do
+                        r=$(vl Resolve "{\"pid\": $pid, \"at\": $at, \"bootId\": \"0123456789abcdef0123456789abcdef\"}")
+                        check "Resolve pid $pid at $at on the replayed boot" "$(jget "$r" parameters.process.instance)" "$id"
+                done
+        done <<< "$alive"
+        stop_daemon
+        check "closed at the record's end" "$(sqlite3 "$T/gen.db" "SELECT count(*) FROM instances
+                WHERE id IN ($(cut -d' ' -f1 <<< "$alive" | paste -sd,)) AND exit_time = $end AND flags & 8")" 5
+else
+        echo "skip: $GEN not built"
+fi
