@@ -94,10 +94,9 @@ enum {
 static const char *const desc_sql_text[_DESC_SQL_MAX] = {
         [DESC_SQL_BEGIN] = "BEGIN",
         [DESC_SQL_COMMIT] = "COMMIT",
-        /* ?1 and everything below it, at most ?2 rows. A child whose boot is unknown is not followed,
-         * as before (the per-parent walk joined boots). */
+        /* ?1 and everything below it, at most ?2 rows; the recursion reads only instances_birth_parent. */
         [DESC_SQL_WALK] = "WITH RECURSIVE t(id) AS (SELECT ?1 UNION ALL SELECT c.id FROM t JOIN instances c"
-                          " ON c.birth_parent = t.id JOIN boots cb ON cb.id = c.boot LIMIT ?2)"
+                          " ON c.birth_parent = t.id LIMIT ?2)"
                           " SELECT " PROCESS_COLUMNS " FROM t JOIN instances i ON i.id = t.id"
                           " JOIN boots b ON b.id = i.boot",
         /* The session's rows in id order, each with its number of children anywhere (covered by
@@ -715,7 +714,7 @@ static int method_get_ancestors(Query *q, const QueryCaller *c, json_object *par
  * exact. */
 
 #define COL_N_CHILDREN (COL_BOOT + 1)  /* DESC_SQL_SESSION only */
-#define DESC_SMALL_WALK 2048U           /* rows walked the exact way before trying the session's range */
+#define DESC_SMALL_WALK 1024U           /* rows walked the exact way before trying the session's range */
 #define DESC_ROWS_MAX (DESCENDANTS_MAX * 4U) /* rows fetched at most (a cyclic, corrupt tree ends here) */
 
 void query_text_done(QueryText *t) {
@@ -1580,13 +1579,14 @@ int query_get_descendants_text(Query *q, const QueryCaller *c, json_object *para
         return 0;
 }
 
-static int method_get_descendants(Query *q, const QueryCaller *c, json_object *params, json_object **ret, QueryError *e) {
+int query_get_descendants(Query *q, const QueryCaller *c, json_object *params, size_t max_size, json_object **ret,
+                          QueryError *ret_error) {
         _cleanup_(query_text_done) QueryText text = {};
         _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
         json_object *o;
         int r;
 
-        r = query_get_descendants_text(q, c, params, QUERY_REPLY_SIZE_MAX, &text, e);
+        r = query_get_descendants_text(q, c, params, max_size, &text, ret_error);
         if (r < 0)
                 return r;
         if (text.len > INT_MAX)
@@ -1601,6 +1601,10 @@ static int method_get_descendants(Query *q, const QueryCaller *c, json_object *p
         }
         *ret = o;
         return 0;
+}
+
+static int method_get_descendants(Query *q, const QueryCaller *c, json_object *params, json_object **ret, QueryError *e) {
+        return query_get_descendants(q, c, params, QUERY_REPLY_SIZE_MAX, ret, e);
 }
 
 static int method_get_caba(Query *q, const QueryCaller *c, json_object *params, json_object **ret, QueryError *e) {

@@ -68,6 +68,10 @@ int query_text_append(QueryText *t, const char *s, size_t n);
 int query_get_descendants_text(Query *q, const QueryCaller *caller, json_object *params, size_t max_size,
                                QueryText *out, QueryError *ret_error);
 
+/* The same answer as a json-c object (built from that text): for front ends with their own size limit. */
+int query_get_descendants(Query *q, const QueryCaller *caller, json_object *params, size_t max_size,
+                          json_object **ret_reply, QueryError *ret_error);
+
 /* The same answer as pieces, without the copy: prefix + the parameters object + suffix is the
  * concatenation of ret_iov[0..ret_n_iov), which point into ret_base. Both are malloc'd and the caller's. */
 int query_get_descendants_iov(Query *q, const QueryCaller *caller, json_object *params, size_t max_size,
