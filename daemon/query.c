@@ -88,6 +88,7 @@ enum {
         DESC_SQL_WALK,
         DESC_SQL_SESSION,
         DESC_SQL_CHILD_IDS,
+        DESC_SQL_SESSION_SIZE,
         _DESC_SQL_MAX,
 };
 
@@ -104,6 +105,7 @@ static const char *const desc_sql_text[_DESC_SQL_MAX] = {
         [DESC_SQL_SESSION] = "SELECT " PROCESS_COLUMNS ", (SELECT count(*) FROM instances c WHERE c.birth_parent = i.id)"
                              " FROM instances i JOIN boots b ON b.id = i.boot WHERE i.boot = ?1 AND i.audit_session = ?2",
         [DESC_SQL_CHILD_IDS] = "SELECT id FROM instances WHERE birth_parent = ?1",
+        [DESC_SQL_SESSION_SIZE] = "SELECT count(*) FROM instances WHERE boot = ?1 AND audit_session = ?2",
 };
 
 struct Query {
@@ -1037,11 +1039,12 @@ static void text_process(QueryText *t, const QueryCaller *c, sqlite3_stmt *st, c
 typedef struct DescNode {
         uint64_t id, parent;
         int64_t start, exit;            /* exit 0: alive */
-        size_t off, split, end;         /* [off, end) in the arena; split: see text_process() (absolute) */
+        size_t off, split, end;         /* [off, end) in the arena (SIZE_MAX: not rendered); split: see
+                                         * text_process() (absolute) */
         uint32_t first_child, n_children; /* a range of DescWalk.children */
         uint32_t n_children_all;        /* children in the database; UINT32_MAX: not counted */
         int32_t pid;
-        bool visible, visited;
+        bool visible, visited, reach;
 } DescNode;
 
 typedef struct DescWalk {
@@ -1053,6 +1056,8 @@ typedef struct DescWalk {
         uint32_t *children;
         QueryText arena;
         size_t fetched;                 /* rows read, duplicates included */
+        size_t arena_max;               /* no rows rendered past this size (they are rendered when emitted) */
+        uint64_t root;                  /* the target */
         bool linked;                    /* children lists are up to date */
         bool cut;                       /* DESC_ROWS_MAX reached: the answer is truncated */
 } DescWalk;
@@ -1076,9 +1081,12 @@ static int desc_walk_reset(DescWalk *w) {
 }
 
 /* Adds st's current row (once per id). */
+static DescNode *desc_node(DescWalk *w, uint64_t id);
+
 static int desc_add_row(DescWalk *w, sqlite3_stmt *st) {
-        DescNode *n;
+        DescNode *n, *p;
         size_t split;
+        bool reach;
         Row r;
         int k;
 
@@ -1094,13 +1102,16 @@ static int desc_add_row(DescWalk *w, sqlite3_stmt *st) {
         };
         if (hashmap_get(w->index, r.id))
                 return 0;
+        /* Rows mostly come parents first (ids grow with time): render only what hangs below the target. */
+        p = r.birth_parent > 0 ? desc_node(w, r.birth_parent) : NULL;
+        reach = r.id == w->root || (p && p->reach);
         if (w->n_nodes == w->n_alloc) {
                 size_t a = MAX(w->n_alloc * 2, (size_t) 256);
-                DescNode *p = reallocarray(w->nodes, a, sizeof(DescNode));
+                DescNode *grown = reallocarray(w->nodes, a, sizeof(DescNode));
 
-                if (!p)
+                if (!grown)
                         return -ENOMEM;
-                w->nodes = p;
+                w->nodes = grown;
                 w->n_alloc = a;
         }
         k = hashmap_put(w->index, r.id, (void *) (uintptr_t) (w->n_nodes + 1));
@@ -1110,11 +1121,17 @@ static int desc_add_row(DescWalk *w, sqlite3_stmt *st) {
         n = &w->nodes[w->n_nodes++];
         *n = (DescNode) {
                 .id = r.id, .parent = r.birth_parent, .start = r.start, .exit = r.exit, .pid = r.pid,
-                .visible = caller_sees(w->caller, &r), .off = w->arena.len,
+                .visible = caller_sees(w->caller, &r), .off = w->arena.len, .reach = reach,
                 .n_children_all = sqlite3_column_count(st) > COL_N_CHILDREN
                                           ? (uint32_t) MIN(sqlite3_column_int64(st, COL_N_CHILDREN), (int64_t) UINT32_MAX - 1)
                                           : UINT32_MAX,
         };
+        if (!reach || w->arena.len > w->arena_max) {
+                /* Rows not (yet) known to be below the target, or past the arena's bound: only if the
+                 * walk emits them, they are read again and rendered then (desc_render_late()). */
+                n->off = n->end = n->split = SIZE_MAX;
+                return 0;
+        }
         text_process(&w->arena, w->caller, st, &r, &split);
         n->split = split;
         n->end = w->arena.len;
@@ -1292,6 +1309,16 @@ static int desc_collect(Query *q, DescWalk *w, const Row *t) {
                 session = sqlite3_column_int64(st, COL_AUDIT_SESSION);
         }
         sqlite3_reset(st);
+        if (have_session) {
+                /* Not when the session is far bigger than anything we answer: its scan would be cut. */
+                st = w->query->desc_sql[DESC_SQL_SESSION_SIZE];
+                sqlite3_reset(st);
+                sqlite3_bind_int64(st, 1, (int64_t) t->boot);
+                sqlite3_bind_int64(st, 2, session);
+                if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) >= (int64_t) DESC_ROWS_MAX)
+                        have_session = false;
+                sqlite3_reset(st);
+        }
         r = desc_walk_reset(w);
         if (r < 0)
                 return r;
@@ -1309,6 +1336,28 @@ static int desc_collect(Query *q, DescWalk *w, const Row *t) {
         }
         r = desc_walk_below(w, t->id, DESC_ROWS_MAX + 1 - MIN(w->fetched, (size_t) DESC_ROWS_MAX));
         return MIN(r, 0);
+}
+
+/* Renders a row that was fetched but not rendered, now that the walk emits it: 1, or 0 if it is gone. */
+static int desc_render_late(DescWalk *w, DescNode *n) {
+        sqlite3_stmt *st = stmt(w->query, SQL_BY_ID);
+        size_t split;
+        Row r;
+        int rc;
+
+        sqlite3_bind_int64(st, 1, (int64_t) n->id);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+                sqlite3_reset(st);
+                return rc == SQLITE_DONE ? 0 : -EIO;
+        }
+        row_from_stmt(st, &r);
+        n->off = w->arena.len;
+        text_process(&w->arena, w->caller, st, &r, &split);
+        n->split = split;
+        n->end = w->arena.len;
+        sqlite3_reset(st);
+        return w->arena.oom ? -ENOMEM : 1;
 }
 
 typedef struct DescFrame {
@@ -1415,6 +1464,9 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
                         return database_error(q, e);
                 in_tx = true;
         }
+        /* Rows beyond the reply's size are not rendered; some slack, as not all of them get emitted. */
+        w->arena_max = max_size + max_size / 4;
+        w->root = t.id;
         r = desc_collect(q, w, &t);
         if (in_tx) {
                 sqlite3_reset(q->desc_sql[DESC_SQL_COMMIT]);
@@ -1429,6 +1481,13 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
         root = desc_node(w, t.id);
         if (!root)
                 return no_such_process(e, 0, (int64_t) t.id); /* its boot is not recorded */
+        if (root->off == SIZE_MAX) {
+                r = desc_render_late(w, root);
+                if (r == 0)
+                        return no_such_process(e, 0, (int64_t) t.id);
+                if (r < 0)
+                        return r == -ENOMEM ? r : database_error(q, e);
+        }
         if (!w->linked) {
                 r = desc_link(w);
                 if (r < 0)
@@ -1475,6 +1534,13 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
 
                 if ((alive_only && n->exit > 0) || !n->visible)
                         continue;
+                if ((int64_t) n_emitted < limit && n->off == SIZE_MAX) {
+                        r = desc_render_late(w, n);
+                        if (r < 0)
+                                return r == -ENOMEM ? r : database_error(q, e);
+                        if (r == 0)
+                                continue; /* gone meanwhile (retention) */
+                }
                 if ((int64_t) n_emitted >= limit || out->size + depths.len + (n->end - n->off) + 32 > max_size) {
                         truncated = true;
                         break;
