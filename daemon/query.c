@@ -710,10 +710,14 @@ static int method_get_ancestors(Query *q, const QueryCaller *c, json_object *par
  *
  * Fetching: a recursive walk over the birth_parent index (exact, but a B-tree search per process and
  * rows in random order). When the subtree turns out to be big, the rows of the target's audit session
- * are read instead with one range scan (they are stored next to each other), and the children that left
- * the session (a nested login, a damaged row) are looked up with one more statement and walked the
- * exact way. Every descendant is either in the session or below such a child, so the answer stays
- * exact. */
+ * are read instead with one range scan (they are stored next to each other), each with its number of
+ * children; a process with more children than the scan found had some leave the session (a nested
+ * login, a damaged row): those are walked the exact way. Every descendant is either in the session or
+ * below such a child, so the answer stays exact.
+ *
+ * Memory: rows are rendered when fetched only if they hang below the target and the arena is under the
+ * reply's size (plus a quarter); others are read again when the walk emits them. The reply is sent
+ * from the arena in pieces (varlink_call_reply_iov()), or copied together for json-c (D-Bus). */
 
 #define COL_N_CHILDREN (COL_BOOT + 1)  /* DESC_SQL_SESSION only */
 #define DESC_SMALL_WALK 1024U           /* rows walked the exact way before trying the session's range */
@@ -1080,9 +1084,9 @@ static int desc_walk_reset(DescWalk *w) {
         return hashmap_new(&w->index);
 }
 
-/* Adds st's current row (once per id). */
 static DescNode *desc_node(DescWalk *w, uint64_t id);
 
+/* Adds st's current row (once per id). */
 static int desc_add_row(DescWalk *w, sqlite3_stmt *st) {
         DescNode *n, *p;
         size_t split;
