@@ -38,6 +38,13 @@ q "UPDATE instances SET argv = '[\"spaced\", \"out\"]' WHERE id = ${ODD[0]};
    UPDATE instances SET comm = 'a\"b' || char(10) || char(1) || '/\\' WHERE id = ${ODD[4]};
    UPDATE instances SET argv = '[\"caf' || char(233) || '\", \"\\\\x01\"]' WHERE id = ${ODD[5]}"
 
+# A child older (lower id) than its parent, as rows moved between parents would be: fetched before its
+# parent, it is rendered when the walk reaches it.
+LATE=$(q "$SUBTREE SELECT id FROM t WHERE id != $ROOT AND id NOT IN ($(IFS=,; echo "${ODD[*]}"))
+        AND NOT EXISTS (SELECT 1 FROM instances c WHERE c.birth_parent = t.id) ORDER BY id LIMIT 1")
+NEWPARENT=$(q "$SUBTREE SELECT max(id) FROM t WHERE id != $LEAVER")
+q "UPDATE instances SET birth_parent = $NEWPARENT WHERE id = $LATE"
+
 mkdir -p "$T/emptyproc"
 start_bus
 NAME=org.lineaged.Lineage1
@@ -60,11 +67,11 @@ done
 busctl --address="$BUS" --json=short call "$NAME" "$OBJ" "$NAME" GetDescendants xtxub 0 "$ROOT" 0 100000 false \
         >"$T/dbus.json" || fail "GetDescendants over D-Bus failed"
 
-python3 - "$DB" "$ROOT" "$LEAVER" "$T" "${ODD[@]}" <<'EOF' || fail "the answers do not match the database"
+python3 - "$DB" "$ROOT" "$LEAVER" "$T" "${ODD[@]}" "$LATE" "$NEWPARENT" <<'EOF' || fail "the answers do not match the database"
 import json, random, sqlite3, sys
 
 db, root, leaver, tmp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-odd = [int(x) for x in sys.argv[5:]]
+odd = [int(x) for x in sys.argv[5:-2]]
 con = sqlite3.connect(db)
 con.text_factory = lambda b: b.decode("utf-8", "replace")
 bad = []
@@ -95,6 +102,8 @@ expect("depths", reply["depths"] == depths, True)
 expect("truncated", reply["truncated"], False)
 expect("process", reply["process"]["instance"], root)
 expect("leaver in the answer", leaver in {p["instance"] for p in desc}, True)
+late, newparent = int(sys.argv[-2]), int(sys.argv[-1])
+expect("child older than its parent", [p.get("birthParentInstance") for p in desc if p["instance"] == late], [newparent])
 expect("leaver's session", [p.get("auditSession") for p in desc if p["instance"] == leaver], [987654])
 
 cols = "id, pid, start_time, exit_time, uid, gid, sid, comm, exe, argv, login_uid, audit_session, birth_parent, " \
