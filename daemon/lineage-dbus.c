@@ -700,7 +700,11 @@ static int answer_query(LineageDbus *d, sd_bus_message *m, const char *method, c
         _cleanup_(dbus_json_putp) json_object *reply = NULL;
         int r;
 
-        r = query_call(d->query, method, caller, params, &reply, &qe);
+        if (streq(method, "GetDescendants"))
+                /* Truncated (truncated: true) rather than refused when the subtree is too big for the bus. */
+                r = query_get_descendants(d->query, caller, params, LINEAGE_DBUS_DESCENDANTS_TEXT_MAX, &reply, &qe);
+        else
+                r = query_call(d->query, method, caller, params, &reply, &qe);
         if (r < 0)
                 return reply_query_error(m, &qe, r);
         return reply_json(m, reply);

@@ -29,6 +29,11 @@ typedef struct LineageDbus LineageDbus;
 /* Replies are refused (LimitsExceeded) above this estimated size: the system bus allows 32 MiB and
  * disconnects a sender that exceeds it, which would end the service for everybody. */
 #define LINEAGE_DBUS_REPLY_SIZE_MAX (16U * 1024U * 1024U)
+/* GetDescendants stops adding descendants (truncated: true) before its JSON text passes this. The size
+ * estimate of the D-Bus form (with alignment and signatures) is up to about 3.5 times the JSON text, so
+ * this stays under LINEAGE_DBUS_REPLY_SIZE_MAX, which remains the backstop (LimitsExceeded). About 8 000
+ * descendants with typical command lines. */
+#define LINEAGE_DBUS_DESCENDANTS_TEXT_MAX (4U * 1024U * 1024U)
 
 /* Connects to bus ("system", "session", "none" or a D-Bus address such as "unix:path=/run/x"), takes
  * the name org.lineaged.Lineage1 and serves /org/lineaged/Lineage1 on the event loop e. "none", an

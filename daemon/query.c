@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The answers: SQL over the provenance log (flushed first, so it holds everything seen so far),
  * plus live facts from the tracker and /proc, rendered as json-c objects keyed like the varlink IDL. */
+#include <limits.h>
+#include <sys/uio.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <sys/resource.h>
@@ -25,6 +27,7 @@
 #define ANCESTRY_MAX_WALK 4096U         /* how far up ResolveBatch looks for a login */
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
 
 /* Columns of instances every Process is built from, in this order. */
 #define PROCESS_COLUMNS                                                                                      \
@@ -78,9 +81,37 @@ static const char *const sql_text[_SQL_MAX] = {
                             " AND (?4 = 0 OR end_time IS NULL) ORDER BY start_time DESC, instance DESC LIMIT ?5",
 };
 
+/* GetDescendants (see there). */
+enum {
+        DESC_SQL_BEGIN,
+        DESC_SQL_COMMIT,
+        DESC_SQL_WALK,
+        DESC_SQL_SESSION,
+        DESC_SQL_CHILD_IDS,
+        DESC_SQL_SESSION_SIZE,
+        _DESC_SQL_MAX,
+};
+
+static const char *const desc_sql_text[_DESC_SQL_MAX] = {
+        [DESC_SQL_BEGIN] = "BEGIN",
+        [DESC_SQL_COMMIT] = "COMMIT",
+        /* ?1 and everything below it, at most ?2 rows; the recursion reads only instances_birth_parent. */
+        [DESC_SQL_WALK] = "WITH RECURSIVE t(id) AS (SELECT ?1 UNION ALL SELECT c.id FROM t JOIN instances c"
+                          " ON c.birth_parent = t.id LIMIT ?2)"
+                          " SELECT " PROCESS_COLUMNS " FROM t JOIN instances i ON i.id = t.id"
+                          " JOIN boots b ON b.id = i.boot",
+        /* The session's rows in id order, each with its number of children anywhere (covered by
+         * instances_birth_parent): a process with more children than the session holds had some leave it. */
+        [DESC_SQL_SESSION] = "SELECT " PROCESS_COLUMNS ", (SELECT count(*) FROM instances c WHERE c.birth_parent = i.id)"
+                             " FROM instances i JOIN boots b ON b.id = i.boot WHERE i.boot = ?1 AND i.audit_session = ?2",
+        [DESC_SQL_CHILD_IDS] = "SELECT id FROM instances WHERE birth_parent = ?1",
+        [DESC_SQL_SESSION_SIZE] = "SELECT count(*) FROM instances WHERE boot = ?1 AND audit_session = ?2",
+};
+
 struct Query {
         Daemon *daemon;
         sqlite3_stmt *sql[_SQL_MAX];
+        sqlite3_stmt *desc_sql[_DESC_SQL_MAX];
         QueryWatch *watches;
         unsigned n_watches;
 };
@@ -160,6 +191,12 @@ int query_new(Query **ret, Daemon *d) {
                 if (rc != SQLITE_OK)
                         return log_error_errno(EIO, "Failed to prepare query: %s", sqlite3_errmsg(store_db(daemon_store(d))));
         }
+        for (unsigned k = 0; k < _DESC_SQL_MAX; k++) {
+                rc = sqlite3_prepare_v3(store_db(daemon_store(d)), desc_sql_text[k], -1, SQLITE_PREPARE_PERSISTENT,
+                                        &q->desc_sql[k], NULL);
+                if (rc != SQLITE_OK)
+                        return log_error_errno(EIO, "Failed to prepare query: %s", sqlite3_errmsg(store_db(daemon_store(d))));
+        }
         *ret = TAKE_PTR(q);
         return 0;
 }
@@ -179,6 +216,8 @@ Query *query_free(Query *q) {
         }
         for (unsigned k = 0; k < _SQL_MAX; k++)
                 sqlite3_finalize(q->sql[k]);
+        for (unsigned k = 0; k < _DESC_SQL_MAX; k++)
+                sqlite3_finalize(q->desc_sql[k]);
         free(q);
         return NULL;
 }
@@ -665,19 +704,750 @@ static int method_get_ancestors(Query *q, const QueryCaller *c, json_object *par
         return method_get_ancestors_common(q, c, params, false, ret, e);
 }
 
-typedef struct StackItem {
-        uint64_t id;
-        uint32_t depth;
-} StackItem;
+/* ---- GetDescendants: rows straight to JSON text ----
+ *
+ * A big subtree (a login with 100 000 descendants: a 50 MB answer) costs too much as a json-c tree: one
+ * statement per row, argv parsed again, the tree built, serialized and freed. Instead, inside one read
+ * transaction, the rows are fetched with as few statements as possible and each is rendered once, as
+ * JSON text, into an arena; the answer is then the concatenation of those texts in depth-first order.
+ *
+ * Fetching: a recursive walk over the birth_parent index (exact, but a B-tree search per process and
+ * rows in random order). When the subtree turns out to be big, the rows of the target's audit session
+ * are read instead with one range scan (they are stored next to each other), each with its number of
+ * children; a process with more children than the scan found had some leave the session (a nested
+ * login, a damaged row): those are walked the exact way. Every descendant is either in the session or
+ * below such a child, so the answer stays exact.
+ *
+ * Memory: rows are rendered when fetched only if they hang below the target and the arena is under the
+ * reply's size (plus a quarter); others are read again when the walk emits them. The reply is sent
+ * from the arena in pieces (varlink_call_reply_iov()), or copied together for json-c (D-Bus). */
 
-static int method_get_descendants(Query *q, const QueryCaller *c, json_object *params, json_object **ret, QueryError *e) {
-        _cleanup_(json_object_putp) json_object *reply = NULL;
-        _cleanup_free_ StackItem *stack = NULL;
-        json_object *list, *depths, *process = NULL, *gaps;
-        size_t n_stack = 0, n_alloc = 0, n_visited = 0;
+#define COL_N_CHILDREN (COL_BOOT + 1)  /* DESC_SQL_SESSION only */
+#define DESC_SMALL_WALK 1024U           /* rows walked the exact way before trying the session's range */
+#define DESC_ROWS_MAX (DESCENDANTS_MAX * 4U) /* rows fetched at most (a cyclic, corrupt tree ends here) */
+
+void query_text_done(QueryText *t) {
+        if (!t)
+                return;
+        free(t->data);
+        *t = (QueryText) {};
+}
+
+static bool text_grow(QueryText *t, size_t n) {
+        size_t a;
+        char *p;
+
+        if (t->oom)
+                return false;
+        if (n > SIZE_MAX / 4 - t->len) {
+                t->oom = true;
+                return false;
+        }
+        a = MAX(MAX(t->alloc * 2, t->len + n + 1), (size_t) 4096);
+        p = realloc(t->data, a);
+        if (!p) {
+                t->oom = true;
+                return false;
+        }
+        t->data = p;
+        t->alloc = a;
+        return true;
+}
+
+/* Room for n more bytes and the NUL. */
+static inline bool text_reserve(QueryText *t, size_t n) {
+        if (_likely_(!t->oom && t->alloc - t->len > n))
+                return true;
+        return text_grow(t, n);
+}
+
+int query_text_append(QueryText *t, const char *s, size_t n) {
+        if (!text_reserve(t, n))
+                return -ENOMEM;
+        memcpy(t->data + t->len, s, n);
+        t->len += n;
+        t->data[t->len] = 0;
+        return 0;
+}
+
+#define text_literal(t, s) ((void) query_text_append((t), "" s "", sizeof(s) - 1))
+
+static void text_int(QueryText *t, int64_t v) {
+        static const char digits2[] =
+                "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                "8081828384858687888990919293949596979899";
+        char buf[24], *p = buf + sizeof(buf);
+        uint64_t u = v < 0 ? -(uint64_t) v : (uint64_t) v;
+
+        while (u >= 100) {
+                p -= 2;
+                memcpy(p, digits2 + (u % 100) * 2, 2);
+                u /= 100;
+        }
+        if (u >= 10) {
+                p -= 2;
+                memcpy(p, digits2 + u * 2, 2);
+        } else
+                *--p = (char) ('0' + u);
+        if (v < 0)
+                *--p = '-';
+        (void) query_text_append(t, p, (size_t) (buf + sizeof(buf) - p));
+}
+
+static void text_bool(QueryText *t, bool b) {
+        if (b)
+                text_literal(t, "true");
+        else
+                text_literal(t, "false");
+}
+
+/* Length of the valid UTF-8 sequence at p (2-4 bytes; p[0] >= 0x80), or 0 if it is not one. */
+static size_t utf8_seq_len(const unsigned char *p, size_t n) {
+        size_t len;
+        uint32_t cp;
+
+        if ((p[0] & 0xe0) == 0xc0)
+                len = 2, cp = p[0] & 0x1f;
+        else if ((p[0] & 0xf0) == 0xe0)
+                len = 3, cp = p[0] & 0x0f;
+        else if ((p[0] & 0xf8) == 0xf0)
+                len = 4, cp = p[0] & 0x07;
+        else
+                return 0;
+        if (len > n)
+                return 0;
+        for (size_t k = 1; k < len; k++) {
+                if ((p[k] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (p[k] & 0x3f);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return len;
+}
+
+/* A JSON string, escaped as json-c escapes (\" \\ \b \f \n \r \t, other controls \u00xx, '/' as is).
+ * Bytes that are not UTF-8 become U+FFFD: the text must stay valid JSON (D-Bus replaces them too). */
+static void text_string(QueryText *t, const char *s, size_t n) {
+        static const char hex[] = "0123456789abcdef";
+        const unsigned char *p = (const unsigned char *) s;
+        size_t k = 0;
+        char *o;
+
+        /* Worst case: every byte becomes \u00xx (6) or U+FFFD (3); plus the quotes. */
+        if (n > SIZE_MAX / 8 || !text_reserve(t, n * 6 + 2))
+                return;
+        o = t->data + t->len;
+        *o++ = '"';
+        while (k < n) {
+                unsigned char c = p[k];
+                size_t l;
+
+                if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+                        *o++ = (char) c;
+                        k++;
+                        continue;
+                }
+                if (c >= 0x80) {
+                        l = utf8_seq_len(p + k, n - k);
+                        if (l > 0) {
+                                memcpy(o, p + k, l);
+                                o += l;
+                                k += l;
+                        } else {
+                                memcpy(o, "\xef\xbf\xbd", 3);
+                                o += 3;
+                                k++;
+                        }
+                        continue;
+                }
+                *o++ = '\\';
+                switch (c) {
+                case '"':
+                case '\\':
+                        *o++ = (char) c;
+                        break;
+                case '\b':
+                        *o++ = 'b';
+                        break;
+                case '\f':
+                        *o++ = 'f';
+                        break;
+                case '\n':
+                        *o++ = 'n';
+                        break;
+                case '\r':
+                        *o++ = 'r';
+                        break;
+                case '\t':
+                        *o++ = 't';
+                        break;
+                default:
+                        memcpy(o, "u00", 3);
+                        o[3] = hex[c >> 4];
+                        o[4] = hex[c & 15];
+                        o += 5;
+                }
+                k++;
+        }
+        *o++ = '"';
+        t->len = (size_t) (o - t->data);
+        t->data[t->len] = 0;
+}
+
+/* ,"key": (key a string literal) */
+#define text_key(t, key) text_literal((t), ",\"" key "\":")
+#define text_field_int(t, key, v) do { text_key((t), key); text_int((t), (v)); } while (0)
+#define text_field_bool(t, key, v) do { text_key((t), key); text_bool((t), (v)); } while (0)
+#define text_col_int(t, key, st, col)                                                   \
+        do {                                                                            \
+                if (sqlite3_column_type((st), (col)) != SQLITE_NULL)                    \
+                        text_field_int((t), key, sqlite3_column_int64((st), (col)));    \
+        } while (0)
+#define text_col_text(t, key, st, col)                                                  \
+        do {                                                                            \
+                const char *_s = (const char *) sqlite3_column_text((st), (col));       \
+                if (_s && *_s) {                                                        \
+                        text_key((t), key);                                             \
+                        text_string((t), _s, strlen(_s));                               \
+                }                                                                       \
+        } while (0)
+
+/* Is s exactly what json-c prints for an array of strings that we wrote ("[]", "[\"a\",\"b\"]": only
+ * \" and \\ escaped, no controls, valid UTF-8)? Then it can be copied as it is. */
+static bool argv_is_canonical(const char *s, size_t n) {
+        const unsigned char *p = (const unsigned char *) s;
+        size_t k = 1;
+
+        if (n < 2 || p[0] != '[' || p[n - 1] != ']')
+                return false;
+        if (n == 2)
+                return true;
+        for (;;) {
+                if (k >= n || p[k++] != '"')
+                        return false;
+                for (;;) {
+                        unsigned char c;
+
+                        if (k >= n)
+                                return false;
+                        c = p[k];
+                        if (c == '"')
+                                break;
+                        if (c < 0x20)
+                                return false;
+                        if (c == '\\') {
+                                if (k + 1 >= n || (p[k + 1] != '"' && p[k + 1] != '\\'))
+                                        return false;
+                                k += 2;
+                        } else if (c >= 0x80) {
+                                size_t l = utf8_seq_len(p + k, n - k);
+
+                                if (l == 0)
+                                        return false;
+                                k += l;
+                        } else
+                                k++;
+                }
+                k++; /* the closing quote */
+                if (k == n - 1)
+                        return true;
+                if (p[k++] != ',')
+                        return false;
+        }
+}
+
+/* argv: copied when canonical; otherwise parsed (the database is outside input) and written again if it
+ * is an array of strings, left out (with a debug note) if it is not. */
+static void text_col_argv(QueryText *t, sqlite3_stmt *st, int col, uint64_t id) {
+        const char *s = (const char *) sqlite3_column_text(st, col);
+        _cleanup_(json_object_putp) json_object *a = NULL;
+        size_t n, len;
+
+        if (!s)
+                return;
+        n = (size_t) sqlite3_column_bytes(st, col);
+        if (argv_is_canonical(s, n) && !memchr(s, 0, n)) {
+                text_key(t, "argv");
+                (void) query_text_append(t, s, n);
+                return;
+        }
+        a = json_tokener_parse(s);
+        if (!a || !json_object_is_type(a, json_type_array)) {
+                log_debug("Instance %" PRIu64 ": argv in the database is not a JSON array, leaving it out.", id);
+                return;
+        }
+        len = json_object_array_length(a);
+        for (size_t i = 0; i < len; i++)
+                if (!json_object_is_type(json_object_array_get_idx(a, i), json_type_string)) {
+                        log_debug("Instance %" PRIu64 ": argv in the database is not an array of strings, leaving it out.", id);
+                        return;
+                }
+        text_key(t, "argv");
+        text_literal(t, "[");
+        for (size_t i = 0; i < len; i++) {
+                json_object *e = json_object_array_get_idx(a, i);
+
+                if (i > 0)
+                        text_literal(t, ",");
+                text_string(t, json_object_get_string(e), (size_t) json_object_get_string_len(e));
+        }
+        text_literal(t, "]");
+}
+
+/* The Process of st's current row as process_json() builds it, key for key. For a live process,
+ * *ret_split is where its current parent (,"parentPid":N, from /proc) goes; SIZE_MAX when none can. */
+static void text_process(QueryText *t, const QueryCaller *c, sqlite3_stmt *st, const Row *r, size_t *ret_split) {
+        uint32_t flags = (uint32_t) sqlite3_column_int64(st, COL_FLAGS);
+        bool alive = sqlite3_column_type(st, COL_EXIT) == SQLITE_NULL;
+
+        text_literal(t, "{\"instance\":");
+        text_int(t, (int64_t) r->id);
+        text_field_int(t, "pid", r->pid);
+        text_col_text(t, "bootId", st, COL_BOOT_ID);
+        text_field_int(t, "startTime", r->start);
+        text_col_int(t, "exitTime", st, COL_EXIT);
+        text_field_bool(t, "alive", alive);
+        text_field_int(t, "uid", r->uid);
+        text_col_int(t, "gid", st, COL_GID);
+        text_col_int(t, "sid", st, COL_SID);
+        text_col_text(t, "lineageSource", st, COL_SOURCE);
+        text_col_int(t, "birthParentPid", st, COL_BIRTH_PARENT_PID);
+        text_col_int(t, "birthParentInstance", st, COL_BIRTH_PARENT);
+        *ret_split = SIZE_MAX;
+        if (alive)
+                *ret_split = t->len;
+        else
+                text_col_int(t, "parentPid", st, COL_EXIT_PARENT_PID);
+        text_col_int(t, "cabaPid", st, COL_CABA_PID);
+        text_col_int(t, "cabaInstance", st, COL_CABA);
+        text_field_bool(t, "exitUnknown", flags & INSTANCE_EXIT_UNKNOWN);
+        if (!caller_sees(c, r)) {
+                text_field_bool(t, "argvTruncated", false);
+                text_field_bool(t, "redacted", true);
+                text_literal(t, "}");
+                return;
+        }
+        text_field_bool(t, "redacted", false);
+        text_col_text(t, "comm", st, COL_COMM);
+        text_col_text(t, "exe", st, COL_EXE);
+        text_col_argv(t, st, COL_ARGV, r->id);
+        text_field_bool(t, "argvTruncated", flags & INSTANCE_ARGV_TRUNCATED);
+        text_col_int(t, "loginUid", st, COL_LOGIN_UID);
+        text_col_int(t, "auditSession", st, COL_AUDIT_SESSION);
+        text_col_int(t, "exitStatus", st, COL_EXIT_STATUS);
+        text_col_int(t, "exitSignal", st, COL_EXIT_SIGNAL);
+        text_literal(t, "}");
+}
+
+/* One fetched row: its rendering in the arena and what the walk needs. */
+typedef struct DescNode {
+        uint64_t id, parent;
+        int64_t start, exit;            /* exit 0: alive */
+        size_t off, split, end;         /* [off, end) in the arena (SIZE_MAX: not rendered); split: see
+                                         * text_process() (absolute) */
+        uint32_t first_child, n_children; /* a range of DescWalk.children */
+        uint32_t n_children_all;        /* children in the database; UINT32_MAX: not counted */
+        int32_t pid;
+        bool visible, visited, reach;
+} DescNode;
+
+typedef struct DescWalk {
+        Query *query;
+        const QueryCaller *caller;
+        Hashmap *index;                 /* id -> node index + 1 */
+        DescNode *nodes;
+        size_t n_nodes, n_alloc;
+        uint32_t *children;
+        QueryText arena;
+        size_t fetched;                 /* rows read, duplicates included */
+        size_t arena_max;               /* no rows rendered past this size (they are rendered when emitted) */
+        uint64_t root;                  /* the target */
+        bool linked;                    /* children lists are up to date */
+        bool cut;                       /* DESC_ROWS_MAX reached: the answer is truncated */
+} DescWalk;
+
+static void desc_walk_done(DescWalk *w) {
+        hashmap_free(w->index);
+        free(w->nodes);
+        free(w->children);
+        query_text_done(&w->arena);
+        w->index = NULL;
+        w->nodes = NULL;
+        w->children = NULL;
+        w->n_nodes = w->n_alloc = 0;
+}
+
+static int desc_walk_reset(DescWalk *w) {
+        desc_walk_done(w);
+        w->fetched = 0;
+        w->cut = w->linked = false;
+        return hashmap_new(&w->index);
+}
+
+static DescNode *desc_node(DescWalk *w, uint64_t id);
+
+/* Adds st's current row (once per id). */
+static int desc_add_row(DescWalk *w, sqlite3_stmt *st) {
+        DescNode *n, *p;
+        size_t split;
+        bool reach;
+        Row r;
+        int k;
+
+        /* row_from_stmt() without the lineage source, which only access checks of targets need. */
+        r = (Row) {
+                .id = (uint64_t) sqlite3_column_int64(st, COL_ID),
+                .pid = sqlite3_column_int(st, COL_PID),
+                .start = sqlite3_column_int64(st, COL_START),
+                .exit = sqlite3_column_type(st, COL_EXIT) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, COL_EXIT),
+                .birth_parent = (uint64_t) sqlite3_column_int64(st, COL_BIRTH_PARENT),
+                .uid = (uint32_t) sqlite3_column_int64(st, COL_UID),
+                .login_uid = sqlite3_column_type(st, COL_LOGIN_UID) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, COL_LOGIN_UID),
+        };
+        if (hashmap_get(w->index, r.id))
+                return 0;
+        /* Rows mostly come parents first (ids grow with time): render only what hangs below the target. */
+        p = r.birth_parent > 0 ? desc_node(w, r.birth_parent) : NULL;
+        reach = r.id == w->root || (p && p->reach);
+        if (w->n_nodes == w->n_alloc) {
+                size_t a = MAX(w->n_alloc * 2, (size_t) 256);
+                DescNode *grown = reallocarray(w->nodes, a, sizeof(DescNode));
+
+                if (!grown)
+                        return -ENOMEM;
+                w->nodes = grown;
+                w->n_alloc = a;
+        }
+        k = hashmap_put(w->index, r.id, (void *) (uintptr_t) (w->n_nodes + 1));
+        if (k < 0)
+                return k;
+        w->linked = false;
+        n = &w->nodes[w->n_nodes++];
+        *n = (DescNode) {
+                .id = r.id, .parent = r.birth_parent, .start = r.start, .exit = r.exit, .pid = r.pid,
+                .visible = caller_sees(w->caller, &r), .off = w->arena.len, .reach = reach,
+                .n_children_all = sqlite3_column_count(st) > COL_N_CHILDREN
+                                          ? (uint32_t) MIN(sqlite3_column_int64(st, COL_N_CHILDREN), (int64_t) UINT32_MAX - 1)
+                                          : UINT32_MAX,
+        };
+        if (!reach || w->arena.len > w->arena_max) {
+                /* Rows not (yet) known to be below the target, or past the arena's bound: only if the
+                 * walk emits them, they are read again and rendered then (desc_render_late()). */
+                n->off = n->end = n->split = SIZE_MAX;
+                return 0;
+        }
+        text_process(&w->arena, w->caller, st, &r, &split);
+        n->split = split;
+        n->end = w->arena.len;
+        return w->arena.oom ? -ENOMEM : 0;
+}
+
+/* Reads all rows of a prepared, bound statement into the walk. */
+static int desc_fetch(DescWalk *w, sqlite3_stmt *st) {
+        int rc, r;
+
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (++w->fetched > DESC_ROWS_MAX) {
+                        w->cut = true;
+                        return 0;
+                }
+                r = desc_add_row(w, st);
+                if (r < 0)
+                        return r;
+        }
+        return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* The exact walk below root, at most max rows (root included); 1 if it stopped at max. */
+static int desc_walk_below(DescWalk *w, uint64_t root, size_t max) {
+        sqlite3_stmt *st = w->query->desc_sql[DESC_SQL_WALK];
+        size_t before = w->fetched;
+        int r;
+
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, (int64_t) root);
+        sqlite3_bind_int64(st, 2, (int64_t) max);
+        r = desc_fetch(w, st);
+        sqlite3_reset(st);
+        if (r < 0)
+                return r;
+        return w->fetched - before >= max;
+}
+
+/* The big case: the session's rows in one range scan. */
+static int desc_fetch_session(DescWalk *w, uint64_t boot, int64_t session) {
+        sqlite3_stmt *st = w->query->desc_sql[DESC_SQL_SESSION];
+        int r;
+
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, (int64_t) boot);
+        sqlite3_bind_int64(st, 2, session);
+        r = desc_fetch(w, st);
+        sqlite3_reset(st);
+        return r;
+}
+
+/* Children of a session's process that are not in the session (a nested login, a damaged row): each
+ * is walked the exact way. Returns 1 if any was added (the children lists must be linked again). */
+static int desc_fetch_leavers(DescWalk *w) {
+        sqlite3_stmt *st = w->query->desc_sql[DESC_SQL_CHILD_IDS];
+        _cleanup_free_ uint64_t *leavers = NULL;
+        size_t n_leavers = 0, a_leavers = 0;
+        int rc, r;
+
+        for (size_t k = 0; k < w->n_nodes; k++) {
+                if (w->nodes[k].n_children_all == UINT32_MAX || w->nodes[k].n_children_all <= w->nodes[k].n_children)
+                        continue;
+                sqlite3_reset(st);
+                sqlite3_bind_int64(st, 1, (int64_t) w->nodes[k].id);
+                while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                        uint64_t id = (uint64_t) sqlite3_column_int64(st, 0);
+
+                        if (hashmap_get(w->index, id))
+                                continue;
+                        if (n_leavers == a_leavers) {
+                                size_t a = MAX(a_leavers * 2, (size_t) 16);
+                                uint64_t *p = reallocarray(leavers, a, sizeof(uint64_t));
+
+                                if (!p) {
+                                        sqlite3_reset(st);
+                                        return -ENOMEM;
+                                }
+                                leavers = p;
+                                a_leavers = a;
+                        }
+                        leavers[n_leavers++] = id;
+                }
+                sqlite3_reset(st);
+                if (rc != SQLITE_DONE)
+                        return -EIO;
+        }
+        for (size_t k = 0; k < n_leavers && !w->cut; k++) {
+                if (hashmap_get(w->index, leavers[k]))
+                        continue; /* below an earlier one */
+                r = desc_walk_below(w, leavers[k], DESC_ROWS_MAX + 1 - MIN(w->fetched, (size_t) DESC_ROWS_MAX));
+                if (r < 0)
+                        return r;
+        }
+        return n_leavers > 0;
+}
+
+static DescNode *desc_node(DescWalk *w, uint64_t id) {
+        uintptr_t k = (uintptr_t) hashmap_get(w->index, id);
+
+        return k > 0 ? &w->nodes[k - 1] : NULL;
+}
+
+static int desc_child_cmp(const void *a, const void *b, void *userdata) {
+        const DescNode *nodes = userdata, *x = &nodes[*(const uint32_t *) a], *y = &nodes[*(const uint32_t *) b];
+
+        if (x->start != y->start)
+                return x->start < y->start ? -1 : 1;
+        return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Children lists, each in birth order (start time, then id), as one array of ranges. */
+static int desc_link(DescWalk *w) {
+        _cleanup_free_ uint32_t *parent_of = NULL;
+        _cleanup_free_ uint32_t *fill = NULL;
+
+        free(w->children);
+        for (size_t k = 0; k < w->n_nodes; k++)
+                w->nodes[k].n_children = 0;
+        w->children = malloc(sizeof(uint32_t) * MAX(w->n_nodes, (size_t) 1));
+        parent_of = malloc(sizeof(uint32_t) * MAX(w->n_nodes, (size_t) 1));
+        fill = calloc(MAX(w->n_nodes, (size_t) 1), sizeof(uint32_t));
+        if (!w->children || !parent_of || !fill)
+                return -ENOMEM;
+        for (size_t k = 0; k < w->n_nodes; k++) {
+                DescNode *p = w->nodes[k].parent > 0 ? desc_node(w, w->nodes[k].parent) : NULL;
+
+                parent_of[k] = p ? (uint32_t) (p - w->nodes) : UINT32_MAX;
+                if (p)
+                        p->n_children++;
+        }
+        for (size_t k = 0, off = 0; k < w->n_nodes; k++) {
+                w->nodes[k].first_child = (uint32_t) off;
+                off += w->nodes[k].n_children;
+        }
+        for (size_t k = 0; k < w->n_nodes; k++)
+                if (parent_of[k] != UINT32_MAX) {
+                        DescNode *p = &w->nodes[parent_of[k]];
+
+                        w->children[p->first_child + fill[parent_of[k]]++] = (uint32_t) k;
+                }
+        /* Rows mostly come in id order, which is mostly birth order: sort only what is not sorted yet. */
+        for (size_t k = 0; k < w->n_nodes; k++) {
+                uint32_t *c = w->children + w->nodes[k].first_child;
+                size_t n = w->nodes[k].n_children;
+
+                for (size_t i = 1; i < n; i++)
+                        if (desc_child_cmp(&c[i - 1], &c[i], w->nodes) > 0) {
+                                qsort_r(c, n, sizeof(uint32_t), desc_child_cmp, w->nodes);
+                                break;
+                        }
+        }
+        w->linked = true;
+        return 0;
+}
+
+/* Fetches the target's subtree (and maybe more) into w. */
+static int desc_collect(Query *q, DescWalk *w, const Row *t) {
+        bool have_session = false;
+        int64_t session = 0;
+        sqlite3_stmt *st;
+        int r;
+
+        r = desc_walk_reset(w);
+        if (r < 0)
+                return r;
+        r = desc_walk_below(w, t->id, DESC_SMALL_WALK);
+        if (r <= 0)
+                return r; /* all of it */
+
+        /* Big: the target's audit session in one range scan, if it has one. */
+        st = stmt(q, SQL_BY_ID);
+        sqlite3_bind_int64(st, 1, (int64_t) t->id);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, COL_AUDIT_SESSION) != SQLITE_NULL) {
+                have_session = true;
+                session = sqlite3_column_int64(st, COL_AUDIT_SESSION);
+        }
+        sqlite3_reset(st);
+        if (have_session) {
+                /* Not when the session is far bigger than anything we answer: its scan would be cut. */
+                st = w->query->desc_sql[DESC_SQL_SESSION_SIZE];
+                sqlite3_reset(st);
+                sqlite3_bind_int64(st, 1, (int64_t) t->boot);
+                sqlite3_bind_int64(st, 2, session);
+                if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) >= (int64_t) DESC_ROWS_MAX)
+                        have_session = false;
+                sqlite3_reset(st);
+        }
+        r = desc_walk_reset(w);
+        if (r < 0)
+                return r;
+        if (have_session) {
+                r = desc_fetch_session(w, t->boot, session);
+                if (r < 0)
+                        return r;
+                if (desc_node(w, t->id)) {
+                        r = desc_link(w);
+                        if (r < 0)
+                                return r;
+                        r = desc_fetch_leavers(w);
+                        return MIN(r, 0);
+                }
+        }
+        r = desc_walk_below(w, t->id, DESC_ROWS_MAX + 1 - MIN(w->fetched, (size_t) DESC_ROWS_MAX));
+        return MIN(r, 0);
+}
+
+/* Renders a row that was fetched but not rendered, now that the walk emits it: 1, or 0 if it is gone. */
+static int desc_render_late(DescWalk *w, DescNode *n) {
+        sqlite3_stmt *st = stmt(w->query, SQL_BY_ID);
+        size_t split;
+        Row r;
+        int rc;
+
+        sqlite3_bind_int64(st, 1, (int64_t) n->id);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+                sqlite3_reset(st);
+                return rc == SQLITE_DONE ? 0 : -EIO;
+        }
+        row_from_stmt(st, &r);
+        n->off = w->arena.len;
+        text_process(&w->arena, w->caller, st, &r, &split);
+        n->split = split;
+        n->end = w->arena.len;
+        sqlite3_reset(st);
+        return w->arena.oom ? -ENOMEM : 1;
+}
+
+typedef struct DescFrame {
+        uint32_t node, next;            /* next: the next child of node to visit */
+        uint32_t depth;
+} DescFrame;
+
+/* The reply as pieces of the arena, in order. */
+typedef struct DescPieces {
+        struct DescPiece {
+                size_t off, len;
+        } *p;
+        size_t n, alloc, size;
+} DescPieces;
+
+static void desc_pieces_done(DescPieces *d) {
+        free(d->p);
+        *d = (DescPieces) {};
+}
+
+static int desc_piece(DescPieces *d, size_t off, size_t len) {
+        if (len == 0)
+                return 0;
+        if (d->n > 0 && d->p[d->n - 1].off + d->p[d->n - 1].len == off) {
+                d->p[d->n - 1].len += len; /* adjacent in the arena: one piece */
+                d->size += len;
+                return 0;
+        }
+        if (d->n == d->alloc) {
+                size_t a = MAX(d->alloc * 2, (size_t) 64);
+                struct DescPiece *p = reallocarray(d->p, a, sizeof(struct DescPiece));
+
+                if (!p)
+                        return -ENOMEM;
+                d->p = p;
+                d->alloc = a;
+        }
+        d->p[d->n++] = (struct DescPiece) { off, len };
+        d->size += len;
+        return 0;
+}
+
+/* Appends text to the arena and makes it the next piece. */
+static int desc_piece_text(DescWalk *w, DescPieces *d, const char *s, size_t n) {
+        size_t off = w->arena.len;
+        int r;
+
+        r = query_text_append(&w->arena, s, n);
+        return r < 0 ? r : desc_piece(d, off, n);
+}
+
+/* A rendered row as pieces; for a live one with its current parent from /proc if lookup. */
+static int desc_piece_node(DescWalk *w, DescPieces *d, const DescNode *n, bool lookup) {
+        ProcInfo pi = {};
+        size_t off;
+        int r;
+
+        if (n->split == SIZE_MAX || !lookup)
+                return desc_piece(d, n->off, n->end - n->off);
+        r = desc_piece(d, n->off, n->split - n->off);
+        if (r < 0)
+                return r;
+        off = w->arena.len;
+        if (procfs_read(daemon_proc_root(w->query->daemon), n->pid, PROCFS_STAT, &pi) >= 0)
+                text_field_int(&w->arena, "parentPid", pi.ppid);
+        proc_info_done(&pi);
+        r = desc_piece(d, off, w->arena.len - off);
+        if (r >= 0)
+                r = desc_piece(d, n->split, n->end - n->split);
+        return w->arena.oom ? -ENOMEM : r;
+}
+
+static int descendants_build(Query *q, const QueryCaller *c, json_object *params, size_t max_size, DescWalk *w,
+                             DescPieces *out, QueryError *e) {
+        _cleanup_(query_text_done) QueryText depths = {};
+        _cleanup_(json_object_putp) json_object *gaps = NULL;
+        _cleanup_free_ DescFrame *stack = NULL;
+        sqlite3 *db = store_db(daemon_store(q->daemon));
+        size_t n_stack = 0, a_stack = 0, n_emitted = 0, comma;
         int64_t limit = DESCENDANTS_DEFAULT, last_exit;
-        bool alive_only = false, truncated = false;
+        bool alive_only = false, truncated = false, in_tx = false;
         unsigned live_lookups = 0;
+        DescNode *root;
         Row t;
         int r;
 
@@ -688,92 +1458,226 @@ static int method_get_descendants(Query *q, const QueryCaller *c, json_object *p
                 return invalid_parameter(e, "limit");
         if (param_bool(params, "aliveOnly", &alive_only) < 0)
                 return invalid_parameter(e, "aliveOnly");
+        /* Answer from the database with everything seen so far in it. */
+        (void) daemon_flush(q->daemon);
         r = find_target(q, c, params, true, daemon_boot(q->daemon), 0, &t, e);
         if (r < 0)
                 return r;
-        reply = json_object_new_object();
-        list = json_object_new_array();
-        depths = json_object_new_array();
-        if (!reply || !list || !depths) {
-                json_object_put(list);
-                json_object_put(depths);
-                return -ENOMEM;
+
+        /* One read transaction for the whole walk: one snapshot, and no lock taken per statement. */
+        if (sqlite3_get_autocommit(db)) {
+                sqlite3_reset(q->desc_sql[DESC_SQL_BEGIN]);
+                if (sqlite3_step(q->desc_sql[DESC_SQL_BEGIN]) != SQLITE_DONE)
+                        return database_error(q, e);
+                in_tx = true;
         }
-        json_object_object_add(reply, "descendants", list);
-        json_object_object_add(reply, "depths", depths);
-        if (load_instance(q, c, t.id, true, NULL, &process) < 0)
+        /* Rows beyond the reply's size are not rendered; some slack, as not all of them get emitted. */
+        w->arena_max = max_size + max_size / 4;
+        w->root = t.id;
+        r = desc_collect(q, w, &t);
+        if (in_tx) {
+                sqlite3_reset(q->desc_sql[DESC_SQL_COMMIT]);
+                if (sqlite3_step(q->desc_sql[DESC_SQL_COMMIT]) != SQLITE_DONE)
+                        r = r < 0 ? r : -EIO;
+                sqlite3_reset(q->desc_sql[DESC_SQL_COMMIT]);
+        }
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
                 return database_error(q, e);
-        json_object_object_add(reply, "process", process);
+        root = desc_node(w, t.id);
+        if (!root)
+                return no_such_process(e, 0, (int64_t) t.id); /* its boot is not recorded */
+        if (root->off == SIZE_MAX) {
+                r = desc_render_late(w, root);
+                if (r == 0)
+                        return no_such_process(e, 0, (int64_t) t.id);
+                if (r < 0)
+                        return r == -ENOMEM ? r : database_error(q, e);
+        }
+        if (!w->linked) {
+                r = desc_link(w);
+                if (r < 0)
+                        return r;
+        }
+        truncated = w->cut;
         last_exit = t.exit > 0 ? t.exit : (int64_t) now_us();
 
-        /* Depth first, children in birth order: an explicit stack, bounded by what may be emitted. */
-        stack = malloc(sizeof(StackItem) * 64);
+        /* Depth first, children in birth order, each process once. */
+        r = desc_piece_text(w, out, "{\"descendants\":[", strlen("{\"descendants\":["));
+        if (r < 0)
+                return r;
+        comma = w->arena.len;
+        text_literal(&w->arena, ",");
+        text_literal(&depths, "],\"depths\":[");
+        stack = malloc(sizeof(DescFrame) * 64);
         if (!stack)
                 return -ENOMEM;
-        n_alloc = 64;
-        stack[n_stack++] = (StackItem) { t.id, 0 };
+        a_stack = 64;
+        stack[n_stack++] = (DescFrame) { (uint32_t) (root - w->nodes), 0, 0 };
+        root->visited = true;
         while (n_stack > 0) {
-                StackItem it = stack[--n_stack];
-                sqlite3_stmt *st = stmt(q, SQL_CHILDREN);
-                size_t first = n_stack;
+                DescFrame *f = &stack[n_stack - 1];
+                DescNode *p = &w->nodes[f->node], *n;
 
-                if (++n_visited > (size_t) DESCENDANTS_MAX * 4) { /* a cyclic (corrupt) tree ends here */
+                if (f->next >= p->n_children) {
+                        n_stack--;
+                        continue;
+                }
+                n = &w->nodes[w->children[p->first_child + f->next++]];
+                if (n->visited)
+                        continue; /* a cycle (corrupt rows) */
+                n->visited = true;
+                if (n_stack == a_stack) {
+                        DescFrame *s = reallocarray(stack, a_stack * 2, sizeof(DescFrame));
+
+                        if (!s)
+                                return -ENOMEM;
+                        stack = s;
+                        a_stack *= 2;
+                }
+                stack[n_stack] = (DescFrame) { (uint32_t) (n - w->nodes), 0, stack[n_stack - 1].depth + 1 };
+                n_stack++;
+
+                if ((alive_only && n->exit > 0) || !n->visible)
+                        continue;
+                if ((int64_t) n_emitted < limit && n->off == SIZE_MAX) {
+                        r = desc_render_late(w, n);
+                        if (r < 0)
+                                return r == -ENOMEM ? r : database_error(q, e);
+                        if (r == 0)
+                                continue; /* gone meanwhile (retention) */
+                }
+                if ((int64_t) n_emitted >= limit || out->size + depths.len + (n->end - n->off) + 32 > max_size) {
                         truncated = true;
                         break;
                 }
-                sqlite3_bind_int64(st, 1, (int64_t) it.id);
-                sqlite3_bind_int64(st, 2, DESCENDANTS_MAX + 1);
-                while (sqlite3_step(st) == SQLITE_ROW) {
-                        Row child;
-
-                        row_from_stmt(st, &child);
-                        if (n_stack == n_alloc) {
-                                StackItem *ns = reallocarray(stack, n_alloc * 2, sizeof(StackItem));
-
-                                if (!ns)
-                                        return -ENOMEM;
-                                stack = ns;
-                                n_alloc *= 2;
-                        }
-                        stack[n_stack++] = (StackItem) { child.id, it.depth + 1 };
+                if (n_emitted > 0) {
+                        r = desc_piece(out, comma, 1);
+                        if (r < 0)
+                                return r;
+                        text_literal(&depths, ",");
                 }
-                /* Children came oldest first; reverse them so the oldest is popped first. */
-                for (size_t a = first, b = n_stack; a + 1 < b; a++, b--) {
-                        StackItem tmp = stack[a];
-
-                        stack[a] = stack[b - 1];
-                        stack[b - 1] = tmp;
-                }
-                if (it.depth == 0)
-                        continue;
-                {
-                        json_object *j = NULL;
-                        Row row;
-
-                        if (load_instance(q, c, it.id, live_lookups < LIVE_PARENT_LOOKUPS_MAX, &row, &j) < 0)
-                                continue;
-                        if ((alive_only && row.exit > 0) || !caller_sees(c, &row)) {
-                                json_object_put(j);
-                                continue;
-                        }
-                        if (row.exit == 0)
-                                live_lookups++;
-                        if ((int64_t) json_object_array_length(list) >= limit) {
-                                json_object_put(j);
-                                truncated = true;
-                                break;
-                        }
-                        last_exit = MAX(last_exit, row.exit > 0 ? row.exit : (int64_t) now_us());
-                        json_object_array_add(list, j);
-                        json_object_array_add(depths, json_object_new_int64(it.depth));
-                }
+                r = desc_piece_node(w, out, n, live_lookups < LIVE_PARENT_LOOKUPS_MAX);
+                if (r < 0)
+                        return r;
+                if (n->exit == 0)
+                        live_lookups++;
+                text_int(&depths, stack[n_stack - 1].depth);
+                last_exit = MAX(last_exit, n->exit > 0 ? n->exit : (int64_t) now_us());
+                n_emitted++;
         }
-        json_object_object_add(reply, "truncated", json_object_new_boolean(truncated));
+        text_literal(&depths, "],\"process\":");
+        if (depths.oom)
+                return -ENOMEM;
+        r = desc_piece_text(w, out, depths.data, depths.len);
+        if (r >= 0)
+                r = desc_piece_node(w, out, root, true);
+        if (r < 0)
+                return r;
+        query_text_done(&depths);
+        text_field_bool(&depths, "truncated", truncated);
         gaps = gaps_json(q, t.boot, t.start, last_exit, NULL);
-        if (gaps)
-                json_object_object_add(reply, "gaps", gaps);
-        *ret = TAKE_PTR(reply);
+        if (gaps) {
+                const char *g = json_object_to_json_string_ext(gaps, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+                if (!g)
+                        return -ENOMEM;
+                text_key(&depths, "gaps");
+                (void) query_text_append(&depths, g, strlen(g));
+        }
+        text_literal(&depths, "}");
+        if (depths.oom)
+                return -ENOMEM;
+        return desc_piece_text(w, out, depths.data, depths.len);
+}
+
+/* Fills the named error for failures without one, as query_call() does. */
+static int desc_error(Query *q, int r, QueryError *e, QueryError *ret_error) {
+        if (!e->error) {
+                if (r == -ENOMEM)
+                        log_oom();
+                database_error(q, e);
+        }
+        *ret_error = *e;
+        return r;
+}
+
+int query_get_descendants_iov(Query *q, const QueryCaller *c, json_object *params, size_t max_size,
+                              const char *prefix, const char *suffix, char **ret_base, struct iovec **ret_iov,
+                              size_t *ret_n_iov, QueryError *ret_error) {
+        _cleanup_(desc_walk_done) DescWalk w = { .query = q, .caller = c };
+        _cleanup_(desc_pieces_done) DescPieces d = {};
+        struct iovec *iov;
+        QueryError e = {};
+        int r;
+
+        size_t prefix_off;
+
+        r = descendants_build(q, c, params, max_size, &w, &d, &e);
+        if (r >= 0)
+                r = desc_piece_text(&w, &d, suffix, strlen(suffix));
+        /* The envelope's text goes into the arena too: pieces refer to it like to the rows. */
+        prefix_off = w.arena.len;
+        if (r >= 0)
+                r = query_text_append(&w.arena, prefix, strlen(prefix));
+        if (r < 0)
+                return desc_error(q, r, &e, ret_error);
+        iov = reallocarray(NULL, d.n + 1, sizeof(struct iovec));
+        if (!iov)
+                return desc_error(q, -ENOMEM, &e, ret_error);
+        iov[0] = (struct iovec) { .iov_base = w.arena.data + prefix_off, .iov_len = strlen(prefix) };
+        for (size_t k = 0; k < d.n; k++)
+                iov[k + 1] = (struct iovec) { .iov_base = w.arena.data + d.p[k].off, .iov_len = d.p[k].len };
+        *ret_base = TAKE_PTR(w.arena.data);
+        *ret_iov = iov;
+        *ret_n_iov = d.n + 1;
         return 0;
+}
+
+int query_get_descendants_text(Query *q, const QueryCaller *c, json_object *params, size_t max_size, QueryText *out,
+                               QueryError *ret_error) {
+        _cleanup_(desc_walk_done) DescWalk w = { .query = q, .caller = c };
+        _cleanup_(desc_pieces_done) DescPieces d = {};
+        QueryError e = {};
+        int r;
+
+        r = descendants_build(q, c, params, max_size, &w, &d, &e);
+        if (r < 0)
+                return desc_error(q, r, &e, ret_error);
+        if (!text_reserve(out, d.size))
+                return desc_error(q, -ENOMEM, &e, ret_error);
+        for (size_t k = 0; k < d.n; k++)
+                (void) query_text_append(out, w.arena.data + d.p[k].off, d.p[k].len);
+        return 0;
+}
+
+int query_get_descendants(Query *q, const QueryCaller *c, json_object *params, size_t max_size, json_object **ret,
+                          QueryError *ret_error) {
+        _cleanup_(query_text_done) QueryText text = {};
+        _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
+        json_object *o;
+        int r;
+
+        r = query_get_descendants_text(q, c, params, max_size, &text, ret_error);
+        if (r < 0)
+                return r;
+        if (text.len > INT_MAX)
+                return -E2BIG;
+        tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
+        if (!tok)
+                return -ENOMEM;
+        o = json_tokener_parse_ex(tok, text.data, (int) text.len);
+        if (!o || json_tokener_get_error(tok) != json_tokener_success) {
+                json_object_put(o);
+                return log_error_errno(EIO, "GetDescendants built invalid JSON, refusing it.");
+        }
+        *ret = o;
+        return 0;
+}
+
+static int method_get_descendants(Query *q, const QueryCaller *c, json_object *params, json_object **ret, QueryError *e) {
+        return query_get_descendants(q, c, params, QUERY_REPLY_SIZE_MAX, ret, e);
 }
 
 static int method_get_caba(Query *q, const QueryCaller *c, json_object *params, json_object **ret, QueryError *e) {

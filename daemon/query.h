@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "daemon.h"
 
@@ -45,6 +46,37 @@ Query *query_free(Query *q);
  * < 0 and fills ret_error (the reply is not written). */
 int query_call(Query *q, const char *method, const QueryCaller *caller, json_object *params,
                json_object **ret_reply, QueryError *ret_error);
+
+/* A growing text buffer (JSON text built without a json-c tree). */
+typedef struct QueryText {
+        char *data;
+        size_t len, alloc;
+        bool oom;                       /* an append failed: the text is incomplete */
+} QueryText;
+
+void query_text_done(QueryText *t);
+int query_text_append(QueryText *t, const char *s, size_t n);
+
+/* Replies larger than this are not built: GetDescendants stops adding entries (truncated: true) before
+ * its text passes max_size, and query_call() passes QUERY_REPLY_SIZE_MAX. The entries after the cut
+ * (depths, gaps, the process) add well under 4 MiB; lineagectl accepts replies up to 64 MiB. */
+#define QUERY_REPLY_SIZE_MAX (56U * 1024U * 1024U)
+
+/* GetDescendants straight from the database rows to the JSON text of its reply parameters (an object,
+ * appended to out), with no json-c tree: the same answer query_call() gives, in the same key order.
+ * max_size bounds the text appended (see QUERY_REPLY_SIZE_MAX). Errors as for query_call(). */
+int query_get_descendants_text(Query *q, const QueryCaller *caller, json_object *params, size_t max_size,
+                               QueryText *out, QueryError *ret_error);
+
+/* The same answer as a json-c object (built from that text): for front ends with their own size limit. */
+int query_get_descendants(Query *q, const QueryCaller *caller, json_object *params, size_t max_size,
+                          json_object **ret_reply, QueryError *ret_error);
+
+/* The same answer as pieces, without the copy: prefix + the parameters object + suffix is the
+ * concatenation of ret_iov[0..ret_n_iov), which point into ret_base. Both are malloc'd and the caller's. */
+int query_get_descendants_iov(Query *q, const QueryCaller *caller, json_object *params, size_t max_size,
+                              const char *prefix, const char *suffix, char **ret_base, struct iovec **ret_iov,
+                              size_t *ret_n_iov, QueryError *ret_error);
 
 /* Is method one query_call answers? */
 bool query_has_method(const char *method);

@@ -58,6 +58,7 @@ static const char service_description[] =
 static const VarlinkLimits limits_default = {
         .max_message_size = 1024U * 1024U,
         .max_output_buffer = 16U * 1024U * 1024U,
+        .max_reply_size = 64U * 1024U * 1024U,
         .max_connections = 1024,
         .max_connections_per_uid = 128,
 };
@@ -107,6 +108,10 @@ struct VarlinkConnection {
         /* Output: [out_start, out_end) is queued for the socket. */
         char *out;
         size_t out_alloc, out_start, out_end;
+        /* A reply in pieces (varlink_call_reply_iov), sent after out; nothing is dispatched meanwhile. */
+        char *big_base;
+        struct iovec *big_iov;
+        size_t big_n, big_i, big_left;
 
         VarlinkCall *current; /* dispatched, awaiting its final reply; holds a reference */
         bool read_eof;        /* the client shut down its sending side */
@@ -487,7 +492,15 @@ void varlink_call_set_cancel(VarlinkCall *call, VarlinkCancel cancel, void *user
 }
 
 static size_t connection_output_size(VarlinkConnection *c) {
-        return c->out_end - c->out_start;
+        return c->out_end - c->out_start + c->big_left;
+}
+
+static void connection_big_free(VarlinkConnection *c) {
+        free(c->big_base);
+        free(c->big_iov);
+        c->big_base = NULL;
+        c->big_iov = NULL;
+        c->big_n = c->big_i = c->big_left = 0;
 }
 
 static void connection_update_events(VarlinkConnection *c) {
@@ -576,6 +589,49 @@ static int call_send(VarlinkCall *call, const char *error, json_object *paramete
                 if (c->current == call)
                         c->current = varlink_call_unref(c->current);
         }
+        connection_update_events(c);
+        return 0;
+}
+
+int varlink_call_reply_iov(VarlinkCall *call, char *base, struct iovec *iov, size_t n_iov) {
+        _cleanup_free_ char *b = base;
+        _cleanup_free_ struct iovec *v = iov;
+        VarlinkConnection *c;
+        struct iovec *a;
+        size_t size = 0;
+
+        if (!call || !base || !iov || n_iov == 0)
+                return -EINVAL;
+        if (call->state != CALL_PENDING)
+                return call->state == CALL_CANCELLED ? -ENOTCONN : -EALREADY;
+        if (call->message.oneway) {
+                call->state = CALL_REPLIED;
+                return 0;
+        }
+        c = call->connection;
+        if (!c)
+                return -ENOTCONN;
+        if (c->big_iov) /* cannot happen: no call is dispatched while one is queued */
+                return -EBUSY;
+        for (size_t k = 0; k < n_iov; k++)
+                size += iov[k].iov_len;
+        if (size > c->server->limits.max_reply_size)
+                return -E2BIG;
+        a = reallocarray(v, n_iov + 1, sizeof(struct iovec)); /* and the NUL terminator */
+        if (!a)
+                return -ENOMEM;
+        v = a;
+        v[n_iov++] = (struct iovec) { .iov_base = (char *) "", .iov_len = 1 };
+        c->big_base = TAKE_PTR(b);
+        c->big_iov = TAKE_PTR(v);
+        c->big_n = n_iov;
+        c->big_i = 0;
+        c->big_left = size + 1;
+
+        call->state = CALL_REPLIED;
+        call->connection = NULL;
+        if (c->current == call)
+                c->current = varlink_call_unref(c->current);
         connection_update_events(c);
         return 0;
 }
@@ -704,6 +760,7 @@ static VarlinkConnection *connection_free(VarlinkConnection *c) {
         }
         free(c->in);
         free(c->out);
+        connection_big_free(c);
         free(c);
 
         /* A slot is free again: resume accepting if EMFILE had paused it. */
@@ -817,7 +874,7 @@ static int connection_dispatch_one(VarlinkConnection *c, const char *text, size_
 static int connection_dispatch(VarlinkConnection *c) {
         int n = 0, r;
 
-        while (!c->current && connection_output_size(c) < c->server->limits.max_output_buffer) {
+        while (!c->current && !c->big_iov && connection_output_size(c) < c->server->limits.max_output_buffer) {
                 const char *text;
                 size_t len;
 
@@ -872,11 +929,37 @@ static int connection_write(VarlinkConnection *c) {
                         if (errno == EINTR)
                                 continue;
                         if (errno == EAGAIN)
-                                break;
+                                return progress;
                         return -errno;
                 }
                 c->out_start += (size_t) n;
                 progress = 1;
+        }
+        while (c->big_iov) {
+                struct msghdr mh = {
+                        .msg_iov = c->big_iov + c->big_i,
+                        .msg_iovlen = MIN(c->big_n - c->big_i, (size_t) IOV_MAX),
+                };
+                ssize_t n = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+                size_t k;
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                break;
+                        return -errno;
+                }
+                progress = 1;
+                c->big_left -= (size_t) n;
+                for (k = (size_t) n; c->big_i < c->big_n && k >= c->big_iov[c->big_i].iov_len; c->big_i++)
+                        k -= c->big_iov[c->big_i].iov_len;
+                if (c->big_i == c->big_n) {
+                        connection_big_free(c);
+                        break;
+                }
+                c->big_iov[c->big_i].iov_base = (char *) c->big_iov[c->big_i].iov_base + k;
+                c->big_iov[c->big_i].iov_len -= k;
         }
         return progress;
 }
@@ -1317,6 +1400,7 @@ int varlink_server_set_limits(VarlinkServer *s, const VarlinkLimits *limits) {
         if (!s || !limits)
                 return -EINVAL;
         if (limits->max_message_size == 0 || limits->max_message_size > INT_MAX || limits->max_output_buffer == 0 ||
+            limits->max_reply_size == 0 ||
             limits->max_connections == 0 || limits->max_connections_per_uid == 0)
                 return -EINVAL;
         s->limits = *limits;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <json-c/json.h>
 #include <systemd/sd-event.h>
 
@@ -70,6 +71,7 @@ typedef struct VarlinkCall VarlinkCall;
 typedef struct VarlinkLimits {
         size_t max_message_size;          /* [1 MiB] one incoming message including its NUL */
         size_t max_output_buffer;         /* [16 MiB] queued output per connection; see notify */
+        size_t max_reply_size;            /* [64 MiB] one reply in pieces (varlink_call_reply_iov) */
         unsigned max_connections;         /* [1024] connections at once; more are accepted and closed */
         unsigned max_connections_per_uid; /* [128] per peer uid; uid 0 is exempt */
 } VarlinkLimits;
@@ -142,6 +144,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(VarlinkCall *, varlink_call_unref);
  * reference: without one of your own, do not touch the call again.
  * 0 (also for oneway calls, where nothing is sent), -EALREADY, -ENOTCONN (client gone), -EINVAL, -ENOMEM. */
 int varlink_call_reply(VarlinkCall *call, json_object *parameters);
+/* Final reply from text the caller serialized, in pieces: the concatenation of iov[0..n_iov) is the
+ * whole reply object without its NUL ({"parameters":{…}}), sent as it is (unchecked: only for text
+ * built by trusted code) without being copied. base (whatever the pieces point into) and iov are
+ * malloc'd and taken over, freed whatever the result. No further call on the connection is dispatched
+ * until it is sent. -E2BIG above max_reply_size; otherwise as varlink_call_reply(). */
+int varlink_call_reply_iov(VarlinkCall *call, char *base, struct iovec *iov, size_t n_iov);
 /* Final error reply "error" (a full error name) with optional parameters. Same returns. */
 int varlink_call_reply_error(VarlinkCall *call, const char *error, json_object *parameters);
 int varlink_call_reply_invalid_parameter(VarlinkCall *call, const char *parameter);

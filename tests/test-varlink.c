@@ -40,6 +40,8 @@ static const char test_idl[] =
         "method Fail() -> ()\n"
         "method Creds() -> (uid: int, pid: int)\n"
         "method Note(s: string) -> ()\n"
+        "# Echo, replied in pieces of a few bytes (varlink_call_reply_iov).\n"
+        "method Pieces(s: string) -> (s: string)\n"
         "  method   Unbound ( ) -> ()\n"
         "error Oops ()\n";
 
@@ -136,6 +138,29 @@ static int method_note(VarlinkCall *call, json_object *parameters, void *userdat
         return varlink_call_reply(call, NULL); /* a no-op for oneway calls */
 }
 
+static int method_pieces(VarlinkCall *call, json_object *parameters, void *userdata) {
+        json_object *s;
+        char *text;
+        struct iovec *iov;
+        size_t len, n = 0;
+
+        if (!json_object_object_get_ex(parameters, "s", &s) || !json_object_is_type(s, json_type_string))
+                return varlink_call_reply_invalid_parameter(call, "s");
+        /* The whole reply, cut into pieces of 1 to 7 bytes (the test's strings need no escaping). */
+        len = strlen("{\"parameters\":{\"s\":\"\"}}") + (size_t) json_object_get_string_len(s);
+        text = malloc(len + 1);
+        iov = calloc(len, sizeof(struct iovec));
+        check(text && iov);
+        sprintf(text, "{\"parameters\":{\"s\":\"%s\"}}", json_object_get_string(s));
+        for (size_t off = 0; off < len; n++) {
+                size_t l = MIN(1 + n % 7, len - off);
+
+                iov[n] = (struct iovec) { .iov_base = text + off, .iov_len = l };
+                off += l;
+        }
+        return varlink_call_reply_iov(call, text, iov, n);
+}
+
 /* ---- harness ---- */
 
 static void test_setup(Test *t) {
@@ -151,6 +176,7 @@ static void test_setup(Test *t) {
         check_ok(varlink_server_bind_method(t->server, "org.example.test.Fail", method_fail, t));
         check_ok(varlink_server_bind_method(t->server, "org.example.test.Creds", method_creds, t));
         check_ok(varlink_server_bind_method(t->server, "org.example.test.Note", method_note, t));
+        check_ok(varlink_server_bind_method(t->server, "org.example.test.Pieces", method_pieces, t));
         strcpy(t->dir, "/tmp/test-varlink-XXXXXX");
         check(mkdtemp(t->dir));
         snprintf(t->path, sizeof(t->path), "%s/socket", t->dir);
@@ -797,6 +823,50 @@ static void test_big_reply(void) {
         test_teardown(&t);
 }
 
+/* A reply in pieces, bigger than the socket buffer, behind a pending call and ahead of a pipelined one. */
+static void test_reply_iov(void) {
+        _cleanup_free_ char *msg = NULL, *s = NULL;
+        VarlinkLimits limits;
+        char buf[4096];
+        size_t n = 600 * 1024, len = 0;
+        Test t;
+        Client c;
+
+        test_setup(&t);
+        s = malloc(n + 1);
+        msg = malloc(n + 256);
+        check(s && msg);
+        for (size_t i = 0; i < n; i++)
+                s[i] = (char) ('a' + i % 26);
+        s[n] = 0;
+        client_pair(&t, &c);
+        client_send(&t, &c, "{\"method\":\"org.example.test.Hold\"}");
+        len = (size_t) sprintf(msg, "{\"method\":\"org.example.test.Pieces\",\"parameters\":{\"s\":\"%s\"}}", s) + 1;
+        len += (size_t) sprintf(msg + len, "{\"method\":\"org.example.test.Echo\",\"parameters\":{\"s\":\"after\"}}") + 1;
+        client_send_raw(&t, &c, msg, len);
+        client_expect_nothing(&t, &c);
+        check(t.held);
+        check_ok(varlink_call_reply(t.held, NULL));
+        t.held = varlink_call_unref(t.held);
+        {
+                _cleanup_json_ json_object *m = client_expect(&t, &c);
+                check(!msg_error(m));
+        }
+        expect_echo(&t, &c, s);
+        expect_echo(&t, &c, "after");
+
+        /* Above max_reply_size: not sent, the call fails (InternalError) and the connection goes on. */
+        varlink_server_get_limits(t.server, &limits);
+        limits.max_reply_size = 1000;
+        check_ok(varlink_server_set_limits(t.server, &limits));
+        snprintf(buf, sizeof(buf), "{\"method\":\"org.example.test.Pieces\",\"parameters\":{\"s\":\"%.*s\"}}", 2000, s);
+        client_send(&t, &c, buf);
+        expect_error(&t, &c, VARLINK_ERROR_INTERNAL, NULL, NULL);
+        echo(&t, &c, "still here");
+        client_close(&c);
+        test_teardown(&t);
+}
+
 static void test_half_close(void) {
         Test t;
         Client c;
@@ -1196,6 +1266,7 @@ int main(void) {
         test_protocol_violations();
         test_message_size();
         test_big_reply();
+        test_reply_iov();
         test_half_close();
         test_credentials();
         test_disconnect_mid_stream();
