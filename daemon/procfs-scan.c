@@ -8,7 +8,7 @@
 #include "procfs-scan.h"
 
 /* Pids per unit of work, and how many units may be read ahead of the one being handed over: a scan
- * holds at most WINDOW * CHUNK items (about 600 KiB) whatever the number of processes. */
+ * holds at most WINDOW * CHUNK items (about 700 KiB) whatever the number of processes. */
 #define CHUNK 64U
 #define WINDOW 32U
 /* The deepest reader frame holds one cmdline buffer (32 KiB) and a ProcInfo. */
