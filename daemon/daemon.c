@@ -9,7 +9,7 @@
 #include "journal-export.h"
 #include "lineage-dbus.h"
 #include "lineage-varlink.h"
-#include "procfs.h"
+#include "procfs-scan.h"
 #include "query.h"
 #include "record.h"
 
@@ -266,20 +266,8 @@ static void record_failed(Daemon *d, int r) {
         d->record = record_writer_close(d->record);
 }
 
-/* Thread group of a thread id, via root/TID/status (works for any tid, listed or not). */
-static int32_t resolve_tgid(const char *root, int32_t tid) {
-        ProcInfo t = {};
-        int32_t tgid;
-
-        if (procfs_read(root, tid, PROCFS_STATUS, &t) < 0)
-                return -1;
-        tgid = (t.have & PROCFS_STATUS) ? t.tgid : -1;
-        proc_info_done(&t);
-        return tgid;
-}
-
 int32_t daemon_resolve_tgid(Daemon *d, int32_t tid) {
-        return resolve_tgid(d->config.proc, tid);
+        return procfs_resolve_tgid(d->config.proc, tid);
 }
 
 const char *caba_agreement_to_string(CabaAgreement a) {
@@ -339,27 +327,6 @@ uint64_t daemon_caba_disagreements(Daemon *d) {
         return d->caba_disagreements;
 }
 
-/* The thread group of the kernel's CABA in info's NScaba: line (0: the idle task, a kernel root).
- * -EOPNOTSUPP without the patch, -ENODATA when outside our namespace or malformed, -ESRCH when that
- * thread is gone already. */
-static int kernel_caba_of(const char *root, const ProcInfo *info, int32_t *ret_tgid) {
-        int32_t tgid;
-
-        if (!info->nscaba.present)
-                return -EOPNOTSUPP;
-        if (info->nscaba.bare || info->nscaba.malformed || info->nscaba.n_levels == 0)
-                return -ENODATA;
-        if (info->nscaba.levels[0] == 0) {
-                *ret_tgid = 0;
-                return 0;
-        }
-        tgid = resolve_tgid(root, info->nscaba.levels[0]);
-        if (tgid < 0)
-                return -ESRCH;
-        *ret_tgid = tgid;
-        return 0;
-}
-
 int daemon_kernel_caba(Daemon *d, int32_t pid, int32_t *ret_tgid) {
         ProcInfo info = {};
         int r;
@@ -367,7 +334,7 @@ int daemon_kernel_caba(Daemon *d, int32_t pid, int32_t *ret_tgid) {
         r = procfs_read(d->config.proc, pid, PROCFS_STATUS, &info);
         if (r < 0)
                 return r;
-        r = kernel_caba_of(d->config.proc, &info, ret_tgid);
+        r = procfs_nscaba_tgid(d->config.proc, &info, ret_tgid);
         proc_info_done(&info);
         return r;
 }
@@ -445,56 +412,30 @@ static int on_caba_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 typedef struct ScanState {
         Daemon *d;
-        int32_t *tids;
-        size_t n_tids, n_alloc;
         unsigned vanished;
 } ScanState;
 
-static int collect_tid(int32_t tid, void *userdata) {
-        ScanState *s = userdata;
-
-        if (s->n_tids == s->n_alloc) {
-                size_t n = s->n_alloc ? s->n_alloc * 2 : 64;
-                int32_t *p = reallocarray(s->tids, n, sizeof(int32_t));
-
-                if (!p)
-                        return -ENOMEM;
-                s->tids = p;
-                s->n_alloc = n;
-        }
-        s->tids[s->n_tids++] = tid;
-        return 0;
-}
-
-static int scan_one(int32_t pid, void *userdata) {
+/* Called in pid order on this thread: the tracker sees the same sequence a serial scan would give it. */
+static int scan_one(ProcScanItem *item, void *userdata) {
         ScanState *s = userdata;
         Daemon *d = s->d;
-        ProcInfo info = {};
-        int32_t caba;
         int r;
 
-        r = procfs_read(d->config.proc, pid, PROCFS_ALL, &info);
-        if (r >= 0 && info.nscaba.present)
-                d->kernel_caba = true;
-        if (r < 0) {
+        if (item->error < 0) {
                 /* Gone since the directory listing, or unreadable: events cover the first case. */
-                if (r != -ESRCH)
-                        log_debug_errno(r, "Failed to read process %d, ignoring: %m", pid);
+                if (item->error != -ESRCH)
+                        log_debug_errno(item->error, "Failed to read process %d, ignoring: %m", item->pid);
                 s->vanished++;
                 return 0;
         }
-        s->n_tids = 0;
-        if (info.threads > 1)
-                (void) procfs_foreach_task(d->config.proc, pid, collect_tid, s);
-        if (kernel_caba_of(d->config.proc, &info, &caba) < 0)
-                caba = -1; /* no kernel CABA: the scan uses PPid */
+        if (item->info.nscaba.present)
+                d->kernel_caba = true;
         if (d->record) {
-                r = record_write_scan(d->record, &info, s->tids, s->n_tids, caba);
+                r = record_write_scan(d->record, &item->info, item->tids, item->n_tids, item->caba_tgid);
                 if (r < 0)
                         record_failed(d, r);
         }
-        r = tracker_scan_add(d->tracker, &info, s->tids, s->n_tids, caba);
-        proc_info_done(&info);
+        r = tracker_scan_add(d->tracker, &item->info, item->tids, item->n_tids, item->caba_tgid);
         if (r == -ENOMEM)
                 return log_oom();
         return 0;
@@ -510,17 +451,21 @@ static void scan_login_details(Tracker *t, Login *l, void *userdata) {
                 read_login_details(d, l, i, NULL, false);
 }
 
+/* CPU time of the whole process, all threads, in ns. */
+static uint64_t process_cpu_nsec(void) {
+        return now_nsec(CLOCK_PROCESS_CPUTIME_ID);
+}
+
 static int daemon_scan(Daemon *d) {
         ScanState s = { .d = d };
-        uint64_t t0 = now_nsec(CLOCK_MONOTONIC);
+        uint64_t t0 = now_nsec(CLOCK_MONOTONIC), cpu0 = process_cpu_nsec();
         TrackerStats st;
-        int r;
+        int r, n_threads;
 
         tracker_scan_begin(d->tracker, t0);
         if (d->record && (r = record_write_scan_begin(d->record, t0)) < 0)
                 record_failed(d, r);
-        r = procfs_foreach_pid(d->config.proc, scan_one, &s);
-        free(s.tids);
+        r = n_threads = procfs_scan(d->config.proc, procfs_scan_default_threads(), scan_one, &s);
         if (r < 0)
                 return log_error_errno(r, "Failed to scan %s: %m", d->config.proc);
         tracker_scan_end(d->tracker);
@@ -538,8 +483,9 @@ static int daemon_scan(Daemon *d) {
                         log_info("%u processes known alive were gone from %s: recorded as exited unseen.", gone, d->config.proc);
         }
         tracker_get_stats(d->tracker, &st);
-        log_info("Scanned %s: %" PRIu64 " processes in %.1f ms (%u vanished while reading).", d->config.proc,
-                 st.scanned, (double) (now_nsec(CLOCK_MONOTONIC) - t0) / 1e6, s.vanished);
+        log_info("Scanned %s: %" PRIu64 " processes in %.1f ms (%.1f ms CPU, %d threads; %u vanished while reading).",
+                 d->config.proc, st.scanned, (double) (now_nsec(CLOCK_MONOTONIC) - t0) / 1e6,
+                 (double) (process_cpu_nsec() - cpu0) / 1e6, n_threads, s.vanished);
         return 0;
 }
 

@@ -2,6 +2,7 @@
 /* procfs: reads and strictly parses /proc/PID/{stat,status,loginuid,sessionid,exe,cmdline} below a procfs root. */
 #include <fcntl.h>
 #include <arpa/inet.h>
+#include <assert.h>
 #include <dirent.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -420,13 +421,34 @@ static int optional_part_failed(int dirfd, int r, const char *what) {
         return 0;
 }
 
+/* Reads name below dirfd into buf (size bytes, one more than the caller accepts) with a single read():
+ * procfs generates these files whole in one call (stat, status, loginuid and sessionid are one
+ * seq_file record or a simple buffer, cmdline is copied until the count or its end), so a read that
+ * leaves room in buf has seen the end, and the usual second read returning 0 is not needed. A full buf
+ * means the file was longer than size - 1 bytes: *ret_len is then size - 1 and *ret_truncated true. */
+static int read_small_at(int dirfd, const char *name, char *buf, size_t size, size_t *ret_len, bool *ret_truncated) {
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+
+        assert(size > 1);
+        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        n = read_retry(fd, buf, size);
+        if (n < 0)
+                return (int) n;
+        *ret_truncated = (size_t) n == size;
+        *ret_len = *ret_truncated ? size - 1 : (size_t) n;
+        return 0;
+}
+
 static int read_stat_part(int dirfd, ProcInfo *p) {
-        _cleanup_free_ char *buf = NULL;
+        char buf[PROCFS_STAT_MAX + 1];
         size_t len;
         bool truncated;
         int r;
 
-        r = read_file_at(dirfd, "stat", PROCFS_STAT_MAX, &buf, &len, &truncated);
+        r = read_small_at(dirfd, "stat", buf, sizeof(buf), &len, &truncated);
         if (r < 0)
                 return errno_gone(r);
         if (truncated)
@@ -435,12 +457,12 @@ static int read_stat_part(int dirfd, ProcInfo *p) {
 }
 
 static int read_status_part(int dirfd, ProcInfo *p) {
-        _cleanup_free_ char *buf = NULL;
+        char buf[PROCFS_STATUS_MAX + 1];
         size_t len;
         bool truncated;
         int r;
 
-        r = read_file_at(dirfd, "status", PROCFS_STATUS_MAX, &buf, &len, &truncated);
+        r = read_small_at(dirfd, "status", buf, sizeof(buf), &len, &truncated);
         if (r < 0)
                 return errno_gone(r);
         if (truncated) {
@@ -455,13 +477,13 @@ static int read_status_part(int dirfd, ProcInfo *p) {
 }
 
 static int read_id_file(int dirfd, const char *name, uint32_t *ret) {
-        _cleanup_free_ char *buf = NULL;
+        char buf[PROCFS_ID_FILE_MAX + 1];
         size_t len;
         bool truncated;
         uint64_t v;
         int r;
 
-        r = read_file_at(dirfd, name, PROCFS_ID_FILE_MAX, &buf, &len, &truncated);
+        r = read_small_at(dirfd, name, buf, sizeof(buf), &len, &truncated);
         if (r < 0)
                 return r;
         if (len > 0 && buf[len - 1] == '\n')
@@ -509,19 +531,17 @@ static int read_exe_part(int dirfd, ProcInfo *p) {
 }
 
 static int read_argv_part(int dirfd, ProcInfo *p) {
-        char *buf = NULL;
+        char buf[PROCFS_ARGV_MAX + 1];
         size_t len;
         bool truncated;
         int r;
 
-        r = read_file_at(dirfd, "cmdline", PROCFS_ARGV_MAX, &buf, &len, &truncated);
+        r = read_small_at(dirfd, "cmdline", buf, sizeof(buf), &len, &truncated);
         if (r < 0)
                 return optional_part_failed(dirfd, r, "cmdline");
-        if (len == 0) {
+        if (len == 0)
                 /* Kernel thread or zombie: no argv at all. */
-                free(buf);
                 return 0;
-        }
         /* A process that rewrote its argv may have dropped the final NUL; keep the promise of one. */
         if (buf[len - 1] != '\0') {
                 if (len == PROCFS_ARGV_MAX)
@@ -530,9 +550,10 @@ static int read_argv_part(int dirfd, ProcInfo *p) {
                         len++;
                 buf[len - 1] = '\0';
         }
-        p->argv = realloc(buf, len); /* shrink from PROCFS_ARGV_MAX + 1 */
+        p->argv = malloc(len);
         if (!p->argv)
-                p->argv = buf;
+                return -ENOMEM;
+        memcpy(p->argv, buf, len);
         p->argv_len = len;
         p->argv_truncated = truncated;
         p->have |= PROCFS_ARGV;
@@ -563,16 +584,20 @@ static int read_parts(int dirfd, unsigned mask, ProcInfo *p) {
         return r;
 }
 
-static int open_dir(const char *path, int flags) {
-        int fd = open(path, flags | O_DIRECTORY | O_CLOEXEC);
+static int open_dir_at(int at_fd, const char *path, int flags) {
+        int fd = openat(at_fd, path, flags | O_DIRECTORY | O_CLOEXEC);
 
         if (fd < 0)
                 return errno_gone(-errno);
         return fd;
 }
 
-/* Reads the directory path (root/PID or root/PID/task/TID) of the task with id id. */
-static int read_task_dir(const char *path, int32_t id, unsigned mask, ProcInfo *ret) {
+static int open_dir(const char *path, int flags) {
+        return open_dir_at(AT_FDCWD, path, flags);
+}
+
+/* Reads the directory path (root/PID or root/PID/task/TID, or PID relative to at_fd) of the task with id id. */
+static int read_task_dir(int at_fd, const char *path, int32_t id, unsigned mask, ProcInfo *ret) {
         _cleanup_(proc_info_done) ProcInfo info = {
                 .pid = id,
                 .loginuid = PROCFS_UNSET_ID,
@@ -583,7 +608,7 @@ static int read_task_dir(const char *path, int32_t id, unsigned mask, ProcInfo *
 
         /* Everything below is read through this fd, bound to the process it named when opened:
          * should the pid be reused meanwhile, reads fail instead of mixing two processes. */
-        dirfd = open_dir(path, O_PATH);
+        dirfd = open_dir_at(at_fd, path, O_PATH);
         if (dirfd < 0)
                 return dirfd;
         r = read_parts(dirfd, mask & PROCFS_ALL, &info);
@@ -619,7 +644,16 @@ int procfs_read(const char *root, int32_t pid, unsigned mask, ProcInfo *ret) {
         r = pid_path(path, sizeof(path), root, pid, 0, "");
         if (r < 0)
                 return r;
-        return read_task_dir(path, pid, mask, ret);
+        return read_task_dir(AT_FDCWD, path, pid, mask, ret);
+}
+
+int procfs_read_at(int root_fd, int32_t pid, unsigned mask, ProcInfo *ret) {
+        char name[16];
+
+        if (root_fd < 0 || pid <= 0 || !ret)
+                return -EINVAL;
+        snprintf(name, sizeof(name), "%" PRIi32, pid);
+        return read_task_dir(root_fd, name, pid, mask, ret);
 }
 
 int procfs_read_task(const char *root, int32_t pid, int32_t tid, unsigned mask, ProcInfo *ret) {
@@ -631,7 +665,7 @@ int procfs_read_task(const char *root, int32_t pid, int32_t tid, unsigned mask, 
         r = pid_path(path, sizeof(path), root, pid, tid, NULL);
         if (r < 0)
                 return r;
-        return read_task_dir(path, tid, mask & (PROCFS_STAT | PROCFS_STATUS), ret);
+        return read_task_dir(AT_FDCWD, path, tid, mask & (PROCFS_STAT | PROCFS_STATUS), ret);
 }
 
 /* A canonical pid: decimal, no sign, no leading zero, in [1, INT32_MAX]. */
@@ -716,29 +750,22 @@ static int foreach_id(const int32_t *ids, size_t n, ProcfsPidCallback cb, void *
         return 0;
 }
 
-int procfs_foreach_pid(const char *root, ProcfsPidCallback cb, void *userdata) {
-        _cleanup_free_ int32_t *ids = NULL;
-        size_t n;
-        int fd, r;
+int procfs_list_pids(const char *root, int32_t **ret, size_t *ret_n) {
+        int fd;
 
-        if (!root || !cb)
+        if (!root || !ret || !ret_n)
                 return -EINVAL;
         fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        r = collect_ids(fd, &ids, &n);
-        if (r < 0)
-                return r;
-        return foreach_id(ids, n, cb, userdata);
+        return collect_ids(fd, ret, ret_n);
 }
 
-int procfs_foreach_task(const char *root, int32_t pid, ProcfsPidCallback cb, void *userdata) {
-        _cleanup_free_ int32_t *ids = NULL;
+int procfs_list_tasks(const char *root, int32_t pid, int32_t **ret, size_t *ret_n) {
         char path[PATH_MAX];
-        size_t n;
         int fd, r;
 
-        if (!cb)
+        if (!ret || !ret_n)
                 return -EINVAL;
         r = pid_path(path, sizeof(path), root, pid, 0, "/task");
         if (r < 0)
@@ -747,10 +774,62 @@ int procfs_foreach_task(const char *root, int32_t pid, ProcfsPidCallback cb, voi
         if (fd < 0)
                 return fd;
         /* Listing the task dir of a process that died after the open fails with ENOENT. */
-        r = collect_ids(fd, &ids, &n);
+        return errno_gone(collect_ids(fd, ret, ret_n));
+}
+
+int procfs_foreach_pid(const char *root, ProcfsPidCallback cb, void *userdata) {
+        _cleanup_free_ int32_t *ids = NULL;
+        size_t n;
+        int r;
+
+        if (!cb)
+                return -EINVAL;
+        r = procfs_list_pids(root, &ids, &n);
         if (r < 0)
-                return errno_gone(r);
+                return r;
         return foreach_id(ids, n, cb, userdata);
+}
+
+int procfs_foreach_task(const char *root, int32_t pid, ProcfsPidCallback cb, void *userdata) {
+        _cleanup_free_ int32_t *ids = NULL;
+        size_t n;
+        int r;
+
+        if (!cb)
+                return -EINVAL;
+        r = procfs_list_tasks(root, pid, &ids, &n);
+        if (r < 0)
+                return r;
+        return foreach_id(ids, n, cb, userdata);
+}
+
+int32_t procfs_resolve_tgid(const char *root, int32_t tid) {
+        ProcInfo t = {};
+        int32_t tgid;
+
+        if (procfs_read(root, tid, PROCFS_STATUS, &t) < 0)
+                return -1;
+        tgid = (t.have & PROCFS_STATUS) ? t.tgid : -1;
+        proc_info_done(&t);
+        return tgid;
+}
+
+int procfs_nscaba_tgid(const char *root, const ProcInfo *info, int32_t *ret_tgid) {
+        int32_t tgid;
+
+        if (!info->nscaba.present)
+                return -EOPNOTSUPP;
+        if (info->nscaba.bare || info->nscaba.malformed || info->nscaba.n_levels == 0)
+                return -ENODATA;
+        if (info->nscaba.levels[0] == 0) {
+                *ret_tgid = 0;
+                return 0;
+        }
+        tgid = procfs_resolve_tgid(root, info->nscaba.levels[0]);
+        if (tgid < 0)
+                return -ESRCH;
+        *ret_tgid = tgid;
+        return 0;
 }
 
 /* Reads one small file of root/PID into a NUL-terminated buffer. */
@@ -758,7 +837,7 @@ static int read_pid_file(const char *root, int32_t pid, const char *name, size_t
         char path[PATH_MAX];
         _cleanup_close_ int dirfd = -1;
         char *buf = NULL;
-        size_t len;
+        size_t len = 0;
         int r;
 
         r = pid_path(path, sizeof(path), root, pid, 0, "");

@@ -62,14 +62,27 @@ void proc_info_done(ProcInfo *p);
  * process is gone (or vanished mid-read), other -errno for unreadable or malformed contents. A part
  * that is merely unreadable (EACCES, kernel thread's exe/cmdline) is left out of ret->have. */
 int procfs_read(const char *root, int32_t pid, unsigned mask, ProcInfo *ret);
+/* Same, with root given as an open directory: saves walking its path for every process. */
+int procfs_read_at(int root_fd, int32_t pid, unsigned mask, ProcInfo *ret);
 /* Same for one thread: root/PID/task/TID (stat and status only). */
 int procfs_read_task(const char *root, int32_t pid, int32_t tid, unsigned mask, ProcInfo *ret);
 
+/* The numeric entries of root (thread groups), or of root/PID/task (its threads, -ESRCH when it is
+ * gone), in ascending order: a malloc'd array. */
+int procfs_list_pids(const char *root, int32_t **ret, size_t *ret_n);
+int procfs_list_tasks(const char *root, int32_t pid, int32_t **ret, size_t *ret_n);
 /* Enumerates thread groups (numeric entries of root) in ascending pid order. cb returning < 0 stops. */
 typedef int (*ProcfsPidCallback)(int32_t pid, void *userdata);
 int procfs_foreach_pid(const char *root, ProcfsPidCallback cb, void *userdata);
 /* Enumerates the thread ids of root/PID/task (including the leader). */
 int procfs_foreach_task(const char *root, int32_t pid, ProcfsPidCallback cb, void *userdata);
+
+/* The thread group of a thread id, via root/TID/status (any tid, listed or not); -1 if unreadable. */
+int32_t procfs_resolve_tgid(const char *root, int32_t tid);
+/* The thread group of the kernel's CABA in info's NScaba: line (0: the idle task, a kernel root).
+ * -EOPNOTSUPP without the patch, -ENODATA when outside our namespace or malformed, -ESRCH when that
+ * thread is gone already. */
+int procfs_nscaba_tgid(const char *root, const ProcInfo *info, int32_t *ret_tgid);
 
 /* Parsers, exposed for tests and fuzzers. Inputs are not NUL-terminated; len is the byte count. */
 int procfs_parse_stat(const char *buf, size_t len, ProcInfo *p);

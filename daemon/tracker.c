@@ -17,6 +17,12 @@ struct Tracker {
         Hashmap *by_pid;                /* live instances by tgid */
         uint64_t next_id;
         Instance *dirty_head, **dirty_tail;
+        uint32_t dirty_seq;             /* the next Instance.dirty_seq; restarts when the dirty list empties */
+        /* Instances flagged needs_info or needs_login since the last walk, each once (needs_listed).
+         * Entries whose flags were cleared meanwhile stay until the next walk or flush drops them. */
+        Instance **needs;
+        size_t n_needs, n_needs_alloc;
+        bool needs_overflow;            /* an entry could not be added: the next walk takes the dirty list */
         Hashmap *logins;                /* live logins by audit session */
         Login *dirty_logins;
         TrackerEvent *events;           /* queued rows for the events table */
@@ -301,6 +307,7 @@ Tracker *tracker_free(Tracker *t) {
         free(t->scan_new);
         free(t->scan_ppid);
         free(t->scan_kernel_caba);
+        free(t->needs);
         free(t);
         return NULL;
 }
@@ -309,9 +316,45 @@ static void mark_dirty(Tracker *t, Instance *i) {
         if (i->dirty)
                 return;
         i->dirty = true;
+        i->dirty_seq = t->dirty_seq++;
         i->dirty_next = NULL;
         *t->dirty_tail = i;
         t->dirty_tail = &i->dirty_next;
+}
+
+static bool needs_reading(const Instance *i) {
+        return (i->needs_info || i->needs_login) && (i->flags & INSTANCE_ALIVE);
+}
+
+/* i was just flagged needs_info or needs_login. */
+static void needs_list_add(Tracker *t, Instance *i) {
+        Instance **n;
+
+        if (i->needs_listed)
+                return;
+        n = grow(t->needs, &t->n_needs_alloc, t->n_needs + 1, sizeof(Instance *));
+        if (!n) {
+                t->needs_overflow = true;
+                return;
+        }
+        t->needs = n;
+        t->needs[t->n_needs++] = i;
+        i->needs_listed = true;
+}
+
+/* Drops the entries that no longer need reading; before exited instances are freed. */
+static void needs_list_prune(Tracker *t) {
+        size_t n = 0;
+
+        for (size_t k = 0; k < t->n_needs; k++) {
+                Instance *i = t->needs[k];
+
+                if (needs_reading(i))
+                        t->needs[n++] = i;
+                else
+                        i->needs_listed = false;
+        }
+        t->n_needs = n;
 }
 
 /* CABA tree: each live instance hangs on the list of its closest alive birth ancestor. */
@@ -605,6 +648,7 @@ static void handle_exec(Tracker *t, Instance *i, const CnprocEvent *ev, uint64_t
         i->leader_exited = false;
         i->flags |= INSTANCE_EXECED;
         i->needs_info = true;
+        needs_list_add(t, i);
         e = queue_event(t, i, time, LINEAGE_EVENT_EXEC, ev->pid);
         /* The queue is flushed every commit; an index past INT32_MAX just loses the exec's details. */
         i->pending_exec = e && e - t->events <= INT32_MAX ? (int32_t) (e - t->events) : -1;
@@ -657,6 +701,7 @@ void tracker_handle_event(Tracker *t, const CnprocEvent *ev) {
                         e->b = ev->id.e;
                 }
                 i->needs_login = true; /* a login's uid change: pam_loginuid may have run before it */
+                needs_list_add(t, i);
                 break;
         case LINEAGE_EVENT_SID:
                 /* setsid() makes the caller the leader of a new session and process group. */
@@ -665,6 +710,7 @@ void tracker_handle_event(Tracker *t, const CnprocEvent *ev) {
                 if (e)
                         e->a = ev->tgid;
                 i->needs_login = true;
+                needs_list_add(t, i);
                 break;
         case LINEAGE_EVENT_PTRACE:
                 e = queue_event(t, i, time, ev->type, ev->pid);
@@ -867,7 +913,7 @@ int tracker_adopt(Tracker *t, const Instance *row) {
         i->dirty_next = NULL;
         i->tids = NULL;
         i->n_tids = i->n_tids_alloc = 0;
-        i->dirty = i->needs_info = i->needs_login = i->argv_changed = false;
+        i->dirty = i->needs_info = i->needs_login = i->argv_changed = i->needs_listed = false;
         i->written = true;
         i->pending_exec = -1;
         i->login = NULL;
@@ -968,11 +1014,49 @@ void tracker_scan_end(Tracker *t) {
         t->n_scan_new = 0;
 }
 
+static int cmp_dirty_seq(const void *a, const void *b) {
+        uint32_t x = (*(Instance *const *) a)->dirty_seq, y = (*(Instance *const *) b)->dirty_seq;
+
+        return (x > y) - (x < y);
+}
+
 void tracker_foreach_needs_info(Tracker *t, TrackerInfoCallback cb, void *userdata) {
-        /* Only dirty instances can need info: exec marks them dirty. */
-        for (Instance *i = t->dirty_head; i; i = i->dirty_next)
-                if ((i->needs_info || i->needs_login) && (i->flags & INSTANCE_ALIVE))
+        size_t visit = 0;
+        bool sorted = true;
+
+        if (t->needs_overflow) {
+                /* Out of memory for the list once: every dirty instance is a candidate. */
+                t->needs_overflow = false;
+                for (Instance *i = t->dirty_head; i; i = i->dirty_next)
+                        if (needs_reading(i))
+                                cb(t, i, userdata);
+                needs_list_prune(t);
+                return;
+        }
+        /* This replaces a walk over the whole dirty list and does what it did: visit the live dirty
+         * instances that need reading, in dirty-list order. One that is not dirty (flagged before a
+         * flush that no walk preceded) stays listed until it is dirty again. */
+        needs_list_prune(t);
+        for (size_t k = 0; k < t->n_needs; k++)
+                if (t->needs[k]->dirty) {
+                        Instance *tmp = t->needs[visit];
+
+                        t->needs[visit++] = t->needs[k];
+                        t->needs[k] = tmp;
+                }
+        for (size_t k = 1; k < visit && sorted; k++)
+                sorted = t->needs[k - 1]->dirty_seq < t->needs[k]->dirty_seq;
+        if (!sorted)
+                qsort(t->needs, visit, sizeof(Instance *), cmp_dirty_seq);
+        for (size_t k = 0; k < visit; k++) {
+                Instance *i = t->needs[k];
+
+                /* A callback may have read this one already (an ancestor's login ids). */
+                if (needs_reading(i))
                         cb(t, i, userdata);
+        }
+        /* Callbacks clear the flags of what they read; anything else stays for the next walk. */
+        needs_list_prune(t);
 }
 
 static void observe_exec(Tracker *t, Instance *i) {
@@ -1110,6 +1194,7 @@ void tracker_flush_complete(Tracker *t) {
         Instance *i, *next;
 
         /* Everything is committed: forget the queues and the exited instances. */
+        needs_list_prune(t);
         for (i = t->dirty_head; i; i = next) {
                 next = i->dirty_next;
                 i->dirty = false;
@@ -1129,6 +1214,7 @@ void tracker_flush_complete(Tracker *t) {
         }
         t->dirty_head = NULL;
         t->dirty_tail = &t->dirty_head;
+        t->dirty_seq = 0;
         for (Login *l = t->dirty_logins, *n; l; l = n) {
                 n = l->dirty_next;
                 l->dirty = false;
@@ -1150,6 +1236,7 @@ uint64_t tracker_drop_pending(Tracker *t) {
         for (size_t k = 0; k < t->n_events; k++)
                 event_done(&t->events[k]);
         t->n_events = 0;
+        needs_list_prune(t);
         for (i = t->dirty_head; i; i = next) {
                 next = i->dirty_next;
                 if (i->flags & INSTANCE_ALIVE) {
@@ -1172,5 +1259,5 @@ void tracker_get_stats(const Tracker *t, TrackerStats *ret) {
 
 size_t tracker_memory(const Tracker *t) {
         return hashmap_memory(t->by_pid) + hashmap_memory(t->strings) + t->stats.live * sizeof(Instance) + t->string_bytes +
-               t->n_events_alloc * sizeof(TrackerEvent);
+               t->n_events_alloc * sizeof(TrackerEvent) + t->n_needs_alloc * sizeof(Instance *);
 }

@@ -83,13 +83,16 @@ struct Instance {
         Instance *dirty_next;
         int32_t *tids;                  /* live non-leader threads, only when there are any */
         uint32_t n_tids, n_tids_alloc;
-        bool leader_exited;
-        bool dirty;
-        bool needs_info;                /* exec seen: read exe/argv at the end of the batch */
-        bool caba_mismatch_counted;     /* a kernel CABA disagreement was counted for it */
-        bool needs_login;               /* uid or sid changed: read loginuid/sessionid at the end of the batch */
-        bool written;                   /* inserted into the database at least once */
-        bool argv_changed;              /* argv set or cleared since the last flush */
+        /* Bit-fields keep the struct at 256 bytes: it is most of the memory per live process. */
+        bool leader_exited : 1;
+        bool dirty : 1;
+        bool needs_info : 1;            /* exec seen: read exe/argv at the end of the batch */
+        bool caba_mismatch_counted : 1; /* a kernel CABA disagreement was counted for it */
+        bool needs_login : 1;           /* uid or sid changed: read loginuid/sessionid at the end of the batch */
+        bool written : 1;               /* inserted into the database at least once */
+        bool argv_changed : 1;          /* argv set or cleared since the last flush */
+        bool needs_listed : 1;          /* on the tracker's needs-info list */
+        uint32_t dirty_seq;             /* when it joined the dirty list: the order needs-info is read in */
         uint32_t seen_scan;             /* the last scan generation that found it in /proc */
         int32_t pending_exec;           /* index of its last queued exec event, or -1 */
         Login *login;                   /* the login that began here, while it lasts */
@@ -171,7 +174,11 @@ int tracker_adopt(Tracker *t, const Instance *row);
 int tracker_adopt_login(Tracker *t, const Login *row);
 void tracker_adopt_end(Tracker *t);
 
-/* Instances whose exec needs exe/argv read from procfs (and the facts, once read). */
+/* Instances whose exec needs exe/argv read from procfs, or whose uid/sid change needs the login ids
+ * read (and the facts, once read). The walk visits the live dirty instances that need either, in the
+ * order they became dirty, checking each again just before its turn (a callback may have read another
+ * one's info already). Its cost is the number of instances flagged since the last walk, not the
+ * number of dirty ones. Callbacks must not feed events to the tracker. */
 typedef void (*TrackerInfoCallback)(Tracker *t, Instance *i, void *userdata);
 void tracker_foreach_needs_info(Tracker *t, TrackerInfoCallback cb, void *userdata);
 int tracker_apply_info(Tracker *t, Instance *i, const ProcInfo *info);

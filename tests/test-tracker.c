@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tracker tests on synthetic event sequences: birth parents, threads, exits, pid reuse, CABA. */
+#include <inttypes.h>
 #include <signal.h>
 
 #include "tracker.h"
@@ -367,6 +368,254 @@ static void test_exec_then_exit(void) {
         CHECK(rows[id].argv_changed);
 }
 
+/* ---- the needs-info list ---- */
+
+typedef struct Visits {
+        int32_t pids[4096];
+        size_t n;
+        bool apply;             /* read the info (clears the flags), as the daemon does */
+        bool also_parent;       /* and the CABA's too, if it waits (as begin_login does) */
+} Visits;
+
+static void apply_login(Tracker *t, Instance *i) {
+        ProcInfo info = { .have = PROCFS_STAT | PROCFS_LOGIN, .pid = i->pid, .start_ticks = i->start_ticks,
+                          .loginuid = 1000, .sessionid = (uint32_t) (i->pid % 5) };
+
+        snprintf(info.comm, sizeof(info.comm), "c%d", i->pid);
+        (void) tracker_apply_info(t, i, &info);
+}
+
+static void visit_cb(Tracker *t, Instance *i, void *userdata) {
+        Visits *v = userdata;
+        Instance *c = (Instance *) tracker_caba(i);
+
+        if (v->n < ELEMENTSOF(v->pids))
+                v->pids[v->n++] = i->pid;
+        if (!v->apply)
+                return;
+        apply_login(t, i);
+        if (v->also_parent && c && (c->needs_info || c->needs_login))
+                apply_login(t, c);
+}
+
+static void test_needs_info(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+        Visits v = { .apply = true };
+
+        scan_root(t, 1, 0);
+        flush(t);
+        tracker_foreach_needs_info(t, visit_cb, &v);
+        CHECK(v.n == 0);
+
+        /* Dirty order, not flag order: 10 became dirty before 11, though 11 was flagged first. */
+        fork_proc(t, 1, 10);
+        fork_proc(t, 1, 11);
+        simple(t, LINEAGE_EVENT_EXEC, 11, 11);
+        simple(t, LINEAGE_EVENT_SID, 10, 10);
+        tracker_foreach_needs_info(t, visit_cb, &v);
+        CHECK(v.n == 2 && v.pids[0] == 10 && v.pids[1] == 11);
+        CHECK(!tracker_get(t, 10)->needs_login && !tracker_get(t, 11)->needs_info);
+        v.n = 0;
+        tracker_foreach_needs_info(t, visit_cb, &v);
+        CHECK(v.n == 0);
+
+        /* Flagged twice before a walk: visited once. A callback that reads the parent's info first
+         * makes the walk skip it, as begin_login does to ancestors. */
+        fork_proc(t, 10, 12);
+        simple(t, LINEAGE_EVENT_UID, 12, 12);
+        simple(t, LINEAGE_EVENT_EXEC, 12, 12);
+        simple(t, LINEAGE_EVENT_UID, 10, 10);
+        fork_proc(t, 10, 13);
+        simple(t, LINEAGE_EVENT_EXEC, 13, 13);
+        v = (Visits) { .apply = true, .also_parent = true };
+        tracker_foreach_needs_info(t, visit_cb, &v);
+        /* 10 is dirty since its fork, long before 12: it comes first, so nothing is skipped... */
+        CHECK(v.n == 3 && v.pids[0] == 10 && v.pids[1] == 12 && v.pids[2] == 13);
+        flush(t);
+        /* ...but after a flush, 10 is dirty again only when it is flagged: after 14. */
+        fork_proc(t, 10, 14);
+        simple(t, LINEAGE_EVENT_EXEC, 14, 14);
+        simple(t, LINEAGE_EVENT_SID, 10, 10);
+        v = (Visits) { .apply = true, .also_parent = true };
+        tracker_foreach_needs_info(t, visit_cb, &v);
+        CHECK(v.n == 1 && v.pids[0] == 14);
+        CHECK(!tracker_get(t, 10)->needs_login);
+
+        /* Exec'd and exited before the walk: not visited, and freed at the flush while listed. */
+        fork_proc(t, 1, 15);
+        simple(t, LINEAGE_EVENT_EXEC, 15, 15);
+        simple(t, LINEAGE_EVENT_UID, 15, 15);
+        exit_thread(t, 15, 15, 0, 1);
+        v.n = 0;
+        tracker_foreach_needs_info(t, visit_cb, &v);
+        CHECK(v.n == 0);
+        fork_proc(t, 1, 16);
+        simple(t, LINEAGE_EVENT_UID, 16, 16);
+        exit_thread(t, 16, 16, 0, 1);
+        flush(t);
+        tracker_foreach_needs_info(t, visit_cb, &v);
+        CHECK(v.n == 0);
+
+        /* A callback that reads nothing leaves the flag: visited again at the next walk. */
+        fork_proc(t, 1, 17);
+        simple(t, LINEAGE_EVENT_SID, 17, 17);
+        v = (Visits) { .apply = false };
+        tracker_foreach_needs_info(t, visit_cb, &v);
+        tracker_foreach_needs_info(t, visit_cb, &v);
+        CHECK(v.n == 2 && v.pids[0] == 17 && v.pids[1] == 17);
+        /* A flush that no walk preceded: no longer dirty, so not visited (as the dirty-list walk did)
+         * until it is dirty again. */
+        flush(t);
+        tracker_foreach_needs_info(t, visit_cb, &v);
+        CHECK(v.n == 2);
+        simple(t, LINEAGE_EVENT_COMM, 17, 17);
+        v = (Visits) { .apply = true };
+        tracker_foreach_needs_info(t, visit_cb, &v);
+        CHECK(v.n == 1 && v.pids[0] == 17);
+
+        /* Thousands of dirty instances, one flagged: one visit. */
+        for (int32_t pid = 1000; pid < 6000; pid++)
+                fork_proc(t, 1, pid);
+        simple(t, LINEAGE_EVENT_EXEC, 5999, 5999);
+        v = (Visits) { .apply = true };
+        tracker_foreach_needs_info(t, visit_cb, &v);
+        CHECK(v.n == 1 && v.pids[0] == 5999);
+}
+
+/* Differential check against the walk the list replaced: over the dirty list (in flush order), each
+ * live instance that needs info, checked just before its turn. */
+typedef struct Snapshot {
+        Instance *order[8192];
+        size_t n;
+} Snapshot;
+
+static int snapshot_instance(const Instance *i, void *userdata) {
+        Snapshot *s = userdata;
+
+        if (s->n >= ELEMENTSOF(s->order))
+                return -E2BIG;
+        s->order[s->n++] = (Instance *) i;
+        return 0;
+}
+
+static int snapshot_nop(const void *x, void *userdata) {
+        return 0;
+}
+
+static void old_walk(Tracker *t, Visits *v) {
+        static Snapshot s;
+        TrackerSink sink = {
+                .instance = snapshot_instance,
+                .login = (int (*)(const Login *, void *)) snapshot_nop,
+                .event = (int (*)(const TrackerEvent *, void *)) snapshot_nop,
+                .gap = (int (*)(const TrackerGap *, void *)) snapshot_nop,
+        };
+
+        s.n = 0;
+        CHECK(tracker_flush(t, &sink, &s) >= 0); /* without flush_complete: only a look at the dirty list */
+        for (size_t k = 0; k < s.n; k++) {
+                Instance *i = s.order[k];
+
+                if ((i->needs_info || i->needs_login) && (i->flags & INSTANCE_ALIVE))
+                        visit_cb(t, i, v);
+        }
+}
+
+/* What a flush writes, as text, for comparing two trackers. */
+static int digest_instance(const Instance *i, void *userdata) {
+        FILE *f = userdata;
+
+        fprintf(f, "%" PRIu64 " %d %x %s %u %u %u %u %" PRIu64 " %d\n", i->id, i->pid, i->flags, i->comm, i->uid,
+                i->loginuid, i->sessionid, i->sid, i->caba_id, i->birth_parent_pid);
+        return 0;
+}
+
+static int digest_event(const TrackerEvent *e, void *userdata) {
+        fprintf(userdata, "e %" PRIu64 " %u %" PRIi64 "\n", e->instance, e->type, e->a);
+        return 0;
+}
+
+static char *flush_digest(Tracker *t) {
+        TrackerSink sink = {
+                .instance = digest_instance,
+                .login = (int (*)(const Login *, void *)) snapshot_nop,
+                .event = digest_event,
+                .gap = (int (*)(const TrackerGap *, void *)) snapshot_nop,
+        };
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                return NULL;
+        CHECK(tracker_flush(t, &sink, f) >= 0);
+        fclose(f);
+        tracker_flush_complete(t);
+        return buf;
+}
+
+static void test_needs_info_differential(void) {
+        _cleanup_(tracker_freep) Tracker *a = new_tracker();
+        _cleanup_(tracker_freep) Tracker *b = new_tracker();
+        int32_t live[512], next_pid = 100;
+        size_t n_live = 0;
+        unsigned walks = 0, visits = 0;
+
+        srand(20261127);
+        scan_root(a, 1, 0);
+        scan_root(b, 1, 0);
+        live[n_live++] = 1;
+        for (unsigned step = 0; step < 20000; step++) {
+                int op = rand() % 100;
+                int32_t pid = live[(size_t) rand() % n_live];
+                Tracker *both[2] = { a, b };
+
+                if (op < 20 && n_live < ELEMENTSOF(live)) {
+                        uint64_t save = now_ns;
+
+                        for (int k = 0; k < 2; k++) {
+                                now_ns = save;
+                                fork_proc(both[k], pid, next_pid);
+                        }
+                        live[n_live++] = next_pid++;
+                } else if (op < 40) {
+                        LineageEventType types[] = { LINEAGE_EVENT_EXEC, LINEAGE_EVENT_UID, LINEAGE_EVENT_SID, LINEAGE_EVENT_COMM };
+                        LineageEventType type = types[rand() % 4];
+                        uint64_t save = now_ns;
+
+                        for (int k = 0; k < 2; k++) {
+                                now_ns = save;
+                                simple(both[k], type, pid, pid);
+                        }
+                } else if (op < 50 && pid != 1) {
+                        uint64_t save = now_ns;
+
+                        for (int k = 0; k < 2; k++) {
+                                now_ns = save;
+                                exit_thread(both[k], pid, pid, 0, 1);
+                        }
+                        for (size_t k = 0; k < n_live; k++)
+                                if (live[k] == pid) {
+                                        live[k] = live[--n_live];
+                                        break;
+                                }
+                } else if (op < 90) {
+                        Visits va = { .apply = rand() % 8 != 0, .also_parent = rand() % 2 }, vb = va;
+
+                        old_walk(a, &va);
+                        tracker_foreach_needs_info(b, visit_cb, &vb);
+                        CHECK(va.n == vb.n && memcmp(va.pids, vb.pids, va.n * sizeof(int32_t)) == 0);
+                        walks++;
+                        visits += va.n;
+                } else if (op < 96 || op >= 99) {
+                        _cleanup_free_ char *da = flush_digest(a), *db = flush_digest(b);
+
+                        CHECK(da && db && streq(da, db));
+                }
+        }
+        CHECK(walks > 1000 && visits > 1000);
+}
+
 int main(void) {
         test_exec_then_exit();
         test_chain_and_reparent();
@@ -378,6 +627,8 @@ int main(void) {
         test_complex_sessions();
         test_loss_and_unknown();
         test_ids_and_comm();
+        test_needs_info();
+        test_needs_info_differential();
         if (failures) {
                 fprintf(stderr, "%u checks failed\n", failures);
                 return 1;
