@@ -328,11 +328,80 @@ static void add_col_int(json_object *o, const char *k, sqlite3_stmt *st, int col
                 add_int(o, k, sqlite3_column_int64(st, col));
 }
 
+/* Length of the valid UTF-8 sequence at p (2-4 bytes; p[0] >= 0x80), or 0 if it is not one. */
+static size_t utf8_seq_len(const unsigned char *p, size_t n) {
+        size_t len;
+        uint32_t cp;
+
+        if ((p[0] & 0xe0) == 0xc0)
+                len = 2, cp = p[0] & 0x1f;
+        else if ((p[0] & 0xf0) == 0xe0)
+                len = 3, cp = p[0] & 0x0f;
+        else if ((p[0] & 0xf8) == 0xf0)
+                len = 4, cp = p[0] & 0x07;
+        else
+                return 0;
+        if (len > n)
+                return 0;
+        for (size_t k = 1; k < len; k++) {
+                if ((p[k] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (p[k] & 0x3f);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return len;
+}
+
+/* A JSON string from text that should be UTF-8 but comes from outside (a path from /proc, a database
+ * column): JSON must be UTF-8, so each byte that does not start a valid sequence becomes U+FFFD, as in
+ * GetDescendants' writer and on D-Bus. */
+static json_object *new_string_utf8(const char *s) {
+        const unsigned char *p = (const unsigned char *) s;
+        size_t n = strlen(s), bad = 0;
+        char *copy, *w;
+        json_object *o;
+
+        for (size_t i = 0; i < n;) {
+                size_t l = p[i] < 0x80 ? 1 : utf8_seq_len(p + i, n - i);
+
+                if (l == 0) {
+                        bad++;
+                        l = 1;
+                }
+                i += l;
+        }
+        if (bad == 0)
+                return json_object_new_string(s);
+        copy = malloc(n + bad * 2 + 1);
+        if (!copy)
+                return NULL;
+        w = copy;
+        for (size_t i = 0; i < n;) {
+                size_t l = p[i] < 0x80 ? 1 : utf8_seq_len(p + i, n - i);
+
+                if (l == 0) {
+                        memcpy(w, "\xef\xbf\xbd", 3);
+                        w += 3;
+                        i++;
+                        continue;
+                }
+                memcpy(w, s + i, l);
+                w += l;
+                i += l;
+        }
+        *w = 0;
+        o = json_object_new_string(copy);
+        free(copy);
+        return o;
+}
+
 static void add_col_text(json_object *o, const char *k, sqlite3_stmt *st, int col) {
         const char *s = (const char *) sqlite3_column_text(st, col);
 
         if (s && *s)
-                json_object_object_add(o, k, json_object_new_string(s));
+                json_object_object_add(o, k, new_string_utf8(s));
 }
 
 /* argv is stored as JSON text written by us; still, the database is outside input: parse defensively. */
@@ -802,31 +871,6 @@ static void text_bool(QueryText *t, bool b) {
                 text_literal(t, "false");
 }
 
-/* Length of the valid UTF-8 sequence at p (2-4 bytes; p[0] >= 0x80), or 0 if it is not one. */
-static size_t utf8_seq_len(const unsigned char *p, size_t n) {
-        size_t len;
-        uint32_t cp;
-
-        if ((p[0] & 0xe0) == 0xc0)
-                len = 2, cp = p[0] & 0x1f;
-        else if ((p[0] & 0xf0) == 0xe0)
-                len = 3, cp = p[0] & 0x0f;
-        else if ((p[0] & 0xf8) == 0xf0)
-                len = 4, cp = p[0] & 0x07;
-        else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t k = 1; k < len; k++) {
-                if ((p[k] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (p[k] & 0x3f);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return len;
-}
 
 /* A JSON string, escaped as json-c escapes (\" \\ \b \f \n \r \t, other controls \u00xx, '/' as is).
  * Bytes that are not UTF-8 become U+FFFD: the text must stay valid JSON (D-Bus replaces them too). */
@@ -1756,11 +1800,11 @@ static json_object *event_json(uint64_t instance, int32_t pid, int64_t time, int
                 break;
         case LINEAGE_EVENT_COMM:
                 if (text)
-                        json_object_object_add(o, "comm", json_object_new_string(text));
+                        json_object_object_add(o, "comm", new_string_utf8(text));
                 break;
         case LINEAGE_EVENT_EXEC:
                 if (text)
-                        json_object_object_add(o, "exe", json_object_new_string(text));
+                        json_object_object_add(o, "exe", new_string_utf8(text));
                 if (argv_json) {
                         json_object *arr = json_tokener_parse(argv_json);
 
@@ -2291,7 +2335,7 @@ static json_object *instance_json(Query *q, const QueryCaller *c, const Instance
         if (i->comm[0])
                 json_object_object_add(o, "comm", json_object_new_string(i->comm));
         if (i->exe)
-                json_object_object_add(o, "exe", json_object_new_string(i->exe));
+                json_object_object_add(o, "exe", new_string_utf8(i->exe));
         if (i->argv && i->argv_len > 0) {
                 _cleanup_free_ char *a = argv_to_json(i->argv, i->argv_len);
                 json_object *arr = a ? json_tokener_parse(a) : NULL;

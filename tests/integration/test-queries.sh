@@ -99,6 +99,22 @@ check "first holder started before the second" \
 check "first holder had exited" "$(jget "$VA" process.alive)" false
 echo "ok: pid $P resolved to instance $(jget "$VA" process.instance), then $(jget "$VB" process.instance)"
 
+echo "# an executable whose path is not UTF-8: answers stay valid JSON (U+FFFD for the bad byte)"
+mkdir -p "$T/bin"
+BADEXE="$T/bin/$(printf 'sl\377ep')"
+cp /bin/sleep "$BADEXE"
+"$BADEXE" 300 &
+BAD=$!
+CLEANUP_PIDS+=("$BAD")
+settle
+for m in GetOrigin GetAncestors GetHistory; do
+        r=$(vl "$m" "{\"pid\": $BAD}") || fail "$m of a process with a non-UTF-8 exe failed (invalid JSON?)"
+done
+r=$(vl GetOrigin "{\"pid\": $BAD}")
+check "exe with U+FFFD" "$(jget "$r" parameters.process.exe)" "$T/bin/sl"$'\ufffd'ep
+r=$(vl GetDescendants "{\"pid\": $$}") || fail "GetDescendants with a non-UTF-8 exe failed"
+kill "$BAD"
+
 echo "# errors and exit codes"
 set +e
 "$LINEAGECTL" --varlink="$SOCK" origin 999999999 2>/dev/null; check "no such process exit code" $? 3
