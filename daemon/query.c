@@ -412,11 +412,17 @@ static void add_col_argv(json_object *o, const char *k, sqlite3_stmt *st, int co
         if (!s)
                 return;
         a = json_tokener_parse(s);
-        if (!a || !json_object_is_type(a, json_type_array)) {
-                json_object_put(a);
-                return;
-        }
+        if (!a || !json_object_is_type(a, json_type_array))
+                goto bad;
+        /* The interface says []string: an array holding anything else is left out, as GetDescendants does. */
+        for (size_t i = 0; i < json_object_array_length(a); i++)
+                if (!json_object_is_type(json_object_array_get_idx(a, i), json_type_string))
+                        goto bad;
         json_object_object_add(o, k, a);
+        return;
+bad:
+        log_debug("Ignoring a stored %s that is not a JSON array of strings.", k);
+        json_object_put(a);
 }
 
 /* Current parent of a live process, from /proc (the kernel's answer, reaper included). */
