@@ -538,13 +538,42 @@ static int walk_ancestors(Query *q, const QueryCaller *c, const Row *target, jso
         return 0;
 }
 
+/* Names looked up in the last second: a ResolveBatch of many lines names the same few users again and
+ * again, and one NSS lookup (nss-systemd asks systemd-userdbd, then reads /etc/passwd) costs more than
+ * the rest of an answer. The daemon has one thread. */
+#define USER_NAME_CACHE_SLOTS 64U
+#define USER_NAME_CACHE_USEC USEC_PER_SEC
+static struct {
+        uint32_t uid;
+        bool known;                     /* the uid has a name */
+        uint64_t until;                 /* CLOCK_MONOTONIC µs; 0: empty */
+        char name[64];
+} user_names[USER_NAME_CACHE_SLOTS];
+
 static void add_user_name(json_object *o, uint32_t uid) {
+        typeof(user_names[0]) *e = &user_names[(uid * 2654435761U) % USER_NAME_CACHE_SLOTS];
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
         char buf[4096];
         struct passwd pw, *res = NULL;
+        int rc;
 
         /* Resolved when asked, through NSS: a uid's name may change, the record does not. */
-        if (getpwuid_r((uid_t) uid, &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_name)
+        if (e->until > now && e->uid == uid) {
+                if (e->known)
+                        json_object_object_add(o, "user", json_object_new_string(e->name));
+                return;
+        }
+        rc = getpwuid_r((uid_t) uid, &pw, buf, sizeof(buf), &res);
+        if (rc == 0 && res && res->pw_name)
                 json_object_object_add(o, "user", json_object_new_string(res->pw_name));
+        else
+                res = NULL;
+        /* Lookups that failed for another reason than "no such user" are not remembered. */
+        if (rc != 0 || (res && strlen(res->pw_name) >= sizeof(e->name)))
+                return;
+        *e = (typeof(*e)) { .uid = uid, .known = res, .until = now + USER_NAME_CACHE_USEC };
+        if (res)
+                strcpy(e->name, res->pw_name);
 }
 
 /* A Login from the current row of a statement selecting LOGIN_COLUMNS. */
@@ -1134,12 +1163,12 @@ static void lean_origin(Query *q, const QueryCaller *c, uint64_t id, json_object
 
 static json_object *resolve_one(Query *q, const QueryCaller *c, json_object *query, BootCache *boot,
                                 Hashmap *cache, QueryError *e, int *ret_r) {
-        _cleanup_(json_object_putp) json_object *answer = json_object_new_object(), *params = NULL;
+        _cleanup_(json_object_putp) json_object *answer = json_object_new_object();
         int64_t pid, realtime = 0, monotonic = -1;
         const char *boot_id = NULL;
         json_object *p = NULL;
         uint64_t rowid = daemon_boot(q->daemon);
-        QueryError sub = {};
+        sqlite3_stmt *st;
         Row t;
 
         *ret_r = 0;
@@ -1163,20 +1192,22 @@ static json_object *resolve_one(Query *q, const QueryCaller *c, json_object *que
         }
         if (realtime <= 0)
                 return TAKE_PTR(answer);
-        params = json_object_new_object();
-        if (!params)
-                return NULL;
-        add_int(params, "pid", pid);
-        add_int(params, "at", realtime);
-        if (find_target(q, c, params, true, rowid, RESOLVE_EXIT_GRACE_USEC, &t, &sub) < 0) {
-                query_error_done(&sub);
+        /* The holder at that time, as find_target() finds it, rendered from the same row. */
+        st = stmt(q, SQL_BY_PID_AT);
+        sqlite3_bind_int64(st, 1, pid);
+        sqlite3_bind_int64(st, 2, (int64_t) rowid);
+        sqlite3_bind_int64(st, 3, realtime);
+        if (sqlite3_step(st) != SQLITE_ROW)
                 return TAKE_PTR(answer);
-        }
+        row_from_stmt(st, &t);
+        if ((t.exit > 0 && t.exit + (int64_t) RESOLVE_EXIT_GRACE_USEC < realtime) || !caller_sees(c, &t))
+                return TAKE_PTR(answer);
         /* Journal lines come in runs from the same process: one answer per instance and batch. */
         if (cache && (p = hashmap_get(cache, t.id)))
                 return json_object_get(p);
         json_object_object_add(answer, "resolved", json_object_new_boolean(true));
-        if (load_instance(q, c, t.id, false, NULL, &p) >= 0)
+        p = process_json(q, c, st, false);
+        if (p)
                 json_object_object_add(answer, "process", p);
         lean_origin(q, c, t.id, answer);
         if (cache && hashmap_put(cache, t.id, answer) >= 0)
@@ -1188,6 +1219,8 @@ static int method_resolve_batch(Query *q, const QueryCaller *c, json_object *par
         _cleanup_(json_object_putp) json_object *reply = NULL;
         json_object *queries, *answers;
         _cleanup_(hashmap_freep) Hashmap *cache = NULL;
+        sqlite3 *db = store_db(daemon_store(q->daemon));
+        bool in_transaction = false;
         BootCache boot = {};
         size_t n, it = 0;
         void *v;
@@ -1208,6 +1241,10 @@ static int method_resolve_batch(Query *q, const QueryCaller *c, json_object *par
         }
         json_object_object_add(reply, "answers", answers);
         (void) hashmap_new(&cache); /* without it, every line is answered on its own */
+        /* One read transaction for the whole batch rather than one per statement (nothing is being
+         * written: pending rows were committed before the call). */
+        if (sqlite3_get_autocommit(db))
+                in_transaction = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
         for (size_t k = 0; k < n && r >= 0; k++) {
                 json_object *a = resolve_one(q, c, json_object_array_get_idx(queries, k), &boot, cache, e, &r);
 
@@ -1215,6 +1252,13 @@ static int method_resolve_batch(Query *q, const QueryCaller *c, json_object *par
                         r = -ENOMEM;
                 if (r >= 0)
                         json_object_array_add(answers, a);
+        }
+        if (in_transaction) {
+                /* Nothing may keep it open: the store begins its own transactions on this connection. */
+                for (unsigned k = 0; k < _SQL_MAX; k++)
+                        sqlite3_reset(q->sql[k]);
+                if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+                        (void) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         }
         while (cache && hashmap_iterate(cache, &it, NULL, &v))
                 json_object_put(v);
