@@ -4,7 +4,8 @@
  *
  *   gen-journal -d DATABASE -o FILE [-n LINES] [-m realistic|worst] [-s SEED]
  *
- * realistic: most lines (75 %) from long-lived processes (alive for a minute or more: daemons, shells,
+ * realistic: most lines (75 %) from long-lived processes (alive for a minute or more, or a tenth of a
+ *            short record: daemons, shells,
  *            pid 1), a few of them much chattier than the rest; a heavy tail (20 %) of short-lived
  *            processes that log 1 to 8 lines each; kernel lines without _PID (5 %).
  * worst:     every line from a different instance (as long as there are instances left).
@@ -442,9 +443,11 @@ static size_t mix_realistic(Line *lines, size_t n) {
         uint32_t *lng = xmalloc(g.n_inst * sizeof(uint32_t)), *shrt = xmalloc(g.n_inst * sizeof(uint32_t));
         double *cum;
         size_t n_long = 0, n_short = 0, k = 0, used = 0, next_short = 0;
+        /* A minute, or a tenth of a short record. */
+        int64_t long_lived = (g.last - g.first) / 10 < LONG_LIVED_USEC ? (g.last - g.first) / 10 : LONG_LIVED_USEC;
 
         for (size_t j = 0; j < g.n_inst; j++) {
-                if (g.inst[j].end - (g.inst[j].start > g.first ? g.inst[j].start : g.first) >= LONG_LIVED_USEC)
+                if (g.inst[j].end - (g.inst[j].start > g.first ? g.inst[j].start : g.first) >= long_lived)
                         lng[n_long++] = (uint32_t) j;
                 else
                         shrt[n_short++] = (uint32_t) j;

@@ -16,6 +16,7 @@
 #include <systemd/sd-bus.h>
 #include <time.h>
 
+#include "json-scan.h"
 #include "lineage/names.h"
 #include "lineage/util.h"
 
@@ -2359,7 +2360,7 @@ typedef struct Enricher {
         bool connected;
         int64_t next_retry;
         int error;                                 /* the last failure to ask lineaged, for the exit status */
-        json_tokener *tok;
+        char *scratch;                             /* a decoded string value, ENRICH_LINE_MAX + 1 bytes */
         char *partial;                             /* the line being read, ENRICH_LINE_MAX bytes */
         size_t partial_len;
         bool streaming;                            /* inside an over-long line: copy up to its newline */
@@ -2376,9 +2377,8 @@ typedef struct Enricher {
 static void enricher_done(Enricher *e) {
         varlink_done(&e->varlink);
         sd_bus_flush_close_unref(e->bus);
-        if (e->tok)
-                json_tokener_free(e->tok);
         free(e->partial);
+        free(e->scratch);
         free(e->arena);
         free(e->lines);
         json_object_put(e->queries);
@@ -2820,16 +2820,52 @@ static int batch_flush(Enricher *e) {
 
 /* ---- one line ---- */
 
-/* A journal field as a number: "123" (as journalctl writes them) or 123. */
-static bool journal_number(json_object *o, const char *key, int64_t min, int64_t max, int64_t *ret) {
-        json_object *v = jget(o, key);
+/* The members of a journal entry that enrich reads: the last of each name, as json-c keeps it. */
+typedef struct JournalFields {
+        JsonScanValue pid, boot_id, realtime, source_realtime, monotonic;
+        bool enriched;                             /* LINEAGE_INSTANCE, not null */
+        bool any;                                  /* one of the above is there */
+} JournalFields;
+
+static void journal_member(const JsonScanValue *key, const JsonScanValue *value, void *userdata) {
+        JournalFields *f = userdata;
+        const char *k = key->text;
+        JsonScanValue *slot = NULL;
+
+        /* Every name enrich reads begins with '_' or 'L' (unless escaped): most keys stop here. */
+        if (!key->escaped && key->length > 0 && k[0] != '_' && k[0] != 'L')
+                return;
+        if (json_scan_string_equal(key, "_PID"))
+                slot = &f->pid;
+        else if (json_scan_string_equal(key, "_BOOT_ID"))
+                slot = &f->boot_id;
+        else if (json_scan_string_equal(key, "__REALTIME_TIMESTAMP"))
+                slot = &f->realtime;
+        else if (json_scan_string_equal(key, "_SOURCE_REALTIME_TIMESTAMP"))
+                slot = &f->source_realtime;
+        else if (json_scan_string_equal(key, "__MONOTONIC_TIMESTAMP"))
+                slot = &f->monotonic;
+        else if (json_scan_string_equal(key, "LINEAGE_INSTANCE"))
+                f->enriched = value->type != JSON_SCAN_NULL;
+        if (slot) {
+                *slot = *value;
+                f->any = true;
+        }
+}
+
+/* A journal field as a number: "123" (as journalctl writes them) or 123; absent, null, or anything
+ * else is not one. */
+static bool journal_number(const JsonScanValue *v, int64_t min, int64_t max, int64_t *ret) {
         uint64_t u;
 
-        if (json_object_is_type(v, json_type_string)) {
-                if (safe_atou64(json_object_get_string(v), &u) < 0 || u > INT64_MAX)
+        if (v->type == JSON_SCAN_STRING) {
+                char buf[64]; /* longer than 20 digits is not a number either way */
+
+                json_scan_string(v, buf, sizeof(buf));
+                if (safe_atou64(buf, &u) < 0 || u > INT64_MAX)
                         return false;
-        } else if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0)
-                u = (uint64_t) json_object_get_int64(v);
+        } else if (v->type == JSON_SCAN_INTEGER && json_scan_integer(v) >= 0)
+                u = (uint64_t) json_scan_integer(v);
         else
                 return false;
         if ((int64_t) u < min || (int64_t) u > max)
@@ -2839,11 +2875,15 @@ static bool journal_number(json_object *o, const char *key, int64_t min, int64_t
 }
 
 /* _BOOT_ID as 32 lower-case hex digits (dashes dropped), or "" when absent or not a boot id. */
-static void journal_boot_id(json_object *o, char ret[static 33]) {
-        const char *s = jstr(o, "_BOOT_ID");
+static void journal_boot_id(Enricher *e, const JsonScanValue *v, char ret[static 33]) {
+        const char *s = NULL;
         size_t k = 0;
 
         ret[0] = 0;
+        if (v->type == JSON_SCAN_STRING) {
+                json_scan_string(v, e->scratch, ENRICH_LINE_MAX + 1);
+                s = e->scratch;
+        }
         for (; s && *s && k < 32; s++) {
                 if (*s == '-')
                         continue;
@@ -2857,38 +2897,30 @@ static void journal_boot_id(json_object *o, char ret[static 33]) {
                 ret[0] = 0;
 }
 
-/* Parses a line; NULL (with a rate-limited warning) when it is not one JSON object. */
-static json_object *enrich_parse(Enricher *e, const char *s, size_t n) {
-        json_object *o;
-        size_t end;
-
-        json_tokener_reset(e->tok);
-        o = json_tokener_parse_ex(e->tok, s, (int) n); /* n <= ENRICH_LINE_MAX */
-        end = o ? json_tokener_get_parse_end(e->tok) : 0;
-        while (o && end < n && is_blank(s[end]))
-                end++;
-        if (o && json_object_is_type(o, json_type_object) && end == n)
-                return o;
-        json_object_put(o);
+/* Scans a line; false (with a rate-limited warning) when it is not one JSON object. */
+static bool enrich_parse(Enricher *e, const char *s, size_t n, JournalFields *ret) {
+        *ret = (JournalFields) {};
+        if (json_scan_object(s, n, ENRICH_JSON_DEPTH, journal_member, ret) >= 0)
+                return true;
         e->n_malformed++;
         enrich_warn(e, "Line %" PRIu64 " is not a JSON object; passing it through unchanged.", e->line_number);
-        return NULL;
+        return false;
 }
 
 /* The ResolveQuery of an entry and the realtime its cache lookup uses; false when it names no process
  * (no _PID, or no time) or was enriched already (it has LINEAGE_INSTANCE: lineaged's own entries
  * describe another process). Realtime is _SOURCE_REALTIME_TIMESTAMP; without it __MONOTONIC_TIMESTAMP
  * with _BOOT_ID is asked; __REALTIME_TIMESTAMP only when neither is there. */
-static bool journal_query(json_object *o, EnrichLine *line, int64_t *ret_realtime, int64_t *ret_monotonic,
-                          int64_t *ret_cache_time) {
+static bool journal_query(Enricher *e, const JournalFields *f, EnrichLine *line, int64_t *ret_realtime,
+                          int64_t *ret_monotonic, int64_t *ret_cache_time) {
         int64_t realtime = 0, monotonic = -1, received = 0;
 
-        if (jget(o, "LINEAGE_INSTANCE") || !journal_number(o, "_PID", 1, INT32_MAX, &line->pid))
+        if (f->enriched || !journal_number(&f->pid, 1, INT32_MAX, &line->pid))
                 return false;
-        journal_boot_id(o, line->boot);
-        (void) journal_number(o, "__REALTIME_TIMESTAMP", 1, INT64_MAX, &received);
-        if (!journal_number(o, "_SOURCE_REALTIME_TIMESTAMP", 1, INT64_MAX, &realtime) &&
-            !(line->boot[0] && journal_number(o, "__MONOTONIC_TIMESTAMP", 0, INT64_MAX, &monotonic)))
+        journal_boot_id(e, &f->boot_id, line->boot);
+        (void) journal_number(&f->realtime, 1, INT64_MAX, &received);
+        if (!journal_number(&f->source_realtime, 1, INT64_MAX, &realtime) &&
+            !(line->boot[0] && journal_number(&f->monotonic, 0, INT64_MAX, &monotonic)))
                 realtime = received;
         if (realtime <= 0 && monotonic < 0)
                 return false;
@@ -2957,19 +2989,19 @@ static int enrich_cached(Enricher *e, const char *s, size_t n, const EnrichLine 
 }
 
 static int enrich_line(Enricher *e, const char *s, size_t n, bool newline) {
-        _cleanup_json_ json_object *o = NULL;
         EnrichLine line = { .query = -1, .newline = newline };
         int64_t realtime, monotonic, cache_time;
+        JournalFields f = {};
         const char *fields;
-        bool blank = true;
+        bool blank = true, ok = false;
         int r;
 
         e->line_number++;
         for (size_t i = 0; i < n && blank; i++)
                 blank = is_blank(s[i]);
         if (!blank) /* blank lines are not worth a warning */
-                o = enrich_parse(e, s, n);
-        if (o && journal_query(o, &line, &realtime, &monotonic, &cache_time)) {
+                ok = enrich_parse(e, s, n, &f);
+        if (ok && journal_query(e, &f, &line, &realtime, &monotonic, &cache_time)) {
                 line.insert = insert_position(s, n);
                 line.time = cache_time;
                 fields = cache_get(e, line.boot, line.pid, cache_time);
@@ -3088,13 +3120,12 @@ static int verb_enrich(void) {
         _cleanup_(enricher_done) Enricher e = { .varlink.fd = -1 };
         int r;
 
-        e.tok = json_tokener_new_ex(ENRICH_JSON_DEPTH);
+        e.scratch = malloc(ENRICH_LINE_MAX + 1);
         e.partial = malloc(ENRICH_LINE_MAX);
         e.queries = json_object_new_array();
         e.cache = calloc(ENRICH_CACHE_SLOTS, sizeof(EnrichCacheEntry));
-        if (!e.tok || !e.partial || !e.queries || !e.cache)
+        if (!e.scratch || !e.partial || !e.queries || !e.cache)
                 return log_oom();
-        json_tokener_set_flags(e.tok, JSON_TOKENER_STRICT);
         /* Not reachable at the start is an error; later, lines pass through until it is back. */
         r = enrich_connect(&e);
         if (r < 0)
