@@ -123,6 +123,7 @@ static int scan_number(Scanner *sc, JsonScanValue *ret) {
 }
 
 static int scan_value(Scanner *sc, unsigned level, JsonScanMemberFunc member, void *userdata, JsonScanValue *ret);
+static int scan_array(Scanner *sc, unsigned level, JsonScanElementFunc element, void *userdata, JsonScanValue *ret);
 
 static int scan_literal(Scanner *sc, const char *word, JsonScanType type, JsonScanValue *ret) {
         if (!has_prefix(sc, word))
@@ -132,7 +133,7 @@ static int scan_literal(Scanner *sc, const char *word, JsonScanType type, JsonSc
         return 0;
 }
 
-static int scan_array(Scanner *sc, unsigned level, JsonScanValue *ret) {
+static int scan_array(Scanner *sc, unsigned level, JsonScanElementFunc element, void *userdata, JsonScanValue *ret) {
         size_t start = sc->pos++;
         JsonScanValue v;
         int r;
@@ -146,6 +147,8 @@ static int scan_array(Scanner *sc, unsigned level, JsonScanValue *ret) {
                 r = scan_value(sc, level + 1, NULL, NULL, &v);
                 if (r < 0)
                         return r;
+                if (element)
+                        element(&v, userdata);
                 skip_ws(sc);
                 if (sc->pos >= sc->n)
                         return -EBADMSG;
@@ -215,7 +218,7 @@ static int scan_value(Scanner *sc, unsigned level, JsonScanMemberFunc member, vo
         case '{':
                 return scan_object(sc, level, member, userdata, ret);
         case '[':
-                return scan_array(sc, level, ret);
+                return scan_array(sc, level, NULL, NULL, ret);
         case '"':
                 return scan_string(sc, '"', ret);
         case 't':
@@ -240,6 +243,21 @@ int json_scan_object(const char *s, size_t n, unsigned max_depth, JsonScanMember
         if (sc.pos >= n || s[sc.pos] != '{')
                 return -EBADMSG;
         r = scan_value(&sc, 0, member, userdata, &v);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        skip_ws(&sc);
+        return sc.pos == n ? 0 : -EBADMSG;
+}
+
+int json_scan_array(const char *s, size_t n, unsigned max_depth, JsonScanElementFunc element, void *userdata) {
+        Scanner sc = { .s = s, .n = n, .max_depth = max_depth };
+        JsonScanValue v;
+        int r;
+
+        skip_ws(&sc);
+        if (sc.pos >= n || s[sc.pos] != '[' || max_depth == 0)
+                return -EBADMSG;
+        r = scan_array(&sc, 0, element, userdata, &v);
         if (r < 0)
                 return r == -ENOMEM ? r : -EBADMSG;
         skip_ws(&sc);

@@ -36,6 +36,12 @@ typedef void (*JsonScanMemberFunc)(const JsonScanValue *key, const JsonScanValue
  * not such an object. */
 int json_scan_object(const char *s, size_t n, unsigned max_depth, JsonScanMemberFunc member, void *userdata);
 
+/* Called for every element of a top-level array, in order. */
+typedef void (*JsonScanElementFunc)(const JsonScanValue *value, void *userdata);
+
+/* The same for one JSON array. */
+int json_scan_array(const char *s, size_t n, unsigned max_depth, JsonScanElementFunc element, void *userdata);
+
 /* A string value as json-c makes it: escapes resolved, UTF-16 surrogate pairs joined, lone surrogates
  * as U+FFFD. Written to buf as a C string, so it ends at the first NUL, as json-c's C strings and keys
  * do; cut at size - 1 bytes. Returns the length written. */

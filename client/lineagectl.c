@@ -708,8 +708,9 @@ static int json_parse_message(const char *s, size_t len, json_object **ret) {
         return 0;
 }
 
-/* Reads one NUL-terminated message. deadline: CLOCK_MONOTONIC µs, 0: wait forever. */
-static int varlink_read(Varlink *v, int64_t deadline, json_object **ret) {
+/* Waits until one NUL-terminated message is buffered: it is v->buf[0, *ret_len), until
+ * varlink_drop(). deadline: CLOCK_MONOTONIC µs, 0: wait forever. */
+static int varlink_read_text(Varlink *v, int64_t deadline, size_t *ret_len) {
         int r;
 
         for (;;) {
@@ -717,13 +718,8 @@ static int varlink_read(Varlink *v, int64_t deadline, json_object **ret) {
                 ssize_t k;
 
                 if (nul) {
-                        size_t len = (size_t) (nul - v->buf);
-
-                        r = json_parse_message(v->buf, len, ret);
-                        memmove(v->buf, nul + 1, v->used - len - 1);
-                        v->used -= len + 1;
-                        v->scanned = 0;
-                        return r;
+                        *ret_len = (size_t) (nul - v->buf);
+                        return 0;
                 }
                 v->scanned = v->used;
                 if (v->used >= REPLY_MAX)
@@ -755,6 +751,26 @@ static int varlink_read(Varlink *v, int64_t deadline, json_object **ret) {
                 if (r < 0)
                         return r;
         }
+}
+
+/* Forgets the message of len bytes (and its NUL) at the start of the buffer. */
+static void varlink_drop(Varlink *v, size_t len) {
+        memmove(v->buf, v->buf + len + 1, v->used - len - 1);
+        v->used -= len + 1;
+        v->scanned = 0;
+}
+
+/* Reads one NUL-terminated message. deadline: CLOCK_MONOTONIC µs, 0: wait forever. */
+static int varlink_read(Varlink *v, int64_t deadline, json_object **ret) {
+        size_t len;
+        int r;
+
+        r = varlink_read_text(v, deadline, &len);
+        if (r < 0)
+                return r;
+        r = json_parse_message(v->buf, len, ret);
+        varlink_drop(v, len);
+        return r;
 }
 
 /* Splits a reply message: returns its parameters (a new reference), or the mapped error. */
@@ -2419,69 +2435,300 @@ static int enrich_write(const char *s, size_t n) {
         return 0;
 }
 
-/* Appends ',"KEY":"value"' with value escaped for JSON. */
-static void fields_add(FILE *f, const char *key, const char *value) {
-        fprintf(f, ",\"%s\":\"", key);
-        for (const unsigned char *p = (const unsigned char *) value; *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        fprintf(f, "\\%c", *p);
-                else if (*p < 0x20 || *p == 0x7f)
-                        fprintf(f, "\\u%04x", *p);
-                else
-                        fputc(*p, f);
+/* What enrich takes from one ResolveAnswer, from a json-c object (D-Bus) or scanned text (varlink).
+ * Strings are C strings (cut at a NUL, as json-c's are). */
+typedef struct AnswerFacts {
+        bool resolved, have_instance, login, have_login_uid, have_port, have_session, have_start, alive,
+                exit_unknown, have_exit;
+        int64_t instance, login_uid, port, session, start, exit;
+        const char *user, *service, *remote, *ancestry;
+} AnswerFacts;
+
+/* One answer as enrich uses it: the fields to add (NULL: unresolved) and the realtime interval in
+ * which the same answer holds for the same pid (from > to: none known). */
+typedef struct EnrichAnswer {
+        bool resolved;
+        char *fields;
+        int64_t from, to;
+} EnrichAnswer;
+
+typedef struct Text {
+        char *s;
+        size_t n, allocated;
+        bool failed;
+} Text;
+
+static void text_add(Text *t, const char *s, size_t n) {
+        if (t->failed)
+                return;
+        if (t->allocated - t->n <= n) {
+                size_t a = MAX(t->allocated * 2, t->n + n + 256);
+                char *b = realloc(t->s, a);
+
+                if (!b) {
+                        t->failed = true;
+                        return;
+                }
+                t->s = b;
+                t->allocated = a;
         }
-        fputc('"', f);
+        memcpy(t->s + t->n, s, n);
+        t->n += n;
+        t->s[t->n] = 0;
 }
 
-static void fields_add_int(FILE *f, const char *key, int64_t v) {
+/* Appends ',"KEY":"value"' with value escaped for JSON. */
+static void fields_add(Text *t, const char *key, const char *value) {
+        const unsigned char *p = (const unsigned char *) value, *run = p;
+
+        text_add(t, ",\"", 2);
+        text_add(t, key, strlen(key));
+        text_add(t, "\":\"", 3);
+        for (; *p; p++) {
+                char esc[8];
+
+                if (*p != '"' && *p != '\\' && *p >= 0x20 && *p != 0x7f)
+                        continue;
+                text_add(t, (const char *) run, (size_t) (p - run));
+                if (*p == '"' || *p == '\\')
+                        snprintf(esc, sizeof(esc), "\\%c", *p);
+                else
+                        snprintf(esc, sizeof(esc), "\\u%04x", *p);
+                text_add(t, esc, strlen(esc));
+                run = p + 1;
+        }
+        text_add(t, (const char *) run, (size_t) (p - run));
+        text_add(t, "\"", 1);
+}
+
+static void fields_add_int(Text *t, const char *key, int64_t v) {
         char buf[32];
 
         snprintf(buf, sizeof(buf), "%" PRIi64, v);
-        fields_add(f, key, buf);
+        fields_add(t, key, buf);
 }
 
 /* The LINEAGE_* fields of one resolved answer, each preceded by a comma, without blanks. */
-static char *answer_fields(json_object *answer) {
-        json_object *p = jobj(answer, "process"), *l = jobj(answer, "login");
-        const char *s, *addr;
-        char *text = NULL;
-        size_t size = 0;
-        int64_t v, port;
-        FILE *f;
+static char *facts_fields(const AnswerFacts *a) {
+        Text t = {};
 
-        if (!jint(p, "instance", &v))
+        if (!a->resolved || !a->have_instance)
                 return NULL;
-        f = open_memstream(&text, &size);
-        if (!f)
-                return NULL;
-        fields_add_int(f, "LINEAGE_INSTANCE", v);
-        if (l) {
-                if ((s = jstr(l, "user")))
-                        fields_add(f, "LINEAGE_LOGIN_USER", s);
-                else if (jint(l, "loginUid", &v))
-                        fields_add_int(f, "LINEAGE_LOGIN_USER", v);
-                if ((s = jstr(l, "service")))
-                        fields_add(f, "LINEAGE_LOGIN_SERVICE", s);
-                if ((addr = jstr(l, "remoteAddress"))) {
+        fields_add_int(&t, "LINEAGE_INSTANCE", a->instance);
+        if (a->login) {
+                if (a->user)
+                        fields_add(&t, "LINEAGE_LOGIN_USER", a->user);
+                else if (a->have_login_uid)
+                        fields_add_int(&t, "LINEAGE_LOGIN_USER", a->login_uid);
+                if (a->service)
+                        fields_add(&t, "LINEAGE_LOGIN_SERVICE", a->service);
+                if (a->remote) {
                         char buf[128];
 
-                        if (jint(l, "remotePort", &port))
-                                snprintf(buf, sizeof(buf), strchr(addr, ':') ? "[%.80s]:%" PRIi64 : "%.80s:%" PRIi64,
-                                         addr, port);
+                        if (a->have_port)
+                                snprintf(buf, sizeof(buf), strchr(a->remote, ':') ? "[%.80s]:%" PRIi64 : "%.80s:%" PRIi64,
+                                         a->remote, a->port);
                         else
-                                snprintf(buf, sizeof(buf), "%.80s", addr);
-                        fields_add(f, "LINEAGE_LOGIN_REMOTE", buf);
+                                snprintf(buf, sizeof(buf), "%.80s", a->remote);
+                        fields_add(&t, "LINEAGE_LOGIN_REMOTE", buf);
                 }
-                if (jint(l, "auditSession", &v))
-                        fields_add_int(f, "LINEAGE_LOGIN_SESSION", v);
+                if (a->have_session)
+                        fields_add_int(&t, "LINEAGE_LOGIN_SESSION", a->session);
         }
-        if ((s = jstr(answer, "ancestry")))
-                fields_add(f, "LINEAGE_ANCESTRY", s);
-        if (fclose(f) != 0) {
-                free(text);
+        if (a->ancestry)
+                fields_add(&t, "LINEAGE_ANCESTRY", a->ancestry);
+        if (t.failed) {
+                free(t.s);
                 return NULL;
         }
-        return text;
+        return t.s;
+}
+
+/* The answer's cache interval: from a second after the start of the process to a second before its
+ * exit (or before now, while it is alive); none when the end of its lifetime is not known. */
+static void facts_interval(const AnswerFacts *a, EnrichAnswer *ret) {
+        int64_t end;
+
+        ret->from = 1;
+        ret->to = 0;
+        if (!a->have_start)
+                return;
+        if (a->alive)
+                end = (int64_t) now_usec(CLOCK_REALTIME);
+        else if (a->exit_unknown || !a->have_exit)
+                return;
+        else
+                end = a->exit;
+        if (end - a->start <= 2 * ENRICH_CACHE_MARGIN_USEC)
+                return;
+        ret->from = a->start + ENRICH_CACHE_MARGIN_USEC;
+        ret->to = end - ENRICH_CACHE_MARGIN_USEC;
+}
+
+static int answer_from_json(json_object *answer, EnrichAnswer *ret) {
+        json_object *p = jobj(answer, "process"), *l = jobj(answer, "login");
+        AnswerFacts a = {
+                .resolved = jbool(answer, "resolved"),
+                .have_instance = jint(p, "instance", &a.instance),
+                .login = l,
+                .user = jstr(l, "user"),
+                .have_login_uid = jint(l, "loginUid", &a.login_uid),
+                .service = jstr(l, "service"),
+                .remote = jstr(l, "remoteAddress"),
+                .have_port = jint(l, "remotePort", &a.port),
+                .have_session = jint(l, "auditSession", &a.session),
+                .ancestry = jstr(answer, "ancestry"),
+                .have_start = jint(p, "startTime", &a.start),
+                .alive = jbool(p, "alive"),
+                .exit_unknown = jbool(p, "exitUnknown"),
+                .have_exit = jint(p, "exitTime", &a.exit),
+        };
+
+        *ret = (EnrichAnswer) { .resolved = a.resolved, .fields = facts_fields(&a) };
+        if (a.resolved && a.have_instance && !ret->fields)
+                return -ENOMEM;
+        facts_interval(&a, ret);
+        return 0;
+}
+
+/* ---- answers from varlink text, scanned rather than parsed into objects ---- */
+
+typedef struct AnswerScan {
+        AnswerFacts a;
+        JsonScanValue process, login, user, service, remote, ancestry;
+        bool bad;
+} AnswerScan;
+
+static bool scan_int(const JsonScanValue *v, int64_t *ret) {
+        if (v->type != JSON_SCAN_INTEGER)
+                return false;
+        *ret = json_scan_integer(v);
+        return true;
+}
+
+static void scan_process_member(const JsonScanValue *key, const JsonScanValue *v, void *userdata) {
+        AnswerFacts *a = userdata;
+
+        if (json_scan_string_equal(key, "instance"))
+                a->have_instance = scan_int(v, &a->instance);
+        else if (json_scan_string_equal(key, "startTime"))
+                a->have_start = scan_int(v, &a->start);
+        else if (json_scan_string_equal(key, "exitTime"))
+                a->have_exit = scan_int(v, &a->exit);
+        else if (json_scan_string_equal(key, "alive"))
+                a->alive = v->type == JSON_SCAN_TRUE;
+        else if (json_scan_string_equal(key, "exitUnknown"))
+                a->exit_unknown = v->type == JSON_SCAN_TRUE;
+}
+
+static void scan_login_member(const JsonScanValue *key, const JsonScanValue *v, void *userdata) {
+        AnswerScan *s = userdata;
+
+        if (json_scan_string_equal(key, "user"))
+                s->user = *v;
+        else if (json_scan_string_equal(key, "loginUid"))
+                s->a.have_login_uid = scan_int(v, &s->a.login_uid);
+        else if (json_scan_string_equal(key, "service"))
+                s->service = *v;
+        else if (json_scan_string_equal(key, "remoteAddress"))
+                s->remote = *v;
+        else if (json_scan_string_equal(key, "remotePort"))
+                s->a.have_port = scan_int(v, &s->a.port);
+        else if (json_scan_string_equal(key, "auditSession"))
+                s->a.have_session = scan_int(v, &s->a.session);
+}
+
+static void scan_answer_member(const JsonScanValue *key, const JsonScanValue *v, void *userdata) {
+        AnswerScan *s = userdata;
+
+        if (json_scan_string_equal(key, "resolved"))
+                s->a.resolved = v->type == JSON_SCAN_TRUE;
+        else if (json_scan_string_equal(key, "process"))
+                s->process = *v;
+        else if (json_scan_string_equal(key, "login"))
+                s->login = *v;
+        else if (json_scan_string_equal(key, "ancestry"))
+                s->ancestry = *v;
+}
+
+/* A string member as a C string in buf (NULL when absent or not a string); buf advances. */
+static const char *scan_cstr(const JsonScanValue *v, char **buf) {
+        char *s = *buf;
+
+        if (v->type != JSON_SCAN_STRING || !v->text)
+                return NULL;
+        json_scan_string(v, s, v->length + 1);
+        *buf += v->length + 1;
+        return s;
+}
+
+static int answer_from_text(const char *text, size_t n, EnrichAnswer *ret) {
+        AnswerScan s = {};
+        _cleanup_free_ char *strings = NULL;
+        char *p;
+
+        if (json_scan_object(text, n, JSON_DEPTH_MAX, scan_answer_member, &s) < 0)
+                return -EBADMSG;
+        if (s.process.type == JSON_SCAN_OBJECT &&
+            json_scan_object(s.process.text, s.process.length, JSON_DEPTH_MAX, scan_process_member, &s.a) < 0)
+                return -EBADMSG;
+        if (s.login.type == JSON_SCAN_OBJECT) {
+                s.a.login = true;
+                if (json_scan_object(s.login.text, s.login.length, JSON_DEPTH_MAX, scan_login_member, &s) < 0)
+                        return -EBADMSG;
+        }
+        p = strings = malloc(s.user.length + s.service.length + s.remote.length + s.ancestry.length + 4);
+        if (!strings)
+                return -ENOMEM;
+        s.a.user = scan_cstr(&s.user, &p);
+        s.a.service = scan_cstr(&s.service, &p);
+        s.a.remote = scan_cstr(&s.remote, &p);
+        s.a.ancestry = scan_cstr(&s.ancestry, &p);
+        *ret = (EnrichAnswer) { .resolved = s.a.resolved, .fields = facts_fields(&s.a) };
+        if (s.a.resolved && s.a.have_instance && !ret->fields)
+                return -ENOMEM;
+        facts_interval(&s.a, ret);
+        return 0;
+}
+
+typedef struct AnswersScan {
+        EnrichAnswer *answers;
+        size_t n, allocated;
+        int error;
+} AnswersScan;
+
+static void scan_answers_element(const JsonScanValue *v, void *userdata) {
+        AnswersScan *s = userdata;
+        int r;
+
+        if (s->error < 0)
+                return;
+        if (v->type != JSON_SCAN_OBJECT) {
+                s->error = -EBADMSG;
+                return;
+        }
+        if (s->n == s->allocated) {
+                size_t a = MAX(s->allocated * 2, (size_t) 256);
+                EnrichAnswer *b = reallocarray(s->answers, a, sizeof(EnrichAnswer));
+
+                if (!b) {
+                        s->error = -ENOMEM;
+                        return;
+                }
+                s->answers = b;
+                s->allocated = a;
+        }
+        r = answer_from_text(v->text, v->length, &s->answers[s->n]);
+        if (r < 0)
+                s->error = r;
+        else
+                s->n++;
+}
+
+static void answers_free(EnrichAnswer *a, size_t n) {
+        for (size_t i = 0; a && i < n; i++)
+                free(a[i].fields);
+        free(a);
 }
 
 /* Writes fields (as answer_fields() makes them) in the spacing of journalctl before systemd 246,
@@ -2539,27 +2786,24 @@ static const char *cache_get(Enricher *e, const char *boot, int64_t pid, int64_t
         return c->fields;
 }
 
-static void cache_put(Enricher *e, const char *boot, int64_t pid, json_object *process, const char *fields) {
+static void cache_put(Enricher *e, const char *boot, int64_t pid, const EnrichAnswer *a) {
         EnrichCacheEntry *c = cache_slot(e, boot, pid);
-        int64_t start, end;
         char *copy;
 
-        if (!jint(process, "startTime", &start))
-                return;
-        if (jbool(process, "alive"))
-                end = (int64_t) now_usec(CLOCK_REALTIME);
-        else if (jbool(process, "exitUnknown") || !jint(process, "exitTime", &end))
+        if (a->from > a->to)
                 return; /* the end of its lifetime is not known */
-        if (end - start <= 2 * ENRICH_CACHE_MARGIN_USEC)
+        if (c->fields && c->pid == pid && c->from == a->from && streq(c->boot, boot) && streq(c->fields, a->fields)) {
+                c->to = MAX(c->to, a->to); /* the same process, still alive */
                 return;
-        copy = strdup(fields);
+        }
+        copy = strdup(a->fields);
         if (!copy)
                 return; /* a cache is optional */
         free(c->fields);
         *c = (EnrichCacheEntry) {
                 .pid = pid,
-                .from = start + ENRICH_CACHE_MARGIN_USEC,
-                .to = end - ENRICH_CACHE_MARGIN_USEC,
+                .from = a->from,
+                .to = a->to,
                 .fields = copy,
         };
         memcpy(c->boot, boot, sizeof(c->boot));
@@ -2594,25 +2838,102 @@ static void enrich_disconnect(Enricher *e) {
         e->next_retry = (int64_t) now_usec(CLOCK_MONOTONIC) + ENRICH_RETRY_USEC;
 }
 
+static int answers_from_json(json_object *reply, size_t n, EnrichAnswer **ret) {
+        json_object *a = jarr(reply, "answers");
+        EnrichAnswer *answers;
+        int r;
+
+        if (jarr_len(a) != n)
+                return -EBADMSG;
+        answers = calloc(MAX(n, (size_t) 1), sizeof(EnrichAnswer));
+        if (!answers)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = answer_from_json(json_object_array_get_idx(a, i), &answers[i]);
+                if (r < 0) {
+                        answers_free(answers, i);
+                        return r;
+                }
+        }
+        *ret = answers;
+        return 0;
+}
+
+typedef struct ReplyScan {
+        JsonScanValue parameters, answers;
+        bool error;
+} ReplyScan;
+
+static void scan_reply_member(const JsonScanValue *key, const JsonScanValue *v, void *userdata) {
+        ReplyScan *s = userdata;
+
+        if (json_scan_string_equal(key, "parameters"))
+                s->parameters = *v;
+        else if (json_scan_string_equal(key, "error"))
+                s->error = true;
+}
+
+static void scan_parameters_member(const JsonScanValue *key, const JsonScanValue *v, void *userdata) {
+        ReplyScan *s = userdata;
+
+        if (json_scan_string_equal(key, "answers"))
+                s->answers = *v;
+}
+
+/* ResolveBatch's reply over varlink: its answers scanned from the text, without a json-c object per
+ * value (a batch of 1024 lines is a reply of a megabyte). Errors go the usual way. */
+static int answers_from_varlink(Enricher *e, json_object *params, size_t len, size_t n, EnrichAnswer **ret) {
+        const char *text = e->varlink.buf;
+        _cleanup_json_ json_object *msg = NULL, *reply = NULL;
+        ReplyScan rs = {};
+        AnswersScan as = {};
+        int r;
+
+        if (json_scan_object(text, len, JSON_DEPTH_MAX, scan_reply_member, &rs) < 0 || rs.error ||
+            rs.parameters.type != JSON_SCAN_OBJECT) {
+                r = json_parse_message(text, len, &msg);
+                if (r >= 0)
+                        r = varlink_reply("ResolveBatch", params, msg, &reply, NULL);
+                return r < 0 ? r : answers_from_json(reply, n, ret);
+        }
+        if (json_scan_object(rs.parameters.text, rs.parameters.length, JSON_DEPTH_MAX, scan_parameters_member, &rs) < 0 ||
+            rs.answers.type != JSON_SCAN_ARRAY)
+                return -EBADMSG;
+        r = json_scan_array(rs.answers.text, rs.answers.length, JSON_DEPTH_MAX, scan_answers_element, &as);
+        if (r >= 0)
+                r = as.error;
+        if (r >= 0 && as.n != n)
+                r = -EBADMSG;
+        if (r < 0) {
+                answers_free(as.answers, as.n);
+                return r;
+        }
+        *ret = as.answers ?: calloc(1, sizeof(EnrichAnswer));
+        return *ret ? 0 : -ENOMEM;
+}
+
 /* One ResolveBatch call; -E2BIG when the answer is too large to take in one piece. */
-static int enrich_call_once(Enricher *e, json_object *params, json_object **ret) {
+static int enrich_call_once(Enricher *e, json_object *params, size_t n, EnrichAnswer **ret) {
         int64_t deadline = (int64_t) now_usec(CLOCK_MONOTONIC) + CALL_TIMEOUT_USEC;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_json_ json_object *msg = NULL;
+        _cleanup_json_ json_object *answer = NULL;
+        size_t len;
         int r;
 
         if (!arg_bus) {
                 r = varlink_send(&e->varlink, "ResolveBatch", params, false, deadline);
                 if (r >= 0)
-                        r = varlink_read(&e->varlink, deadline, &msg);
+                        r = varlink_read_text(&e->varlink, deadline, &len);
                 if (r == -EMSGSIZE) {
                         /* The rest of that reply is still on its way: only a new connection is usable. */
                         enrich_disconnect(e);
                         return enrich_connect(e) < 0 ? -EHOSTDOWN : -E2BIG;
                 }
-                if (r >= 0)
-                        r = varlink_reply("ResolveBatch", params, msg, ret, NULL);
+                if (r < 0)
+                        return r;
+                r = answers_from_varlink(e, params, len, n, ret);
+                varlink_drop(&e->varlink, len);
                 return r;
         }
         r = bus_new_call(e->bus, "ResolveBatch", params, &m);
@@ -2623,56 +2944,55 @@ static int enrich_call_once(Enricher *e, json_object *params, json_object **ret)
                 return -E2BIG; /* the answer would exceed what lineaged sends over D-Bus */
         if (r < 0)
                 return bus_report_error("ResolveBatch", params, &error, r);
-        return bus_reply_to_json(reply, ret);
+        r = bus_reply_to_json(reply, &answer);
+        return r < 0 ? r : answers_from_json(answer, n, ret);
 }
 
-/* The answers to queries (a new reference). An answer too large for one message (long command lines,
+/* The answers to queries, one per query. An answer too large for one message (long command lines,
  * many of them) is asked for in halves. */
-static int enrich_ask(Enricher *e, json_object *queries, json_object **ret) {
-        _cleanup_json_ json_object *params = json_object_new_object(), *reply = NULL, *a = NULL;
-        size_t n = jarr_len(queries);
+static int enrich_ask(Enricher *e, json_object *queries, EnrichAnswer **ret) {
+        _cleanup_json_ json_object *params = json_object_new_object();
+        EnrichAnswer *a = NULL, *b = NULL, *joined;
+        size_t n = jarr_len(queries), first = n / 2;
         int r;
 
         if (!params || json_add(params, "queries", json_object_get(queries)) < 0)
                 return -ENOMEM;
         if (!e->connected && (int64_t) now_usec(CLOCK_MONOTONIC) >= e->next_retry)
                 (void) enrich_connect(e);
-        r = e->connected ? enrich_call_once(e, params, &reply) : -EHOSTDOWN;
-        if (r >= 0) {
-                if (jarr_len(jarr(reply, "answers")) != n)
-                        return -EBADMSG;
-                *ret = json_object_get(jarr(reply, "answers"));
-                return 0;
-        }
+        r = e->connected ? enrich_call_once(e, params, n, ret) : -EHOSTDOWN;
         if (r != -E2BIG || n < 2)
                 return r;
         for (size_t half = 0; half < 2; half++) {
-                _cleanup_json_ json_object *part = json_object_new_array(), *answers = NULL;
+                _cleanup_json_ json_object *part = json_object_new_array();
 
                 if (!part)
-                        return -ENOMEM;
-                for (size_t i = half ? n / 2 : 0; i < (half ? n : n / 2); i++)
+                        r = -ENOMEM;
+                for (size_t i = half ? first : 0; r >= 0 && i < (half ? n : first); i++)
                         if (json_object_array_add(part, json_object_get(json_object_array_get_idx(queries, i))) < 0)
-                                return -ENOMEM;
-                r = enrich_ask(e, part, &answers);
+                                r = -ENOMEM;
+                if (r < 0 && r != -E2BIG)
+                        break;
+                r = enrich_ask(e, part, half ? &b : &a);
                 if (r < 0)
-                        return r;
-                if (!a) {
-                        a = TAKE_PTR(answers);
-                        continue;
-                }
-                for (size_t i = 0; i < jarr_len(answers); i++)
-                        if (json_object_array_add(a, json_object_get(json_object_array_get_idx(answers, i))) < 0)
-                                return -ENOMEM;
+                        break;
         }
-        *ret = TAKE_PTR(a);
+        joined = r >= 0 ? reallocarray(a, n, sizeof(EnrichAnswer)) : NULL;
+        if (!joined) {
+                answers_free(a, a ? first : 0);
+                answers_free(b, b ? n - first : 0);
+                return r < 0 ? r : -ENOMEM;
+        }
+        memcpy(joined + first, b, (n - first) * sizeof(EnrichAnswer));
+        free(b);
+        *ret = joined;
         return 0;
 }
 
 /* Asks lineaged about the batch; on any failure the batch is written unchanged and we try to reach
  * lineaged again a second later. Its own error messages would repeat for every batch: they are
  * silenced and replaced by one rate-limited warning. */
-static int enrich_call(Enricher *e, json_object *queries, json_object **ret_answers) {
+static int enrich_call(Enricher *e, json_object *queries, EnrichAnswer **ret_answers) {
         int saved_level = log_max_level, r;
 
         log_max_level = LOG_LEVEL_ERR - 1;
@@ -2742,10 +3062,11 @@ static int batch_add(Enricher *e, const struct iovec *parts, size_t n_parts, con
 /* lineaged commits what it records every fraction of a second: a line logged by a process that was
  * born just before (journalctl -f) may not be answerable yet. Such young lines are asked once more,
  * half a second after they were logged. */
-static void batch_retry_young(Enricher *e, json_object *answers) {
-        _cleanup_json_ json_object *queries = json_object_new_array(), *again = NULL;
+static void batch_retry_young(Enricher *e, EnrichAnswer *answers) {
+        _cleanup_json_ json_object *queries = json_object_new_array();
+        EnrichAnswer *again = NULL;
         int64_t now = (int64_t) now_usec(CLOCK_REALTIME), newest = 0, wait;
-        size_t k = 0;
+        size_t k = 0, n;
 
         if (!queries)
                 return;
@@ -2753,15 +3074,15 @@ static void batch_retry_young(Enricher *e, json_object *answers) {
                 const EnrichLine *l = &e->lines[i];
                 json_object *q;
 
-                if (l->query < 0 || l->time <= now - ENRICH_RECENT_USEC ||
-                    jbool(json_object_array_get_idx(answers, (size_t) l->query), "resolved"))
+                if (l->query < 0 || l->time <= now - ENRICH_RECENT_USEC || answers[l->query].resolved)
                         continue;
                 q = json_object_array_get_idx(e->queries, (size_t) l->query);
                 if (json_object_array_add(queries, json_object_get(q)) < 0)
                         return;
                 newest = MAX(newest, l->time);
         }
-        if (jarr_len(queries) == 0)
+        n = jarr_len(queries);
+        if (n == 0)
                 return;
         wait = MIN(newest + ENRICH_SETTLE_USEC - now, (int64_t) ENRICH_SETTLE_USEC);
         if (wait > 0)
@@ -2769,47 +3090,48 @@ static void batch_retry_young(Enricher *e, json_object *answers) {
                                                       .tv_nsec = (long) (wait % USEC_PER_SEC_I) * 1000 }, NULL);
         if (enrich_call(e, queries, &again) < 0)
                 return;
-        for (size_t i = 0; i < e->n_lines && k < jarr_len(again); i++) {
+        for (size_t i = 0; i < e->n_lines && k < n; i++) {
                 const EnrichLine *l = &e->lines[i];
+                EnrichAnswer *a;
 
-                if (l->query < 0 || l->time <= now - ENRICH_RECENT_USEC ||
-                    jbool(json_object_array_get_idx(answers, (size_t) l->query), "resolved"))
+                if (l->query < 0 || l->time <= now - ENRICH_RECENT_USEC || answers[l->query].resolved)
                         continue;
-                (void) json_object_array_put_idx(answers, (size_t) l->query,
-                                                 json_object_get(json_object_array_get_idx(again, k++)));
+                a = &answers[l->query];
+                free(a->fields);
+                *a = again[k];
+                again[k++] = (EnrichAnswer) {};
         }
+        answers_free(again, n);
 }
 
 static int batch_flush(Enricher *e) {
-        _cleanup_json_ json_object *answers = NULL;
-        int r;
+        EnrichAnswer *answers = NULL;
+        size_t n = jarr_len(e->queries);
+        int r = 0;
 
         if (e->n_lines == 0)
                 return 0;
-        if (jarr_len(e->queries) > 0 && enrich_call(e, e->queries, &answers) >= 0)
+        if (n > 0 && enrich_call(e, e->queries, &answers) >= 0)
                 batch_retry_young(e, answers);
-        for (size_t i = 0; i < e->n_lines; i++) {
+        for (size_t i = 0; i < e->n_lines && r >= 0; i++) {
                 const EnrichLine *l = &e->lines[i];
                 const char *s = e->arena + l->offset;
-                json_object *a = answers && l->query >= 0 ? json_object_array_get_idx(answers, (size_t) l->query)
-                                                          : NULL;
-                _cleanup_free_ char *fields = NULL;
+                const EnrichAnswer *a = answers && l->query >= 0 ? &answers[l->query] : NULL;
 
-                if (a && jbool(a, "resolved"))
-                        fields = answer_fields(a);
-                if (fields) {
-                        cache_put(e, l->boot, l->pid, jobj(a, "process"), fields);
+                if (a && a->fields) {
+                        cache_put(e, l->boot, l->pid, a);
                         e->n_enriched++;
-                        write_enriched(stdout, s, l->length, l->insert, fields, l->newline);
+                        write_enriched(stdout, s, l->length, l->insert, a->fields, l->newline);
                         r = ferror(stdout) ? log_error_errno(EIO, "Failed to write the output.") : 0;
                 } else {
                         r = enrich_write(s, l->length);
                         if (r >= 0 && l->newline)
                                 r = enrich_write("\n", 1);
                 }
-                if (r < 0)
-                        return r;
         }
+        answers_free(answers, answers ? n : 0);
+        if (r < 0)
+                return r;
         e->n_lines = e->arena_used = 0;
         json_object_put(e->queries);
         e->queries = json_object_new_array();
