@@ -71,8 +71,8 @@ static bool is_number_char(char c) {
 }
 
 /* json-c takes the longest run of number characters, then parses it as an integer (saturating) or,
- * with '.', 'e' or 'E' in it, with strtod(), which must take all of it. Strict mode refuses a
- * non-zero digit after leading zeros ("01", "001"; "00", "00.5" and "-01" pass). */
+ * with '.', 'e' or 'E' in it, with strtod(), which must take all of it. Strict mode refuses an
+ * integer with a non-zero digit after a leading zero ("01", "010"; "00", "012.5" and "-01" pass). */
 static int scan_number(Scanner *sc, JsonScanValue *ret) {
         const char *s = sc->s + sc->pos;
         size_t l = 0, rest = sc->n - sc->pos;
@@ -90,10 +90,6 @@ static int scan_number(Scanner *sc, JsonScanValue *ret) {
         }
         if (l == 0)
                 return -EBADMSG;
-        if (s[0] == '0')
-                for (size_t k = 1; k < l && s[k] != '.' && s[k] != 'e' && s[k] != 'E'; k++)
-                        if (s[k] >= '1' && s[k] <= '9')
-                                return -EBADMSG;
         if (dbl) {
                 char buf[128], *copy = l < sizeof(buf) ? buf : malloc(l + 1), *end;
                 bool ok;
@@ -114,7 +110,7 @@ static int scan_number(Scanner *sc, JsonScanValue *ret) {
                 if (k == l)
                         return -EBADMSG;
                 for (; k < l; k++)
-                        if (s[k] < '0' || s[k] > '9')
+                        if (s[k] < '0' || s[k] > '9' || (s[0] == '0' && s[k] != '0'))
                                 return -EBADMSG;
         }
         *ret = (JsonScanValue) { .type = dbl ? JSON_SCAN_DOUBLE : JSON_SCAN_INTEGER, .text = s, .length = l };
