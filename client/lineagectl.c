@@ -2357,6 +2357,18 @@ typedef struct EnrichLine {
         int64_t time;                              /* realtime of the entry, 0: unknown */
 } EnrichLine;
 
+/* Lines waiting for one ResolveBatch call: their text in the arena, their queries. */
+typedef struct EnrichBatch {
+        char *arena;
+        size_t arena_used, arena_allocated;
+        EnrichLine *lines;
+        size_t n_lines, lines_allocated;
+        json_object *queries;                      /* the batch's ResolveQuery objects */
+        bool young;                                /* has a line that may need asking again */
+        bool sent;                                 /* its call is on the connection of generation */
+        unsigned generation;
+} EnrichBatch;
+
 typedef struct EnrichCacheEntry {
         char boot[33];                             /* "" for the current boot */
         int64_t pid;
@@ -2380,11 +2392,11 @@ typedef struct Enricher {
         char *partial;                             /* the line being read, ENRICH_LINE_MAX bytes */
         size_t partial_len;
         bool streaming;                            /* inside an over-long line: copy up to its newline */
-        char *arena;
-        size_t arena_used, arena_allocated;
-        EnrichLine *lines;
-        size_t n_lines, lines_allocated;
-        json_object *queries;                      /* the batch's ResolveQuery objects */
+        /* Two batches: lines are added to cur while the reply to flying (sent, if not NULL) is on
+         * its way, so lineaged resolves one batch while we read and scan the next. */
+        EnrichBatch batches[2];
+        EnrichBatch *cur, *flying;
+        unsigned generation;                       /* connections made so far */
         EnrichCacheEntry *cache;
         uint64_t line_number, n_enriched, n_cached, n_malformed, n_long;
         WarnLimit warn;
@@ -2395,9 +2407,11 @@ static void enricher_done(Enricher *e) {
         sd_bus_flush_close_unref(e->bus);
         free(e->partial);
         free(e->scratch);
-        free(e->arena);
-        free(e->lines);
-        json_object_put(e->queries);
+        for (size_t i = 0; i < ELEMENTSOF(e->batches); i++) {
+                free(e->batches[i].arena);
+                free(e->batches[i].lines);
+                json_object_put(e->batches[i].queries);
+        }
         for (size_t i = 0; e->cache && i < ENRICH_CACHE_SLOTS; i++)
                 free(e->cache[i].fields);
         free(e->cache);
@@ -2827,6 +2841,7 @@ static int enrich_connect(Enricher *e) {
                         r = bus_report_error("Ping", NULL, &error, r);
         }
         e->connected = r >= 0;
+        e->generation++;
         return r;
 }
 
@@ -3013,56 +3028,63 @@ static int enrich_call(Enricher *e, json_object *queries, EnrichAnswer **ret_ans
 
 /* ---- the batch ---- */
 
-static int arena_reserve(Enricher *e, size_t n) {
+static int arena_reserve(EnrichBatch *b, size_t n) {
         size_t a;
-        char *b;
+        char *p;
 
-        if (e->arena_allocated - e->arena_used >= n)
+        if (b->arena_allocated - b->arena_used >= n)
                 return 0;
-        a = MAX(e->arena_allocated * 2, e->arena_used + n);
+        a = MAX(b->arena_allocated * 2, b->arena_used + n);
         a = MAX(a, (size_t) 65536);
-        b = realloc(e->arena, a);
-        if (!b)
+        p = realloc(b->arena, a);
+        if (!p)
                 return log_oom();
-        e->arena = b;
-        e->arena_allocated = a;
+        b->arena = p;
+        b->arena_allocated = a;
         return 0;
 }
 
-/* Keeps a line for the batch, made of n_parts pieces (query < 0: to be written as it is, in its place). */
+/* Keeps a line for the current batch, made of n_parts pieces (query < 0: to be written as it is, in
+ * its place). */
 static int batch_add(Enricher *e, const struct iovec *parts, size_t n_parts, const EnrichLine *line) {
+        EnrichBatch *b = e->cur;
         size_t n = 0;
         int r;
 
         for (size_t i = 0; i < n_parts; i++)
                 n += parts[i].iov_len;
-        if (e->n_lines >= e->lines_allocated) {
-                size_t k = MAX(e->lines_allocated * 2, (size_t) 256);
-                EnrichLine *l = reallocarray(e->lines, k, sizeof(EnrichLine));
+        if (b->n_lines >= b->lines_allocated) {
+                size_t k = MAX(b->lines_allocated * 2, (size_t) 256);
+                EnrichLine *l = reallocarray(b->lines, k, sizeof(EnrichLine));
 
                 if (!l)
                         return log_oom();
-                e->lines = l;
-                e->lines_allocated = k;
+                b->lines = l;
+                b->lines_allocated = k;
         }
-        r = arena_reserve(e, n);
+        r = arena_reserve(b, n);
         if (r < 0)
                 return r;
-        e->lines[e->n_lines] = *line;
-        e->lines[e->n_lines].offset = e->arena_used;
-        e->lines[e->n_lines].length = n;
-        e->n_lines++;
+        b->lines[b->n_lines] = *line;
+        b->lines[b->n_lines].offset = b->arena_used;
+        b->lines[b->n_lines].length = n;
+        b->n_lines++;
         for (size_t i = 0; i < n_parts; i++) {
-                memcpy(e->arena + e->arena_used, parts[i].iov_base, parts[i].iov_len);
-                e->arena_used += parts[i].iov_len;
+                memcpy(b->arena + b->arena_used, parts[i].iov_base, parts[i].iov_len);
+                b->arena_used += parts[i].iov_len;
         }
         return 0;
+}
+
+/* Nothing waits: a line can be written at once. */
+static bool batch_idle(Enricher *e) {
+        return e->cur->n_lines == 0 && !e->flying;
 }
 
 /* lineaged commits what it records every fraction of a second: a line logged by a process that was
  * born just before (journalctl -f) may not be answerable yet. Such young lines are asked once more,
  * half a second after they were logged. */
-static void batch_retry_young(Enricher *e, EnrichAnswer *answers) {
+static void batch_retry_young(Enricher *e, EnrichBatch *b, EnrichAnswer *answers) {
         _cleanup_json_ json_object *queries = json_object_new_array();
         EnrichAnswer *again = NULL;
         int64_t now = (int64_t) now_usec(CLOCK_REALTIME), newest = 0, wait;
@@ -3070,13 +3092,13 @@ static void batch_retry_young(Enricher *e, EnrichAnswer *answers) {
 
         if (!queries)
                 return;
-        for (size_t i = 0; i < e->n_lines; i++) {
-                const EnrichLine *l = &e->lines[i];
+        for (size_t i = 0; i < b->n_lines; i++) {
+                const EnrichLine *l = &b->lines[i];
                 json_object *q;
 
                 if (l->query < 0 || l->time <= now - ENRICH_RECENT_USEC || answers[l->query].resolved)
                         continue;
-                q = json_object_array_get_idx(e->queries, (size_t) l->query);
+                q = json_object_array_get_idx(b->queries, (size_t) l->query);
                 if (json_object_array_add(queries, json_object_get(q)) < 0)
                         return;
                 newest = MAX(newest, l->time);
@@ -3090,8 +3112,8 @@ static void batch_retry_young(Enricher *e, EnrichAnswer *answers) {
                                                       .tv_nsec = (long) (wait % USEC_PER_SEC_I) * 1000 }, NULL);
         if (enrich_call(e, queries, &again) < 0)
                 return;
-        for (size_t i = 0; i < e->n_lines && k < n; i++) {
-                const EnrichLine *l = &e->lines[i];
+        for (size_t i = 0; i < b->n_lines && k < n; i++) {
+                const EnrichLine *l = &b->lines[i];
                 EnrichAnswer *a;
 
                 if (l->query < 0 || l->time <= now - ENRICH_RECENT_USEC || answers[l->query].resolved)
@@ -3104,18 +3126,80 @@ static void batch_retry_young(Enricher *e, EnrichAnswer *answers) {
         answers_free(again, n);
 }
 
-static int batch_flush(Enricher *e) {
+/* Sends the batch's call without waiting for its answer (varlink only; otherwise, or if that fails,
+ * batch_finish() asks the usual way). */
+static void batch_send(Enricher *e, EnrichBatch *b) {
+        _cleanup_json_ json_object *params = NULL;
+        int saved_level = log_max_level;
+
+        b->sent = false;
+        if (arg_bus || !e->connected || jarr_len(b->queries) == 0)
+                return;
+        params = json_object_new_object();
+        if (!params || json_add(params, "queries", json_object_get(b->queries)) < 0)
+                return;
+        log_max_level = LOG_LEVEL_ERR - 1; /* a failure is told once, by batch_finish() */
+        b->sent = varlink_send(&e->varlink, "ResolveBatch", params, false,
+                               (int64_t) now_usec(CLOCK_MONOTONIC) + CALL_TIMEOUT_USEC) >= 0;
+        log_max_level = saved_level;
+        b->generation = e->generation;
+}
+
+/* The answers to a sent batch, read from the connection; -EAGAIN when they must be asked again. */
+static int batch_receive(Enricher *e, EnrichBatch *b, EnrichAnswer **ret) {
+        _cleanup_json_ json_object *params = NULL;
+        int saved_level = log_max_level, r;
+        size_t len;
+
+        if (!b->sent || b->generation != e->generation || !e->connected || arg_bus)
+                return -EAGAIN;
+        params = json_object_new_object();
+        if (!params || json_add(params, "queries", json_object_get(b->queries)) < 0)
+                return -ENOMEM;
+        log_max_level = LOG_LEVEL_ERR - 1;
+        r = varlink_read_text(&e->varlink, (int64_t) now_usec(CLOCK_MONOTONIC) + CALL_TIMEOUT_USEC, &len);
+        if (r >= 0) {
+                r = answers_from_varlink(e, params, len, jarr_len(b->queries), ret);
+                varlink_drop(&e->varlink, len);
+        }
+        log_max_level = saved_level;
+        if (r == -EMSGSIZE) {
+                /* The rest of that reply is still on its way: only a new connection is usable. */
+                enrich_disconnect(e);
+                (void) enrich_connect(e);
+                return -EAGAIN;
+        }
+        return r;
+}
+
+/* Waits for the batch's answers (asking now if it was not sent) and writes its lines. */
+static int batch_finish(Enricher *e, EnrichBatch *b) {
         EnrichAnswer *answers = NULL;
-        size_t n = jarr_len(e->queries);
+        size_t n = jarr_len(b->queries);
         int r = 0;
 
-        if (e->n_lines == 0)
+        if (b->n_lines == 0)
                 return 0;
-        if (n > 0 && enrich_call(e, e->queries, &answers) >= 0)
-                batch_retry_young(e, answers);
-        for (size_t i = 0; i < e->n_lines && r >= 0; i++) {
-                const EnrichLine *l = &e->lines[i];
-                const char *s = e->arena + l->offset;
+        if (n > 0) {
+                r = batch_receive(e, b, &answers);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0 && r != -EAGAIN) {
+                        /* As enrich_call() does for a failure: the lines go out unchanged, told once. */
+                        if (e->connected)
+                                enrich_disconnect(e);
+                        e->error = r;
+                        errno = -r;
+                        enrich_warn(e, "Could not ask lineaged (%m); passing %zu line(s) through unchanged.", n);
+                } else if (r == -EAGAIN)
+                        r = enrich_call(e, b->queries, &answers);
+                if (r >= 0)
+                        batch_retry_young(e, b, answers);
+                r = 0;
+        }
+        for (size_t i = 0; i < b->n_lines && r >= 0; i++) {
+                const EnrichLine *l = &b->lines[i];
+                const char *s = b->arena + l->offset;
                 const EnrichAnswer *a = answers && l->query >= 0 ? &answers[l->query] : NULL;
 
                 if (a && a->fields) {
@@ -3132,11 +3216,45 @@ static int batch_flush(Enricher *e) {
         answers_free(answers, answers ? n : 0);
         if (r < 0)
                 return r;
-        e->n_lines = e->arena_used = 0;
-        json_object_put(e->queries);
-        e->queries = json_object_new_array();
-        if (!e->queries)
+        b->n_lines = b->arena_used = 0;
+        b->young = b->sent = false;
+        json_object_put(b->queries);
+        b->queries = json_object_new_array();
+        if (!b->queries)
                 return log_oom();
+        return 0;
+}
+
+/* Everything pending goes out, in order. */
+static int batch_flush(Enricher *e) {
+        int r;
+
+        if (e->flying) {
+                r = batch_finish(e, e->flying);
+                e->flying = NULL;
+                if (r < 0)
+                        return r;
+        }
+        batch_send(e, e->cur);
+        return batch_finish(e, e->cur);
+}
+
+/* The current batch is full: it is sent, then the one before is finished while lineaged works on
+ * it. A batch with young lines may ask again on its own, so it is not overlapped with another. */
+static int batch_rotate(Enricher *e) {
+        EnrichBatch *sent = e->cur;
+        int r;
+
+        if (arg_bus || sent->young || (e->flying && e->flying->young))
+                return batch_flush(e);
+        batch_send(e, sent);
+        if (e->flying) {
+                r = batch_finish(e, e->flying);
+                if (r < 0)
+                        return r;
+        }
+        e->flying = sent;
+        e->cur = sent == &e->batches[0] ? &e->batches[1] : &e->batches[0];
         return 0;
 }
 
@@ -3255,7 +3373,7 @@ static bool journal_query(Enricher *e, const JournalFields *f, EnrichLine *line,
 static int query_add(Enricher *e, const EnrichLine *line, int64_t realtime, int64_t monotonic) {
         json_object *q = json_object_new_object();
 
-        if (!q || json_object_array_add(e->queries, q) < 0) {
+        if (!q || json_object_array_add(e->cur->queries, q) < 0) {
                 json_object_put(q);
                 return log_oom();
         }
@@ -3281,9 +3399,11 @@ static size_t insert_position(const char *s, size_t n) {
 }
 
 static int batch_flush_if_full(Enricher *e) {
-        if (jarr_len(e->queries) >= ENRICH_BATCH_MAX || e->arena_used >= ENRICH_PENDING_MAX ||
-            e->n_lines >= ENRICH_PENDING_LINES_MAX)
-                return batch_flush(e);
+        EnrichBatch *b = e->cur;
+
+        if (jarr_len(b->queries) >= ENRICH_BATCH_MAX || b->arena_used >= ENRICH_PENDING_MAX ||
+            b->n_lines >= ENRICH_PENDING_LINES_MAX)
+                return batch_rotate(e);
         return 0;
 }
 
@@ -3296,7 +3416,7 @@ static int enrich_cached(Enricher *e, const char *s, size_t n, const EnrichLine 
 
         e->n_cached++;
         e->n_enriched++;
-        if (e->n_lines == 0) {
+        if (batch_idle(e)) {
                 write_enriched(stdout, s, n, line->insert, fields, line->newline);
                 return ferror(stdout) ? log_error_errno(EIO, "Failed to write the output.") : 0;
         }
@@ -3329,11 +3449,13 @@ static int enrich_line(Enricher *e, const char *s, size_t n, bool newline) {
                 fields = cache_get(e, line.boot, line.pid, cache_time);
                 if (fields)
                         return enrich_cached(e, s, n, &line, fields);
-                line.query = (int) jarr_len(e->queries);
+                line.query = (int) jarr_len(e->cur->queries);
                 r = query_add(e, &line, realtime, monotonic);
                 if (r < 0)
                         return r;
-        } else if (e->n_lines == 0) {
+                if (cache_time > (int64_t) now_usec(CLOCK_REALTIME) - ENRICH_RECENT_USEC)
+                        e->cur->young = true;
+        } else if (batch_idle(e)) {
                 r = enrich_write(s, n);
                 if (r >= 0 && newline)
                         r = enrich_write("\n", 1);
@@ -3444,9 +3566,11 @@ static int verb_enrich(void) {
 
         e.scratch = malloc(ENRICH_LINE_MAX + 1);
         e.partial = malloc(ENRICH_LINE_MAX);
-        e.queries = json_object_new_array();
+        e.batches[0].queries = json_object_new_array();
+        e.batches[1].queries = json_object_new_array();
+        e.cur = &e.batches[0];
         e.cache = calloc(ENRICH_CACHE_SLOTS, sizeof(EnrichCacheEntry));
-        if (!e.scratch || !e.partial || !e.queries || !e.cache)
+        if (!e.scratch || !e.partial || !e.batches[0].queries || !e.batches[1].queries || !e.cache)
                 return log_oom();
         /* Not reachable at the start is an error; later, lines pass through until it is back. */
         r = enrich_connect(&e);
