@@ -2708,6 +2708,7 @@ static int answer_from_text(const char *text, size_t n, EnrichAnswer *ret) {
 typedef struct AnswersScan {
         EnrichAnswer *answers;
         size_t n, allocated;
+        JsonScanValue last;                        /* the previous answer's text */
         int error;
 } AnswersScan;
 
@@ -2732,11 +2733,24 @@ static void scan_answers_element(const JsonScanValue *v, void *userdata) {
                 s->answers = b;
                 s->allocated = a;
         }
+        /* Lines come in runs from the same process: the same answer again is not scanned again. */
+        if (s->n > 0 && v->length == s->last.length && memcmp(v->text, s->last.text, v->length) == 0) {
+                EnrichAnswer *a = &s->answers[s->n];
+
+                *a = s->answers[s->n - 1];
+                if (a->fields && !(a->fields = strdup(a->fields))) {
+                        s->error = -ENOMEM;
+                        return;
+                }
+                s->n++;
+                return;
+        }
         r = answer_from_text(v->text, v->length, &s->answers[s->n]);
         if (r < 0)
                 s->error = r;
         else
                 s->n++;
+        s->last = *v;
 }
 
 static void answers_free(EnrichAnswer *a, size_t n) {
@@ -3564,6 +3578,9 @@ static int verb_enrich(void) {
         _cleanup_(enricher_done) Enricher e = { .varlink.fd = -1 };
         int r;
 
+        /* Fully buffered in large pieces (whatever stdout is): what is pending is flushed whenever
+         * the input has nothing more ready, so a followed journal is not held back. */
+        (void) setvbuf(stdout, NULL, _IOFBF, ENRICH_READ_SIZE);
         e.scratch = malloc(ENRICH_LINE_MAX + 1);
         e.partial = malloc(ENRICH_LINE_MAX);
         e.batches[0].queries = json_object_new_array();

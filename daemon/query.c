@@ -1371,7 +1371,7 @@ static void lean_origin(Query *q, const QueryCaller *c, uint64_t id, json_object
 
 /* One answer: as an object (returned), or appended to t as text (returns the query itself, borrowed,
  * as a non-NULL "done"). Answers for the same instance in one batch are the same: cache maps the
- * instance to its answer object, or to 1 + the offset of its text in t. */
+ * instance to its answer object, or to where its text is in t. */
 static json_object *resolve_one(Query *q, const QueryCaller *c, json_object *query, BootCache *boot,
                                 Hashmap *cache, JText *t, QueryError *e, int *ret_r) {
         _cleanup_(json_object_putp) json_object *answer = NULL;
@@ -1423,30 +1423,14 @@ static json_object *resolve_one(Query *q, const QueryCaller *c, json_object *que
         if (cached && !t)
                 return json_object_get(cached);
         if (cached) {
-                size_t from = (size_t) ((uintptr_t) cached - 1), end = from;
+                /* Its text: copied (t may move while it grows). */
+                uint64_t span = (uint64_t) (uintptr_t) cached;
+                size_t from = (size_t) (span >> 32), len = (size_t) (span & UINT32_MAX);
+                _cleanup_free_ char *copy = strndup(t->s + from, len);
 
-                /* Its text ends where its object closes: copy it (t may move). */
-                for (unsigned depth = 0; end < t->n; end++) {
-                        if (t->s[end] == '"') {
-                                for (end++; end < t->n && t->s[end] != '"'; end++)
-                                        if (t->s[end] == '\\')
-                                                end++;
-                                continue;
-                        }
-                        if (t->s[end] == '{')
-                                depth++;
-                        else if (t->s[end] == '}' && --depth == 0) {
-                                end++;
-                                break;
-                        }
-                }
-                {
-                        _cleanup_free_ char *copy = strndup(t->s + from, end - from);
-
-                        if (!copy)
-                                return NULL;
-                        jt_raw(t, copy, end - from);
-                }
+                if (!copy)
+                        return NULL;
+                jt_raw(t, copy, len);
                 return t->failed ? NULL : query;
         }
         if (t) {
@@ -1456,8 +1440,9 @@ static json_object *resolve_one(Query *q, const QueryCaller *c, json_object *que
                 t->first = false;
                 lean_origin(q, c, t_row.id, NULL, t);
                 jt_close(t);
-                if (cache)
-                        (void) hashmap_put(cache, t_row.id, (void *) (uintptr_t) (start + 1));
+                /* Remembered as offset << 32 | length (never 0): a batch's text stays far below 4 GiB. */
+                if (cache && !t->failed && t->n - start <= UINT32_MAX && start <= UINT32_MAX)
+                        (void) hashmap_put(cache, t_row.id, (void *) (uintptr_t) (((uint64_t) start << 32) | (t->n - start)));
                 return t->failed ? NULL : query;
         }
         json_object_object_add(answer, "resolved", json_object_new_boolean(true));
