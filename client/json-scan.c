@@ -12,14 +12,18 @@ typedef struct Scanner {
         unsigned max_depth;
 } Scanner;
 
-static bool is_ws(char c) {
+static inline bool is_ws(char c) {
         return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static void skip_ws(Scanner *sc) {
+/* Inlined everywhere: a journal line has blanks between its members only in old journalctl output. */
+static inline __attribute__((always_inline)) void skip_ws(Scanner *sc) {
         while (sc->pos < sc->n && is_ws(sc->s[sc->pos]))
                 sc->pos++;
 }
+
+/* Bytes that end the plain run of a string: quotes, backslash, NUL. */
+static const bool string_stop[256] = { ['"'] = true, ['\''] = true, ['\\'] = true, [0] = true };
 
 static bool is_hex(char c) {
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -39,12 +43,16 @@ static int scan_string(Scanner *sc, char quote, JsonScanValue *ret) {
         bool escaped = false;
 
         for (;;) {
-                while (p < n && s[p] != quote && s[p] != '\\' && s[p] != 0)
+                while (p < n && !string_stop[(unsigned char) s[p]])
                         p++;
                 if (p >= n || s[p] == 0)
                         return -EBADMSG;
                 if (s[p] == quote)
                         break;
+                if (s[p] != '\\') { /* the other quote */
+                        p++;
+                        continue;
+                }
                 escaped = true;
                 if (++p >= n)
                         return -EBADMSG;

@@ -3286,9 +3286,22 @@ static void journal_member(const JsonScanValue *key, const JsonScanValue *value,
         const char *k = key->text;
         JsonScanValue *slot = NULL;
 
-        /* Every name enrich reads begins with '_' or 'L' (unless escaped): most keys stop here. */
-        if (!key->escaped && key->length > 0 && k[0] != '_' && k[0] != 'L')
-                return;
+        /* Plain keys are told by their length first: most stop here. */
+        if (!key->escaped) {
+                static const struct {
+                        const char *name;
+                        size_t length;
+                } names[] = {
+                        { "_PID", 4 }, { "_BOOT_ID", 8 }, { "LINEAGE_INSTANCE", 16 }, { "__REALTIME_TIMESTAMP", 20 },
+                        { "__MONOTONIC_TIMESTAMP", 21 }, { "_SOURCE_REALTIME_TIMESTAMP", 26 },
+                };
+                bool wanted = false;
+
+                for (size_t i = 0; i < ELEMENTSOF(names) && !wanted; i++)
+                        wanted = key->length == names[i].length && memcmp(k, names[i].name, names[i].length) == 0;
+                if (!wanted)
+                        return;
+        }
         if (json_scan_string_equal(key, "_PID"))
                 slot = &f->pid;
         else if (json_scan_string_equal(key, "_BOOT_ID"))

@@ -1157,10 +1157,17 @@ static void jt_key(JText *t, const char *key) {
 }
 
 static void jt_int(JText *t, const char *key, int64_t v) {
-        char buf[32];
+        char buf[24], *p = buf + sizeof(buf);
+        uint64_t u = v < 0 ? -(uint64_t) v : (uint64_t) v;
 
+        /* Written by hand: printf's machinery costs more than the rest of a number. */
+        do
+                *--p = (char) ('0' + u % 10);
+        while ((u /= 10) > 0);
+        if (v < 0)
+                *--p = '-';
         jt_key(t, key);
-        jt_raw(t, buf, (size_t) snprintf(buf, sizeof(buf), "%" PRIi64, v));
+        jt_raw(t, p, (size_t) (buf + sizeof(buf) - p));
 }
 
 static void jt_bool(JText *t, const char *key, bool v) {
