@@ -16,6 +16,7 @@
 #include <systemd/sd-bus.h>
 #include <time.h>
 
+#include "json-scan.h"
 #include "lineage/names.h"
 #include "lineage/util.h"
 
@@ -707,8 +708,9 @@ static int json_parse_message(const char *s, size_t len, json_object **ret) {
         return 0;
 }
 
-/* Reads one NUL-terminated message. deadline: CLOCK_MONOTONIC µs, 0: wait forever. */
-static int varlink_read(Varlink *v, int64_t deadline, json_object **ret) {
+/* Waits until one NUL-terminated message is buffered: it is v->buf[0, *ret_len), until
+ * varlink_drop(). deadline: CLOCK_MONOTONIC µs, 0: wait forever. */
+static int varlink_read_text(Varlink *v, int64_t deadline, size_t *ret_len) {
         int r;
 
         for (;;) {
@@ -716,13 +718,8 @@ static int varlink_read(Varlink *v, int64_t deadline, json_object **ret) {
                 ssize_t k;
 
                 if (nul) {
-                        size_t len = (size_t) (nul - v->buf);
-
-                        r = json_parse_message(v->buf, len, ret);
-                        memmove(v->buf, nul + 1, v->used - len - 1);
-                        v->used -= len + 1;
-                        v->scanned = 0;
-                        return r;
+                        *ret_len = (size_t) (nul - v->buf);
+                        return 0;
                 }
                 v->scanned = v->used;
                 if (v->used >= REPLY_MAX)
@@ -754,6 +751,26 @@ static int varlink_read(Varlink *v, int64_t deadline, json_object **ret) {
                 if (r < 0)
                         return r;
         }
+}
+
+/* Forgets the message of len bytes (and its NUL) at the start of the buffer. */
+static void varlink_drop(Varlink *v, size_t len) {
+        memmove(v->buf, v->buf + len + 1, v->used - len - 1);
+        v->used -= len + 1;
+        v->scanned = 0;
+}
+
+/* Reads one NUL-terminated message. deadline: CLOCK_MONOTONIC µs, 0: wait forever. */
+static int varlink_read(Varlink *v, int64_t deadline, json_object **ret) {
+        size_t len;
+        int r;
+
+        r = varlink_read_text(v, deadline, &len);
+        if (r < 0)
+                return r;
+        r = json_parse_message(v->buf, len, ret);
+        varlink_drop(v, len);
+        return r;
 }
 
 /* Splits a reply message: returns its parameters (a new reference), or the mapped error. */
@@ -2340,6 +2357,18 @@ typedef struct EnrichLine {
         int64_t time;                              /* realtime of the entry, 0: unknown */
 } EnrichLine;
 
+/* Lines waiting for one ResolveBatch call: their text in the arena, their queries. */
+typedef struct EnrichBatch {
+        char *arena;
+        size_t arena_used, arena_allocated;
+        EnrichLine *lines;
+        size_t n_lines, lines_allocated;
+        json_object *queries;                      /* the batch's ResolveQuery objects */
+        bool young;                                /* has a line that may need asking again */
+        bool sent;                                 /* its call is on the connection of generation */
+        unsigned generation;
+} EnrichBatch;
+
 typedef struct EnrichCacheEntry {
         char boot[33];                             /* "" for the current boot */
         int64_t pid;
@@ -2359,15 +2388,15 @@ typedef struct Enricher {
         bool connected;
         int64_t next_retry;
         int error;                                 /* the last failure to ask lineaged, for the exit status */
-        json_tokener *tok;
+        char *scratch;                             /* a decoded string value, ENRICH_LINE_MAX + 1 bytes */
         char *partial;                             /* the line being read, ENRICH_LINE_MAX bytes */
         size_t partial_len;
         bool streaming;                            /* inside an over-long line: copy up to its newline */
-        char *arena;
-        size_t arena_used, arena_allocated;
-        EnrichLine *lines;
-        size_t n_lines, lines_allocated;
-        json_object *queries;                      /* the batch's ResolveQuery objects */
+        /* Two batches: lines are added to cur while the reply to flying (sent, if not NULL) is on
+         * its way, so lineaged resolves one batch while we read and scan the next. */
+        EnrichBatch batches[2];
+        EnrichBatch *cur, *flying;
+        unsigned generation;                       /* connections made so far */
         EnrichCacheEntry *cache;
         uint64_t line_number, n_enriched, n_cached, n_malformed, n_long;
         WarnLimit warn;
@@ -2376,12 +2405,13 @@ typedef struct Enricher {
 static void enricher_done(Enricher *e) {
         varlink_done(&e->varlink);
         sd_bus_flush_close_unref(e->bus);
-        if (e->tok)
-                json_tokener_free(e->tok);
         free(e->partial);
-        free(e->arena);
-        free(e->lines);
-        json_object_put(e->queries);
+        free(e->scratch);
+        for (size_t i = 0; i < ELEMENTSOF(e->batches); i++) {
+                free(e->batches[i].arena);
+                free(e->batches[i].lines);
+                json_object_put(e->batches[i].queries);
+        }
         for (size_t i = 0; e->cache && i < ENRICH_CACHE_SLOTS; i++)
                 free(e->cache[i].fields);
         free(e->cache);
@@ -2419,69 +2449,314 @@ static int enrich_write(const char *s, size_t n) {
         return 0;
 }
 
-/* Appends ',"KEY":"value"' with value escaped for JSON. */
-static void fields_add(FILE *f, const char *key, const char *value) {
-        fprintf(f, ",\"%s\":\"", key);
-        for (const unsigned char *p = (const unsigned char *) value; *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        fprintf(f, "\\%c", *p);
-                else if (*p < 0x20 || *p == 0x7f)
-                        fprintf(f, "\\u%04x", *p);
-                else
-                        fputc(*p, f);
+/* What enrich takes from one ResolveAnswer, from a json-c object (D-Bus) or scanned text (varlink).
+ * Strings are C strings (cut at a NUL, as json-c's are). */
+typedef struct AnswerFacts {
+        bool resolved, have_instance, login, have_login_uid, have_port, have_session, have_start, alive,
+                exit_unknown, have_exit;
+        int64_t instance, login_uid, port, session, start, exit;
+        const char *user, *service, *remote, *ancestry;
+} AnswerFacts;
+
+/* One answer as enrich uses it: the fields to add (NULL: unresolved) and the realtime interval in
+ * which the same answer holds for the same pid (from > to: none known). */
+typedef struct EnrichAnswer {
+        bool resolved;
+        char *fields;
+        int64_t from, to;
+} EnrichAnswer;
+
+typedef struct Text {
+        char *s;
+        size_t n, allocated;
+        bool failed;
+} Text;
+
+static void text_add(Text *t, const char *s, size_t n) {
+        if (t->failed)
+                return;
+        if (t->allocated - t->n <= n) {
+                size_t a = MAX(t->allocated * 2, t->n + n + 256);
+                char *b = realloc(t->s, a);
+
+                if (!b) {
+                        t->failed = true;
+                        return;
+                }
+                t->s = b;
+                t->allocated = a;
         }
-        fputc('"', f);
+        memcpy(t->s + t->n, s, n);
+        t->n += n;
+        t->s[t->n] = 0;
 }
 
-static void fields_add_int(FILE *f, const char *key, int64_t v) {
+/* Appends ',"KEY":"value"' with value escaped for JSON. */
+static void fields_add(Text *t, const char *key, const char *value) {
+        const unsigned char *p = (const unsigned char *) value, *run = p;
+
+        text_add(t, ",\"", 2);
+        text_add(t, key, strlen(key));
+        text_add(t, "\":\"", 3);
+        for (; *p; p++) {
+                char esc[8];
+
+                if (*p != '"' && *p != '\\' && *p >= 0x20 && *p != 0x7f)
+                        continue;
+                text_add(t, (const char *) run, (size_t) (p - run));
+                if (*p == '"' || *p == '\\')
+                        snprintf(esc, sizeof(esc), "\\%c", *p);
+                else
+                        snprintf(esc, sizeof(esc), "\\u%04x", *p);
+                text_add(t, esc, strlen(esc));
+                run = p + 1;
+        }
+        text_add(t, (const char *) run, (size_t) (p - run));
+        text_add(t, "\"", 1);
+}
+
+static void fields_add_int(Text *t, const char *key, int64_t v) {
         char buf[32];
 
         snprintf(buf, sizeof(buf), "%" PRIi64, v);
-        fields_add(f, key, buf);
+        fields_add(t, key, buf);
 }
 
 /* The LINEAGE_* fields of one resolved answer, each preceded by a comma, without blanks. */
-static char *answer_fields(json_object *answer) {
-        json_object *p = jobj(answer, "process"), *l = jobj(answer, "login");
-        const char *s, *addr;
-        char *text = NULL;
-        size_t size = 0;
-        int64_t v, port;
-        FILE *f;
+static char *facts_fields(const AnswerFacts *a) {
+        Text t = {};
 
-        if (!jint(p, "instance", &v))
+        if (!a->resolved || !a->have_instance)
                 return NULL;
-        f = open_memstream(&text, &size);
-        if (!f)
-                return NULL;
-        fields_add_int(f, "LINEAGE_INSTANCE", v);
-        if (l) {
-                if ((s = jstr(l, "user")))
-                        fields_add(f, "LINEAGE_LOGIN_USER", s);
-                else if (jint(l, "loginUid", &v))
-                        fields_add_int(f, "LINEAGE_LOGIN_USER", v);
-                if ((s = jstr(l, "service")))
-                        fields_add(f, "LINEAGE_LOGIN_SERVICE", s);
-                if ((addr = jstr(l, "remoteAddress"))) {
+        fields_add_int(&t, "LINEAGE_INSTANCE", a->instance);
+        if (a->login) {
+                if (a->user)
+                        fields_add(&t, "LINEAGE_LOGIN_USER", a->user);
+                else if (a->have_login_uid)
+                        fields_add_int(&t, "LINEAGE_LOGIN_USER", a->login_uid);
+                if (a->service)
+                        fields_add(&t, "LINEAGE_LOGIN_SERVICE", a->service);
+                if (a->remote) {
                         char buf[128];
 
-                        if (jint(l, "remotePort", &port))
-                                snprintf(buf, sizeof(buf), strchr(addr, ':') ? "[%.80s]:%" PRIi64 : "%.80s:%" PRIi64,
-                                         addr, port);
+                        if (a->have_port)
+                                snprintf(buf, sizeof(buf), strchr(a->remote, ':') ? "[%.80s]:%" PRIi64 : "%.80s:%" PRIi64,
+                                         a->remote, a->port);
                         else
-                                snprintf(buf, sizeof(buf), "%.80s", addr);
-                        fields_add(f, "LINEAGE_LOGIN_REMOTE", buf);
+                                snprintf(buf, sizeof(buf), "%.80s", a->remote);
+                        fields_add(&t, "LINEAGE_LOGIN_REMOTE", buf);
                 }
-                if (jint(l, "auditSession", &v))
-                        fields_add_int(f, "LINEAGE_LOGIN_SESSION", v);
+                if (a->have_session)
+                        fields_add_int(&t, "LINEAGE_LOGIN_SESSION", a->session);
         }
-        if ((s = jstr(answer, "ancestry")))
-                fields_add(f, "LINEAGE_ANCESTRY", s);
-        if (fclose(f) != 0) {
-                free(text);
+        if (a->ancestry)
+                fields_add(&t, "LINEAGE_ANCESTRY", a->ancestry);
+        if (t.failed) {
+                free(t.s);
                 return NULL;
         }
-        return text;
+        return t.s;
+}
+
+/* The answer's cache interval: from a second after the start of the process to a second before its
+ * exit (or before now, while it is alive); none when the end of its lifetime is not known. */
+static void facts_interval(const AnswerFacts *a, EnrichAnswer *ret) {
+        int64_t end;
+
+        ret->from = 1;
+        ret->to = 0;
+        if (!a->have_start)
+                return;
+        if (a->alive)
+                end = (int64_t) now_usec(CLOCK_REALTIME);
+        else if (a->exit_unknown || !a->have_exit)
+                return;
+        else
+                end = a->exit;
+        if (end - a->start <= 2 * ENRICH_CACHE_MARGIN_USEC)
+                return;
+        ret->from = a->start + ENRICH_CACHE_MARGIN_USEC;
+        ret->to = end - ENRICH_CACHE_MARGIN_USEC;
+}
+
+static int answer_from_json(json_object *answer, EnrichAnswer *ret) {
+        json_object *p = jobj(answer, "process"), *l = jobj(answer, "login");
+        AnswerFacts a = {
+                .resolved = jbool(answer, "resolved"),
+                .have_instance = jint(p, "instance", &a.instance),
+                .login = l,
+                .user = jstr(l, "user"),
+                .have_login_uid = jint(l, "loginUid", &a.login_uid),
+                .service = jstr(l, "service"),
+                .remote = jstr(l, "remoteAddress"),
+                .have_port = jint(l, "remotePort", &a.port),
+                .have_session = jint(l, "auditSession", &a.session),
+                .ancestry = jstr(answer, "ancestry"),
+                .have_start = jint(p, "startTime", &a.start),
+                .alive = jbool(p, "alive"),
+                .exit_unknown = jbool(p, "exitUnknown"),
+                .have_exit = jint(p, "exitTime", &a.exit),
+        };
+
+        *ret = (EnrichAnswer) { .resolved = a.resolved, .fields = facts_fields(&a) };
+        if (a.resolved && a.have_instance && !ret->fields)
+                return -ENOMEM;
+        facts_interval(&a, ret);
+        return 0;
+}
+
+/* ---- answers from varlink text, scanned rather than parsed into objects ---- */
+
+typedef struct AnswerScan {
+        AnswerFacts a;
+        JsonScanValue process, login, user, service, remote, ancestry;
+        bool bad;
+} AnswerScan;
+
+static bool scan_int(const JsonScanValue *v, int64_t *ret) {
+        if (v->type != JSON_SCAN_INTEGER)
+                return false;
+        *ret = json_scan_integer(v);
+        return true;
+}
+
+static void scan_process_member(const JsonScanValue *key, const JsonScanValue *v, void *userdata) {
+        AnswerFacts *a = userdata;
+
+        if (json_scan_string_equal(key, "instance"))
+                a->have_instance = scan_int(v, &a->instance);
+        else if (json_scan_string_equal(key, "startTime"))
+                a->have_start = scan_int(v, &a->start);
+        else if (json_scan_string_equal(key, "exitTime"))
+                a->have_exit = scan_int(v, &a->exit);
+        else if (json_scan_string_equal(key, "alive"))
+                a->alive = v->type == JSON_SCAN_TRUE;
+        else if (json_scan_string_equal(key, "exitUnknown"))
+                a->exit_unknown = v->type == JSON_SCAN_TRUE;
+}
+
+static void scan_login_member(const JsonScanValue *key, const JsonScanValue *v, void *userdata) {
+        AnswerScan *s = userdata;
+
+        if (json_scan_string_equal(key, "user"))
+                s->user = *v;
+        else if (json_scan_string_equal(key, "loginUid"))
+                s->a.have_login_uid = scan_int(v, &s->a.login_uid);
+        else if (json_scan_string_equal(key, "service"))
+                s->service = *v;
+        else if (json_scan_string_equal(key, "remoteAddress"))
+                s->remote = *v;
+        else if (json_scan_string_equal(key, "remotePort"))
+                s->a.have_port = scan_int(v, &s->a.port);
+        else if (json_scan_string_equal(key, "auditSession"))
+                s->a.have_session = scan_int(v, &s->a.session);
+}
+
+static void scan_answer_member(const JsonScanValue *key, const JsonScanValue *v, void *userdata) {
+        AnswerScan *s = userdata;
+
+        if (json_scan_string_equal(key, "resolved"))
+                s->a.resolved = v->type == JSON_SCAN_TRUE;
+        else if (json_scan_string_equal(key, "process"))
+                s->process = *v;
+        else if (json_scan_string_equal(key, "login"))
+                s->login = *v;
+        else if (json_scan_string_equal(key, "ancestry"))
+                s->ancestry = *v;
+}
+
+/* A string member as a C string in buf (NULL when absent or not a string); buf advances. */
+static const char *scan_cstr(const JsonScanValue *v, char **buf) {
+        char *s = *buf;
+
+        if (v->type != JSON_SCAN_STRING || !v->text)
+                return NULL;
+        json_scan_string(v, s, v->length + 1);
+        *buf += v->length + 1;
+        return s;
+}
+
+static int answer_from_text(const char *text, size_t n, EnrichAnswer *ret) {
+        AnswerScan s = {};
+        _cleanup_free_ char *strings = NULL;
+        char *p;
+
+        if (json_scan_object(text, n, JSON_DEPTH_MAX, scan_answer_member, &s) < 0)
+                return -EBADMSG;
+        if (s.process.type == JSON_SCAN_OBJECT &&
+            json_scan_object(s.process.text, s.process.length, JSON_DEPTH_MAX, scan_process_member, &s.a) < 0)
+                return -EBADMSG;
+        if (s.login.type == JSON_SCAN_OBJECT) {
+                s.a.login = true;
+                if (json_scan_object(s.login.text, s.login.length, JSON_DEPTH_MAX, scan_login_member, &s) < 0)
+                        return -EBADMSG;
+        }
+        p = strings = malloc(s.user.length + s.service.length + s.remote.length + s.ancestry.length + 4);
+        if (!strings)
+                return -ENOMEM;
+        s.a.user = scan_cstr(&s.user, &p);
+        s.a.service = scan_cstr(&s.service, &p);
+        s.a.remote = scan_cstr(&s.remote, &p);
+        s.a.ancestry = scan_cstr(&s.ancestry, &p);
+        *ret = (EnrichAnswer) { .resolved = s.a.resolved, .fields = facts_fields(&s.a) };
+        if (s.a.resolved && s.a.have_instance && !ret->fields)
+                return -ENOMEM;
+        facts_interval(&s.a, ret);
+        return 0;
+}
+
+typedef struct AnswersScan {
+        EnrichAnswer *answers;
+        size_t n, allocated;
+        JsonScanValue last;                        /* the previous answer's text */
+        int error;
+} AnswersScan;
+
+static void scan_answers_element(const JsonScanValue *v, void *userdata) {
+        AnswersScan *s = userdata;
+        int r;
+
+        if (s->error < 0)
+                return;
+        if (v->type != JSON_SCAN_OBJECT) {
+                s->error = -EBADMSG;
+                return;
+        }
+        if (s->n == s->allocated) {
+                size_t a = MAX(s->allocated * 2, (size_t) 256);
+                EnrichAnswer *b = reallocarray(s->answers, a, sizeof(EnrichAnswer));
+
+                if (!b) {
+                        s->error = -ENOMEM;
+                        return;
+                }
+                s->answers = b;
+                s->allocated = a;
+        }
+        /* Lines come in runs from the same process: the same answer again is not scanned again. */
+        if (s->n > 0 && v->length == s->last.length && memcmp(v->text, s->last.text, v->length) == 0) {
+                EnrichAnswer *a = &s->answers[s->n];
+
+                *a = s->answers[s->n - 1];
+                if (a->fields && !(a->fields = strdup(a->fields))) {
+                        s->error = -ENOMEM;
+                        return;
+                }
+                s->n++;
+                return;
+        }
+        r = answer_from_text(v->text, v->length, &s->answers[s->n]);
+        if (r < 0)
+                s->error = r;
+        else
+                s->n++;
+        s->last = *v;
+}
+
+static void answers_free(EnrichAnswer *a, size_t n) {
+        for (size_t i = 0; a && i < n; i++)
+                free(a[i].fields);
+        free(a);
 }
 
 /* Writes fields (as answer_fields() makes them) in the spacing of journalctl before systemd 246,
@@ -2539,27 +2814,24 @@ static const char *cache_get(Enricher *e, const char *boot, int64_t pid, int64_t
         return c->fields;
 }
 
-static void cache_put(Enricher *e, const char *boot, int64_t pid, json_object *process, const char *fields) {
+static void cache_put(Enricher *e, const char *boot, int64_t pid, const EnrichAnswer *a) {
         EnrichCacheEntry *c = cache_slot(e, boot, pid);
-        int64_t start, end;
         char *copy;
 
-        if (!jint(process, "startTime", &start))
-                return;
-        if (jbool(process, "alive"))
-                end = (int64_t) now_usec(CLOCK_REALTIME);
-        else if (jbool(process, "exitUnknown") || !jint(process, "exitTime", &end))
+        if (a->from > a->to)
                 return; /* the end of its lifetime is not known */
-        if (end - start <= 2 * ENRICH_CACHE_MARGIN_USEC)
+        if (c->fields && c->pid == pid && c->from == a->from && streq(c->boot, boot) && streq(c->fields, a->fields)) {
+                c->to = MAX(c->to, a->to); /* the same process, still alive */
                 return;
-        copy = strdup(fields);
+        }
+        copy = strdup(a->fields);
         if (!copy)
                 return; /* a cache is optional */
         free(c->fields);
         *c = (EnrichCacheEntry) {
                 .pid = pid,
-                .from = start + ENRICH_CACHE_MARGIN_USEC,
-                .to = end - ENRICH_CACHE_MARGIN_USEC,
+                .from = a->from,
+                .to = a->to,
                 .fields = copy,
         };
         memcpy(c->boot, boot, sizeof(c->boot));
@@ -2583,6 +2855,7 @@ static int enrich_connect(Enricher *e) {
                         r = bus_report_error("Ping", NULL, &error, r);
         }
         e->connected = r >= 0;
+        e->generation++;
         return r;
 }
 
@@ -2594,25 +2867,102 @@ static void enrich_disconnect(Enricher *e) {
         e->next_retry = (int64_t) now_usec(CLOCK_MONOTONIC) + ENRICH_RETRY_USEC;
 }
 
+static int answers_from_json(json_object *reply, size_t n, EnrichAnswer **ret) {
+        json_object *a = jarr(reply, "answers");
+        EnrichAnswer *answers;
+        int r;
+
+        if (jarr_len(a) != n)
+                return -EBADMSG;
+        answers = calloc(MAX(n, (size_t) 1), sizeof(EnrichAnswer));
+        if (!answers)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = answer_from_json(json_object_array_get_idx(a, i), &answers[i]);
+                if (r < 0) {
+                        answers_free(answers, i);
+                        return r;
+                }
+        }
+        *ret = answers;
+        return 0;
+}
+
+typedef struct ReplyScan {
+        JsonScanValue parameters, answers;
+        bool error;
+} ReplyScan;
+
+static void scan_reply_member(const JsonScanValue *key, const JsonScanValue *v, void *userdata) {
+        ReplyScan *s = userdata;
+
+        if (json_scan_string_equal(key, "parameters"))
+                s->parameters = *v;
+        else if (json_scan_string_equal(key, "error"))
+                s->error = true;
+}
+
+static void scan_parameters_member(const JsonScanValue *key, const JsonScanValue *v, void *userdata) {
+        ReplyScan *s = userdata;
+
+        if (json_scan_string_equal(key, "answers"))
+                s->answers = *v;
+}
+
+/* ResolveBatch's reply over varlink: its answers scanned from the text, without a json-c object per
+ * value (a batch of 1024 lines is a reply of a megabyte). Errors go the usual way. */
+static int answers_from_varlink(Enricher *e, json_object *params, size_t len, size_t n, EnrichAnswer **ret) {
+        const char *text = e->varlink.buf;
+        _cleanup_json_ json_object *msg = NULL, *reply = NULL;
+        ReplyScan rs = {};
+        AnswersScan as = {};
+        int r;
+
+        if (json_scan_object(text, len, JSON_DEPTH_MAX, scan_reply_member, &rs) < 0 || rs.error ||
+            rs.parameters.type != JSON_SCAN_OBJECT) {
+                r = json_parse_message(text, len, &msg);
+                if (r >= 0)
+                        r = varlink_reply("ResolveBatch", params, msg, &reply, NULL);
+                return r < 0 ? r : answers_from_json(reply, n, ret);
+        }
+        if (json_scan_object(rs.parameters.text, rs.parameters.length, JSON_DEPTH_MAX, scan_parameters_member, &rs) < 0 ||
+            rs.answers.type != JSON_SCAN_ARRAY)
+                return -EBADMSG;
+        r = json_scan_array(rs.answers.text, rs.answers.length, JSON_DEPTH_MAX, scan_answers_element, &as);
+        if (r >= 0)
+                r = as.error;
+        if (r >= 0 && as.n != n)
+                r = -EBADMSG;
+        if (r < 0) {
+                answers_free(as.answers, as.n);
+                return r;
+        }
+        *ret = as.answers ?: calloc(1, sizeof(EnrichAnswer));
+        return *ret ? 0 : -ENOMEM;
+}
+
 /* One ResolveBatch call; -E2BIG when the answer is too large to take in one piece. */
-static int enrich_call_once(Enricher *e, json_object *params, json_object **ret) {
+static int enrich_call_once(Enricher *e, json_object *params, size_t n, EnrichAnswer **ret) {
         int64_t deadline = (int64_t) now_usec(CLOCK_MONOTONIC) + CALL_TIMEOUT_USEC;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_json_ json_object *msg = NULL;
+        _cleanup_json_ json_object *answer = NULL;
+        size_t len;
         int r;
 
         if (!arg_bus) {
                 r = varlink_send(&e->varlink, "ResolveBatch", params, false, deadline);
                 if (r >= 0)
-                        r = varlink_read(&e->varlink, deadline, &msg);
+                        r = varlink_read_text(&e->varlink, deadline, &len);
                 if (r == -EMSGSIZE) {
                         /* The rest of that reply is still on its way: only a new connection is usable. */
                         enrich_disconnect(e);
                         return enrich_connect(e) < 0 ? -EHOSTDOWN : -E2BIG;
                 }
-                if (r >= 0)
-                        r = varlink_reply("ResolveBatch", params, msg, ret, NULL);
+                if (r < 0)
+                        return r;
+                r = answers_from_varlink(e, params, len, n, ret);
+                varlink_drop(&e->varlink, len);
                 return r;
         }
         r = bus_new_call(e->bus, "ResolveBatch", params, &m);
@@ -2623,56 +2973,55 @@ static int enrich_call_once(Enricher *e, json_object *params, json_object **ret)
                 return -E2BIG; /* the answer would exceed what lineaged sends over D-Bus */
         if (r < 0)
                 return bus_report_error("ResolveBatch", params, &error, r);
-        return bus_reply_to_json(reply, ret);
+        r = bus_reply_to_json(reply, &answer);
+        return r < 0 ? r : answers_from_json(answer, n, ret);
 }
 
-/* The answers to queries (a new reference). An answer too large for one message (long command lines,
+/* The answers to queries, one per query. An answer too large for one message (long command lines,
  * many of them) is asked for in halves. */
-static int enrich_ask(Enricher *e, json_object *queries, json_object **ret) {
-        _cleanup_json_ json_object *params = json_object_new_object(), *reply = NULL, *a = NULL;
-        size_t n = jarr_len(queries);
+static int enrich_ask(Enricher *e, json_object *queries, EnrichAnswer **ret) {
+        _cleanup_json_ json_object *params = json_object_new_object();
+        EnrichAnswer *a = NULL, *b = NULL, *joined;
+        size_t n = jarr_len(queries), first = n / 2;
         int r;
 
         if (!params || json_add(params, "queries", json_object_get(queries)) < 0)
                 return -ENOMEM;
         if (!e->connected && (int64_t) now_usec(CLOCK_MONOTONIC) >= e->next_retry)
                 (void) enrich_connect(e);
-        r = e->connected ? enrich_call_once(e, params, &reply) : -EHOSTDOWN;
-        if (r >= 0) {
-                if (jarr_len(jarr(reply, "answers")) != n)
-                        return -EBADMSG;
-                *ret = json_object_get(jarr(reply, "answers"));
-                return 0;
-        }
+        r = e->connected ? enrich_call_once(e, params, n, ret) : -EHOSTDOWN;
         if (r != -E2BIG || n < 2)
                 return r;
         for (size_t half = 0; half < 2; half++) {
-                _cleanup_json_ json_object *part = json_object_new_array(), *answers = NULL;
+                _cleanup_json_ json_object *part = json_object_new_array();
 
                 if (!part)
-                        return -ENOMEM;
-                for (size_t i = half ? n / 2 : 0; i < (half ? n : n / 2); i++)
+                        r = -ENOMEM;
+                for (size_t i = half ? first : 0; r >= 0 && i < (half ? n : first); i++)
                         if (json_object_array_add(part, json_object_get(json_object_array_get_idx(queries, i))) < 0)
-                                return -ENOMEM;
-                r = enrich_ask(e, part, &answers);
+                                r = -ENOMEM;
+                if (r < 0 && r != -E2BIG)
+                        break;
+                r = enrich_ask(e, part, half ? &b : &a);
                 if (r < 0)
-                        return r;
-                if (!a) {
-                        a = TAKE_PTR(answers);
-                        continue;
-                }
-                for (size_t i = 0; i < jarr_len(answers); i++)
-                        if (json_object_array_add(a, json_object_get(json_object_array_get_idx(answers, i))) < 0)
-                                return -ENOMEM;
+                        break;
         }
-        *ret = TAKE_PTR(a);
+        joined = r >= 0 ? reallocarray(a, n, sizeof(EnrichAnswer)) : NULL;
+        if (!joined) {
+                answers_free(a, a ? first : 0);
+                answers_free(b, b ? n - first : 0);
+                return r < 0 ? r : -ENOMEM;
+        }
+        memcpy(joined + first, b, (n - first) * sizeof(EnrichAnswer));
+        free(b);
+        *ret = joined;
         return 0;
 }
 
 /* Asks lineaged about the batch; on any failure the batch is written unchanged and we try to reach
  * lineaged again a second later. Its own error messages would repeat for every batch: they are
  * silenced and replaced by one rate-limited warning. */
-static int enrich_call(Enricher *e, json_object *queries, json_object **ret_answers) {
+static int enrich_call(Enricher *e, json_object *queries, EnrichAnswer **ret_answers) {
         int saved_level = log_max_level, r;
 
         log_max_level = LOG_LEVEL_ERR - 1;
@@ -2693,75 +3042,83 @@ static int enrich_call(Enricher *e, json_object *queries, json_object **ret_answ
 
 /* ---- the batch ---- */
 
-static int arena_reserve(Enricher *e, size_t n) {
+static int arena_reserve(EnrichBatch *b, size_t n) {
         size_t a;
-        char *b;
+        char *p;
 
-        if (e->arena_allocated - e->arena_used >= n)
+        if (b->arena_allocated - b->arena_used >= n)
                 return 0;
-        a = MAX(e->arena_allocated * 2, e->arena_used + n);
+        a = MAX(b->arena_allocated * 2, b->arena_used + n);
         a = MAX(a, (size_t) 65536);
-        b = realloc(e->arena, a);
-        if (!b)
+        p = realloc(b->arena, a);
+        if (!p)
                 return log_oom();
-        e->arena = b;
-        e->arena_allocated = a;
+        b->arena = p;
+        b->arena_allocated = a;
         return 0;
 }
 
-/* Keeps a line for the batch, made of n_parts pieces (query < 0: to be written as it is, in its place). */
+/* Keeps a line for the current batch, made of n_parts pieces (query < 0: to be written as it is, in
+ * its place). */
 static int batch_add(Enricher *e, const struct iovec *parts, size_t n_parts, const EnrichLine *line) {
+        EnrichBatch *b = e->cur;
         size_t n = 0;
         int r;
 
         for (size_t i = 0; i < n_parts; i++)
                 n += parts[i].iov_len;
-        if (e->n_lines >= e->lines_allocated) {
-                size_t k = MAX(e->lines_allocated * 2, (size_t) 256);
-                EnrichLine *l = reallocarray(e->lines, k, sizeof(EnrichLine));
+        if (b->n_lines >= b->lines_allocated) {
+                size_t k = MAX(b->lines_allocated * 2, (size_t) 256);
+                EnrichLine *l = reallocarray(b->lines, k, sizeof(EnrichLine));
 
                 if (!l)
                         return log_oom();
-                e->lines = l;
-                e->lines_allocated = k;
+                b->lines = l;
+                b->lines_allocated = k;
         }
-        r = arena_reserve(e, n);
+        r = arena_reserve(b, n);
         if (r < 0)
                 return r;
-        e->lines[e->n_lines] = *line;
-        e->lines[e->n_lines].offset = e->arena_used;
-        e->lines[e->n_lines].length = n;
-        e->n_lines++;
+        b->lines[b->n_lines] = *line;
+        b->lines[b->n_lines].offset = b->arena_used;
+        b->lines[b->n_lines].length = n;
+        b->n_lines++;
         for (size_t i = 0; i < n_parts; i++) {
-                memcpy(e->arena + e->arena_used, parts[i].iov_base, parts[i].iov_len);
-                e->arena_used += parts[i].iov_len;
+                memcpy(b->arena + b->arena_used, parts[i].iov_base, parts[i].iov_len);
+                b->arena_used += parts[i].iov_len;
         }
         return 0;
+}
+
+/* Nothing waits: a line can be written at once. */
+static bool batch_idle(Enricher *e) {
+        return e->cur->n_lines == 0 && !e->flying;
 }
 
 /* lineaged commits what it records every fraction of a second: a line logged by a process that was
  * born just before (journalctl -f) may not be answerable yet. Such young lines are asked once more,
  * half a second after they were logged. */
-static void batch_retry_young(Enricher *e, json_object *answers) {
-        _cleanup_json_ json_object *queries = json_object_new_array(), *again = NULL;
+static void batch_retry_young(Enricher *e, EnrichBatch *b, EnrichAnswer *answers) {
+        _cleanup_json_ json_object *queries = json_object_new_array();
+        EnrichAnswer *again = NULL;
         int64_t now = (int64_t) now_usec(CLOCK_REALTIME), newest = 0, wait;
-        size_t k = 0;
+        size_t k = 0, n;
 
         if (!queries)
                 return;
-        for (size_t i = 0; i < e->n_lines; i++) {
-                const EnrichLine *l = &e->lines[i];
+        for (size_t i = 0; i < b->n_lines; i++) {
+                const EnrichLine *l = &b->lines[i];
                 json_object *q;
 
-                if (l->query < 0 || l->time <= now - ENRICH_RECENT_USEC ||
-                    jbool(json_object_array_get_idx(answers, (size_t) l->query), "resolved"))
+                if (l->query < 0 || l->time <= now - ENRICH_RECENT_USEC || answers[l->query].resolved)
                         continue;
-                q = json_object_array_get_idx(e->queries, (size_t) l->query);
+                q = json_object_array_get_idx(b->queries, (size_t) l->query);
                 if (json_object_array_add(queries, json_object_get(q)) < 0)
                         return;
                 newest = MAX(newest, l->time);
         }
-        if (jarr_len(queries) == 0)
+        n = jarr_len(queries);
+        if (n == 0)
                 return;
         wait = MIN(newest + ENRICH_SETTLE_USEC - now, (int64_t) ENRICH_SETTLE_USEC);
         if (wait > 0)
@@ -2769,67 +3126,213 @@ static void batch_retry_young(Enricher *e, json_object *answers) {
                                                       .tv_nsec = (long) (wait % USEC_PER_SEC_I) * 1000 }, NULL);
         if (enrich_call(e, queries, &again) < 0)
                 return;
-        for (size_t i = 0; i < e->n_lines && k < jarr_len(again); i++) {
-                const EnrichLine *l = &e->lines[i];
+        for (size_t i = 0; i < b->n_lines && k < n; i++) {
+                const EnrichLine *l = &b->lines[i];
+                EnrichAnswer *a;
 
-                if (l->query < 0 || l->time <= now - ENRICH_RECENT_USEC ||
-                    jbool(json_object_array_get_idx(answers, (size_t) l->query), "resolved"))
+                if (l->query < 0 || l->time <= now - ENRICH_RECENT_USEC || answers[l->query].resolved)
                         continue;
-                (void) json_object_array_put_idx(answers, (size_t) l->query,
-                                                 json_object_get(json_object_array_get_idx(again, k++)));
+                a = &answers[l->query];
+                free(a->fields);
+                *a = again[k];
+                again[k++] = (EnrichAnswer) {};
         }
+        answers_free(again, n);
 }
 
-static int batch_flush(Enricher *e) {
-        _cleanup_json_ json_object *answers = NULL;
-        int r;
+/* Sends the batch's call without waiting for its answer (varlink only; otherwise, or if that fails,
+ * batch_finish() asks the usual way). */
+static void batch_send(Enricher *e, EnrichBatch *b) {
+        _cleanup_json_ json_object *params = NULL;
+        int saved_level = log_max_level;
 
-        if (e->n_lines == 0)
+        b->sent = false;
+        if (arg_bus || !e->connected || jarr_len(b->queries) == 0)
+                return;
+        params = json_object_new_object();
+        if (!params || json_add(params, "queries", json_object_get(b->queries)) < 0)
+                return;
+        log_max_level = LOG_LEVEL_ERR - 1; /* a failure is told once, by batch_finish() */
+        b->sent = varlink_send(&e->varlink, "ResolveBatch", params, false,
+                               (int64_t) now_usec(CLOCK_MONOTONIC) + CALL_TIMEOUT_USEC) >= 0;
+        log_max_level = saved_level;
+        b->generation = e->generation;
+}
+
+/* The answers to a sent batch, read from the connection; -EAGAIN when they must be asked again. */
+static int batch_receive(Enricher *e, EnrichBatch *b, EnrichAnswer **ret) {
+        _cleanup_json_ json_object *params = NULL;
+        int saved_level = log_max_level, r;
+        size_t len;
+
+        if (!b->sent || b->generation != e->generation || !e->connected || arg_bus)
+                return -EAGAIN;
+        params = json_object_new_object();
+        if (!params || json_add(params, "queries", json_object_get(b->queries)) < 0)
+                return -ENOMEM;
+        log_max_level = LOG_LEVEL_ERR - 1;
+        r = varlink_read_text(&e->varlink, (int64_t) now_usec(CLOCK_MONOTONIC) + CALL_TIMEOUT_USEC, &len);
+        if (r >= 0) {
+                r = answers_from_varlink(e, params, len, jarr_len(b->queries), ret);
+                varlink_drop(&e->varlink, len);
+        }
+        log_max_level = saved_level;
+        if (r == -EMSGSIZE) {
+                /* The rest of that reply is still on its way: only a new connection is usable. */
+                enrich_disconnect(e);
+                (void) enrich_connect(e);
+                return -EAGAIN;
+        }
+        return r;
+}
+
+/* Waits for the batch's answers (asking now if it was not sent) and writes its lines. */
+static int batch_finish(Enricher *e, EnrichBatch *b) {
+        EnrichAnswer *answers = NULL;
+        size_t n = jarr_len(b->queries);
+        int r = 0;
+
+        if (b->n_lines == 0)
                 return 0;
-        if (jarr_len(e->queries) > 0 && enrich_call(e, e->queries, &answers) >= 0)
-                batch_retry_young(e, answers);
-        for (size_t i = 0; i < e->n_lines; i++) {
-                const EnrichLine *l = &e->lines[i];
-                const char *s = e->arena + l->offset;
-                json_object *a = answers && l->query >= 0 ? json_object_array_get_idx(answers, (size_t) l->query)
-                                                          : NULL;
-                _cleanup_free_ char *fields = NULL;
+        if (n > 0) {
+                r = batch_receive(e, b, &answers);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0 && r != -EAGAIN) {
+                        /* As enrich_call() does for a failure: the lines go out unchanged, told once. */
+                        if (e->connected)
+                                enrich_disconnect(e);
+                        e->error = r;
+                        errno = -r;
+                        enrich_warn(e, "Could not ask lineaged (%m); passing %zu line(s) through unchanged.", n);
+                } else if (r == -EAGAIN)
+                        r = enrich_call(e, b->queries, &answers);
+                if (r >= 0)
+                        batch_retry_young(e, b, answers);
+                r = 0;
+        }
+        for (size_t i = 0; i < b->n_lines && r >= 0; i++) {
+                const EnrichLine *l = &b->lines[i];
+                const char *s = b->arena + l->offset;
+                const EnrichAnswer *a = answers && l->query >= 0 ? &answers[l->query] : NULL;
 
-                if (a && jbool(a, "resolved"))
-                        fields = answer_fields(a);
-                if (fields) {
-                        cache_put(e, l->boot, l->pid, jobj(a, "process"), fields);
+                if (a && a->fields) {
+                        cache_put(e, l->boot, l->pid, a);
                         e->n_enriched++;
-                        write_enriched(stdout, s, l->length, l->insert, fields, l->newline);
+                        write_enriched(stdout, s, l->length, l->insert, a->fields, l->newline);
                         r = ferror(stdout) ? log_error_errno(EIO, "Failed to write the output.") : 0;
                 } else {
                         r = enrich_write(s, l->length);
                         if (r >= 0 && l->newline)
                                 r = enrich_write("\n", 1);
                 }
+        }
+        answers_free(answers, answers ? n : 0);
+        if (r < 0)
+                return r;
+        b->n_lines = b->arena_used = 0;
+        b->young = b->sent = false;
+        json_object_put(b->queries);
+        b->queries = json_object_new_array();
+        if (!b->queries)
+                return log_oom();
+        return 0;
+}
+
+/* Everything pending goes out, in order. */
+static int batch_flush(Enricher *e) {
+        int r;
+
+        if (e->flying) {
+                r = batch_finish(e, e->flying);
+                e->flying = NULL;
                 if (r < 0)
                         return r;
         }
-        e->n_lines = e->arena_used = 0;
-        json_object_put(e->queries);
-        e->queries = json_object_new_array();
-        if (!e->queries)
-                return log_oom();
+        batch_send(e, e->cur);
+        return batch_finish(e, e->cur);
+}
+
+/* The current batch is full: it is sent, then the one before is finished while lineaged works on
+ * it. A batch with young lines may ask again on its own, so it is not overlapped with another. */
+static int batch_rotate(Enricher *e) {
+        EnrichBatch *sent = e->cur;
+        int r;
+
+        if (arg_bus || sent->young || (e->flying && e->flying->young))
+                return batch_flush(e);
+        batch_send(e, sent);
+        if (e->flying) {
+                r = batch_finish(e, e->flying);
+                if (r < 0)
+                        return r;
+        }
+        e->flying = sent;
+        e->cur = sent == &e->batches[0] ? &e->batches[1] : &e->batches[0];
         return 0;
 }
 
 /* ---- one line ---- */
 
-/* A journal field as a number: "123" (as journalctl writes them) or 123. */
-static bool journal_number(json_object *o, const char *key, int64_t min, int64_t max, int64_t *ret) {
-        json_object *v = jget(o, key);
+/* The members of a journal entry that enrich reads: the last of each name, as json-c keeps it. */
+typedef struct JournalFields {
+        JsonScanValue pid, boot_id, realtime, source_realtime, monotonic;
+        bool enriched;                             /* LINEAGE_INSTANCE, not null */
+        bool any;                                  /* one of the above is there */
+} JournalFields;
+
+static void journal_member(const JsonScanValue *key, const JsonScanValue *value, void *userdata) {
+        JournalFields *f = userdata;
+        const char *k = key->text;
+        JsonScanValue *slot = NULL;
+
+        /* Plain keys are told by their length first: most stop here. */
+        if (!key->escaped) {
+                static const struct {
+                        const char *name;
+                        size_t length;
+                } names[] = {
+                        { "_PID", 4 }, { "_BOOT_ID", 8 }, { "LINEAGE_INSTANCE", 16 }, { "__REALTIME_TIMESTAMP", 20 },
+                        { "__MONOTONIC_TIMESTAMP", 21 }, { "_SOURCE_REALTIME_TIMESTAMP", 26 },
+                };
+                bool wanted = false;
+
+                for (size_t i = 0; i < ELEMENTSOF(names) && !wanted; i++)
+                        wanted = key->length == names[i].length && memcmp(k, names[i].name, names[i].length) == 0;
+                if (!wanted)
+                        return;
+        }
+        if (json_scan_string_equal(key, "_PID"))
+                slot = &f->pid;
+        else if (json_scan_string_equal(key, "_BOOT_ID"))
+                slot = &f->boot_id;
+        else if (json_scan_string_equal(key, "__REALTIME_TIMESTAMP"))
+                slot = &f->realtime;
+        else if (json_scan_string_equal(key, "_SOURCE_REALTIME_TIMESTAMP"))
+                slot = &f->source_realtime;
+        else if (json_scan_string_equal(key, "__MONOTONIC_TIMESTAMP"))
+                slot = &f->monotonic;
+        else if (json_scan_string_equal(key, "LINEAGE_INSTANCE"))
+                f->enriched = value->type != JSON_SCAN_NULL;
+        if (slot) {
+                *slot = *value;
+                f->any = true;
+        }
+}
+
+/* A journal field as a number: "123" (as journalctl writes them) or 123; absent, null, or anything
+ * else is not one. */
+static bool journal_number(const JsonScanValue *v, int64_t min, int64_t max, int64_t *ret) {
         uint64_t u;
 
-        if (json_object_is_type(v, json_type_string)) {
-                if (safe_atou64(json_object_get_string(v), &u) < 0 || u > INT64_MAX)
+        if (v->type == JSON_SCAN_STRING) {
+                char buf[64]; /* longer than 20 digits is not a number either way */
+
+                json_scan_string(v, buf, sizeof(buf));
+                if (safe_atou64(buf, &u) < 0 || u > INT64_MAX)
                         return false;
-        } else if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0)
-                u = (uint64_t) json_object_get_int64(v);
+        } else if (v->type == JSON_SCAN_INTEGER && json_scan_integer(v) >= 0)
+                u = (uint64_t) json_scan_integer(v);
         else
                 return false;
         if ((int64_t) u < min || (int64_t) u > max)
@@ -2839,11 +3342,15 @@ static bool journal_number(json_object *o, const char *key, int64_t min, int64_t
 }
 
 /* _BOOT_ID as 32 lower-case hex digits (dashes dropped), or "" when absent or not a boot id. */
-static void journal_boot_id(json_object *o, char ret[static 33]) {
-        const char *s = jstr(o, "_BOOT_ID");
+static void journal_boot_id(Enricher *e, const JsonScanValue *v, char ret[static 33]) {
+        const char *s = NULL;
         size_t k = 0;
 
         ret[0] = 0;
+        if (v->type == JSON_SCAN_STRING) {
+                json_scan_string(v, e->scratch, ENRICH_LINE_MAX + 1);
+                s = e->scratch;
+        }
         for (; s && *s && k < 32; s++) {
                 if (*s == '-')
                         continue;
@@ -2857,38 +3364,30 @@ static void journal_boot_id(json_object *o, char ret[static 33]) {
                 ret[0] = 0;
 }
 
-/* Parses a line; NULL (with a rate-limited warning) when it is not one JSON object. */
-static json_object *enrich_parse(Enricher *e, const char *s, size_t n) {
-        json_object *o;
-        size_t end;
-
-        json_tokener_reset(e->tok);
-        o = json_tokener_parse_ex(e->tok, s, (int) n); /* n <= ENRICH_LINE_MAX */
-        end = o ? json_tokener_get_parse_end(e->tok) : 0;
-        while (o && end < n && is_blank(s[end]))
-                end++;
-        if (o && json_object_is_type(o, json_type_object) && end == n)
-                return o;
-        json_object_put(o);
+/* Scans a line; false (with a rate-limited warning) when it is not one JSON object. */
+static bool enrich_parse(Enricher *e, const char *s, size_t n, JournalFields *ret) {
+        *ret = (JournalFields) {};
+        if (json_scan_object(s, n, ENRICH_JSON_DEPTH, journal_member, ret) >= 0)
+                return true;
         e->n_malformed++;
         enrich_warn(e, "Line %" PRIu64 " is not a JSON object; passing it through unchanged.", e->line_number);
-        return NULL;
+        return false;
 }
 
 /* The ResolveQuery of an entry and the realtime its cache lookup uses; false when it names no process
  * (no _PID, or no time) or was enriched already (it has LINEAGE_INSTANCE: lineaged's own entries
  * describe another process). Realtime is _SOURCE_REALTIME_TIMESTAMP; without it __MONOTONIC_TIMESTAMP
  * with _BOOT_ID is asked; __REALTIME_TIMESTAMP only when neither is there. */
-static bool journal_query(json_object *o, EnrichLine *line, int64_t *ret_realtime, int64_t *ret_monotonic,
-                          int64_t *ret_cache_time) {
+static bool journal_query(Enricher *e, const JournalFields *f, EnrichLine *line, int64_t *ret_realtime,
+                          int64_t *ret_monotonic, int64_t *ret_cache_time) {
         int64_t realtime = 0, monotonic = -1, received = 0;
 
-        if (jget(o, "LINEAGE_INSTANCE") || !journal_number(o, "_PID", 1, INT32_MAX, &line->pid))
+        if (f->enriched || !journal_number(&f->pid, 1, INT32_MAX, &line->pid))
                 return false;
-        journal_boot_id(o, line->boot);
-        (void) journal_number(o, "__REALTIME_TIMESTAMP", 1, INT64_MAX, &received);
-        if (!journal_number(o, "_SOURCE_REALTIME_TIMESTAMP", 1, INT64_MAX, &realtime) &&
-            !(line->boot[0] && journal_number(o, "__MONOTONIC_TIMESTAMP", 0, INT64_MAX, &monotonic)))
+        journal_boot_id(e, &f->boot_id, line->boot);
+        (void) journal_number(&f->realtime, 1, INT64_MAX, &received);
+        if (!journal_number(&f->source_realtime, 1, INT64_MAX, &realtime) &&
+            !(line->boot[0] && journal_number(&f->monotonic, 0, INT64_MAX, &monotonic)))
                 realtime = received;
         if (realtime <= 0 && monotonic < 0)
                 return false;
@@ -2901,7 +3400,7 @@ static bool journal_query(json_object *o, EnrichLine *line, int64_t *ret_realtim
 static int query_add(Enricher *e, const EnrichLine *line, int64_t realtime, int64_t monotonic) {
         json_object *q = json_object_new_object();
 
-        if (!q || json_object_array_add(e->queries, q) < 0) {
+        if (!q || json_object_array_add(e->cur->queries, q) < 0) {
                 json_object_put(q);
                 return log_oom();
         }
@@ -2927,9 +3426,11 @@ static size_t insert_position(const char *s, size_t n) {
 }
 
 static int batch_flush_if_full(Enricher *e) {
-        if (jarr_len(e->queries) >= ENRICH_BATCH_MAX || e->arena_used >= ENRICH_PENDING_MAX ||
-            e->n_lines >= ENRICH_PENDING_LINES_MAX)
-                return batch_flush(e);
+        EnrichBatch *b = e->cur;
+
+        if (jarr_len(b->queries) >= ENRICH_BATCH_MAX || b->arena_used >= ENRICH_PENDING_MAX ||
+            b->n_lines >= ENRICH_PENDING_LINES_MAX)
+                return batch_rotate(e);
         return 0;
 }
 
@@ -2942,7 +3443,7 @@ static int enrich_cached(Enricher *e, const char *s, size_t n, const EnrichLine 
 
         e->n_cached++;
         e->n_enriched++;
-        if (e->n_lines == 0) {
+        if (batch_idle(e)) {
                 write_enriched(stdout, s, n, line->insert, fields, line->newline);
                 return ferror(stdout) ? log_error_errno(EIO, "Failed to write the output.") : 0;
         }
@@ -2957,29 +3458,31 @@ static int enrich_cached(Enricher *e, const char *s, size_t n, const EnrichLine 
 }
 
 static int enrich_line(Enricher *e, const char *s, size_t n, bool newline) {
-        _cleanup_json_ json_object *o = NULL;
         EnrichLine line = { .query = -1, .newline = newline };
         int64_t realtime, monotonic, cache_time;
+        JournalFields f = {};
         const char *fields;
-        bool blank = true;
+        bool blank = true, ok = false;
         int r;
 
         e->line_number++;
         for (size_t i = 0; i < n && blank; i++)
                 blank = is_blank(s[i]);
         if (!blank) /* blank lines are not worth a warning */
-                o = enrich_parse(e, s, n);
-        if (o && journal_query(o, &line, &realtime, &monotonic, &cache_time)) {
+                ok = enrich_parse(e, s, n, &f);
+        if (ok && journal_query(e, &f, &line, &realtime, &monotonic, &cache_time)) {
                 line.insert = insert_position(s, n);
                 line.time = cache_time;
                 fields = cache_get(e, line.boot, line.pid, cache_time);
                 if (fields)
                         return enrich_cached(e, s, n, &line, fields);
-                line.query = (int) jarr_len(e->queries);
+                line.query = (int) jarr_len(e->cur->queries);
                 r = query_add(e, &line, realtime, monotonic);
                 if (r < 0)
                         return r;
-        } else if (e->n_lines == 0) {
+                if (cache_time > (int64_t) now_usec(CLOCK_REALTIME) - ENRICH_RECENT_USEC)
+                        e->cur->young = true;
+        } else if (batch_idle(e)) {
                 r = enrich_write(s, n);
                 if (r >= 0 && newline)
                         r = enrich_write("\n", 1);
@@ -3088,13 +3591,17 @@ static int verb_enrich(void) {
         _cleanup_(enricher_done) Enricher e = { .varlink.fd = -1 };
         int r;
 
-        e.tok = json_tokener_new_ex(ENRICH_JSON_DEPTH);
+        /* Fully buffered in large pieces (whatever stdout is): what is pending is flushed whenever
+         * the input has nothing more ready, so a followed journal is not held back. */
+        (void) setvbuf(stdout, NULL, _IOFBF, ENRICH_READ_SIZE);
+        e.scratch = malloc(ENRICH_LINE_MAX + 1);
         e.partial = malloc(ENRICH_LINE_MAX);
-        e.queries = json_object_new_array();
+        e.batches[0].queries = json_object_new_array();
+        e.batches[1].queries = json_object_new_array();
+        e.cur = &e.batches[0];
         e.cache = calloc(ENRICH_CACHE_SLOTS, sizeof(EnrichCacheEntry));
-        if (!e.tok || !e.partial || !e.queries || !e.cache)
+        if (!e.scratch || !e.partial || !e.batches[0].queries || !e.batches[1].queries || !e.cache)
                 return log_oom();
-        json_tokener_set_flags(e.tok, JSON_TOKENER_STRICT);
         /* Not reachable at the start is an error; later, lines pass through until it is back. */
         r = enrich_connect(&e);
         if (r < 0)

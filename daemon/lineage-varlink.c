@@ -22,9 +22,9 @@ static void caller_of(VarlinkCall *call, QueryCaller *ret) {
 
         /* Without credentials (cannot happen on AF_UNIX) the caller is nobody: it sees nothing. */
         if (varlink_call_get_peer_credentials(call, &uc) < 0)
-                *ret = (QueryCaller) { .uid = (uid_t) 65534, .pid = 0 };
+                *ret = (QueryCaller) { .uid = (uid_t) 65534, .pid = 0, .text_replies = true };
         else
-                *ret = (QueryCaller) { .uid = uc.uid, .pid = uc.pid };
+                *ret = (QueryCaller) { .uid = uc.uid, .pid = uc.pid, .text_replies = true };
 }
 
 static int reply_query_error(VarlinkCall *call, QueryError *e) {

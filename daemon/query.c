@@ -655,13 +655,49 @@ static int walk_ancestors(Query *q, const QueryCaller *c, const Row *target, jso
         return 0;
 }
 
-static void add_user_name(json_object *o, uint32_t uid) {
+/* Names looked up in the last second: a ResolveBatch of many lines names the same few users again and
+ * again, and one NSS lookup (nss-systemd asks systemd-userdbd, then reads /etc/passwd) costs more than
+ * the rest of an answer. The daemon has one thread. */
+#define USER_NAME_CACHE_SLOTS 64U
+#define USER_NAME_CACHE_USEC USEC_PER_SEC
+static struct {
+        uint32_t uid;
+        bool known;                     /* the uid has a name */
+        uint64_t until;                 /* CLOCK_MONOTONIC µs; 0: empty */
+        char name[64];
+} user_names[USER_NAME_CACHE_SLOTS];
+
+/* The user name of uid, or NULL; valid until the next call. */
+static const char *user_name(uint32_t uid) {
+        typeof(user_names[0]) *e = &user_names[(uid * 2654435761U) % USER_NAME_CACHE_SLOTS];
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        static char name[256];
         char buf[4096];
         struct passwd pw, *res = NULL;
+        int rc;
 
         /* Resolved when asked, through NSS: a uid's name may change, the record does not. */
-        if (getpwuid_r((uid_t) uid, &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_name)
-                json_object_object_add(o, "user", json_object_new_string(res->pw_name));
+        if (e->until > now && e->uid == uid)
+                return e->known ? e->name : NULL;
+        rc = getpwuid_r((uid_t) uid, &pw, buf, sizeof(buf), &res);
+        if (rc != 0 || !res || !res->pw_name)
+                res = NULL;
+        else
+                snprintf(name, sizeof(name), "%s", res->pw_name);
+        /* Lookups that failed for another reason than "no such user" are not remembered. */
+        if (rc != 0 || (res && strlen(res->pw_name) >= sizeof(e->name)))
+                return res ? name : NULL;
+        *e = (typeof(*e)) { .uid = uid, .known = res, .until = now + USER_NAME_CACHE_USEC };
+        if (res)
+                strcpy(e->name, res->pw_name);
+        return res ? name : NULL;
+}
+
+static void add_user_name(json_object *o, uint32_t uid) {
+        const char *name = user_name(uid);
+
+        if (name)
+                json_object_object_add(o, "user", json_object_new_string(name));
 }
 
 /* A Login from the current row of a statement selecting LOGIN_COLUMNS. */
@@ -2030,16 +2066,205 @@ static int method_list_logins(Query *q, const QueryCaller *c, json_object *param
         return 0;
 }
 
-/* ResolveBatch's login and ancestry of instance id, walking birth parents with one small query per
- * step: the nearest ANCESTRY_MAX names for the ancestry, and on up to the nearest login. */
-static void lean_origin(Query *q, const QueryCaller *c, uint64_t id, json_object *answer) {
+/* ---- ResolveBatch ---- */
+
+/* Answers rendered as JSON text for callers that take it (varlink): a batch of a thousand answers
+ * as json-c objects costs more to build, print and free than to find. The text says what
+ * process_json() and login_json() say, in the same order. */
+typedef struct JText {
+        char *s;
+        size_t n, allocated;
+        bool failed, first;
+} JText;
+
+static void jt_raw(JText *t, const char *s, size_t n) {
+        if (t->failed)
+                return;
+        if (t->allocated - t->n <= n) {
+                size_t a = MAX(t->allocated * 2, t->n + n + 4096);
+                char *b = realloc(t->s, a);
+
+                if (!b) {
+                        t->failed = true;
+                        return;
+                }
+                t->s = b;
+                t->allocated = a;
+        }
+        memcpy(t->s + t->n, s, n);
+        t->n += n;
+        t->s[t->n] = 0;
+}
+
+static void jt_open(JText *t) {
+        jt_raw(t, "{", 1);
+        t->first = true;
+}
+
+static void jt_close(JText *t) {
+        jt_raw(t, "}", 1);
+        t->first = false;
+}
+
+static void jt_key(JText *t, const char *key) {
+        jt_raw(t, t->first ? "\"" : ",\"", t->first ? 1 : 2);
+        jt_raw(t, key, strlen(key));
+        jt_raw(t, "\":", 2);
+        t->first = false;
+}
+
+static void jt_int(JText *t, const char *key, int64_t v) {
+        char buf[24], *p = buf + sizeof(buf);
+        uint64_t u = v < 0 ? -(uint64_t) v : (uint64_t) v;
+
+        /* Written by hand: printf's machinery costs more than the rest of a number. */
+        do
+                *--p = (char) ('0' + u % 10);
+        while ((u /= 10) > 0);
+        if (v < 0)
+                *--p = '-';
+        jt_key(t, key);
+        jt_raw(t, p, (size_t) (buf + sizeof(buf) - p));
+}
+
+static void jt_bool(JText *t, const char *key, bool v) {
+        jt_key(t, key);
+        jt_raw(t, v ? "true" : "false", v ? 4 : 5);
+}
+
+/* A string as json-c prints one (JSON_C_TO_STRING_NOSLASHESCAPE). */
+static void jt_str(JText *t, const char *key, const char *v) {
+        const unsigned char *p = (const unsigned char *) v, *run = p;
+
+        jt_key(t, key);
+        jt_raw(t, "\"", 1);
+        for (; *p; p++) {
+                char esc[8];
+
+                if (*p >= 0x20 && *p != '"' && *p != '\\')
+                        continue;
+                jt_raw(t, (const char *) run, (size_t) (p - run));
+                switch (*p) {
+                case '\b': strcpy(esc, "\\b"); break;
+                case '\n': strcpy(esc, "\\n"); break;
+                case '\r': strcpy(esc, "\\r"); break;
+                case '\t': strcpy(esc, "\\t"); break;
+                case '\f': strcpy(esc, "\\f"); break;
+                case '"': strcpy(esc, "\\\""); break;
+                case '\\': strcpy(esc, "\\\\"); break;
+                default: snprintf(esc, sizeof(esc), "\\u%04x", *p);
+                }
+                jt_raw(t, esc, strlen(esc));
+                run = p + 1;
+        }
+        jt_raw(t, (const char *) run, (size_t) (p - run));
+        jt_raw(t, "\"", 1);
+}
+
+static void jt_col_int(JText *t, const char *key, sqlite3_stmt *st, int col) {
+        if (sqlite3_column_type(st, col) != SQLITE_NULL)
+                jt_int(t, key, sqlite3_column_int64(st, col));
+}
+
+static void jt_col_text(JText *t, const char *key, sqlite3_stmt *st, int col) {
+        const char *v = (const char *) sqlite3_column_text(st, col);
+
+        if (v && *v)
+                jt_str(t, key, v);
+}
+
+static void jt_col_argv(JText *t, const char *key, sqlite3_stmt *st, int col) {
+        const char *v = (const char *) sqlite3_column_text(st, col);
+        json_object *a;
+        const char *text;
+
+        if (!v)
+                return;
+        a = json_tokener_parse(v); /* the database is outside input: only a valid array is passed on */
+        if (a && json_object_is_type(a, json_type_array) &&
+            (text = json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE))) {
+                jt_key(t, key);
+                jt_raw(t, text, strlen(text));
+        }
+        json_object_put(a);
+}
+
+/* process_json() without a live parent, as text. */
+static void process_text(const QueryCaller *c, sqlite3_stmt *st, JText *t) {
+        uint32_t flags = (uint32_t) sqlite3_column_int64(st, COL_FLAGS);
+        bool alive = sqlite3_column_type(st, COL_EXIT) == SQLITE_NULL;
+        Row r;
+
+        row_from_stmt(st, &r);
+        jt_open(t);
+        jt_int(t, "instance", (int64_t) r.id);
+        jt_int(t, "pid", r.pid);
+        jt_col_text(t, "bootId", st, COL_BOOT_ID);
+        jt_int(t, "startTime", r.start);
+        jt_col_int(t, "exitTime", st, COL_EXIT);
+        jt_bool(t, "alive", alive);
+        jt_int(t, "uid", r.uid);
+        jt_col_int(t, "gid", st, COL_GID);
+        jt_col_int(t, "sid", st, COL_SID);
+        jt_col_text(t, "lineageSource", st, COL_SOURCE);
+        jt_col_int(t, "birthParentPid", st, COL_BIRTH_PARENT_PID);
+        jt_col_int(t, "birthParentInstance", st, COL_BIRTH_PARENT);
+        if (!alive)
+                jt_col_int(t, "parentPid", st, COL_EXIT_PARENT_PID);
+        jt_col_int(t, "cabaPid", st, COL_CABA_PID);
+        jt_col_int(t, "cabaInstance", st, COL_CABA);
+        jt_bool(t, "exitUnknown", flags & INSTANCE_EXIT_UNKNOWN);
+        if (!caller_sees(c, &r)) {
+                jt_bool(t, "argvTruncated", false);
+                jt_bool(t, "redacted", true);
+                jt_close(t);
+                return;
+        }
+        jt_bool(t, "redacted", false);
+        jt_col_text(t, "comm", st, COL_COMM);
+        jt_col_text(t, "exe", st, COL_EXE);
+        jt_col_argv(t, "argv", st, COL_ARGV);
+        jt_bool(t, "argvTruncated", flags & INSTANCE_ARGV_TRUNCATED);
+        jt_col_int(t, "loginUid", st, COL_LOGIN_UID);
+        jt_col_int(t, "auditSession", st, COL_AUDIT_SESSION);
+        jt_col_int(t, "exitStatus", st, COL_EXIT_STATUS);
+        jt_col_int(t, "exitSignal", st, COL_EXIT_SIGNAL);
+        jt_close(t);
+}
+
+/* login_json() as text. */
+static void login_text(sqlite3_stmt *st, JText *t) {
+        const char *name = user_name((uint32_t) sqlite3_column_int64(st, 2));
+
+        jt_open(t);
+        jt_int(t, "instance", sqlite3_column_int64(st, 0));
+        jt_int(t, "auditSession", sqlite3_column_int64(st, 1));
+        jt_int(t, "loginUid", sqlite3_column_int64(st, 2));
+        if (name)
+                jt_str(t, "user", name);
+        jt_col_text(t, "service", st, 3);
+        jt_col_text(t, "remoteAddress", st, 4);
+        jt_col_int(t, "remotePort", st, 5);
+        jt_col_text(t, "tty", st, 6);
+        jt_col_text(t, "logindSession", st, 7);
+        jt_col_text(t, "unit", st, 8);
+        jt_int(t, "startTime", sqlite3_column_int64(st, 9));
+        jt_col_int(t, "endTime", st, 10);
+        jt_bool(t, "alive", sqlite3_column_type(st, 10) == SQLITE_NULL);
+        jt_close(t);
+}
+
+/* The login and ancestry of instance id, walking birth parents with one small query per step: the
+ * nearest ANCESTRY_MAX names for the ancestry, and on up to the nearest login. ret_login: the login's
+ * instance, 0 if none; ret_ancestry: "" if the walk found nothing. */
+static void lean_walk(Query *q, const QueryCaller *c, uint64_t id, uint64_t *ret_login,
+                      char ret_ancestry[static ANCESTRY_MAX * 48]) {
         struct {
                 int32_t pid;
                 char comm[32];
         } chain[ANCESTRY_MAX];
         size_t n = 0, login_at = SIZE_MAX, len = 0;
         uint64_t login = 0;
-        char buf[ANCESTRY_MAX * 48];
 
         for (unsigned depth = 0; id > 0 && depth < ANCESTRY_MAX_WALK; depth++) {
                 sqlite3_stmt *st = stmt(q, SQL_PARENT);
@@ -2069,48 +2294,75 @@ static void lean_origin(Query *q, const QueryCaller *c, uint64_t id, json_object
                         break;
                 id = next;
         }
-        if (login > 0) {
-                json_object *l = NULL;
-                int64_t uid;
-
-                if (load_login(q, login, &uid, &l) >= 0) {
-                        if (c->uid == 0 || (uid_t) uid == c->uid)
-                                json_object_object_add(answer, "login", l);
-                        else
-                                json_object_put(l);
-                }
-        }
+        *ret_login = login;
         /* From the login (when it is among the nearest) or the oldest of them, down to the process. */
-        buf[0] = 0;
+        ret_ancestry[0] = 0;
         for (size_t k = login_at == SIZE_MAX ? n : MIN(n, login_at + 1); k-- > 0;)
-                len += (size_t) snprintf(buf + len, sizeof(buf) - len, "%s%s[%d]", len ? " > " : "", chain[k].comm,
-                                         chain[k].pid);
-        if (n > 0)
-                json_object_object_add(answer, "ancestry", json_object_new_string(buf));
+                len += (size_t) snprintf(ret_ancestry + len, ANCESTRY_MAX * 48 - len, "%s%s[%d]", len ? " > " : "",
+                                         chain[k].comm, chain[k].pid);
 }
 
+/* The login (if the caller may see it) and ancestry of instance id, added to answer (json or text). */
+static void lean_origin(Query *q, const QueryCaller *c, uint64_t id, json_object *answer, JText *t) {
+        char ancestry[ANCESTRY_MAX * 48];
+        uint64_t login;
+
+        lean_walk(q, c, id, &login, ancestry);
+        if (login > 0) {
+                sqlite3_stmt *st = stmt(q, SQL_LOGIN_BY_INSTANCE);
+
+                sqlite3_bind_int64(st, 1, (int64_t) login);
+                if (sqlite3_step(st) == SQLITE_ROW &&
+                    (c->uid == 0 || (uid_t) sqlite3_column_int64(st, 2) == c->uid)) {
+                        if (t) {
+                                jt_key(t, "login");
+                                login_text(st, t);
+                        } else {
+                                json_object *l = login_json(st);
+
+                                if (l)
+                                        json_object_object_add(answer, "login", l);
+                        }
+                }
+        }
+        if (!ancestry[0])
+                return;
+        if (t)
+                jt_str(t, "ancestry", ancestry);
+        else
+                json_object_object_add(answer, "ancestry", json_object_new_string(ancestry));
+}
+
+/* One answer: as an object (returned), or appended to t as text (returns the query itself, borrowed,
+ * as a non-NULL "done"). Answers for the same instance in one batch are the same: cache maps the
+ * instance to its answer object, or to where its text is in t. */
 static json_object *resolve_one(Query *q, const QueryCaller *c, json_object *query, BootCache *boot,
-                                Hashmap *cache, QueryError *e, int *ret_r) {
-        _cleanup_(json_object_putp) json_object *answer = json_object_new_object(), *params = NULL;
+                                Hashmap *cache, JText *t, QueryError *e, int *ret_r) {
+        _cleanup_(json_object_putp) json_object *answer = NULL;
         int64_t pid, realtime = 0, monotonic = -1;
         const char *boot_id = NULL;
         json_object *p = NULL;
         uint64_t rowid = daemon_boot(q->daemon);
-        QueryError sub = {};
-        Row t;
+        sqlite3_stmt *st;
+        size_t start = t ? t->n : 0;
+        void *cached;
+        Row t_row;
 
         *ret_r = 0;
-        if (!answer)
-                return NULL;
         if (!json_object_is_type(query, json_type_object) || param_int(query, "pid", 1, INT32_MAX, &pid) <= 0 ||
             param_int(query, "realtime", 0, INT64_MAX, &realtime) < 0 ||
             param_int(query, "monotonic", 0, INT64_MAX, &monotonic) < 0 || param_string(query, "bootId", &boot_id) < 0) {
                 *ret_r = invalid_parameter(e, "queries");
                 return NULL;
         }
-        json_object_object_add(answer, "resolved", json_object_new_boolean(false));
+        if (!t) {
+                answer = json_object_new_object();
+                if (!answer)
+                        return NULL;
+                json_object_object_add(answer, "resolved", json_object_new_boolean(false));
+        }
         if (boot_id && lookup_boot(q, boot_id, boot) < 0)
-                return TAKE_PTR(answer); /* a boot we never saw */
+                goto unresolved; /* a boot we never saw */
         if (boot_id)
                 rowid = boot->rowid;
         if (realtime <= 0 && monotonic >= 0) {
@@ -2119,32 +2371,81 @@ static json_object *resolve_one(Query *q, const QueryCaller *c, json_object *que
                 realtime = (monotonic * 1000 + offset) / 1000;
         }
         if (realtime <= 0)
-                return TAKE_PTR(answer);
-        params = json_object_new_object();
-        if (!params)
-                return NULL;
-        add_int(params, "pid", pid);
-        add_int(params, "at", realtime);
-        if (find_target(q, c, params, true, rowid, RESOLVE_EXIT_GRACE_USEC, &t, &sub) < 0) {
-                query_error_done(&sub);
-                return TAKE_PTR(answer);
-        }
+                goto unresolved;
+        /* The holder at that time, as find_target() finds it, rendered from the same row. */
+        st = stmt(q, SQL_BY_PID_AT);
+        sqlite3_bind_int64(st, 1, pid);
+        sqlite3_bind_int64(st, 2, (int64_t) rowid);
+        sqlite3_bind_int64(st, 3, realtime);
+        if (sqlite3_step(st) != SQLITE_ROW)
+                goto unresolved;
+        row_from_stmt(st, &t_row);
+        if ((t_row.exit > 0 && t_row.exit + (int64_t) RESOLVE_EXIT_GRACE_USEC < realtime) || !caller_sees(c, &t_row))
+                goto unresolved;
         /* Journal lines come in runs from the same process: one answer per instance and batch. */
-        if (cache && (p = hashmap_get(cache, t.id)))
-                return json_object_get(p);
+        cached = cache ? hashmap_get(cache, t_row.id) : NULL;
+        if (cached && !t)
+                return json_object_get(cached);
+        if (cached) {
+                /* Its text: copied (t may move while it grows). */
+                uint64_t span = (uint64_t) (uintptr_t) cached;
+                size_t from = (size_t) (span >> 32), len = (size_t) (span & UINT32_MAX);
+                _cleanup_free_ char *copy = strndup(t->s + from, len);
+
+                if (!copy)
+                        return NULL;
+                jt_raw(t, copy, len);
+                return t->failed ? NULL : query;
+        }
+        if (t) {
+                jt_raw(t, "{\"resolved\":true,\"process\":", strlen("{\"resolved\":true,\"process\":"));
+                t->first = false;
+                process_text(c, st, t);
+                t->first = false;
+                lean_origin(q, c, t_row.id, NULL, t);
+                jt_close(t);
+                /* Remembered as offset << 32 | length (never 0): a batch's text stays far below 4 GiB. */
+                if (cache && !t->failed && t->n - start <= UINT32_MAX && start <= UINT32_MAX)
+                        (void) hashmap_put(cache, t_row.id, (void *) (uintptr_t) (((uint64_t) start << 32) | (t->n - start)));
+                return t->failed ? NULL : query;
+        }
         json_object_object_add(answer, "resolved", json_object_new_boolean(true));
-        if (load_instance(q, c, t.id, false, NULL, &p) >= 0)
+        p = process_json(q, c, st, false);
+        if (p)
                 json_object_object_add(answer, "process", p);
-        lean_origin(q, c, t.id, answer);
-        if (cache && hashmap_put(cache, t.id, answer) >= 0)
+        lean_origin(q, c, t_row.id, answer, NULL);
+        if (cache && hashmap_put(cache, t_row.id, answer) >= 0)
                 json_object_get(answer);
         return TAKE_PTR(answer);
+
+unresolved:
+        if (!t)
+                return TAKE_PTR(answer);
+        jt_raw(t, "{\"resolved\":false}", 18);
+        return t->failed ? NULL : query;
+}
+
+/* The answers array of a text batch: printed from the text when the reply is serialized. */
+static int answers_text_print(json_object *o, struct printbuf *pb, int level, int flags) {
+        JText *t = json_object_get_userdata(o);
+
+        return printbuf_memappend(pb, t->s ?: "[]", t->s ? (int) t->n : 2);
+}
+
+static void answers_text_free(json_object *o, void *userdata) {
+        JText *t = userdata;
+
+        free(t->s);
+        free(t);
 }
 
 static int method_resolve_batch(Query *q, const QueryCaller *c, json_object *params, json_object **ret, QueryError *e) {
         _cleanup_(json_object_putp) json_object *reply = NULL;
         json_object *queries, *answers;
         _cleanup_(hashmap_freep) Hashmap *cache = NULL;
+        sqlite3 *db = store_db(daemon_store(q->daemon));
+        bool in_transaction = false;
+        JText *t = NULL;
         BootCache boot = {};
         size_t n, it = 0;
         void *v;
@@ -2164,16 +2465,42 @@ static int method_resolve_batch(Query *q, const QueryCaller *c, json_object *par
                 return -ENOMEM;
         }
         json_object_object_add(reply, "answers", answers);
+        if (c->text_replies) {
+                t = calloc(1, sizeof(JText));
+                if (!t)
+                        return -ENOMEM;
+                json_object_set_serializer(answers, answers_text_print, t, answers_text_free);
+                jt_raw(t, "[", 1);
+        }
         (void) hashmap_new(&cache); /* without it, every line is answered on its own */
+        /* One read transaction for the whole batch rather than one per statement (nothing is being
+         * written: pending rows were committed before the call). */
+        if (sqlite3_get_autocommit(db))
+                in_transaction = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
         for (size_t k = 0; k < n && r >= 0; k++) {
-                json_object *a = resolve_one(q, c, json_object_array_get_idx(queries, k), &boot, cache, e, &r);
+                json_object *a;
 
+                if (t && k > 0)
+                        jt_raw(t, ",", 1);
+                a = resolve_one(q, c, json_object_array_get_idx(queries, k), &boot, cache, t, e, &r);
                 if (r >= 0 && !a)
                         r = -ENOMEM;
-                if (r >= 0)
+                if (r >= 0 && !t)
                         json_object_array_add(answers, a);
         }
-        while (cache && hashmap_iterate(cache, &it, NULL, &v))
+        if (t) {
+                jt_raw(t, "]", 1);
+                if (r >= 0 && t->failed)
+                        r = -ENOMEM;
+        }
+        if (in_transaction) {
+                /* Nothing may keep it open: the store begins its own transactions on this connection. */
+                for (unsigned k = 0; k < _SQL_MAX; k++)
+                        sqlite3_reset(q->sql[k]);
+                if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+                        (void) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        }
+        while (!t && cache && hashmap_iterate(cache, &it, NULL, &v))
                 json_object_put(v);
         if (r < 0)
                 return r;

@@ -18,6 +18,9 @@ typedef struct QueryWatch QueryWatch;
 typedef struct QueryCaller {
         uid_t uid;
         pid_t pid;
+        /* The reply is only printed (varlink), never walked (D-Bus): parts of it may be pre-rendered
+         * JSON text behind a json-c serializer (ResolveBatch's answers). */
+        bool text_replies;
 } QueryCaller;
 
 #define QUERY_ERROR_NO_SUCH_PROCESS "org.lineaged.Lineage.NoSuchProcess"
