@@ -15,6 +15,8 @@
 #define BUFFER_KEEP (64U * 1024U)
 /* Bounded work per wakeup, so one busy client cannot starve the others (epoll is level-triggered). */
 #define ROUNDS_PER_WAKEUP 64U
+/* Output a connection may have queued (not yet taken by the socket) for its next call to be dispatched. */
+#define DISPATCH_OUTPUT_MAX (64U * 1024U)
 #define ACCEPTS_PER_WAKEUP 256U
 #define ACCEPT_PAUSE_USEC (250U * USEC_PER_MSEC)
 
@@ -870,11 +872,13 @@ static int connection_dispatch_one(VarlinkConnection *c, const char *text, size_
         return r == -ENOMEM ? r : 0;
 }
 
-/* Dispatches complete messages while no call is pending and the output is under its limit. */
+/* Dispatches complete messages while no call is pending and the replies already made have (nearly)
+ * all gone into the socket. A client that pipelines large calls then reads reply N while the next call
+ * is being answered, instead of waiting for the rest of reply N behind it: the two sides overlap. */
 static int connection_dispatch(VarlinkConnection *c) {
         int n = 0, r;
 
-        while (!c->current && !c->big_iov && connection_output_size(c) < c->server->limits.max_output_buffer) {
+        while (!c->current && !c->big_iov && connection_output_size(c) < DISPATCH_OUTPUT_MAX) {
                 const char *text;
                 size_t len;
 
