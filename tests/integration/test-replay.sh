@@ -21,11 +21,14 @@ stop_daemon
 grep -q "Replayed" "$T/replay.log" || fail "no replay summary"
 
 LINEAGE="SELECT id, pid, start_ticks, start_time, exit_time, birth_parent, birth_parent_pid, lineage_source,
-        caba, caba_pid, exit_parent_pid, exit_status, exit_signal, comm, exe, argv, uid, sid, flags
+        caba, caba_pid, exit_parent_pid, exit_status, exit_signal, comm, exe, argv, uid, sid, flags, exec_time
         FROM instances ORDER BY id"
 q "$LINEAGE" > "$T/live.txt"
 sqlite3 -batch "$T/replay.db" "$LINEAGE" > "$T/replayed.txt"
-EVENTS="SELECT instance, time, type, tid, a, b, text, argv FROM events ORDER BY id;
+# An instance row keeps its last exec; an earlier one moves to events at the commit that replaces it,
+# so rows are compared in time order (commits fall elsewhere in a replay), not by id.
+EVENTS="SELECT instance, time, type, tid, a, b, text, argv FROM events ORDER BY instance, time, type, id;
+        SELECT instance, pid, time, type, tid, a, b, text, cmdline FROM event_log ORDER BY instance, time, type, id;
         SELECT * FROM logins ORDER BY instance"
 q "$EVENTS" >> "$T/live.txt"
 sqlite3 -batch "$T/replay.db" "$EVENTS" >> "$T/replayed.txt"
