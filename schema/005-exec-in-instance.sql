@@ -26,3 +26,7 @@ UNION ALL
 SELECT NULL, i.id, i.pid, i.exec_time, 'exec', NULL, NULL, NULL, i.exe,
        (SELECT group_concat(value, ' ') FROM json_each(i.argv))
 FROM instances i WHERE i.exec_time IS NOT NULL;
+
+-- Retention walks instances in id order (ids follow start times, and nothing exits before it starts)
+-- instead of by exit time: this index cost 19 bytes per instance for that alone.
+DROP INDEX instances_exit;
