@@ -11,6 +11,7 @@ enum {
         STMT_INSTANCE,
         STMT_EVENT,
         STMT_ROW_EXEC,
+        STMT_ROW_NO_ARGV,
         STMT_GAP,
         STMT_LOGIN,
         STMT_HEARTBEAT,
@@ -64,6 +65,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
         /* The exec a written row stands for, if this update replaces it (then it moves to events). */
         [STMT_ROW_EXEC] = "SELECT exec_time, exe, argv FROM instances WHERE id = ?1 AND exec_time IS NOT NULL"
                           " AND (?2 OR exe IS NOT ?3 OR (?4 AND argv IS NOT ?5))",
+        [STMT_ROW_NO_ARGV] = "SELECT 1 FROM instances WHERE id = ?1 AND argv IS NULL",
         [STMT_GAP] = "INSERT INTO gaps (boot, start_time, end_time, lost, cpu, reason)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         [STMT_HEARTBEAT] = "UPDATE runs SET last_commit = ?2 WHERE id = ?1",
@@ -486,15 +488,31 @@ static bool streq_opt(const char *a, const char *b) {
 
 /* Whether the row written for i will hold exactly the image of its exec e: then e is not written as an
  * events row, the row's exec_time is its time. e->text and e->argv are what was read after the exec;
- * the row's exe is i->exe and its argv is i->argv if that is (re)written now. */
-static bool exec_folds(const Instance *i, const TrackerEvent *e) {
+ * the row's exe is i->exe and its argv is i->argv if that is (re)written now, else what the row has. */
+static int exec_folds(Store *s, const Instance *i, const TrackerEvent *e, bool *ret) {
         size_t el = e->argv ? e->argv_len : 0, il = i->argv ? i->argv_len : 0;
+        sqlite3_stmt *st;
+        int rc;
 
+        *ret = false;
         if (e->tid != 0 || !streq_opt(e->text, i->exe))
-                return false;
-        if (!i->argv_changed && i->written)
-                return false; /* the row keeps an argv we do not have */
-        return el == il && (el == 0 || memcmp(e->argv, i->argv, el) == 0);
+                return 0;
+        if (i->argv_changed || !i->written) {
+                *ret = el == il && (el == 0 || memcmp(e->argv, i->argv, el) == 0);
+                return 0;
+        }
+        /* The row keeps the argv it has: the exec's is no argv at all (else argv_changed), so the
+         * row stands for the exec if it has none either, whichever commit it was written in. */
+        if (el > 0)
+                return 0;
+        st = s->stmt[STMT_ROW_NO_ARGV];
+        sqlite3_bind_int64(st, 1, (int64_t) i->id);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                return sqlite_to_errno(rc) ?: -EIO;
+        *ret = rc == SQLITE_ROW;
+        return 0;
 }
 
 static int fold_exec(Store *s, const TrackerEvent *e) {
@@ -556,10 +574,15 @@ static int sink_instance(const Instance *i, void *userdata) {
         Store *s = userdata;
         sqlite3_stmt *st = s->stmt[STMT_INSTANCE];
         const TrackerEvent *e = s->flushing ? tracker_pending_exec(s->flushing, i) : NULL;
-        bool exited = !(i->flags & INSTANCE_ALIVE), fold = e && exec_folds(i, e);
+        bool exited = !(i->flags & INSTANCE_ALIVE), fold = false;
         const char *argv;
         int r;
 
+        if (e) {
+                r = exec_folds(s, i, e, &fold);
+                if (r < 0)
+                        return r;
+        }
         r = store_json(s, i->argv, i->argv_len, &argv);
         if (r < 0)
                 return r;
