@@ -62,6 +62,7 @@ struct Daemon {
         uint64_t replay_pending;
         bool replay_by_time;            /* replay: commit at the live cadence (--commit-interval given) */
         uint64_t replay_commit_ns;      /* the record time of the next such commit; 0 before the first event */
+        bool replay_after_info;         /* the last records were a batch's info records */
         int store_error;                /* last commit error, 0 when healthy */
         uint64_t store_error_since;     /* realtime µs of the first failure in a row */
 };
@@ -944,7 +945,9 @@ static int replay_flush_maybe(Daemon *d) {
 }
 
 /* At the live cadence: commits what came before an event once the record's time has passed the next
- * commit (the live daemon's timer would have fired by then). */
+ * commit (the live daemon's timer would have fired by then). Live commits fall between batches, after
+ * the facts read at a batch's end (info records); so does this one, unless a whole further interval
+ * passes without any (then no exec is waiting for its image either). */
 static int replay_commit_before(Daemon *d, uint64_t at_ns) {
         uint64_t interval = d->config.commit_interval_usec * 1000;
 
@@ -954,7 +957,7 @@ static int replay_commit_before(Daemon *d, uint64_t at_ns) {
                 d->replay_commit_ns = at_ns + interval; /* the first event starts the first interval */
                 return 0;
         }
-        if (at_ns < d->replay_commit_ns)
+        if (at_ns < d->replay_commit_ns || (!d->replay_after_info && at_ns < d->replay_commit_ns + interval))
                 return 0;
         d->replay_commit_ns = at_ns + interval;
         return daemon_flush(d);
@@ -987,6 +990,7 @@ static int replay_event(const CnprocEvent *ev, void *userdata) {
         r = replay_commit_before(d, ev->timestamp_ns);
         if (r < 0)
                 return r;
+        d->replay_after_info = false;
         tracker_handle_event(d->tracker, ev);
         return replay_flush_maybe(d);
 }
@@ -1034,6 +1038,7 @@ static int replay_info(const ProcInfo *info, void *userdata) {
 
         if (!d->tracker)
                 return -EBADMSG;
+        d->replay_after_info = true;
         i = tracker_get(d->tracker, info->pid);
         if (i)
                 (void) tracker_apply_info(d->tracker, i, info);

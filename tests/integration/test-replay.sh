@@ -40,4 +40,16 @@ if ! diff -u "$T/live.txt" "$T/replayed.txt" > "$T/diff.txt"; then
         fail "the replayed database differs from the live one"
 fi
 echo "ok: $n instances and $(q "SELECT count(*) FROM events") events identical after replay"
+
+# At the live commit cadence (a commit per 50 ms of the record's time, as the daemon ran): the same rows,
+# committed in many more transactions.
+"$LINEAGED" --database="$T/replay-live.db" --replay="$T/events.rec" --commit-interval=50 --log-level=debug \
+        2>"$T/replay-live.log" || { cat "$T/replay-live.log"; fail "replay at the live cadence failed"; }
+sqlite3 -batch "$T/replay-live.db" "$LINEAGE" > "$T/replayed-live.txt"
+sqlite3 -batch "$T/replay-live.db" "$EVENTS" >> "$T/replayed-live.txt"
+if ! diff -u "$T/live.txt" "$T/replayed-live.txt" > "$T/diff-live.txt"; then
+        head -n 40 "$T/diff-live.txt"
+        fail "the database replayed at the live cadence differs from the live one"
+fi
+echo "ok: identical when replayed at the live commit cadence"
 check "replayed integrity" "$(sqlite3 "$T/replay.db" "PRAGMA integrity_check")" ok
