@@ -61,6 +61,9 @@ struct Daemon {
         uint64_t start_time;
         uint64_t replay_pending;
         uint64_t replay_first, replay_last; /* realtime µs of the replayed record's first and last event */
+        bool replay_by_time;            /* replay: commit at the live cadence (--commit-interval given) */
+        uint64_t replay_commit_ns;      /* the record time of the next such commit; 0 before the first event */
+        bool replay_after_info;         /* the last records were a batch's info records */
         int store_error;                /* last commit error, 0 when healthy */
         uint64_t store_error_since;     /* realtime µs of the first failure in a row */
 };
@@ -93,6 +96,9 @@ int daemon_new(Daemon **ret, const DaemonConfig *config) {
         if (!d)
                 return log_oom();
         d->config = *config;
+        /* A replay commits every REPLAY_FLUSH_EVERY events, or, with --commit-interval, at the live
+         * cadence: whenever the record's event times have advanced by that interval. */
+        d->replay_by_time = config->replay && config->commit_interval_usec > 0;
         if (d->config.commit_interval_usec == 0)
                 d->config.commit_interval_usec = DEFAULT_COMMIT_INTERVAL_USEC;
         d->start_time = now_usec(CLOCK_REALTIME);
@@ -879,7 +885,7 @@ int daemon_run(Daemon *d) {
 
 /* Replay: the same tracker and store, fed from a record file. */
 static int replay_flush_maybe(Daemon *d) {
-        if (++d->replay_pending < REPLAY_FLUSH_EVERY)
+        if (d->replay_by_time || ++d->replay_pending < REPLAY_FLUSH_EVERY)
                 return 0;
         d->replay_pending = 0;
         return daemon_flush(d);
@@ -892,6 +898,25 @@ static void replay_saw(Daemon *d, uint64_t mono_ns) {
         if (d->replay_first == 0 || t < d->replay_first)
                 d->replay_first = t;
         d->replay_last = MAX(d->replay_last, t);
+}
+
+/* At the live cadence: commits what came before an event once the record's time has passed the next
+ * commit (the live daemon's timer would have fired by then). Live commits fall between batches, after
+ * the facts read at a batch's end (info records); so does this one, unless a whole further interval
+ * passes without any (then no exec is waiting for its image either). */
+static int replay_commit_before(Daemon *d, uint64_t at_ns) {
+        uint64_t interval = d->config.commit_interval_usec * 1000;
+
+        if (!d->replay_by_time)
+                return 0;
+        if (d->replay_commit_ns == 0) {
+                d->replay_commit_ns = at_ns + interval; /* the first event starts the first interval */
+                return 0;
+        }
+        if (at_ns < d->replay_commit_ns || (!d->replay_after_info && at_ns < d->replay_commit_ns + interval))
+                return 0;
+        d->replay_commit_ns = at_ns + interval;
+        return daemon_flush(d);
 }
 
 static int replay_clock(const RecordClock *c, void *userdata) {
@@ -914,9 +939,14 @@ static int replay_clock(const RecordClock *c, void *userdata) {
 
 static int replay_event(const CnprocEvent *ev, void *userdata) {
         Daemon *d = userdata;
+        int r;
 
         if (!d->tracker)
                 return -EBADMSG;
+        r = replay_commit_before(d, ev->timestamp_ns);
+        if (r < 0)
+                return r;
+        d->replay_after_info = false;
         tracker_handle_event(d->tracker, ev);
         replay_saw(d, ev->timestamp_ns);
         return replay_flush_maybe(d);
@@ -966,6 +996,7 @@ static int replay_info(const ProcInfo *info, void *userdata) {
 
         if (!d->tracker)
                 return -EBADMSG;
+        d->replay_after_info = true;
         i = tracker_get(d->tracker, info->pid);
         if (i)
                 (void) tracker_apply_info(d->tracker, i, info);

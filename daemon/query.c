@@ -64,8 +64,13 @@ static const char *const sql_text[_SQL_MAX] = {
                           " ORDER BY i.start_time DESC, i.id DESC LIMIT 1",
         [SQL_CHILDREN] = "SELECT " PROCESS_COLUMNS " FROM instances i JOIN boots b ON b.id = i.boot"
                          " WHERE i.birth_parent = ?1 ORDER BY i.start_time, i.id LIMIT ?2",
-        [SQL_EVENTS] = "SELECT e.time, e.type, e.tid, e.a, e.b, e.text, e.argv FROM events e"
-                       " WHERE e.instance = ?1 ORDER BY e.time, e.id LIMIT ?2",
+        /* The last exec may be kept in the instance row (exec_time, exe, argv) instead of events: it
+         * sorts after the rows of its own µs, as the exec event follows the comm change it causes. */
+        [SQL_EVENTS] = "SELECT time, type, tid, a, b, text, argv FROM"
+                       " (SELECT e.time, e.type, e.tid, e.a, e.b, e.text, e.argv, e.id FROM events e WHERE e.instance = ?1"
+                       " UNION ALL SELECT i.exec_time, 2, NULL, NULL, NULL, i.exe, i.argv, 9223372036854775807"
+                       " FROM instances i WHERE i.id = ?1 AND i.exec_time IS NOT NULL)"
+                       " ORDER BY time, id LIMIT ?2",
         [SQL_GAPS] = "SELECT start_time, end_time, lost, reason FROM gaps WHERE boot = ?1 AND end_time >= ?2"
                      " AND start_time <= ?3 ORDER BY start_time LIMIT ?4",
         [SQL_BOOT_BY_ID] = "SELECT id, realtime_offset FROM boots WHERE boot_id = ?1",

@@ -136,7 +136,8 @@ int record_write_reconcile(RecordWriter *w, uint64_t exit_time) {
 
 static int parse_procinfo(const uint8_t *buf, size_t len, RecordKind kind, const RecordHandlers *h, void *userdata) {
         _cleanup_free_ int32_t *tids = NULL;
-        _cleanup_free_ char *exe = NULL, *argv = NULL;
+        char exe[PROCFS_EXE_MAX + 1];
+        const char *argv = NULL;
         RecordProcInfo p;
         ProcInfo i = {};
         size_t need;
@@ -149,18 +150,13 @@ static int parse_procinfo(const uint8_t *buf, size_t len, RecordKind kind, const
             p.nscaba_n > PROCFS_NSCABA_LEVELS_MAX)
                 return -EBADMSG;
         buf += sizeof(p);
-        if (p.exe_len > 0) {
-                exe = strndup((const char *) buf, p.exe_len);
-                if (!exe)
-                        return -ENOMEM;
-        }
+        /* No copies on the heap: exe is NUL-terminated on the stack, argv is read in place (handlers get
+         * a const ProcInfo and copy what they keep). Thread ids are copied for their alignment. */
+        memcpy(exe, buf, p.exe_len);
+        exe[p.exe_len] = 0;
         buf += p.exe_len;
-        if (p.argv_len > 0) {
-                argv = malloc(p.argv_len);
-                if (!argv)
-                        return -ENOMEM;
-                memcpy(argv, buf, p.argv_len);
-        }
+        if (p.argv_len > 0)
+                argv = (const char *) buf;
         buf += p.argv_len;
         if (p.n_tids > 0) {
                 tids = malloc((size_t) p.n_tids * sizeof(int32_t));
@@ -174,7 +170,7 @@ static int parse_procinfo(const uint8_t *buf, size_t len, RecordKind kind, const
                 .ruid = p.ruid, .euid = p.euid, .rgid = p.rgid, .egid = p.egid,
                 .loginuid = p.loginuid, .sessionid = p.sessionid, .state = p.state,
                 .argv_truncated = p.argv_truncated,
-                .exe = exe, .argv = argv, .argv_len = p.argv_len,
+                .exe = p.exe_len > 0 ? exe : NULL, .argv = (char *) argv, .argv_len = p.argv_len,
         };
         memcpy(i.comm, p.comm, sizeof(i.comm));
         i.comm[sizeof(i.comm) - 1] = 0;

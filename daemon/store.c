@@ -10,6 +10,8 @@
 enum {
         STMT_INSTANCE,
         STMT_EVENT,
+        STMT_ROW_EXEC,
+        STMT_ROW_NO_ARGV,
         STMT_GAP,
         STMT_LOGIN,
         STMT_HEARTBEAT,
@@ -23,20 +25,35 @@ struct Store {
         uint64_t boot;
         uint64_t run;
         uint64_t skipped_rows;
+
+        /* During a flush: the tracker, and the exec events folded into their instance rows (sorted by
+         * address once the events begin), which are then not written to events. */
+        Tracker *flushing;
+        const TrackerEvent **folded;
+        size_t n_folded, n_folded_alloc;
+        bool folded_sorted;
+        char *json;                     /* argv rendered as JSON, reused across rows */
+        size_t json_alloc;
 };
 
 static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_INSTANCE] =
                 "INSERT INTO instances (id, boot, pid, start_ticks, start_time, exit_time, birth_parent,"
                 " birth_parent_pid, lineage_source, caba, caba_pid, exit_parent, exit_parent_pid, exit_status,"
-                " exit_signal, comm, exe, argv, uid, euid, gid, egid, login_uid, audit_session, sid, pgid, flags)"
+                " exit_signal, comm, exe, argv, uid, euid, gid, egid, login_uid, audit_session, sid, pgid, flags,"
+                " exec_time)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
-                " ?21, ?22, ?23, ?24, ?25, ?26, ?27)"
+                " ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?29)"
                 " ON CONFLICT (id) DO UPDATE SET exit_time = excluded.exit_time,"
                 " birth_parent = excluded.birth_parent, birth_parent_pid = excluded.birth_parent_pid,"
                 " lineage_source = excluded.lineage_source, caba = excluded.caba, caba_pid = excluded.caba_pid,"
                 " exit_parent = excluded.exit_parent, exit_parent_pid = excluded.exit_parent_pid,"
                 " exit_status = excluded.exit_status, exit_signal = excluded.exit_signal,"
+                /* ?29: this flush's last exec, folded into the row; ?30: an exec that could not be. The
+                 * exec the row stood for was moved to events first (STMT_ROW_EXEC). */
+                " exec_time = CASE WHEN ?29 IS NOT NULL THEN ?29"
+                " WHEN ?30 OR exe IS NOT excluded.exe OR (?28 AND argv IS NOT excluded.argv) THEN NULL"
+                " ELSE exec_time END,"
                 " comm = excluded.comm, exe = excluded.exe,"
                 /* argv is dropped from memory once written: only an exec that changed it rewrites it. */
                 " argv = CASE WHEN ?28 THEN excluded.argv ELSE argv END,"
@@ -45,6 +62,10 @@ static const char *const stmt_sql[_STMT_MAX] = {
                 " sid = excluded.sid, pgid = excluded.pgid, flags = excluded.flags",
         [STMT_EVENT] = "INSERT INTO events (instance, time, type, tid, a, b, text, argv)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        /* The exec a written row stands for, if this update replaces it (then it moves to events). */
+        [STMT_ROW_EXEC] = "SELECT exec_time, exe, argv FROM instances WHERE id = ?1 AND exec_time IS NOT NULL"
+                          " AND (?2 OR exe IS NOT ?3 OR (?4 AND argv IS NOT ?5))",
+        [STMT_ROW_NO_ARGV] = "SELECT 1 FROM instances WHERE id = ?1 AND argv IS NULL",
         [STMT_GAP] = "INSERT INTO gaps (boot, start_time, end_time, lost, cpu, reason)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         [STMT_HEARTBEAT] = "UPDATE runs SET last_commit = ?2 WHERE id = ?1",
@@ -225,6 +246,8 @@ Store *store_free(Store *s) {
         if (s->db)
                 sqlite3_close(s->db);
         free(s->path);
+        free(s->folded);
+        free(s->json);
         free(s);
         return NULL;
 }
@@ -349,16 +372,15 @@ static size_t utf8_valid_len(const unsigned char *p, size_t n) {
         return len;
 }
 
-char *argv_to_json(const char *argv, size_t len) {
+/* Worst case: every byte becomes "\\xNN" (5 bytes), plus quotes and commas per argument. */
+#define ARGV_JSON_MAX(len) ((len) * 8 + 3)
+
+/* Writes the JSON of argv to out (ARGV_JSON_MAX(len) bytes), NUL-terminated. */
+static void argv_json_write(char *out, const char *argv, size_t len) {
         const unsigned char *p = (const unsigned char *) argv;
-        char *out, *o;
+        char *o = out;
         bool open = false;
 
-        /* Worst case: every byte becomes "\\xNN" (5 bytes), plus quotes and commas per argument. */
-        out = malloc(len * 8 + 3);
-        if (!out)
-                return NULL;
-        o = out;
         *o++ = '[';
         for (size_t k = 0; k < len;) {
                 size_t n;
@@ -397,7 +419,34 @@ char *argv_to_json(const char *argv, size_t len) {
                 *o++ = '"';
         *o++ = ']';
         *o = 0;
+}
+
+char *argv_to_json(const char *argv, size_t len) {
+        char *out = malloc(ARGV_JSON_MAX(len));
+
+        if (out)
+                argv_json_write(out, argv, len);
         return out;
+}
+
+/* argv as JSON in the store's buffer (valid until the next call), NULL if there is none. */
+static int store_json(Store *s, const char *argv, size_t len, const char **ret) {
+        if (!argv || len == 0) {
+                *ret = NULL;
+                return 0;
+        }
+        if (s->json_alloc < ARGV_JSON_MAX(len)) {
+                size_t n = MAX(ARGV_JSON_MAX(len), (size_t) 4096);
+                char *b = realloc(s->json, n);
+
+                if (!b)
+                        return -ENOMEM;
+                s->json = b;
+                s->json_alloc = n;
+        }
+        argv_json_write(s->json, argv, len);
+        *ret = s->json;
+        return 0;
 }
 
 static void bind_opt_int(sqlite3_stmt *st, int idx, bool have, int64_t v) {
@@ -407,9 +456,10 @@ static void bind_opt_int(sqlite3_stmt *st, int idx, bool have, int64_t v) {
                 sqlite3_bind_null(st, idx);
 }
 
+/* Text stays valid until the statement is stepped and reset (step_row), so SQLite need not copy it. */
 static void bind_opt_text(sqlite3_stmt *st, int idx, const char *v) {
         if (v && *v)
-                sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC);
         else
                 sqlite3_bind_null(st, idx);
 }
@@ -432,16 +482,119 @@ static int step_row(Store *s, sqlite3_stmt *st, const char *what) {
         return r;
 }
 
+static bool streq_opt(const char *a, const char *b) {
+        return streq(a && *a ? a : "", b && *b ? b : "");
+}
+
+/* Whether the row written for i will hold exactly the image of its exec e: then e is not written as an
+ * events row, the row's exec_time is its time. e->text and e->argv are what was read after the exec;
+ * the row's exe is i->exe and its argv is i->argv if that is (re)written now, else what the row has. */
+static int exec_folds(Store *s, const Instance *i, const TrackerEvent *e, bool *ret) {
+        size_t el = e->argv ? e->argv_len : 0, il = i->argv ? i->argv_len : 0;
+        sqlite3_stmt *st;
+        int rc;
+
+        *ret = false;
+        if (e->tid != 0 || !streq_opt(e->text, i->exe))
+                return 0;
+        if (i->argv_changed || !i->written) {
+                *ret = el == il && (el == 0 || memcmp(e->argv, i->argv, el) == 0);
+                return 0;
+        }
+        /* The row keeps the argv it has: the exec's is no argv at all (else argv_changed), so the
+         * row stands for the exec if it has none either, whichever commit it was written in. */
+        if (el > 0)
+                return 0;
+        st = s->stmt[STMT_ROW_NO_ARGV];
+        sqlite3_bind_int64(st, 1, (int64_t) i->id);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                return sqlite_to_errno(rc) ?: -EIO;
+        *ret = rc == SQLITE_ROW;
+        return 0;
+}
+
+static int fold_exec(Store *s, const TrackerEvent *e) {
+        if (s->n_folded >= s->n_folded_alloc) {
+                size_t n = MAX(s->n_folded_alloc * 2, (size_t) 256);
+                const TrackerEvent **f = reallocarray(s->folded, n, sizeof(*f));
+
+                if (!f)
+                        return -ENOMEM;
+                s->folded = f;
+                s->n_folded_alloc = n;
+        }
+        s->folded[s->n_folded++] = e;
+        return 0;
+}
+
+static int cmp_ptr(const void *a, const void *b) {
+        uintptr_t x = (uintptr_t) *(const void *const *) a, y = (uintptr_t) *(const void *const *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+static bool exec_folded(Store *s, const TrackerEvent *e) {
+        if (s->n_folded == 0)
+                return false;
+        if (!s->folded_sorted) {
+                qsort(s->folded, s->n_folded, sizeof(*s->folded), cmp_ptr);
+                s->folded_sorted = true;
+        }
+        return bsearch(&e, s->folded, s->n_folded, sizeof(*s->folded), cmp_ptr);
+}
+
+/* Before a written row's image or exec is replaced: its exec, if it holds one, becomes an events row. */
+static int move_row_exec(Store *s, const Instance *i, bool new_exec, const char *argv) {
+        sqlite3_stmt *st = s->stmt[STMT_ROW_EXEC], *ev = s->stmt[STMT_EVENT];
+        int rc, r = 0;
+
+        sqlite3_bind_int64(st, 1, (int64_t) i->id);
+        sqlite3_bind_int(st, 2, new_exec);
+        bind_opt_text(st, 3, i->exe);
+        sqlite3_bind_int(st, 4, i->argv_changed);
+        bind_opt_text(st, 5, argv);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                sqlite3_bind_int64(ev, 1, (int64_t) i->id);
+                sqlite3_bind_int64(ev, 2, sqlite3_column_int64(st, 0));
+                sqlite3_bind_int64(ev, 3, LINEAGE_EVENT_EXEC);
+                sqlite3_bind_value(ev, 7, sqlite3_column_value(st, 1));
+                sqlite3_bind_value(ev, 8, sqlite3_column_value(st, 2));
+                r = step_row(s, ev, "event");
+        } else if (rc != SQLITE_DONE)
+                r = sqlite_to_errno(rc) ?: -EIO;
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return r;
+}
+
 static int sink_instance(const Instance *i, void *userdata) {
         Store *s = userdata;
         sqlite3_stmt *st = s->stmt[STMT_INSTANCE];
-        _cleanup_free_ char *argv = NULL;
-        bool exited = !(i->flags & INSTANCE_ALIVE);
+        const TrackerEvent *e = s->flushing ? tracker_pending_exec(s->flushing, i) : NULL;
+        bool exited = !(i->flags & INSTANCE_ALIVE), fold = false;
+        const char *argv;
+        int r;
 
-        if (i->argv && i->argv_len > 0) {
-                argv = argv_to_json(i->argv, i->argv_len);
-                if (!argv)
-                        return -ENOMEM;
+        if (e) {
+                r = exec_folds(s, i, e, &fold);
+                if (r < 0)
+                        return r;
+        }
+        r = store_json(s, i->argv, i->argv_len, &argv);
+        if (r < 0)
+                return r;
+        if (fold) {
+                r = fold_exec(s, e);
+                if (r < 0)
+                        return r;
+        }
+        if (i->written && (i->flags & INSTANCE_EXECED)) {
+                r = move_row_exec(s, i, e != NULL, argv);
+                if (r < 0)
+                        return r;
         }
         sqlite3_bind_int64(st, 1, (int64_t) i->id);
         sqlite3_bind_int64(st, 2, (int64_t) s->boot);
@@ -471,20 +624,23 @@ static int sink_instance(const Instance *i, void *userdata) {
         sqlite3_bind_int64(st, 26, i->pgid);
         sqlite3_bind_int64(st, 27, i->flags & ~INSTANCE_ALIVE);
         sqlite3_bind_int(st, 28, i->argv_changed);
+        bind_opt_int(st, 29, fold, fold ? (int64_t) e->time : 0);
+        sqlite3_bind_int(st, 30, e && !fold);
         return step_row(s, st, "instance");
 }
 
 static int sink_event(const TrackerEvent *e, void *userdata) {
         Store *s = userdata;
         sqlite3_stmt *st = s->stmt[STMT_EVENT];
-        _cleanup_free_ char *argv = NULL;
         bool ids = e->type == LINEAGE_EVENT_UID || e->type == LINEAGE_EVENT_GID || e->type == LINEAGE_EVENT_PTRACE;
+        const char *argv;
+        int r;
 
-        if (e->argv && e->argv_len > 0) {
-                argv = argv_to_json(e->argv, e->argv_len);
-                if (!argv)
-                        return -ENOMEM;
-        }
+        if (e->type == LINEAGE_EVENT_EXEC && exec_folded(s, e))
+                return 0; /* in its instance row */
+        r = store_json(s, e->argv, e->argv_len, &argv);
+        if (r < 0)
+                return r;
         sqlite3_bind_int64(st, 1, (int64_t) e->instance);
         sqlite3_bind_int64(st, 2, (int64_t) e->time);
         sqlite3_bind_int64(st, 3, e->type);
@@ -542,7 +698,11 @@ int store_flush(Store *s, Tracker *t) {
         r = exec_sql(s, "BEGIN IMMEDIATE");
         if (r < 0)
                 return log_warning_errno(r, "Failed to begin a transaction on %s: %s", s->path, sqlite3_errmsg(s->db));
+        s->flushing = t;
+        s->n_folded = 0;
+        s->folded_sorted = false;
         r = tracker_flush(t, &sink, s);
+        s->flushing = NULL;
         if (r >= 0 && s->run > 0) {
                 /* Where a crash would leave off: the next run records the stretch after it as a gap. */
                 sqlite3_stmt *st = s->stmt[STMT_HEARTBEAT];
@@ -732,25 +892,65 @@ uint64_t store_used_bytes(Store *s) {
         return v;
 }
 
+/* The first instance id, as far as ids follow start times, of an instance that started at or after
+ * cutoff: a binary search over rowids. Nothing that started after cutoff can have exited before it, so
+ * retention need not look further. (Ids follow start times except for instances a /proc scan found;
+ * those only come up for pruning later than they could, never wrongly.) */
+static int prune_bound(Store *s, uint64_t cutoff, int64_t *ret) {
+        sqlite3_stmt *st = NULL;
+        int64_t lo = 1, hi = INT64_MAX;
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->db, "SELECT id, start_time FROM instances WHERE id >= ?1 ORDER BY id LIMIT 1", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_to_errno(rc);
+        while (lo < hi) {
+                int64_t mid = lo + (hi - lo) / 2;
+
+                sqlite3_bind_int64(st, 1, mid);
+                rc = sqlite3_step(st);
+                if (rc == SQLITE_ROW && (uint64_t) sqlite3_column_int64(st, 1) < cutoff)
+                        lo = sqlite3_column_int64(st, 0) + 1;
+                else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+                        hi = mid;
+                else
+                        break;
+                sqlite3_reset(st);
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                return sqlite_to_errno(rc) ?: -EIO;
+        *ret = lo;
+        return 0;
+}
+
 int store_prune_step(Store *s, uint64_t cutoff, unsigned limit, uint64_t *ret_pruned) {
-        char sql[512];
+        char sql[640];
+        int64_t bound = 0;
         int r;
 
         r = exec_sql(s, "BEGIN IMMEDIATE");
         if (r < 0)
                 return r;
+        r = prune_bound(s, cutoff, &bound);
+        if (r < 0) {
+                (void) exec_sql(s, "ROLLBACK");
+                return r;
+        }
         /* Leaves of the birth tree only: an instance with any recorded child is someone's ancestor, and
          * stays as long as that child does. A login goes with its instance, which is the ancestor of
-         * everything of that login. */
+         * everything of that login. Earliest started first, in id order (no index on exit_time: it cost
+         * 19 bytes per instance); the walk stops at the first instance started after cutoff. */
         snprintf(sql, sizeof(sql),
                  "CREATE TEMP TABLE IF NOT EXISTS prune_ids (id INTEGER PRIMARY KEY);"
                  "DELETE FROM prune_ids;"
-                 "INSERT INTO prune_ids SELECT id FROM instances i WHERE exit_time IS NOT NULL AND exit_time < %" PRIu64
-                 " AND NOT EXISTS (SELECT 1 FROM instances c WHERE c.birth_parent = i.id) ORDER BY exit_time LIMIT %u;"
+                 "INSERT INTO prune_ids SELECT id FROM instances i WHERE id < %" PRIi64 " AND exit_time IS NOT NULL"
+                 " AND exit_time < %" PRIu64 " AND NOT EXISTS (SELECT 1 FROM instances c WHERE c.birth_parent = i.id)"
+                 " ORDER BY id LIMIT %u;"
                  "DELETE FROM events WHERE instance IN (SELECT id FROM prune_ids);"
                  "DELETE FROM logins WHERE instance IN (SELECT id FROM prune_ids);"
                  "DELETE FROM instances WHERE id IN (SELECT id FROM prune_ids);",
-                 cutoff, limit);
+                 bound, cutoff, limit);
         r = exec_sql(s, sql);
         if (r >= 0) {
                 *ret_pruned = (uint64_t) sqlite3_changes(s->db);

@@ -43,7 +43,7 @@ int store_run_begin(Store *s, uint64_t now, uint64_t *ret_prev_end);
 /* Marks the run as stopped cleanly (in the next flush's transaction or on its own). */
 int store_run_end(Store *s, uint64_t now);
 
-/* Retention: deletes up to limit of the oldest exited instances that ended before cutoff and have no
+/* Retention: deletes up to limit of the earliest started instances that ended before cutoff and have no
  * recorded children (so no ancestor or login of anything kept goes), with their events and logins. */
 int store_prune_step(Store *s, uint64_t cutoff, unsigned limit, uint64_t *ret_pruned);
 /* Bytes of the database in use (pages not on the free list). */

@@ -1163,6 +1163,15 @@ bool tracker_has_pending(const Tracker *t) {
         return t->dirty_head || t->dirty_logins || t->n_events > 0 || t->n_gaps > 0;
 }
 
+const TrackerEvent *tracker_pending_exec(const Tracker *t, const Instance *i) {
+        const TrackerEvent *e;
+
+        if (i->pending_exec < 0 || (size_t) i->pending_exec >= t->n_events)
+                return NULL;
+        e = &t->events[i->pending_exec];
+        return e->instance == i->id && e->type == LINEAGE_EVENT_EXEC ? e : NULL;
+}
+
 int tracker_flush(Tracker *t, const TrackerSink *sink, void *userdata) {
         Instance *i;
         int r;

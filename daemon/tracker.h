@@ -205,6 +205,8 @@ const Instance *tracker_caba(const Instance *i);
 int tracker_flush(Tracker *t, const TrackerSink *sink, void *userdata);
 void tracker_flush_complete(Tracker *t);
 bool tracker_has_pending(const Tracker *t);
+/* During a flush: the last exec of i queued since the last completed flush, or NULL. */
+const TrackerEvent *tracker_pending_exec(const Tracker *t, const Instance *i);
 /* When the database stays unwritable: forget queued events and exited instances (live ones are kept,
  * and rewritten whole once the database recovers). Returns how many rows were dropped. */
 uint64_t tracker_drop_pending(Tracker *t);

@@ -66,8 +66,8 @@ settle
 E=$(inst "${PIDS[et-proc]}")
 check "instances of et-proc's pid since it started" \
         "$(q "SELECT count(*) FROM instances WHERE pid = ${PIDS[et-proc]} AND start_time >= (SELECT start_time FROM instances WHERE id = $E)")" 1
-check "exec recorded on et-proc" "$(q "SELECT count(*) FROM events WHERE instance = $E AND type = 2")" 1
-check "exec'ing thread recorded" "$(q "SELECT count(*) FROM events WHERE instance = $E AND type = 2 AND (tid IS NULL OR tid = ${PIDS[et-thread]})")" 1
+check "exec recorded on et-proc" "$(q "SELECT count(*) FROM event_log WHERE instance = $E AND type = 'exec'")" 1
+check "exec'ing thread recorded" "$(q "SELECT count(*) FROM event_log WHERE instance = $E AND type = 'exec' AND (tid IS NULL OR tid = ${PIDS[et-thread]})")" 1
 check "new image's argv" "$(q "SELECT json_extract(argv, '\$[1]') FROM instances WHERE id = $E")" __sleep
 check "et-proc alive" "$(alive "${PIDS[et-proc]}")" 1
 release_tree
