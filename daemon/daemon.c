@@ -176,6 +176,10 @@ int daemon_store_error(Daemon *d) {
         return d->store_error;
 }
 
+static bool session_known(uint32_t audit_session, void *userdata) {
+        return store_session_has_login(userdata, audit_session);
+}
+
 static int adopt_instance(const Instance *i, void *userdata) {
         return tracker_adopt(userdata, i);
 }
@@ -222,6 +226,7 @@ static int daemon_begin_boot(Daemon *d) {
         r = tracker_new(&d->tracker, &d->clock, next_id);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the tracker: %m");
+        tracker_set_session_known(d->tracker, session_known, d->store);
         if (!d->config.replay) {
                 r = daemon_adopt(d);
                 if (r < 0)

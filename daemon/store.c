@@ -781,6 +781,21 @@ int store_load_live(Store *s, StoreInstanceCallback cb, void *userdata) {
         return n;
 }
 
+bool store_session_has_login(Store *s, uint32_t audit_session) {
+        sqlite3_stmt *st = NULL;
+        bool found = false;
+
+        /* Rare (a session whose login is not live turned up): no prepared statement kept for it. */
+        if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM logins WHERE boot = ?1 AND audit_session = ?2 LIMIT 1", -1, &st,
+                               NULL) != SQLITE_OK)
+                return false;
+        sqlite3_bind_int64(st, 1, (int64_t) s->boot);
+        sqlite3_bind_int64(st, 2, (int64_t) audit_session);
+        found = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        return found;
+}
+
 int store_load_live_logins(Store *s, StoreLoginCallback cb, void *userdata) {
         sqlite3_stmt *st = NULL;
         int rc, n = 0;

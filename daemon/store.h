@@ -34,6 +34,8 @@ typedef int (*StoreInstanceCallback)(const Instance *i, void *userdata);
 typedef int (*StoreLoginCallback)(const Login *l, void *userdata);
 int store_load_live(Store *s, StoreInstanceCallback cb, void *userdata);
 int store_load_live_logins(Store *s, StoreLoginCallback cb, void *userdata);
+/* Whether this boot's record holds a login (live or ended) for an audit session; false on errors. */
+bool store_session_has_login(Store *s, uint32_t audit_session);
 /* Instances of earlier boots still marked alive did not survive their boot: closes them at that
  * boot's last commit, flagged as exits not observed. Returns how many. */
 int store_close_old_boots(Store *s);

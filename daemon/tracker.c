@@ -42,6 +42,9 @@ struct Tracker {
                 void *userdata;
         } observers[TRACKER_OBSERVERS_MAX];
         unsigned n_observers;
+        /* Whether the record already holds a login for an audit session (its login ended and was written). */
+        TrackerSessionKnown session_known;
+        void *session_known_userdata;
         TrackerStats stats;
 };
 
@@ -1130,11 +1133,27 @@ Login *tracker_login_for_session(const Tracker *t, uint32_t audit_session) {
         return audit_session != PROCFS_UNSET_ID ? hashmap_get(t->logins, audit_session) : NULL;
 }
 
+void tracker_set_session_known(Tracker *t, TrackerSessionKnown cb, void *userdata) {
+        t->session_known = cb;
+        t->session_known_userdata = userdata;
+}
+
+/* An audit session had its login already, and it ended: processes that outlive the instance a session
+ * began at keep its id, and the kernel never reuses it within a boot. */
+static bool session_ended(const Tracker *t, uint32_t audit_session) {
+        for (Login *l = t->dirty_logins; l; l = l->dirty_next)
+                if (l->ended && l->audit_session == audit_session)
+                        return true;
+        return t->session_known && t->session_known(audit_session, t->session_known_userdata);
+}
+
 Login *tracker_login_begin(Tracker *t, Instance *at) {
         Login *l = tracker_login_for_session(t, at->sessionid);
 
         if (l || at->sessionid == PROCFS_UNSET_ID || !(at->flags & INSTANCE_ALIVE))
                 return l;
+        if (session_ended(t, at->sessionid))
+                return NULL;
         l = calloc(1, sizeof(Login));
         if (!l)
                 return NULL;

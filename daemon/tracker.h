@@ -188,6 +188,10 @@ int tracker_apply_info(Tracker *t, Instance *i, const ProcInfo *info);
  * instance carrying the session (reading ancestors' login ids and applying them) and calls
  * tracker_login_begin() there. */
 Login *tracker_login_begin(Tracker *t, Instance *at);
+/* Tells whether the record holds a login for an audit session of this boot: tracker_login_begin() then
+ * begins none (the session's login ended; a process outlived it). */
+typedef bool (*TrackerSessionKnown)(uint32_t audit_session, void *userdata);
+void tracker_set_session_known(Tracker *t, TrackerSessionKnown cb, void *userdata);
 Login *tracker_login_for_session(const Tracker *t, uint32_t audit_session);
 void tracker_login_changed(Tracker *t, Login *l);
 typedef void (*TrackerLoginCallback)(Tracker *t, Login *l, void *userdata);

@@ -616,6 +616,42 @@ static void test_needs_info_differential(void) {
         CHECK(walks > 1000 && visits > 1000);
 }
 
+static bool known_session_7(uint32_t audit_session, void *userdata) {
+        (*(unsigned *) userdata)++;
+        return audit_session == 7;
+}
+
+/* A login ends when the instance it began at exits; a process that outlives it keeps the session id,
+ * which the kernel never reuses within a boot: no second login for that session, before or after the
+ * ended one is written. */
+static void test_outlived_login(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+        ProcInfo login = { .have = PROCFS_LOGIN, .loginuid = 1000, .sessionid = 7 };
+        unsigned asked = 0;
+        Login *l;
+
+        scan_root(t, 1, 0);
+        fork_proc(t, 1, 100);
+        tracker_apply_info(t, tracker_get(t, 100), &login);
+        l = tracker_login_begin(t, tracker_get(t, 100));
+        CHECK(l && l->audit_session == 7);
+        fork_proc(t, 100, 101);                  /* inherits session 7 */
+        exit_thread(t, 100, 100, 0, 1);          /* the login ends */
+        CHECK(l->ended);
+        CHECK(!tracker_login_for_session(t, 7));
+        CHECK(!tracker_login_begin(t, tracker_get(t, 101)));
+        flush(t);
+        /* Written and forgotten: the record is asked. */
+        tracker_set_session_known(t, known_session_7, &asked);
+        CHECK(!tracker_login_begin(t, tracker_get(t, 101)));
+        CHECK(asked == 1);
+        /* A session the record does not know begins a login. */
+        login.sessionid = 8;
+        tracker_apply_info(t, tracker_get(t, 101), &login);
+        l = tracker_login_begin(t, tracker_get(t, 101));
+        CHECK(l && l->audit_session == 8 && l->pid == 101);
+}
+
 int main(void) {
         test_exec_then_exit();
         test_chain_and_reparent();
@@ -629,6 +665,7 @@ int main(void) {
         test_ids_and_comm();
         test_needs_info();
         test_needs_info_differential();
+        test_outlived_login();
         if (failures) {
                 fprintf(stderr, "%u checks failed\n", failures);
                 return 1;
