@@ -55,6 +55,9 @@ struct LineageDbus {
         DbusWatch *watches;
         uint64_t watch_counter;
         bool disconnected;
+        char *address;                  /* "system", "session" or a bus address: what to reconnect to */
+        sd_event_source *retry;         /* reconnecting after the bus went away */
+        uint64_t retry_usec;            /* the next delay: doubles up to RECONNECT_MAX_USEC */
 };
 
 static inline void dbus_json_putp(json_object **o) {
@@ -1027,13 +1030,21 @@ static const sd_bus_vtable lineage_vtable[] = {
 
 /* ---- connection ---- */
 
+/* After the bus went away (dbus-daemon restarted): first try after a second, then less and less often. */
+#define RECONNECT_FIRST_USEC UINT64_C(1000000)
+#define RECONNECT_MAX_USEC UINT64_C(30000000)
+
+static void schedule_reconnect(LineageDbus *d);
+
 static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         LineageDbus *d = userdata;
 
-        log_warning("Lost the D-Bus connection, continuing without D-Bus.");
+        log_warning("Lost the D-Bus connection; serving varlink meanwhile and reconnecting.");
         d->disconnected = true;
         for (DbusWatch *w = d->watches; w; w = w->next)
                 watch_end(w, NULL);
+        d->retry_usec = RECONNECT_FIRST_USEC;
+        schedule_reconnect(d);
         return 0;
 }
 
@@ -1063,6 +1074,91 @@ static int bus_connect(const char *address, sd_bus **ret) {
         return 0;
 }
 
+static int on_name_acquired(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        if (e)
+                log_warning("Failed to acquire the D-Bus name %s after reconnecting: %s", LINEAGE_DBUS_NAME,
+                            e->message ?: e->name);
+        else
+                log_info("Serving %s on D-Bus again.", LINEAGE_DBUS_NAME);
+        return 0;
+}
+
+/* Connects, registers the object and asks for the name: synchronously at start-up (the loop is not
+ * running yet, and the answer decides whether to go on without D-Bus), asynchronously on a reconnect. */
+static int bus_setup(LineageDbus *d, bool at_start) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        r = bus_connect(d->address, &bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_object_vtable(bus, NULL, LINEAGE_DBUS_PATH, LINEAGE_DBUS_INTERFACE, lineage_vtable, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the D-Bus object: %m");
+        r = sd_bus_match_signal(bus, NULL, DBUS_LOCAL_SERVICE, DBUS_LOCAL_OBJECT, DBUS_LOCAL_SERVICE, "Disconnected",
+                                on_disconnected, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the D-Bus connection: %m");
+        if (at_start)
+                r = sd_bus_request_name(bus, LINEAGE_DBUS_NAME, 0);
+        else
+                r = sd_bus_request_name_async(bus, NULL, LINEAGE_DBUS_NAME, 0, on_name_acquired, d);
+        if (r < 0)
+                return r;
+        r = sd_bus_attach_event(bus, d->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach D-Bus to the event loop: %m");
+        d->bus = TAKE_PTR(bus);
+        d->disconnected = false;
+        return 0;
+}
+
+/* Drops the dead connection and all that hangs on it (calls waiting for credentials, ended watches). */
+static void bus_drop(LineageDbus *d) {
+        while (d->calls)
+                dbus_call_free(d->calls);
+        while (d->watches)
+                dbus_watch_free(d->watches);
+        if (d->bus) {
+                (void) sd_bus_detach_event(d->bus);
+                d->bus = sd_bus_flush_close_unref(d->bus);
+        }
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        LineageDbus *d = userdata;
+        int r;
+
+        /* Outside the old connection's callbacks, so it can go now. */
+        bus_drop(d);
+        r = bus_setup(d, false);
+        if (r < 0) {
+                log_debug_errno(r, "Reconnecting to D-Bus '%s' failed, next try in %" PRIu64 " s: %m", d->address,
+                                d->retry_usec / UINT64_C(1000000));
+                schedule_reconnect(d);
+                return 0;
+        }
+        log_info("Reconnected to D-Bus (%s).", d->address);
+        return 0;
+}
+
+static void schedule_reconnect(LineageDbus *d) {
+        uint64_t delay = d->retry_usec;
+        int r;
+
+        d->retry_usec = MIN(d->retry_usec * 2, RECONNECT_MAX_USEC);
+        if (!d->retry)
+                r = sd_event_add_time_relative(d->event, &d->retry, CLOCK_MONOTONIC, delay, 0, on_retry, d);
+        else
+                r = sd_event_source_set_time_relative(d->retry, delay);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->retry, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_warning_errno(r, "Failed to schedule a D-Bus reconnect, continuing without D-Bus: %m");
+}
+
 int lineage_dbus_new(LineageDbus **ret, sd_event *e, Query *q, const char *bus) {
         _cleanup_(lineage_dbus_freep) LineageDbus *d = NULL;
         int r;
@@ -1076,28 +1172,16 @@ int lineage_dbus_new(LineageDbus **ret, sd_event *e, Query *q, const char *bus) 
                 return log_oom();
         d->event = sd_event_ref(e);
         d->query = q;
-
-        r = bus_connect(bus, &d->bus);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to connect to the D-Bus bus '%s', continuing without D-Bus: %m", bus);
-                *ret = NULL;
-                return 0;
-        }
-        r = sd_bus_add_object_vtable(d->bus, NULL, LINEAGE_DBUS_PATH, LINEAGE_DBUS_INTERFACE, lineage_vtable, d);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register the D-Bus object: %m");
-        r = sd_bus_match_signal(d->bus, NULL, DBUS_LOCAL_SERVICE, DBUS_LOCAL_OBJECT, DBUS_LOCAL_SERVICE, "Disconnected",
-                                on_disconnected, d);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch the D-Bus connection: %m");
+        d->address = strdup(bus);
+        if (!d->address)
+                return log_oom();
         r = sd_event_add_defer(e, &d->reap, on_reap, d);
         if (r >= 0)
                 r = sd_event_source_set_enabled(d->reap, SD_EVENT_OFF);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the D-Bus watch reaper: %m");
 
-        /* Synchronous, once at start-up: the loop is not running yet. */
-        r = sd_bus_request_name(d->bus, LINEAGE_DBUS_NAME, 0);
+        r = bus_setup(d, true);
         if (r == -EEXIST) {
                 log_warning("The D-Bus name %s is owned by another process, continuing without D-Bus.",
                             LINEAGE_DBUS_NAME);
@@ -1105,14 +1189,11 @@ int lineage_dbus_new(LineageDbus **ret, sd_event *e, Query *q, const char *bus) 
                 return 0;
         }
         if (r < 0) {
-                log_warning_errno(r, "Failed to acquire the D-Bus name %s on '%s', continuing without D-Bus: %m",
-                                  LINEAGE_DBUS_NAME, bus);
+                log_warning_errno(r, "Failed to connect to D-Bus '%s' or to acquire the name %s there, continuing "
+                                  "without D-Bus: %m", bus, LINEAGE_DBUS_NAME);
                 *ret = NULL;
                 return 0;
         }
-        r = sd_bus_attach_event(d->bus, e, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to attach D-Bus to the event loop: %m");
         log_info("Serving %s on D-Bus (%s).", LINEAGE_DBUS_NAME, bus);
         *ret = TAKE_PTR(d);
         return 0;
@@ -1121,16 +1202,11 @@ int lineage_dbus_new(LineageDbus **ret, sd_event *e, Query *q, const char *bus) 
 LineageDbus *lineage_dbus_free(LineageDbus *d) {
         if (!d)
                 return NULL;
-        while (d->calls)
-                dbus_call_free(d->calls);
-        while (d->watches)
-                dbus_watch_free(d->watches);
+        bus_drop(d);
         sd_event_source_disable_unref(d->reap);
-        if (d->bus) {
-                (void) sd_bus_detach_event(d->bus);
-                sd_bus_flush_close_unref(d->bus);
-        }
+        sd_event_source_disable_unref(d->retry);
         sd_event_unref(d->event);
+        free(d->address);
         free(d);
         return NULL;
 }

@@ -158,6 +158,7 @@ start_bus() {
   <include>$policy</include>
 </busconfig>
 EOF
+        rm -f "$T/bus"   # a killed bus's socket file would look ready
         dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile >"$T/bus.log" 2>&1 &
         BUS_PID=$!
         CLEANUP_PIDS+=("$BUS_PID")

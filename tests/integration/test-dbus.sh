@@ -230,11 +230,25 @@ for _ in $(seq 100); do
         grep -q "Lost the D-Bus connection" "$T/daemon.log" && break
         sleep 0.05
 done
-grep -q "Lost the D-Bus connection, continuing without D-Bus" "$T/daemon.log" || fail "no warning on disconnect"
+grep -q "Lost the D-Bus connection; serving varlink meanwhile and reconnecting" "$T/daemon.log" ||
+        fail "no warning on disconnect"
 kill -0 "$DAEMON_PID" || fail "lineaged died with the bus"
 python3 "$VLCALL" "$SOCK" org.lineaged.Lineage.GetStatus >/dev/null || fail "no varlink after the bus went away"
-stop_daemon
 echo "ok: survived the bus"
+
+echo "# the bus comes back (dbus-daemon restarted): the daemon reconnects and takes its name again"
+sleep 1.5   # a failed try or two first: the retry goes on with a longer delay
+start_bus
+for _ in $(seq 200); do
+        busctl --address="$BUS" status "$NAME" >/dev/null 2>&1 && break
+        sleep 0.1
+done
+grep -q "Reconnected to D-Bus" "$T/daemon.log" || fail "no reconnect logged"
+call GetStatus | pj reply >"$T/status2.json" || fail "no answer on the new bus"
+check "status on the new bus" "$(pj get status.bootId <"$T/status2.json" | tr -d -)" "$(tr -d - </proc/sys/kernel/random/boot_id)"
+grep -q "Serving $NAME on D-Bus again" "$T/daemon.log" || fail "the name was not taken again"
+stop_daemon
+echo "ok: reconnected"
 
 echo "# an unreachable bus: warn and serve varlink"
 start_daemon --dbus=unix:path=/nonexistent/lineage-bus
