@@ -15,6 +15,7 @@ enum {
         STMT_GAP,
         STMT_LOGIN,
         STMT_HEARTBEAT,
+        STMT_SESSION_LOGIN,
         _STMT_MAX,
 };
 
@@ -69,6 +70,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_GAP] = "INSERT INTO gaps (boot, start_time, end_time, lost, cpu, reason)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         [STMT_HEARTBEAT] = "UPDATE runs SET last_commit = ?2 WHERE id = ?1",
+        [STMT_SESSION_LOGIN] = "SELECT 1 FROM logins WHERE boot = ?1 AND audit_session = ?2 LIMIT 1",
         [STMT_LOGIN] = "INSERT INTO logins (instance, boot, audit_session, login_uid, service, remote_address,"
                        " remote_port, tty, logind_session, unit, start_time, end_time)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
@@ -782,17 +784,14 @@ int store_load_live(Store *s, StoreInstanceCallback cb, void *userdata) {
 }
 
 bool store_session_has_login(Store *s, uint32_t audit_session) {
-        sqlite3_stmt *st = NULL;
-        bool found = false;
+        sqlite3_stmt *st = s->stmt[STMT_SESSION_LOGIN];
+        bool found;
 
-        /* Rare (a session whose login is not live turned up): no prepared statement kept for it. */
-        if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM logins WHERE boot = ?1 AND audit_session = ?2 LIMIT 1", -1, &st,
-                               NULL) != SQLITE_OK)
-                return false;
+        /* Asked for every new login (a replay has one every few processes): kept prepared. */
         sqlite3_bind_int64(st, 1, (int64_t) s->boot);
         sqlite3_bind_int64(st, 2, (int64_t) audit_session);
         found = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
+        sqlite3_reset(st);
         return found;
 }
 

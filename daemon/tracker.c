@@ -24,6 +24,7 @@ struct Tracker {
         size_t n_needs, n_needs_alloc;
         bool needs_overflow;            /* an entry could not be added: the next walk takes the dirty list */
         Hashmap *logins;                /* live logins by audit session */
+        Hashmap *ended_logins;          /* logins ended since the last flush, by audit session */
         Login *dirty_logins;
         TrackerEvent *events;           /* queued rows for the events table */
         size_t n_events, n_events_alloc;
@@ -119,6 +120,9 @@ int tracker_new(Tracker **ret, const TrackerClock *clock, uint64_t next_id) {
         if (r < 0)
                 return r;
         r = hashmap_new(&t->logins);
+        if (r < 0)
+                return r;
+        r = hashmap_new(&t->ended_logins);
         if (r < 0)
                 return r;
         r = hashmap_new(&t->strings);
@@ -301,6 +305,7 @@ Tracker *tracker_free(Tracker *t) {
                 while (hashmap_iterate(t->logins, &it, NULL, &v))
                         login_free(v);
         hashmap_free(t->logins);
+        hashmap_free(t->ended_logins);
         /* Every instance has given its strings back by now. */
         hashmap_free(t->strings);
         for (size_t k = 0; k < t->n_events; k++)
@@ -487,6 +492,9 @@ static void instance_close(Tracker *t, Instance *i, uint64_t exit_time) {
                 i->login->ended = true;
                 if (hashmap_get(t->logins, i->login->audit_session) == i->login)
                         hashmap_remove(t->logins, i->login->audit_session);
+                /* Until it is written, the record cannot tell that its session had a login. (Out of
+                 * memory, a process of the session exec'ing before the flush could begin another.) */
+                (void) hashmap_put(t->ended_logins, i->login->audit_session, i->login);
                 tracker_login_changed(t, i->login);
                 /* i->login stays: observers of the exit see the login that ended; both go at the flush. */
         }
@@ -1141,10 +1149,8 @@ void tracker_set_session_known(Tracker *t, TrackerSessionKnown cb, void *userdat
 /* An audit session had its login already, and it ended: processes that outlive the instance a session
  * began at keep its id, and the kernel never reuses it within a boot. */
 static bool session_ended(const Tracker *t, uint32_t audit_session) {
-        for (Login *l = t->dirty_logins; l; l = l->dirty_next)
-                if (l->ended && l->audit_session == audit_session)
-                        return true;
-        return t->session_known && t->session_known(audit_session, t->session_known_userdata);
+        return hashmap_get(t->ended_logins, audit_session) ||
+               (t->session_known && t->session_known(audit_session, t->session_known_userdata));
 }
 
 Login *tracker_login_begin(Tracker *t, Instance *at) {
@@ -1247,8 +1253,11 @@ void tracker_flush_complete(Tracker *t) {
                 n = l->dirty_next;
                 l->dirty = false;
                 l->dirty_next = NULL;
-                if (l->ended)
+                if (l->ended) {
+                        if (hashmap_get(t->ended_logins, l->audit_session) == l)
+                                hashmap_remove(t->ended_logins, l->audit_session);
                         login_free(l);
+                }
         }
         t->dirty_logins = NULL;
         for (size_t k = 0; k < t->n_events; k++)
