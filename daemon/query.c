@@ -333,32 +333,6 @@ static void add_col_int(json_object *o, const char *k, sqlite3_stmt *st, int col
                 add_int(o, k, sqlite3_column_int64(st, col));
 }
 
-/* Length of the valid UTF-8 sequence at p (2-4 bytes; p[0] >= 0x80), or 0 if it is not one. */
-static size_t utf8_seq_len(const unsigned char *p, size_t n) {
-        size_t len;
-        uint32_t cp;
-
-        if ((p[0] & 0xe0) == 0xc0)
-                len = 2, cp = p[0] & 0x1f;
-        else if ((p[0] & 0xf0) == 0xe0)
-                len = 3, cp = p[0] & 0x0f;
-        else if ((p[0] & 0xf8) == 0xf0)
-                len = 4, cp = p[0] & 0x07;
-        else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t k = 1; k < len; k++) {
-                if ((p[k] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (p[k] & 0x3f);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return len;
-}
-
 /* A JSON string from text that should be UTF-8 but comes from outside (a path from /proc, a database
  * column): JSON must be UTF-8, so each byte that does not start a valid sequence becomes U+FFFD, as in
  * GetDescendants' writer and on D-Bus. */
@@ -369,7 +343,7 @@ static json_object *new_string_utf8(const char *s) {
         json_object *o;
 
         for (size_t i = 0; i < n;) {
-                size_t l = p[i] < 0x80 ? 1 : utf8_seq_len(p + i, n - i);
+                size_t l = utf8_valid_len(p + i, n - i);
 
                 if (l == 0) {
                         bad++;
@@ -384,7 +358,7 @@ static json_object *new_string_utf8(const char *s) {
                 return NULL;
         w = copy;
         for (size_t i = 0; i < n;) {
-                size_t l = p[i] < 0x80 ? 1 : utf8_seq_len(p + i, n - i);
+                size_t l = utf8_valid_len(p + i, n - i);
 
                 if (l == 0) {
                         memcpy(w, "\xef\xbf\xbd", 3);
@@ -942,7 +916,7 @@ static void text_string(QueryText *t, const char *s, size_t n) {
                         continue;
                 }
                 if (c >= 0x80) {
-                        l = utf8_seq_len(p + k, n - k);
+                        l = utf8_valid_len(p + k, n - k);
                         if (l > 0) {
                                 memcpy(o, p + k, l);
                                 o += l;
@@ -1034,7 +1008,7 @@ static bool argv_is_canonical(const char *s, size_t n) {
                                         return false;
                                 k += 2;
                         } else if (c >= 0x80) {
-                                size_t l = utf8_seq_len(p + k, n - k);
+                                size_t l = utf8_valid_len(p + k, n - k);
 
                                 if (l == 0)
                                         return false;
@@ -2077,28 +2051,12 @@ static int method_list_logins(Query *q, const QueryCaller *c, json_object *param
  * as json-c objects costs more to build, print and free than to find. The text says what
  * process_json() and login_json() say, in the same order. */
 typedef struct JText {
-        char *s;
-        size_t n, allocated;
-        bool failed, first;
+        QueryText q;                    /* the same buffer and string/number writers as GetDescendants */
+        bool first;                     /* no key written yet in the current object */
 } JText;
 
 static void jt_raw(JText *t, const char *s, size_t n) {
-        if (t->failed)
-                return;
-        if (t->allocated - t->n <= n) {
-                size_t a = MAX(t->allocated * 2, t->n + n + 4096);
-                char *b = realloc(t->s, a);
-
-                if (!b) {
-                        t->failed = true;
-                        return;
-                }
-                t->s = b;
-                t->allocated = a;
-        }
-        memcpy(t->s + t->n, s, n);
-        t->n += n;
-        t->s[t->n] = 0;
+        (void) query_text_append(&t->q, s, n);
 }
 
 static void jt_open(JText *t) {
@@ -2119,51 +2077,18 @@ static void jt_key(JText *t, const char *key) {
 }
 
 static void jt_int(JText *t, const char *key, int64_t v) {
-        char buf[24], *p = buf + sizeof(buf);
-        uint64_t u = v < 0 ? -(uint64_t) v : (uint64_t) v;
-
-        /* Written by hand: printf's machinery costs more than the rest of a number. */
-        do
-                *--p = (char) ('0' + u % 10);
-        while ((u /= 10) > 0);
-        if (v < 0)
-                *--p = '-';
         jt_key(t, key);
-        jt_raw(t, p, (size_t) (buf + sizeof(buf) - p));
+        text_int(&t->q, v);
 }
 
 static void jt_bool(JText *t, const char *key, bool v) {
         jt_key(t, key);
-        jt_raw(t, v ? "true" : "false", v ? 4 : 5);
+        text_bool(&t->q, v);
 }
 
-/* A string as json-c prints one (JSON_C_TO_STRING_NOSLASHESCAPE). */
 static void jt_str(JText *t, const char *key, const char *v) {
-        const unsigned char *p = (const unsigned char *) v, *run = p;
-
         jt_key(t, key);
-        jt_raw(t, "\"", 1);
-        for (; *p; p++) {
-                char esc[8];
-
-                if (*p >= 0x20 && *p != '"' && *p != '\\')
-                        continue;
-                jt_raw(t, (const char *) run, (size_t) (p - run));
-                switch (*p) {
-                case '\b': strcpy(esc, "\\b"); break;
-                case '\n': strcpy(esc, "\\n"); break;
-                case '\r': strcpy(esc, "\\r"); break;
-                case '\t': strcpy(esc, "\\t"); break;
-                case '\f': strcpy(esc, "\\f"); break;
-                case '"': strcpy(esc, "\\\""); break;
-                case '\\': strcpy(esc, "\\\\"); break;
-                default: snprintf(esc, sizeof(esc), "\\u%04x", *p);
-                }
-                jt_raw(t, esc, strlen(esc));
-                run = p + 1;
-        }
-        jt_raw(t, (const char *) run, (size_t) (p - run));
-        jt_raw(t, "\"", 1);
+        text_string(&t->q, v, strlen(v));
 }
 
 static void jt_col_int(JText *t, const char *key, sqlite3_stmt *st, int col) {
@@ -2178,63 +2103,14 @@ static void jt_col_text(JText *t, const char *key, sqlite3_stmt *st, int col) {
                 jt_str(t, key, v);
 }
 
-static void jt_col_argv(JText *t, const char *key, sqlite3_stmt *st, int col) {
-        const char *v = (const char *) sqlite3_column_text(st, col);
-        json_object *a;
-        const char *text;
-
-        if (!v)
-                return;
-        a = json_tokener_parse(v); /* the database is outside input: only a valid array is passed on */
-        if (a && json_object_is_type(a, json_type_array) &&
-            (text = json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE))) {
-                jt_key(t, key);
-                jt_raw(t, text, strlen(text));
-        }
-        json_object_put(a);
-}
-
 /* process_json() without a live parent, as text. */
 static void process_text(const QueryCaller *c, sqlite3_stmt *st, JText *t) {
-        uint32_t flags = (uint32_t) sqlite3_column_int64(st, COL_FLAGS);
-        bool alive = sqlite3_column_type(st, COL_EXIT) == SQLITE_NULL;
+        size_t split;
         Row r;
 
         row_from_stmt(st, &r);
-        jt_open(t);
-        jt_int(t, "instance", (int64_t) r.id);
-        jt_int(t, "pid", r.pid);
-        jt_col_text(t, "bootId", st, COL_BOOT_ID);
-        jt_int(t, "startTime", r.start);
-        jt_col_int(t, "exitTime", st, COL_EXIT);
-        jt_bool(t, "alive", alive);
-        jt_int(t, "uid", r.uid);
-        jt_col_int(t, "gid", st, COL_GID);
-        jt_col_int(t, "sid", st, COL_SID);
-        jt_col_text(t, "lineageSource", st, COL_SOURCE);
-        jt_col_int(t, "birthParentPid", st, COL_BIRTH_PARENT_PID);
-        jt_col_int(t, "birthParentInstance", st, COL_BIRTH_PARENT);
-        if (!alive)
-                jt_col_int(t, "parentPid", st, COL_EXIT_PARENT_PID);
-        jt_col_int(t, "cabaPid", st, COL_CABA_PID);
-        jt_col_int(t, "cabaInstance", st, COL_CABA);
-        jt_bool(t, "exitUnknown", flags & INSTANCE_EXIT_UNKNOWN);
-        if (!caller_sees(c, &r)) {
-                jt_bool(t, "argvTruncated", false);
-                jt_bool(t, "redacted", true);
-                jt_close(t);
-                return;
-        }
-        jt_bool(t, "redacted", false);
-        jt_col_text(t, "comm", st, COL_COMM);
-        jt_col_text(t, "exe", st, COL_EXE);
-        jt_col_argv(t, "argv", st, COL_ARGV);
-        jt_bool(t, "argvTruncated", flags & INSTANCE_ARGV_TRUNCATED);
-        jt_col_int(t, "loginUid", st, COL_LOGIN_UID);
-        jt_col_int(t, "auditSession", st, COL_AUDIT_SESSION);
-        jt_col_int(t, "exitStatus", st, COL_EXIT_STATUS);
-        jt_col_int(t, "exitSignal", st, COL_EXIT_SIGNAL);
-        jt_close(t);
+        text_process(&t->q, c, st, &r, &split);
+        t->first = false;
 }
 
 /* login_json() as text. */
@@ -2349,7 +2225,7 @@ static json_object *resolve_one(Query *q, const QueryCaller *c, json_object *que
         json_object *p = NULL;
         uint64_t rowid = daemon_boot(q->daemon);
         sqlite3_stmt *st;
-        size_t start = t ? t->n : 0;
+        size_t start = t ? t->q.len : 0;
         void *cached;
         Row t_row;
 
@@ -2395,12 +2271,12 @@ static json_object *resolve_one(Query *q, const QueryCaller *c, json_object *que
                 /* Its text: copied (t may move while it grows). */
                 uint64_t span = (uint64_t) (uintptr_t) cached;
                 size_t from = (size_t) (span >> 32), len = (size_t) (span & UINT32_MAX);
-                _cleanup_free_ char *copy = strndup(t->s + from, len);
+                _cleanup_free_ char *copy = strndup(t->q.data + from, len);
 
                 if (!copy)
                         return NULL;
                 jt_raw(t, copy, len);
-                return t->failed ? NULL : query;
+                return t->q.oom ? NULL : query;
         }
         if (t) {
                 jt_raw(t, "{\"resolved\":true,\"process\":", strlen("{\"resolved\":true,\"process\":"));
@@ -2410,9 +2286,9 @@ static json_object *resolve_one(Query *q, const QueryCaller *c, json_object *que
                 lean_origin(q, c, t_row.id, NULL, t);
                 jt_close(t);
                 /* Remembered as offset << 32 | length (never 0): a batch's text stays far below 4 GiB. */
-                if (cache && !t->failed && t->n - start <= UINT32_MAX && start <= UINT32_MAX)
-                        (void) hashmap_put(cache, t_row.id, (void *) (uintptr_t) (((uint64_t) start << 32) | (t->n - start)));
-                return t->failed ? NULL : query;
+                if (cache && !t->q.oom && t->q.len - start <= UINT32_MAX && start <= UINT32_MAX)
+                        (void) hashmap_put(cache, t_row.id, (void *) (uintptr_t) (((uint64_t) start << 32) | (t->q.len - start)));
+                return t->q.oom ? NULL : query;
         }
         json_object_object_add(answer, "resolved", json_object_new_boolean(true));
         p = process_json(q, c, st, false);
@@ -2427,20 +2303,20 @@ unresolved:
         if (!t)
                 return TAKE_PTR(answer);
         jt_raw(t, "{\"resolved\":false}", 18);
-        return t->failed ? NULL : query;
+        return t->q.oom ? NULL : query;
 }
 
 /* The answers array of a text batch: printed from the text when the reply is serialized. */
 static int answers_text_print(json_object *o, struct printbuf *pb, int level, int flags) {
         JText *t = json_object_get_userdata(o);
 
-        return printbuf_memappend(pb, t->s ?: "[]", t->s ? (int) t->n : 2);
+        return printbuf_memappend(pb, t->q.data ?: "[]", t->q.data ? (int) t->q.len : 2);
 }
 
 static void answers_text_free(json_object *o, void *userdata) {
         JText *t = userdata;
 
-        free(t->s);
+        query_text_done(&t->q);
         free(t);
 }
 
@@ -2495,7 +2371,7 @@ static int method_resolve_batch(Query *q, const QueryCaller *c, json_object *par
         }
         if (t) {
                 jt_raw(t, "]", 1);
-                if (r >= 0 && t->failed)
+                if (r >= 0 && t->q.oom)
                         r = -ENOMEM;
         }
         if (in_transaction) {

@@ -346,34 +346,6 @@ static size_t json_escape_byte(char *out, unsigned char c) {
         }
 }
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not valid. */
-static size_t utf8_valid_len(const unsigned char *p, size_t n) {
-        size_t len;
-        uint32_t cp;
-
-        if (p[0] < 0x80)
-                return 1;
-        if ((p[0] & 0xe0) == 0xc0)
-                len = 2, cp = p[0] & 0x1f;
-        else if ((p[0] & 0xf0) == 0xe0)
-                len = 3, cp = p[0] & 0x0f;
-        else if ((p[0] & 0xf8) == 0xf0)
-                len = 4, cp = p[0] & 0x07;
-        else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t k = 1; k < len; k++) {
-                if ((p[k] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (p[k] & 0x3f);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return len;
-}
-
 /* Worst case: every byte becomes "\\xNN" (5 bytes), plus quotes and commas per argument. */
 #define ARGV_JSON_MAX(len) ((len) * 8 + 3)
 

@@ -109,6 +109,10 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 
 /* Parses a decimal unsigned 64-bit number that must span the whole of [s, s+len); no sign, no spaces. */
 int safe_atou64_n(const char *s, size_t len, uint64_t *ret);
+
+/* Length of the valid UTF-8 character at p (at most n bytes; 1 for ASCII, NUL included), or 0 when the
+ * bytes there are not one (overlong forms, surrogates and code points past U+10FFFF are not). */
+size_t utf8_valid_len(const unsigned char *p, size_t n);
 int safe_atou64(const char *s, uint64_t *ret);
 int safe_atoi32(const char *s, int32_t *ret);
 
