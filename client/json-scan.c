@@ -137,6 +137,23 @@ static int scan_literal(Scanner *sc, const char *word, JsonScanType type, JsonSc
         return 0;
 }
 
+/* After a member or element: 1 when close ends the container (consumed), 0 after a comma (consumed, with
+ * the blanks after it), -EBADMSG otherwise. */
+static int next_or_close(Scanner *sc, char close) {
+        skip_ws(sc);
+        if (sc->pos >= sc->n)
+                return -EBADMSG;
+        if (sc->s[sc->pos] == close) {
+                sc->pos++;
+                return 1;
+        }
+        if (sc->s[sc->pos] != ',')
+                return -EBADMSG;
+        sc->pos++;
+        skip_ws(sc);
+        return 0;
+}
+
 static int scan_array(Scanner *sc, unsigned level, JsonScanElementFunc element, void *userdata, JsonScanValue *ret) {
         size_t start = sc->pos++;
         JsonScanValue v;
@@ -153,17 +170,11 @@ static int scan_array(Scanner *sc, unsigned level, JsonScanElementFunc element, 
                         return r;
                 if (element)
                         element(&v, userdata);
-                skip_ws(sc);
-                if (sc->pos >= sc->n)
-                        return -EBADMSG;
-                if (sc->s[sc->pos] == ']') {
-                        sc->pos++;
+                r = next_or_close(sc, ']');
+                if (r < 0)
+                        return r;
+                if (r > 0)
                         break;
-                }
-                if (sc->s[sc->pos] != ',')
-                        return -EBADMSG;
-                sc->pos++;
-                skip_ws(sc);
         }
 done:
         *ret = (JsonScanValue) { .type = JSON_SCAN_ARRAY, .text = sc->s + start, .length = sc->pos - start };
@@ -196,17 +207,11 @@ static int scan_object(Scanner *sc, unsigned level, JsonScanMemberFunc member, v
                         return r;
                 if (member)
                         member(&key, &v, userdata);
-                skip_ws(sc);
-                if (sc->pos >= sc->n)
-                        return -EBADMSG;
-                if (sc->s[sc->pos] == '}') {
-                        sc->pos++;
+                r = next_or_close(sc, '}');
+                if (r < 0)
+                        return r;
+                if (r > 0)
                         break;
-                }
-                if (sc->s[sc->pos] != ',')
-                        return -EBADMSG;
-                sc->pos++;
-                skip_ws(sc);
         }
 done:
         *ret = (JsonScanValue) { .type = JSON_SCAN_OBJECT, .text = sc->s + start, .length = sc->pos - start };
