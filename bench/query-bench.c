@@ -26,18 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t now_ns(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b) {
-        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-
-        return x < y ? -1 : x > y;
-}
+#include "latency.h"
 
 static void die(const char *what) {
         fprintf(stderr, "query-bench: %s: %s\n", what, strerror(errno));
@@ -206,11 +195,7 @@ int main(int argc, char **argv) {
                 buf_len -= len + 1;
         }
         close(fd);
-        qsort(lat, (size_t) calls, sizeof(uint64_t), cmp_u64);
-#define PCT(p) ((double) lat[(size_t) ((double) (calls - 1) * (p))] / 1000.0)
-        printf("query method=%s calls=%ld errors=%u p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f mean_us=%.1f "
-               "reply_bytes=%zu items=%zu\n",
-               argv[2], calls, errors, PCT(0.50), PCT(0.90), PCT(0.99), (double) lat[calls - 1] / 1000.0,
-               (double) sum / (double) calls / 1000.0, bytes / (size_t) calls, items);
+        latency_print(argv[2], calls, errors, lat, sum);
+        printf(" reply_bytes=%zu items=%zu\n", bytes / (size_t) calls, items);
         return errors ? 1 : 0;
 }
