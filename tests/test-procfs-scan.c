@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "procfs-scan.h"
+#include "test-fs.h"
 
 static unsigned failures = 0;
 
@@ -286,27 +287,6 @@ static void build_tree(void) {
         /* Not pids: skipped by every scan. */
         mkdir_rel("self0");
         mkdir_rel("0");
-}
-
-static void remove_tree(const char *path) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                char sub[PATH_MAX];
-
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-                if (de->d_type == DT_DIR)
-                        remove_tree(sub);
-                else
-                        (void) unlink(sub);
-        }
-        closedir(d);
-        (void) rmdir(path);
 }
 
 static void check_same(const Digests *a, const Digests *b, const char *what) {

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include "procfs.h"
+#include "test-fs.h"
 
 static unsigned failures = 0;
 static const char *arg0 = NULL;
@@ -562,27 +563,6 @@ static void build_tree(void) {
         mkdir_rel("-5");
         put_str("55", "a regular file with a numeric name");
         symlink_rel("100", "self");
-}
-
-static void remove_tree(const char *path) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                char sub[PATH_MAX];
-
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-                if (de->d_type == DT_DIR)
-                        remove_tree(sub);
-                else
-                        (void) unlink(sub);
-        }
-        closedir(d);
-        (void) rmdir(path);
 }
 
 static void test_tree_read(void) {
