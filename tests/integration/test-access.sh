@@ -5,12 +5,14 @@
 
 id nobody >/dev/null 2>&1 || { echo "SKIP: no user nobody"; exit 77; }
 chmod 755 "$T"
+# nobody runs the client from $T: the checkout may sit where nobody cannot read (a mktemp -d clone).
+install -m 644 "$SOURCE_DIR/tests/integration/vlcall.py" "$T/vlcall.py"
 start_daemon
 NOBODY_UID=$(id -u nobody)
 
 # as_nobody METHOD JSON: the call made by nobody; prints the reply line.
 as_nobody() {
-        runuser -u nobody -- python3 "$SOURCE_DIR/tests/integration/vlcall.py" "$SOCK" "org.lineaged.Lineage.$1" "${2:-{\}}" || true
+        runuser -u nobody -- python3 "$T/vlcall.py" "$SOCK" "org.lineaged.Lineage.$1" "${2:-{\}}" || true
 }
 
 runuser -u nobody -- sh -c 'sleep 300 & echo $! > /tmp/lineage-access.$$; wait' 2>/dev/null &
@@ -60,7 +62,7 @@ r=$(vl GetOrigin "{\"pid\": $ROOTS}")
 check "root reads root's argv" "$(jget "$r" parameters.process.argv.0)" sleep
 
 echo "# Watch as nobody carries only nobody's events"
-runuser -u nobody -- python3 "$SOURCE_DIR/tests/integration/vlcall.py" "$SOCK" org.lineaged.Lineage.Watch '{}' --more 1000 > "$T/watch.out" 2>/dev/null &
+runuser -u nobody -- python3 "$T/vlcall.py" "$SOCK" org.lineaged.Lineage.Watch '{}' --more 1000 > "$T/watch.out" 2>/dev/null &
 WATCH=$!
 CLEANUP_PIDS+=("$WATCH")
 sleep 0.3
