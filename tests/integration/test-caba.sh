@@ -5,18 +5,23 @@
 
 # make_proc ROOT PID PPID SID COMM START_TICKS [NSCABA-VALUE|-]: one process in a synthetic procfs.
 # NSCABA-VALUE is what follows "NScaba:" (e.g. a tab and a number); "-" leaves the line out.
+# Each file appears whole (written aside, then renamed): the daemon's periodic cross-check may read the
+# tree at any moment and must not see a status file cut short.
 make_proc() {
         local root=$1 pid=$2 ppid=$3 sid=$4 comm=$5 start=$6 nscaba=${7:--}
         mkdir -p "$root/$pid"
         printf '%s (%s) S %s %s %s 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 %s 1000000 100 18446744073709551615\n' \
-                "$pid" "$comm" "$ppid" "$sid" "$sid" "$start" > "$root/$pid/stat"
+                "$pid" "$comm" "$ppid" "$sid" "$sid" "$start" > "$root/$pid/.stat"
         {
                 printf 'Name:\t%s\nState:\tS (sleeping)\nTgid:\t%s\nNgid:\t0\nPid:\t%s\nPPid:\t%s\n' "$comm" "$pid" "$pid" "$ppid"
                 printf 'TracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nNSpid:\t%s\nNSsid:\t%s\n' "$pid" "$sid"
                 [ "$nscaba" = - ] || printf 'NScaba:%b\n' "$nscaba"
                 printf 'Threads:\t1\n'
-        } > "$root/$pid/status"
-        printf '%s\0' "$comm" > "$root/$pid/cmdline"
+        } > "$root/$pid/.status"
+        printf '%s\0' "$comm" > "$root/$pid/.cmdline"
+        mv "$root/$pid/.cmdline" "$root/$pid/cmdline"
+        mv "$root/$pid/.stat" "$root/$pid/stat"
+        mv "$root/$pid/.status" "$root/$pid/status"
 }
 
 echo "# the complex-sessions final state on a patched kernel: 1 -> {2 -> 7, 4 -> 5}"
@@ -79,7 +84,12 @@ start_daemon --proc="$P3"
 tree chain
 settle
 A=${PIDS[chain-a]} B=${PIDS[chain-b]} C=${PIDS[chain-c]}
-make_proc "$P3" "$A" 1 1 tg-chain-a 1 '\t1'
+# chain-a's CABA is treegen, its live parent. The cross-check sweeps every process of this tree every
+# few seconds, so chain-a and chain-b must agree with the events: only chain-c may be counted, whenever
+# the sweep runs. Treegen's own lineage runs through processes this tree leaves out: no NScaba: line.
+G=$(awk '{ print $4 }' "/proc/$A/stat")
+make_proc "$P3" "$G" 1 1 lineage-treegen 1
+make_proc "$P3" "$A" "$G" 1 tg-chain-a 1 "\\t$G"
 make_proc "$P3" "$B" "$A" 1 tg-chain-b 1 "\\t$A"
 make_proc "$P3" "$C" "$B" 1 tg-chain-c 1 "\\t$A"   # wrong: chain-b is alive and is C's CABA
 r=$(vl GetCaba "{\"pid\": $C}")
@@ -91,6 +101,10 @@ vl GetCaba "{\"pid\": $C}" > /dev/null # asked twice: still one disagreement
 r=$(vl GetStatus)
 check "disagreements counted" "$(jget "$r" parameters.status.cabaDisagreements)" 1
 check "observed lineage kept" "$(q "SELECT birth_parent_pid || ' ' || caba_pid FROM instances WHERE id = $(inst "$C")")" "$B $B"
+r=$(vl GetCaba "{\"pid\": $A}")
+check "chain-a agrees (never counted by the sweep)" "$(jget "$r" parameters.agree) $(jget "$r" parameters.difference)" "true agree"
+# Gone before their pids can be reused by processes the tree does not describe.
+rm -rf "${P3:?}/$G" "${P3:?}/$A" "${P3:?}/$B" "${P3:?}/$C"
 release_tree
 
 echo "# a documented difference: the kernel still counts an exited, unreaped ancestor"
