@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests of the hashmap against a plain array model, with many inserts and removals. */
 #include "hashmap.h"
+#include "tests.h"
 
 #define N 200000
 
@@ -19,44 +20,33 @@ int main(void) {
         uint64_t k;
         void *v;
 
-        if (hashmap_new(&h) < 0)
-                return 1;
+        ASSERT_OK(hashmap_new(&h));
         for (int round = 0; round < 2000000; round++) {
                 uint64_t key = rnd() % N;
 
                 if (present[key]) {
-                        if (hashmap_get(h, key) != (void *) (uintptr_t) (key + 1)) {
-                                fprintf(stderr, "lookup of %llu failed\n", (unsigned long long) key);
-                                return 1;
-                        }
+                        ASSERT_EQ((uintptr_t) hashmap_get(h, key), key + 1);
                         if (rnd() % 2 == 0) {
-                                if (hashmap_remove(h, key) != (void *) (uintptr_t) (key + 1))
-                                        return 1;
+                                ASSERT_EQ((uintptr_t) hashmap_remove(h, key), key + 1);
                                 present[key] = 0;
                                 n--;
                         }
                 } else {
-                        if (hashmap_get(h, key))
-                                return 1;
-                        if (hashmap_put(h, key, (void *) (uintptr_t) (key + 1)) < 0)
-                                return 1;
+                        ASSERT_TRUE(!hashmap_get(h, key));
+                        ASSERT_OK(hashmap_put(h, key, (void *) (uintptr_t) (key + 1)));
                         present[key] = 1;
                         n++;
                 }
         }
-        if (hashmap_size(h) != n)
-                return 1;
-        if (present[5] && hashmap_put(h, 5, (void *) 1) != -EEXIST)
-                return 1;
+        ASSERT_EQ(hashmap_size(h), n);
+        if (present[5])
+                ASSERT_EQ(hashmap_put(h, 5, (void *) 1), -EEXIST);
         while (hashmap_iterate(h, &it, &k, &v)) {
-                if (k >= N || !present[k] || v != (void *) (uintptr_t) (k + 1))
-                        return 1;
+                ASSERT_TRUE(k < N && present[k]);
+                ASSERT_EQ((uintptr_t) v, k + 1);
                 seen++;
         }
-        if (seen != hashmap_size(h)) {
-                fprintf(stderr, "iterated %zu of %zu\n", seen, hashmap_size(h));
-                return 1;
-        }
+        ASSERT_EQ(seen, hashmap_size(h));
         printf("hashmap: %zu items ok\n", n);
         return 0;
 }

@@ -8,10 +8,11 @@
 #include <string.h>
 
 #include "json-scan.h"
+#include "tests.h"
 
 #define DEPTH 8
 
-static unsigned failures, checked;
+static unsigned checked;
 
 typedef struct Seen {
         JsonScanValue v[5];
@@ -95,29 +96,23 @@ static void check(const char *s, size_t n, int expect) {
         jc_ok = o && json_object_is_type(o, json_type_object) && end == n;
         scan_ok = json_scan_object(s, n, DEPTH, member, &seen) >= 0;
         checked++;
-        if (jc_ok != scan_ok || (expect >= 0 && scan_ok != (bool) expect)) {
-                failures++;
-                fprintf(stderr, "FAIL: %.*s\n  json-c %s, scanner %s, expected %s\n", (int) (n > 300 ? 300 : n), n > 300 ? s + n - 300 : s,
-                        jc_ok ? "accepts" : "refuses", scan_ok ? "accepts" : "refuses",
-                        expect < 0 ? "either" : expect ? "accept" : "refuse");
-        } else if (jc_ok) {
+        if (jc_ok != scan_ok || (expect >= 0 && scan_ok != (bool) expect))
+                TEST_FAIL("%.*s\n  json-c %s, scanner %s, expected %s", (int) (n > 300 ? 300 : n), n > 300 ? s + n - 300 : s,
+                          jc_ok ? "accepts" : "refuses", scan_ok ? "accepts" : "refuses",
+                          expect < 0 ? "either" : expect ? "accept" : "refuse");
+        if (jc_ok) {
                 for (int k = 0; k < 5; k++) {
                         char a[4200], b[4200];
 
                         describe_jc(o, keys[k], a, sizeof(a));
                         describe_scan(&seen, k, b, sizeof(b));
-                        if (strcmp(a, b) != 0) {
-                                failures++;
-                                fprintf(stderr, "FAIL: %.*s\n  %s: json-c %s, scanner %s\n", (int) (n > 300 ? 300 : n), s,
-                                        keys[k], a, b);
-                        }
+                        if (strcmp(a, b) != 0)
+                                TEST_FAIL("%.*s\n  %s: json-c %s, scanner %s", (int) (n > 300 ? 300 : n), s, keys[k], a, b);
                 }
                 json_object *li;
                 int jc_enriched = json_object_object_get_ex(o, "LINEAGE_INSTANCE", &li) && li;
-                if (jc_enriched != seen.enriched) {
-                        failures++;
-                        fprintf(stderr, "FAIL: %.*s\n  LINEAGE_INSTANCE differs\n", (int) (n > 300 ? 300 : n), s);
-                }
+                if (jc_enriched != seen.enriched)
+                        TEST_FAIL("%.*s\n  LINEAGE_INSTANCE differs", (int) (n > 300 ? 300 : n), s);
         }
         json_object_put(o);
         json_tokener_free(tok);
@@ -255,6 +250,6 @@ int main(int argc, char **argv) {
                 n = mutate(buf, n, sizeof(buf));
                 check(buf, n, -1);
         }
-        printf("%u lines compared with json-c, %u failed\n", checked, failures);
-        return failures ? 1 : 0;
+        printf("%u lines compared with json-c, all agree\n", checked);
+        return 0;
 }

@@ -3,16 +3,7 @@
 #include <sys/socket.h>
 
 #include "lineage-dbus.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                           \
-        do {                                                                                  \
-                if (!(cond)) {                                                                \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-                        failures++;                                                           \
-                }                                                                             \
-        } while (0)
+#include "tests.h"
 
 static inline void json_putp(json_object **o) {
         if (*o)
@@ -136,8 +127,8 @@ static void check_roundtrip(sd_bus *bus, const char *in, const char *expected) {
         int r;
 
         got = roundtrip(bus, in, LINEAGE_DBUS_REPLY_SIZE_MAX, &r);
-        CHECK(r >= 0);
-        CHECK(got && want && json_object_equal(got, want));
+        ASSERT_TRUE(r >= 0);
+        ASSERT_TRUE(got && want && json_object_equal(got, want));
         if (got && want && !json_object_equal(got, want))
                 fprintf(stderr, "  in:   %s\n  got:  %s\n  want: %s\n", in, json_object_to_json_string(got),
                         json_object_to_json_string(want));
@@ -147,11 +138,11 @@ static void check_utf8(sd_bus *bus, const char *in, size_t n, const char *want) 
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *out = NULL;
 
-        CHECK(lineage_dbus_utf8_sanitize(in, n, &out) == 0);
-        CHECK(out && streq(out, want));
+        ASSERT_TRUE(lineage_dbus_utf8_sanitize(in, n, &out) == 0);
+        ASSERT_TRUE(out && streq(out, want));
         /* sd-bus must accept the result as a string. */
-        CHECK(sd_bus_message_new_signal(bus, &m, "/test", "org.example.Test", "Test") >= 0);
-        CHECK(out && m && sd_bus_message_append_basic(m, 's', out) >= 0);
+        ASSERT_TRUE(sd_bus_message_new_signal(bus, &m, "/test", "org.example.Test", "Test") >= 0);
+        ASSERT_TRUE(out && m && sd_bus_message_append_basic(m, 's', out) >= 0);
 }
 
 static void test_utf8(sd_bus *bus) {
@@ -202,12 +193,12 @@ static void test_invalid_utf8_in_json(sd_bus *bus) {
 
         /* json-c keeps whatever bytes it is given: a raw 0xff and a NUL inside a string. */
         json_object_object_add(o, "comm", json_object_new_string_len("a\xff\0z", 4));
-        CHECK(sd_bus_message_new_signal(bus, &m, "/test", "org.example.Test", "Test") >= 0);
-        CHECK(lineage_dbus_append_json(m, o, 4096) >= 0);
-        CHECK(sd_bus_message_seal(m, 1, 0) >= 0 && sd_bus_message_rewind(m, true) >= 0);
+        ASSERT_TRUE(sd_bus_message_new_signal(bus, &m, "/test", "org.example.Test", "Test") >= 0);
+        ASSERT_TRUE(lineage_dbus_append_json(m, o, 4096) >= 0);
+        ASSERT_TRUE(sd_bus_message_seal(m, 1, 0) >= 0 && sd_bus_message_rewind(m, true) >= 0);
         got = read_value(m, "a{sv}");
-        CHECK(got && json_object_object_get_ex(got, "comm", &v));
-        CHECK(got && streq(json_object_get_string(json_object_array_get_idx(v, 1)),
+        ASSERT_TRUE(got && json_object_object_get_ex(got, "comm", &v));
+        ASSERT_TRUE(got && streq(json_object_get_string(json_object_array_get_idx(v, 1)),
                            "a\xef\xbf\xbd\xef\xbf\xbdz"));
 }
 
@@ -223,17 +214,17 @@ static void test_limits(sd_bus *bus) {
                 json_object_array_add(arr, json_object_new_string(chunk));
         json_object_object_add(big, "argv", json_object_get(arr));
 
-        CHECK(sd_bus_message_new_signal(bus, &m, "/test", "org.example.Test", "Test") >= 0);
-        CHECK(lineage_dbus_append_json(m, big, 100 * 1000) == -E2BIG);
+        ASSERT_TRUE(sd_bus_message_new_signal(bus, &m, "/test", "org.example.Test", "Test") >= 0);
+        ASSERT_TRUE(lineage_dbus_append_json(m, big, 100 * 1000) == -E2BIG);
         m = sd_bus_message_unref(m);
-        CHECK(sd_bus_message_new_signal(bus, &m, "/test", "org.example.Test", "Test") >= 0);
-        CHECK(lineage_dbus_append_json(m, big, LINEAGE_DBUS_REPLY_SIZE_MAX) >= 0);
+        ASSERT_TRUE(sd_bus_message_new_signal(bus, &m, "/test", "org.example.Test", "Test") >= 0);
+        ASSERT_TRUE(lineage_dbus_append_json(m, big, LINEAGE_DBUS_REPLY_SIZE_MAX) >= 0);
 
         /* The estimate is an upper bound of the real encoding: a small budget that fits must work. */
         got = roundtrip(bus, "{\"pid\": 1}", 64, &r);
-        CHECK(r >= 0 && got);
-        CHECK(!roundtrip(bus, "{\"pid\": 1}", 8, &r) && r == -E2BIG);
-        CHECK(!roundtrip(bus, "[1, 2]", 4096, &r) && r == -EINVAL);
+        ASSERT_TRUE(r >= 0 && got);
+        ASSERT_TRUE(!roundtrip(bus, "{\"pid\": 1}", 8, &r) && r == -E2BIG);
+        ASSERT_TRUE(!roundtrip(bus, "[1, 2]", 4096, &r) && r == -EINVAL);
 }
 
 int main(void) {
@@ -247,10 +238,6 @@ int main(void) {
         test_convert(bus);
         test_invalid_utf8_in_json(bus);
         test_limits(bus);
-        if (failures > 0) {
-                fprintf(stderr, "%d checks failed\n", failures);
-                return EXIT_FAILURE;
-        }
         printf("all checks passed\n");
         return EXIT_SUCCESS;
 }

@@ -12,26 +12,7 @@
 
 #include "procfs-scan.h"
 #include "test-fs.h"
-
-static unsigned failures = 0;
-
-#define CHECK(x)                                                                                  \
-        do {                                                                                      \
-                if (!(x)) {                                                                       \
-                        fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x);     \
-                        failures++;                                                               \
-                }                                                                                 \
-        } while (0)
-
-#define CHECK_EQ_INT(a, b)                                                                        \
-        do {                                                                                      \
-                long long _a = (long long) (a), _b = (long long) (b);                             \
-                if (_a != _b) {                                                                   \
-                        fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld != %lld)\n",          \
-                                __FILE__, __LINE__, #a, #b, _a, _b);                              \
-                        failures++;                                                               \
-                }                                                                                 \
-        } while (0)
+#include "tests.h"
 
 static void die(const char *what) {
         fprintf(stderr, "test setup failed: %s: %m\n", what);
@@ -153,7 +134,7 @@ static void serial_scan(const char *root, Digests *ds) {
         _cleanup_free_ int32_t *pids = NULL;
         size_t n = 0;
 
-        CHECK_EQ_INT(procfs_list_pids(root, &pids, &n), 0);
+        ASSERT_EQ(procfs_list_pids(root, &pids, &n), 0);
         for (size_t k = 0; k < n; k++) {
                 ProcInfo info = {};
                 _cleanup_free_ int32_t *tids = NULL;
@@ -290,14 +271,11 @@ static void build_tree(void) {
 }
 
 static void check_same(const Digests *a, const Digests *b, const char *what) {
-        CHECK_EQ_INT(a->n, b->n);
+        ASSERT_EQ(a->n, b->n);
         for (size_t k = 0; k < MIN(a->n, b->n); k++)
-                if (!digest_equal(&a->d[k], &b->d[k])) {
-                        fprintf(stderr, "%s: item %zu (pid %" PRIi32 " vs %" PRIi32 ") differs\n", what, k, a->d[k].pid,
-                                b->d[k].pid);
-                        failures++;
-                        return;
-                }
+                if (!digest_equal(&a->d[k], &b->d[k]))
+                        TEST_FAIL("%s: item %zu (pid %" PRIi32 " vs %" PRIi32 ") differs", what, k, a->d[k].pid,
+                                  b->d[k].pid);
 }
 
 static void test_tree_scan(void) {
@@ -306,20 +284,20 @@ static void test_tree_scan(void) {
         unsigned errors = 0, with_tids = 0, with_caba = 0;
 
         serial_scan(tree, &ref);
-        CHECK_EQ_INT(ref.n, TREE_PIDS);
+        ASSERT_EQ(ref.n, TREE_PIDS);
         /* The tree exercises what it should: gone, refused, threads, kernel CABA, no exe, no argv. */
         for (size_t k = 0; k < ref.n; k++) {
                 errors += ref.d[k].error < 0;
                 with_tids += ref.d[k].n_tids == 3;
                 with_caba += ref.d[k].caba_tgid > 0;
         }
-        CHECK(errors > TREE_PIDS / 7);
-        CHECK(with_tids > 100);
-        CHECK(with_caba > 50);
-        CHECK_EQ_INT(digest_find(&ref, 7)->error, -ESRCH);
-        CHECK_EQ_INT(digest_find(&ref, 22)->error, -EBADMSG);
-        CHECK_EQ_INT(digest_find(&ref, 34)->caba_tgid, 33);    /* NScaba 33: thread group 33 */
-        CHECK_EQ_INT(digest_find(&ref, 26)->n_tids, 3);
+        ASSERT_TRUE(errors > TREE_PIDS / 7);
+        ASSERT_TRUE(with_tids > 100);
+        ASSERT_TRUE(with_caba > 50);
+        ASSERT_EQ(digest_find(&ref, 7)->error, -ESRCH);
+        ASSERT_EQ(digest_find(&ref, 22)->error, -EBADMSG);
+        ASSERT_EQ(digest_find(&ref, 34)->caba_tgid, 33);    /* NScaba 33: thread group 33 */
+        ASSERT_EQ(digest_find(&ref, 26)->n_tids, 3);
 
         for (size_t i = 0; i < ELEMENTSOF(threads); i++) {
                 Digests got = { .steal = i % 2 == 1 };
@@ -327,7 +305,7 @@ static void test_tree_scan(void) {
                 int r;
 
                 r = procfs_scan(tree, threads[i], digest_cb, &got);
-                CHECK(r >= 1 && (unsigned) r <= MIN(threads[i], PROCFS_SCAN_THREADS_MAX) + 1);
+                ASSERT_TRUE(r >= 1 && (unsigned) r <= MIN(threads[i], PROCFS_SCAN_THREADS_MAX) + 1);
                 snprintf(what, sizeof(what), "tree scan with %u threads", threads[i]);
                 check_same(&ref, &got, what);
                 digests_done(&got);
@@ -337,15 +315,15 @@ static void test_tree_scan(void) {
         for (size_t i = 0; i < ELEMENTSOF(threads); i++) {
                 Digests got = { .stop_at = 1000 };
 
-                CHECK_EQ_INT(procfs_scan(tree, threads[i], digest_cb, &got), -ECANCELED);
-                CHECK_EQ_INT(got.n, 1000);
+                ASSERT_EQ(procfs_scan(tree, threads[i], digest_cb, &got), -ECANCELED);
+                ASSERT_EQ(got.n, 1000);
                 digests_done(&got);
         }
         digests_done(&ref);
 
-        CHECK_EQ_INT(procfs_scan("/nonexistent-procfs-root", 2, digest_cb, &ref), -ENOENT);
-        CHECK_EQ_INT(procfs_scan(NULL, 2, digest_cb, &ref), -EINVAL);
-        CHECK_EQ_INT(ref.n, 0);
+        ASSERT_EQ(procfs_scan("/nonexistent-procfs-root", 2, digest_cb, &ref), -ENOENT);
+        ASSERT_EQ(procfs_scan(NULL, 2, digest_cb, &ref), -EINVAL);
+        ASSERT_EQ(ref.n, 0);
 }
 
 static void test_empty_scan(void) {
@@ -354,8 +332,8 @@ static void test_empty_scan(void) {
 
         if (!mkdtemp(empty))
                 die("mkdtemp");
-        CHECK_EQ_INT(procfs_scan(empty, 4, digest_cb, &got), 1);
-        CHECK_EQ_INT(got.n, 0);
+        ASSERT_EQ(procfs_scan(empty, 4, digest_cb, &got), 1);
+        ASSERT_EQ(got.n, 0);
         (void) rmdir(empty);
 }
 
@@ -416,39 +394,38 @@ static void test_real_scan(void) {
         }
 
         /* Nothing of ours changes now: a threaded scan must give what the serial reads give. */
-        CHECK(procfs_scan("/proc", MAX(n_threads, 3U), digest_cb, &got) >= 1);
+        ASSERT_TRUE(procfs_scan("/proc", MAX(n_threads, 3U), digest_cb, &got) >= 1);
         serial_scan("/proc", &ref);
         for (unsigned k = 0; k < CHILDREN; k++) {
                 const Digest *a = digest_find(&ref, kids[k]), *b = digest_find(&got, kids[k]);
                 char comm[16];
                 bool changed = ids && k % 3 == 0;
 
-                CHECK(a && b);
+                ASSERT_TRUE(a && b);
                 if (!a || !b)
                         continue;
                 if (!digest_equal(a, b)) {
-                        fprintf(stderr, "child %u (pid %d): threaded scan differs from serial reads\n", k, kids[k]);
-                        failures++;
+                        TEST_FAIL("child %u (pid %d): threaded scan differs from serial reads", k, kids[k]);
                 }
                 /* ...and both say what the child made of itself. */
                 snprintf(comm, sizeof(comm), "scan-%u", k);
-                CHECK_EQ_INT(b->error, 0);
-                CHECK(streq(b->comm, comm));
-                CHECK_EQ_INT(b->ppid, getpid());
-                CHECK_EQ_INT(b->tgid, kids[k]);
-                CHECK_EQ_INT(b->sid, k % 5 == 0 ? kids[k] : getsid(0));
-                CHECK_EQ_INT(b->threads, k % 7 == 0 ? 2 : 1);
-                CHECK_EQ_INT(b->n_tids, k % 7 == 0 ? 2 : 0);
-                CHECK_EQ_INT(b->ruid, changed ? 1000 + k % 6 : getuid());
-                CHECK_EQ_INT(b->euid, changed ? 2000 + k % 6 : geteuid());
-                CHECK_EQ_INT(b->rgid, changed ? 100 + k % 4 : getgid());
-                CHECK_EQ_INT(b->egid, changed ? 200 + k % 4 : getegid());
-                CHECK(b->have & PROCFS_STAT && b->have & PROCFS_STATUS && b->have & PROCFS_ARGV);
-                CHECK(b->argv && a->argv && b->argv_len == a->argv_len);
+                ASSERT_EQ(b->error, 0);
+                ASSERT_TRUE(streq(b->comm, comm));
+                ASSERT_EQ(b->ppid, getpid());
+                ASSERT_EQ(b->tgid, kids[k]);
+                ASSERT_EQ(b->sid, k % 5 == 0 ? kids[k] : getsid(0));
+                ASSERT_EQ(b->threads, k % 7 == 0 ? 2 : 1);
+                ASSERT_EQ(b->n_tids, k % 7 == 0 ? 2 : 0);
+                ASSERT_EQ(b->ruid, changed ? 1000 + k % 6 : getuid());
+                ASSERT_EQ(b->euid, changed ? 2000 + k % 6 : geteuid());
+                ASSERT_EQ(b->rgid, changed ? 100 + k % 4 : getgid());
+                ASSERT_EQ(b->egid, changed ? 200 + k % 4 : getegid());
+                ASSERT_TRUE(b->have & PROCFS_STAT && b->have & PROCFS_STATUS && b->have & PROCFS_ARGV);
+                ASSERT_TRUE(b->argv && a->argv && b->argv_len == a->argv_len);
         }
         /* Every listed pid came in ascending order, each once. */
         for (size_t k = 1; k < got.n; k++)
-                CHECK(got.d[k - 1].pid < got.d[k].pid);
+                ASSERT_TRUE(got.d[k - 1].pid < got.d[k].pid);
 
         for (unsigned k = 0; k < CHILDREN; k++)
                 kill(kids[k], SIGKILL);
@@ -462,7 +439,7 @@ static void test_real_scan(void) {
 
 int main(void) {
         log_setup();
-        CHECK(procfs_scan_default_threads() <= PROCFS_SCAN_THREADS_MAX);
+        ASSERT_TRUE(procfs_scan_default_threads() <= PROCFS_SCAN_THREADS_MAX);
 
         build_tree();
         test_tree_scan();
@@ -470,10 +447,6 @@ int main(void) {
         test_empty_scan();
         test_real_scan();
 
-        if (failures > 0) {
-                fprintf(stderr, "%u check(s) failed\n", failures);
-                return EXIT_FAILURE;
-        }
         fprintf(stderr, "all procfs-scan tests passed\n");
         return EXIT_SUCCESS;
 }

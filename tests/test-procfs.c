@@ -10,37 +10,9 @@
 
 #include "procfs.h"
 #include "test-fs.h"
+#include "tests.h"
 
-static unsigned failures = 0;
 static const char *arg0 = NULL;
-
-#define CHECK(x)                                                                                  \
-        do {                                                                                      \
-                if (!(x)) {                                                                       \
-                        fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x);     \
-                        failures++;                                                               \
-                }                                                                                 \
-        } while (0)
-
-#define CHECK_EQ_INT(a, b)                                                                        \
-        do {                                                                                      \
-                long long _a = (long long) (a), _b = (long long) (b);                             \
-                if (_a != _b) {                                                                   \
-                        fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld != %lld)\n",          \
-                                __FILE__, __LINE__, #a, #b, _a, _b);                              \
-                        failures++;                                                               \
-                }                                                                                 \
-        } while (0)
-
-#define CHECK_STREQ(a, b)                                                                         \
-        do {                                                                                      \
-                const char *_a = (a), *_b = (b);                                                  \
-                if (!streq_ptr(_a, _b)) {                                                         \
-                        fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" != \"%s\")\n",      \
-                                __FILE__, __LINE__, #a, #b, strna(_a), strna(_b));                \
-                        failures++;                                                               \
-                }                                                                                 \
-        } while (0)
 
 /* A string literal with its exact size, NUL bytes included. */
 #define LIT(s) (s), (sizeof(s) - 1)
@@ -80,29 +52,29 @@ static void test_stat_normal(void) {
         char buf[1024];
         size_t n = make_stat(buf, sizeof(buf), 4265, LIT("cat"), MID_NORMAL);
 
-        CHECK_EQ_INT(procfs_parse_stat(buf, n, &p), 0);
-        CHECK_EQ_INT(p.pid, 4265);
-        CHECK_STREQ(p.comm, "cat");
-        CHECK_EQ_INT(p.state, 'S');
-        CHECK_EQ_INT(p.ppid, 4259);
-        CHECK_EQ_INT(p.pgid, 4259);
-        CHECK_EQ_INT(p.sid, 2878);
-        CHECK_EQ_INT(p.threads, 3);
-        CHECK(p.start_ticks == 39728);
+        ASSERT_EQ(procfs_parse_stat(buf, n, &p), 0);
+        ASSERT_EQ(p.pid, 4265);
+        ASSERT_STREQ(p.comm, "cat");
+        ASSERT_EQ(p.state, 'S');
+        ASSERT_EQ(p.ppid, 4259);
+        ASSERT_EQ(p.pgid, 4259);
+        ASSERT_EQ(p.sid, 2878);
+        ASSERT_EQ(p.threads, 3);
+        ASSERT_TRUE(p.start_ticks == 39728);
 
         /* A real kernel thread line, and one without the final newline. */
         static const char kthread[] = "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 22 0 0 "
                                       "18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 0 1 0 0 0";
-        CHECK_EQ_INT(procfs_parse_stat(kthread, sizeof(kthread) - 1, &p), 0);
-        CHECK_EQ_INT(p.pid, 2);
-        CHECK_STREQ(p.comm, "kthreadd");
-        CHECK_EQ_INT(p.ppid, 0);
-        CHECK(p.start_ticks == 22);
+        ASSERT_EQ(procfs_parse_stat(kthread, sizeof(kthread) - 1, &p), 0);
+        ASSERT_EQ(p.pid, 2);
+        ASSERT_STREQ(p.comm, "kthreadd");
+        ASSERT_EQ(p.ppid, 0);
+        ASSERT_TRUE(p.start_ticks == 22);
 
         /* Ends right after starttime: enough. */
         static const char shortest[] = "9 (x) R 1 9 9 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 18446744073709551615\n";
-        CHECK_EQ_INT(procfs_parse_stat(shortest, sizeof(shortest) - 1, &p), 0);
-        CHECK(p.start_ticks == UINT64_MAX);
+        ASSERT_EQ(procfs_parse_stat(shortest, sizeof(shortest) - 1, &p), 0);
+        ASSERT_TRUE(p.start_ticks == UINT64_MAX);
 }
 
 static void test_stat_hostile_comm(void) {
@@ -112,28 +84,28 @@ static void test_stat_hostile_comm(void) {
 
         /* ") (" spaces, a newline and \xff inside comm; the comm ends at the LAST ')'. */
         n = make_stat(buf, sizeof(buf), 42, LIT("a) (b c\n\xff) S 1 2 3"), MID_NORMAL);
-        CHECK_EQ_INT(procfs_parse_stat(buf, n, &p), 0);
-        CHECK_STREQ(p.comm, "a) (b c\\x0a\\xff) S 1 2 3");
-        CHECK_EQ_INT(p.ppid, 4259);
-        CHECK_EQ_INT(p.pid, 42);
+        ASSERT_EQ(procfs_parse_stat(buf, n, &p), 0);
+        ASSERT_STREQ(p.comm, "a) (b c\\x0a\\xff) S 1 2 3");
+        ASSERT_EQ(p.ppid, 4259);
+        ASSERT_EQ(p.pid, 42);
 
         /* Backslash, NUL and DEL are escaped too, so the result is unambiguous. */
         n = make_stat(buf, sizeof(buf), 43, LIT("a\\b\0c\x7f"), MID_NORMAL);
-        CHECK_EQ_INT(procfs_parse_stat(buf, n, &p), 0);
-        CHECK_STREQ(p.comm, "a\\x5cb\\x00c\\x7f");
+        ASSERT_EQ(procfs_parse_stat(buf, n, &p), 0);
+        ASSERT_STREQ(p.comm, "a\\x5cb\\x00c\\x7f");
 
         /* Empty comm. */
         n = make_stat(buf, sizeof(buf), 44, LIT(""), MID_NORMAL);
-        CHECK_EQ_INT(procfs_parse_stat(buf, n, &p), 0);
-        CHECK_STREQ(p.comm, "");
+        ASSERT_EQ(procfs_parse_stat(buf, n, &p), 0);
+        ASSERT_STREQ(p.comm, "");
 
         /* A long comm of bytes to escape: truncated, never mid-escape, NUL-terminated. */
         char longcomm[100];
         memset(longcomm, 0xee, sizeof(longcomm));
         n = make_stat(buf, sizeof(buf), 45, longcomm, sizeof(longcomm), MID_NORMAL);
-        CHECK_EQ_INT(procfs_parse_stat(buf, n, &p), 0);
-        CHECK_EQ_INT(strlen(p.comm), 60); /* 15 escapes of 4 bytes fit in 63 */
-        CHECK_EQ_INT(strncmp(p.comm, "\\xee\\xee", 8), 0);
+        ASSERT_EQ(procfs_parse_stat(buf, n, &p), 0);
+        ASSERT_EQ(strlen(p.comm), 60); /* 15 escapes of 4 bytes fit in 63 */
+        ASSERT_EQ(strncmp(p.comm, "\\xee\\xee", 8), 0);
 }
 
 static void test_stat_malformed(void) {
@@ -161,18 +133,16 @@ static void test_stat_malformed(void) {
                 /* Field 22 directly followed by garbage must fail; so build without the tail for the last ones. */
                 n = (size_t) snprintf(buf, sizeof(buf), "5 (x) %s", mids[i]);
                 if (procfs_parse_stat(buf, n, &p) != -EBADMSG) {
-                        fprintf(stderr, "stat mid %zu accepted: %s\n", i, mids[i]);
-                        failures++;
+                        TEST_FAIL("stat mid %zu accepted: %s", i, mids[i]);
                 }
                 n = make_stat(buf, sizeof(buf), 5, LIT("x"), mids[i]);
                 if (i < ELEMENTSOF(mids) - 1 && procfs_parse_stat(buf, n, &p) != -EBADMSG) {
-                        fprintf(stderr, "stat mid %zu (with tail) accepted: %s\n", i, mids[i]);
-                        failures++;
+                        TEST_FAIL("stat mid %zu (with tail) accepted: %s", i, mids[i]);
                 }
         }
         /* Failing parses leave p alone. */
-        CHECK_EQ_INT(p.pid, 777);
-        CHECK_EQ_INT(p.ppid, 778);
+        ASSERT_EQ(p.pid, 777);
+        ASSERT_EQ(p.ppid, 778);
 
         /* Truncated at every length of a good line: only prefixes holding at least a digit of the
          * starttime may pass (a cut inside it looks like a smaller number; files are read whole). */
@@ -182,41 +152,39 @@ static void test_stat_malformed(void) {
                 int r = procfs_parse_stat(buf, len, &p);
 
                 if (len < good_from && r != -EBADMSG) {
-                        fprintf(stderr, "stat truncated to %zu bytes accepted\n", len);
-                        failures++;
+                        TEST_FAIL("stat truncated to %zu bytes accepted", len);
                 }
                 if (len >= good_from && r != 0) {
-                        fprintf(stderr, "stat truncated to %zu bytes rejected\n", len);
-                        failures++;
+                        TEST_FAIL("stat truncated to %zu bytes rejected", len);
                 }
         }
 
         p.pid = 777;
-        CHECK_EQ_INT(procfs_parse_stat(LIT("(x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5"), &p), -EBADMSG);
-        CHECK_EQ_INT(procfs_parse_stat(LIT("x5 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5"), &p), -EBADMSG);
-        CHECK_EQ_INT(procfs_parse_stat(LIT("5(x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5"), &p), -EBADMSG);
-        CHECK_EQ_INT(procfs_parse_stat(LIT("5 x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5"), &p), -EBADMSG);
-        CHECK_EQ_INT(procfs_parse_stat(LIT("5 )x( S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5"), &p), -EBADMSG);
-        CHECK_EQ_INT(procfs_parse_stat(LIT("5 (x)S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5"), &p), -EBADMSG);
-        CHECK_EQ_INT(procfs_parse_stat(LIT("2147483648 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5"), &p),
+        ASSERT_EQ(procfs_parse_stat(LIT("(x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5"), &p), -EBADMSG);
+        ASSERT_EQ(procfs_parse_stat(LIT("x5 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5"), &p), -EBADMSG);
+        ASSERT_EQ(procfs_parse_stat(LIT("5(x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5"), &p), -EBADMSG);
+        ASSERT_EQ(procfs_parse_stat(LIT("5 x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5"), &p), -EBADMSG);
+        ASSERT_EQ(procfs_parse_stat(LIT("5 )x( S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5"), &p), -EBADMSG);
+        ASSERT_EQ(procfs_parse_stat(LIT("5 (x)S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5"), &p), -EBADMSG);
+        ASSERT_EQ(procfs_parse_stat(LIT("2147483648 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5"), &p),
                      -EBADMSG);
-        CHECK_EQ_INT(procfs_parse_stat(LIT(""), &p), -EBADMSG);
-        CHECK_EQ_INT(p.pid, 777);
+        ASSERT_EQ(procfs_parse_stat(LIT(""), &p), -EBADMSG);
+        ASSERT_EQ(p.pid, 777);
 }
 
 static void test_sanitize_comm(void) {
         char small[8];
 
         procfs_sanitize_comm(LIT("abcdefghij"), small, sizeof(small));
-        CHECK_STREQ(small, "abcdefg");
+        ASSERT_STREQ(small, "abcdefg");
         procfs_sanitize_comm(LIT("ab\x01"), small, sizeof(small));
-        CHECK_STREQ(small, "ab\\x01");
+        ASSERT_STREQ(small, "ab\\x01");
         procfs_sanitize_comm(LIT("abc\x01"), small, sizeof(small));
-        CHECK_STREQ(small, "abc\\x01"); /* exactly fills 8 bytes with the NUL */
+        ASSERT_STREQ(small, "abc\\x01"); /* exactly fills 8 bytes with the NUL */
         procfs_sanitize_comm(LIT("abcd\x01"), small, sizeof(small));
-        CHECK_STREQ(small, "abcd"); /* the escape would not fit whole */
+        ASSERT_STREQ(small, "abcd"); /* the escape would not fit whole */
         procfs_sanitize_comm(LIT("x"), small, 1);
-        CHECK_STREQ(small, "");
+        ASSERT_STREQ(small, "");
 }
 
 /* ---- NScaba ---- */
@@ -228,23 +196,20 @@ static void check_nscaba_ok(const char *v, size_t len, bool bare, unsigned n, co
         memset(&c, 0xaa, sizeof(c));
         r = procfs_parse_nscaba(v, len, &c);
         if (r != 0 || !c.present || c.bare != bare || c.malformed || c.n_levels != n) {
-                fprintf(stderr, "NScaba value of %zu bytes: r=%d present=%d bare=%d n=%u, expected bare=%d n=%u\n",
-                        len, r, c.present, c.bare, c.n_levels, bare, n);
-                failures++;
-                return;
+                TEST_FAIL("NScaba value of %zu bytes: r=%d present=%d bare=%d n=%u, expected bare=%d n=%u",
+                          len, r, c.present, c.bare, c.n_levels, bare, n);
         }
         for (unsigned i = 0; i < n; i++)
-                CHECK_EQ_INT(c.levels[i], levels[i]);
+                ASSERT_EQ(c.levels[i], levels[i]);
 }
 
 static void check_nscaba_bad(const char *v, size_t len, const char *what) {
         ProcNscaba c = { .n_levels = 12345 };
 
         if (procfs_parse_nscaba(v, len, &c) != -EBADMSG) {
-                fprintf(stderr, "NScaba hostile value accepted: %s\n", what);
-                failures++;
+                TEST_FAIL("NScaba hostile value accepted: %s", what);
         }
-        CHECK_EQ_INT(c.n_levels, 12345); /* untouched */
+        ASSERT_EQ(c.n_levels, 12345); /* untouched */
 }
 
 static void test_nscaba(void) {
@@ -327,29 +292,29 @@ static void test_status(void) {
         size_t n;
 
         n = make_status(buf, sizeof(buf), 4263, 4259, 1000, "");
-        CHECK_EQ_INT(procfs_parse_status(buf, n, &p), 0);
-        CHECK_EQ_INT(p.tgid, 4263);
-        CHECK_EQ_INT(p.ppid, 4259);
-        CHECK_EQ_INT(p.ruid, 1000);
-        CHECK_EQ_INT(p.euid, 1001);
-        CHECK_EQ_INT(p.rgid, 100);
-        CHECK_EQ_INT(p.egid, 101);
-        CHECK(!p.nscaba.present);
+        ASSERT_EQ(procfs_parse_status(buf, n, &p), 0);
+        ASSERT_EQ(p.tgid, 4263);
+        ASSERT_EQ(p.ppid, 4259);
+        ASSERT_EQ(p.ruid, 1000);
+        ASSERT_EQ(p.euid, 1001);
+        ASSERT_EQ(p.rgid, 100);
+        ASSERT_EQ(p.egid, 101);
+        ASSERT_TRUE(!p.nscaba.present);
 
         n = make_status(buf, sizeof(buf), 4263, 4259, 0, "NScaba:\t7\t3\t1\n");
-        CHECK_EQ_INT(procfs_parse_status(buf, n, &p), 0);
-        CHECK(p.nscaba.present && !p.nscaba.bare && !p.nscaba.malformed);
-        CHECK_EQ_INT(p.nscaba.n_levels, 3);
-        CHECK_EQ_INT(p.nscaba.levels[0], 7);
-        CHECK_EQ_INT(p.nscaba.levels[2], 1);
+        ASSERT_EQ(procfs_parse_status(buf, n, &p), 0);
+        ASSERT_TRUE(p.nscaba.present && !p.nscaba.bare && !p.nscaba.malformed);
+        ASSERT_EQ(p.nscaba.n_levels, 3);
+        ASSERT_EQ(p.nscaba.levels[0], 7);
+        ASSERT_EQ(p.nscaba.levels[2], 1);
 
         n = make_status(buf, sizeof(buf), 4263, 4259, 0, "NScaba:\n");
-        CHECK_EQ_INT(procfs_parse_status(buf, n, &p), 0);
-        CHECK(p.nscaba.present && p.nscaba.bare && !p.nscaba.malformed && p.nscaba.n_levels == 0);
+        ASSERT_EQ(procfs_parse_status(buf, n, &p), 0);
+        ASSERT_TRUE(p.nscaba.present && p.nscaba.bare && !p.nscaba.malformed && p.nscaba.n_levels == 0);
 
         n = make_status(buf, sizeof(buf), 4263, 4259, 0, "NScaba:\t0\n");
-        CHECK_EQ_INT(procfs_parse_status(buf, n, &p), 0);
-        CHECK(p.nscaba.present && !p.nscaba.bare && p.nscaba.n_levels == 1 && p.nscaba.levels[0] == 0);
+        ASSERT_EQ(procfs_parse_status(buf, n, &p), 0);
+        ASSERT_TRUE(p.nscaba.present && !p.nscaba.bare && p.nscaba.n_levels == 1 && p.nscaba.levels[0] == 0);
 
         /* A bad NScaba line does not fail the status, it is flagged. */
         static const char *const bad[] = { "NScaba: 5\n", "NScaba:5\n", "NScaba:\t\t5\n", "NScaba:\t5\t\n",
@@ -357,16 +322,16 @@ static void test_status(void) {
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 p.nscaba = (ProcNscaba) { .n_levels = 9 };
                 n = make_status(buf, sizeof(buf), 4263, 4259, 0, bad[i]);
-                CHECK_EQ_INT(procfs_parse_status(buf, n, &p), 0);
-                CHECK(p.nscaba.present && p.nscaba.malformed && !p.nscaba.bare && p.nscaba.n_levels == 0);
-                CHECK_EQ_INT(p.tgid, 4263);
+                ASSERT_EQ(procfs_parse_status(buf, n, &p), 0);
+                ASSERT_TRUE(p.nscaba.present && p.nscaba.malformed && !p.nscaba.bare && p.nscaba.n_levels == 0);
+                ASSERT_EQ(p.tgid, 4263);
         }
 
         /* Bare NScaba as the very last line, without a newline; minimal status. */
         static const char minimal[] = "Tgid:\t1\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nNScaba:";
-        CHECK_EQ_INT(procfs_parse_status(minimal, sizeof(minimal) - 1, &p), 0);
-        CHECK(p.nscaba.present && p.nscaba.bare);
-        CHECK_EQ_INT(p.ppid, 0);
+        ASSERT_EQ(procfs_parse_status(minimal, sizeof(minimal) - 1, &p), 0);
+        ASSERT_TRUE(p.nscaba.present && p.nscaba.bare);
+        ASSERT_EQ(p.ppid, 0);
 }
 
 static void test_status_malformed(void) {
@@ -385,11 +350,10 @@ static void test_status_malformed(void) {
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 if (procfs_parse_status(bad[i], strlen(bad[i]), &p) != -EBADMSG) {
-                        fprintf(stderr, "malformed status %zu accepted\n", i);
-                        failures++;
+                        TEST_FAIL("malformed status %zu accepted", i);
                 }
-        CHECK_EQ_INT(p.tgid, 555);
-        CHECK_EQ_INT(procfs_parse_status(LIT(""), &p), -EBADMSG);
+        ASSERT_EQ(p.tgid, 555);
+        ASSERT_EQ(procfs_parse_status(LIT(""), &p), -EBADMSG);
 
         /* 1 MiB of binary junk around valid lines: the lines are still found. */
         size_t junk = 512 * 1024, len = 0;
@@ -411,16 +375,16 @@ static void test_status_malformed(void) {
                                                      buf[i + 1] == 'G' || buf[i + 1] == 'N'
                                              ? 'x'
                                              : buf[i + 1];
-        CHECK_EQ_INT(procfs_parse_status(buf, len, &p), 0);
-        CHECK_EQ_INT(p.tgid, 9);
-        CHECK_EQ_INT(p.ppid, 8);
-        CHECK_EQ_INT(p.ruid, 7);
-        CHECK_EQ_INT(p.euid, 6);
-        CHECK_EQ_INT(p.rgid, 5);
-        CHECK_EQ_INT(p.egid, 4);
-        CHECK(p.nscaba.present && p.nscaba.n_levels == 1 && p.nscaba.levels[0] == 3);
+        ASSERT_EQ(procfs_parse_status(buf, len, &p), 0);
+        ASSERT_EQ(p.tgid, 9);
+        ASSERT_EQ(p.ppid, 8);
+        ASSERT_EQ(p.ruid, 7);
+        ASSERT_EQ(p.euid, 6);
+        ASSERT_EQ(p.rgid, 5);
+        ASSERT_EQ(p.egid, 4);
+        ASSERT_TRUE(p.nscaba.present && p.nscaba.n_levels == 1 && p.nscaba.levels[0] == 3);
         /* Pure junk: rejected, not crashed. */
-        CHECK_EQ_INT(procfs_parse_status(buf, junk, &p), -EBADMSG);
+        ASSERT_EQ(procfs_parse_status(buf, junk, &p), -EBADMSG);
         free(buf);
 }
 
@@ -568,111 +532,111 @@ static void build_tree(void) {
 static void test_tree_read(void) {
         ProcInfo p = {};
 
-        CHECK_EQ_INT(procfs_read(tree, 100, PROCFS_ALL, &p), 0);
-        CHECK_EQ_INT(p.have, PROCFS_ALL);
-        CHECK_EQ_INT(p.pid, 100);
-        CHECK_EQ_INT(p.tgid, 100);
-        CHECK_STREQ(p.comm, "synth");
-        CHECK(p.start_ticks == 1234);
-        CHECK_EQ_INT(p.threads, 2);
-        CHECK_EQ_INT(p.ruid, 1000);
-        CHECK_EQ_INT(p.loginuid, 1000);
-        CHECK_EQ_INT(p.sessionid, 3);
-        CHECK_STREQ(p.exe, "/usr/bin/bash (deleted)");
-        CHECK_EQ_INT(p.argv_len, 8);
-        CHECK(p.argv && memcmp(p.argv, "bash\0-l\0", 8) == 0);
-        CHECK(!p.argv_truncated);
-        CHECK(p.nscaba.present && p.nscaba.n_levels == 2 && p.nscaba.levels[0] == 42 && p.nscaba.levels[1] == 1);
+        ASSERT_EQ(procfs_read(tree, 100, PROCFS_ALL, &p), 0);
+        ASSERT_EQ(p.have, PROCFS_ALL);
+        ASSERT_EQ(p.pid, 100);
+        ASSERT_EQ(p.tgid, 100);
+        ASSERT_STREQ(p.comm, "synth");
+        ASSERT_TRUE(p.start_ticks == 1234);
+        ASSERT_EQ(p.threads, 2);
+        ASSERT_EQ(p.ruid, 1000);
+        ASSERT_EQ(p.loginuid, 1000);
+        ASSERT_EQ(p.sessionid, 3);
+        ASSERT_STREQ(p.exe, "/usr/bin/bash (deleted)");
+        ASSERT_EQ(p.argv_len, 8);
+        ASSERT_TRUE(p.argv && memcmp(p.argv, "bash\0-l\0", 8) == 0);
+        ASSERT_TRUE(!p.argv_truncated);
+        ASSERT_TRUE(p.nscaba.present && p.nscaba.n_levels == 2 && p.nscaba.levels[0] == 42 && p.nscaba.levels[1] == 1);
         proc_info_done(&p);
-        CHECK(!p.exe && !p.argv && p.argv_len == 0);
+        ASSERT_TRUE(!p.exe && !p.argv && p.argv_len == 0);
         proc_info_done(&p); /* twice is fine */
 
         /* Masks: only what was asked is read. */
-        CHECK_EQ_INT(procfs_read(tree, 100, PROCFS_STAT, &p), 0);
-        CHECK_EQ_INT(p.have, PROCFS_STAT);
-        CHECK(!p.exe && !p.argv && !p.nscaba.present);
-        CHECK_EQ_INT(p.loginuid, PROCFS_UNSET_ID);
+        ASSERT_EQ(procfs_read(tree, 100, PROCFS_STAT, &p), 0);
+        ASSERT_EQ(p.have, PROCFS_STAT);
+        ASSERT_TRUE(!p.exe && !p.argv && !p.nscaba.present);
+        ASSERT_EQ(p.loginuid, PROCFS_UNSET_ID);
         proc_info_done(&p);
-        CHECK_EQ_INT(procfs_read(tree, 100, PROCFS_ARGV | PROCFS_EXE, &p), 0);
-        CHECK_EQ_INT(p.have, PROCFS_ARGV | PROCFS_EXE);
-        CHECK_EQ_INT(p.pid, 100);
+        ASSERT_EQ(procfs_read(tree, 100, PROCFS_ARGV | PROCFS_EXE, &p), 0);
+        ASSERT_EQ(p.have, PROCFS_ARGV | PROCFS_EXE);
+        ASSERT_EQ(p.pid, 100);
         proc_info_done(&p);
-        CHECK_EQ_INT(procfs_read(tree, 100, PROCFS_LOGIN | 0x100, &p), 0);
-        CHECK_EQ_INT(p.have, PROCFS_LOGIN);
+        ASSERT_EQ(procfs_read(tree, 100, PROCFS_LOGIN | 0x100, &p), 0);
+        ASSERT_EQ(p.have, PROCFS_LOGIN);
         proc_info_done(&p);
 
         /* Unset ids; a 100 KiB argv is truncated, with a final NUL. */
-        CHECK_EQ_INT(procfs_read(tree, 7, PROCFS_ALL, &p), 0);
-        CHECK_EQ_INT(p.have, PROCFS_ALL);
-        CHECK_EQ_INT(p.loginuid, PROCFS_UNSET_ID);
-        CHECK_EQ_INT(p.sessionid, PROCFS_UNSET_ID);
-        CHECK(p.argv_truncated);
-        CHECK_EQ_INT(p.argv_len, PROCFS_ARGV_MAX);
-        CHECK(p.argv && memcmp(p.argv, "abcdefghijklmno\0abc", 19) == 0);
-        CHECK(p.argv && p.argv[p.argv_len - 1] == '\0');
-        CHECK(!p.nscaba.present);
+        ASSERT_EQ(procfs_read(tree, 7, PROCFS_ALL, &p), 0);
+        ASSERT_EQ(p.have, PROCFS_ALL);
+        ASSERT_EQ(p.loginuid, PROCFS_UNSET_ID);
+        ASSERT_EQ(p.sessionid, PROCFS_UNSET_ID);
+        ASSERT_TRUE(p.argv_truncated);
+        ASSERT_EQ(p.argv_len, PROCFS_ARGV_MAX);
+        ASSERT_TRUE(p.argv && memcmp(p.argv, "abcdefghijklmno\0abc", 19) == 0);
+        ASSERT_TRUE(p.argv && p.argv[p.argv_len - 1] == '\0');
+        ASSERT_TRUE(!p.nscaba.present);
         proc_info_done(&p);
 
         /* Kernel thread lookalike: no exe, empty cmdline, no login files. */
-        CHECK_EQ_INT(procfs_read(tree, 12, PROCFS_ALL, &p), 0);
-        CHECK_EQ_INT(p.have, PROCFS_STAT | PROCFS_STATUS);
-        CHECK(!p.exe && !p.argv && p.argv_len == 0);
-        CHECK_EQ_INT(p.loginuid, PROCFS_UNSET_ID);
+        ASSERT_EQ(procfs_read(tree, 12, PROCFS_ALL, &p), 0);
+        ASSERT_EQ(p.have, PROCFS_STAT | PROCFS_STATUS);
+        ASSERT_TRUE(!p.exe && !p.argv && p.argv_len == 0);
+        ASSERT_EQ(p.loginuid, PROCFS_UNSET_ID);
         proc_info_done(&p);
 
         /* Odd argv bytes kept verbatim, final NUL added; malformed NScaba flagged. */
-        CHECK_EQ_INT(procfs_read(tree, 13, PROCFS_ALL, &p), 0);
-        CHECK_EQ_INT(p.have, PROCFS_ALL & ~PROCFS_EXE);
-        CHECK_EQ_INT(p.argv_len, sizeof("sshd: u@pts/0 \xff\x01\n"));
-        CHECK(p.argv && memcmp(p.argv, "sshd: u@pts/0 \xff\x01\n", p.argv_len) == 0);
-        CHECK(!p.argv_truncated);
-        CHECK(p.nscaba.present && p.nscaba.malformed);
-        CHECK_EQ_INT(p.loginuid, 0);
+        ASSERT_EQ(procfs_read(tree, 13, PROCFS_ALL, &p), 0);
+        ASSERT_EQ(p.have, PROCFS_ALL & ~PROCFS_EXE);
+        ASSERT_EQ(p.argv_len, sizeof("sshd: u@pts/0 \xff\x01\n"));
+        ASSERT_TRUE(p.argv && memcmp(p.argv, "sshd: u@pts/0 \xff\x01\n", p.argv_len) == 0);
+        ASSERT_TRUE(!p.argv_truncated);
+        ASSERT_TRUE(p.nscaba.present && p.nscaba.malformed);
+        ASSERT_EQ(p.loginuid, 0);
         proc_info_done(&p);
 
-        CHECK_EQ_INT(procfs_read(tree, 17, PROCFS_ARGV, &p), 0);
-        CHECK_EQ_INT(p.argv_len, PROCFS_ARGV_MAX);
-        CHECK(!p.argv_truncated);
+        ASSERT_EQ(procfs_read(tree, 17, PROCFS_ARGV, &p), 0);
+        ASSERT_EQ(p.argv_len, PROCFS_ARGV_MAX);
+        ASSERT_TRUE(!p.argv_truncated);
         proc_info_done(&p);
-        CHECK_EQ_INT(procfs_read(tree, 18, PROCFS_ARGV, &p), 0);
-        CHECK_EQ_INT(p.argv_len, PROCFS_ARGV_MAX);
-        CHECK(p.argv_truncated); /* the last byte made room for the NUL */
-        CHECK(p.argv && p.argv[PROCFS_ARGV_MAX - 1] == '\0' && p.argv[PROCFS_ARGV_MAX - 2] == 'y');
+        ASSERT_EQ(procfs_read(tree, 18, PROCFS_ARGV, &p), 0);
+        ASSERT_EQ(p.argv_len, PROCFS_ARGV_MAX);
+        ASSERT_TRUE(p.argv_truncated); /* the last byte made room for the NUL */
+        ASSERT_TRUE(p.argv && p.argv[PROCFS_ARGV_MAX - 1] == '\0' && p.argv[PROCFS_ARGV_MAX - 2] == 'y');
         proc_info_done(&p);
 
-        CHECK_EQ_INT(procfs_read(tree, 19, PROCFS_STATUS, &p), 0);
-        CHECK_EQ_INT(p.ruid, 5);
-        CHECK(p.nscaba.present && p.nscaba.n_levels == 1 && p.nscaba.levels[0] == 9);
+        ASSERT_EQ(procfs_read(tree, 19, PROCFS_STATUS, &p), 0);
+        ASSERT_EQ(p.ruid, 5);
+        ASSERT_TRUE(p.nscaba.present && p.nscaba.n_levels == 1 && p.nscaba.levels[0] == 9);
 
         /* Failures leave ret untouched. */
         ProcInfo keep = { .pid = 4711, .comm = "keep" };
-        CHECK_EQ_INT(procfs_read(tree, 20, PROCFS_STAT, &keep), -EBADMSG);
-        CHECK_EQ_INT(procfs_read(tree, 14, PROCFS_STAT, &keep), -EBADMSG);
-        CHECK_EQ_INT(procfs_read(tree, 15, PROCFS_LOGIN, &keep), -EBADMSG);
-        CHECK_EQ_INT(procfs_read(tree, 16, PROCFS_STAT, &keep), -ESRCH);
-        CHECK_EQ_INT(procfs_read(tree, 16, PROCFS_STATUS, &keep), -ESRCH);
-        CHECK_EQ_INT(procfs_read(tree, 16, PROCFS_EXE, &keep), -ESRCH); /* no stat: gone, not "unreadable" */
-        CHECK_EQ_INT(procfs_read(tree, 555, PROCFS_ALL, &keep), -ESRCH);
-        CHECK_EQ_INT(procfs_read(tree, 0, PROCFS_ALL, &keep), -EINVAL);
-        CHECK_EQ_INT(procfs_read(tree, -1, PROCFS_ALL, &keep), -EINVAL);
-        CHECK_EQ_INT(procfs_read(NULL, 1, PROCFS_ALL, &keep), -EINVAL);
-        CHECK_EQ_INT(keep.pid, 4711);
-        CHECK_STREQ(keep.comm, "keep");
-        CHECK(!keep.exe && !keep.argv);
+        ASSERT_EQ(procfs_read(tree, 20, PROCFS_STAT, &keep), -EBADMSG);
+        ASSERT_EQ(procfs_read(tree, 14, PROCFS_STAT, &keep), -EBADMSG);
+        ASSERT_EQ(procfs_read(tree, 15, PROCFS_LOGIN, &keep), -EBADMSG);
+        ASSERT_EQ(procfs_read(tree, 16, PROCFS_STAT, &keep), -ESRCH);
+        ASSERT_EQ(procfs_read(tree, 16, PROCFS_STATUS, &keep), -ESRCH);
+        ASSERT_EQ(procfs_read(tree, 16, PROCFS_EXE, &keep), -ESRCH); /* no stat: gone, not "unreadable" */
+        ASSERT_EQ(procfs_read(tree, 555, PROCFS_ALL, &keep), -ESRCH);
+        ASSERT_EQ(procfs_read(tree, 0, PROCFS_ALL, &keep), -EINVAL);
+        ASSERT_EQ(procfs_read(tree, -1, PROCFS_ALL, &keep), -EINVAL);
+        ASSERT_EQ(procfs_read(NULL, 1, PROCFS_ALL, &keep), -EINVAL);
+        ASSERT_EQ(keep.pid, 4711);
+        ASSERT_STREQ(keep.comm, "keep");
+        ASSERT_TRUE(!keep.exe && !keep.argv);
         /* ...and a dir with files present but no stat is fine when stat is not needed. */
-        CHECK_EQ_INT(procfs_read(tree, 16, PROCFS_LOGIN, &p), 0);
-        CHECK_EQ_INT(p.have, PROCFS_LOGIN);
+        ASSERT_EQ(procfs_read(tree, 16, PROCFS_LOGIN, &p), 0);
+        ASSERT_EQ(p.have, PROCFS_LOGIN);
 
         /* Threads: stat and status only. */
-        CHECK_EQ_INT(procfs_read_task(tree, 100, 101, PROCFS_ALL, &p), 0);
-        CHECK_EQ_INT(p.have, PROCFS_STAT | PROCFS_STATUS);
-        CHECK_EQ_INT(p.pid, 101);
-        CHECK_EQ_INT(p.tgid, 100);
-        CHECK(p.nscaba.present && p.nscaba.bare);
-        CHECK(!p.exe && !p.argv);
-        CHECK_EQ_INT(procfs_read_task(tree, 100, 102, PROCFS_ALL, &keep), -ESRCH);
-        CHECK_EQ_INT(procfs_read_task(tree, 7, 7, PROCFS_ALL, &keep), -ESRCH);
-        CHECK_EQ_INT(keep.pid, 4711);
+        ASSERT_EQ(procfs_read_task(tree, 100, 101, PROCFS_ALL, &p), 0);
+        ASSERT_EQ(p.have, PROCFS_STAT | PROCFS_STATUS);
+        ASSERT_EQ(p.pid, 101);
+        ASSERT_EQ(p.tgid, 100);
+        ASSERT_TRUE(p.nscaba.present && p.nscaba.bare);
+        ASSERT_TRUE(!p.exe && !p.argv);
+        ASSERT_EQ(procfs_read_task(tree, 100, 102, PROCFS_ALL, &keep), -ESRCH);
+        ASSERT_EQ(procfs_read_task(tree, 7, 7, PROCFS_ALL, &keep), -ESRCH);
+        ASSERT_EQ(keep.pid, 4711);
 }
 
 typedef struct Collect {
@@ -696,25 +660,25 @@ static void test_tree_foreach(void) {
         static const int32_t expected[] = { 7, 12, 13, 14, 15, 16, 17, 18, 19, 20, 100, 1000 };
         Collect c = {};
 
-        CHECK_EQ_INT(procfs_foreach_pid(tree, collect_cb, &c), 0);
-        CHECK_EQ_INT(c.n, ELEMENTSOF(expected));
+        ASSERT_EQ(procfs_foreach_pid(tree, collect_cb, &c), 0);
+        ASSERT_EQ(c.n, ELEMENTSOF(expected));
         for (size_t i = 0; i < MIN(c.n, ELEMENTSOF(expected)); i++)
-                CHECK_EQ_INT(c.ids[i], expected[i]);
+                ASSERT_EQ(c.ids[i], expected[i]);
 
         c = (Collect) { .stop_after = 3 };
-        CHECK_EQ_INT(procfs_foreach_pid(tree, collect_cb, &c), -ENOENT);
-        CHECK_EQ_INT(c.n, 3);
+        ASSERT_EQ(procfs_foreach_pid(tree, collect_cb, &c), -ENOENT);
+        ASSERT_EQ(c.n, 3);
 
         c = (Collect) {};
-        CHECK_EQ_INT(procfs_foreach_task(tree, 100, collect_cb, &c), 0);
-        CHECK_EQ_INT(c.n, 2);
-        CHECK_EQ_INT(c.ids[0], 100);
-        CHECK_EQ_INT(c.ids[1], 101);
+        ASSERT_EQ(procfs_foreach_task(tree, 100, collect_cb, &c), 0);
+        ASSERT_EQ(c.n, 2);
+        ASSERT_EQ(c.ids[0], 100);
+        ASSERT_EQ(c.ids[1], 101);
         c = (Collect) { .stop_after = 1 };
-        CHECK_EQ_INT(procfs_foreach_task(tree, 100, collect_cb, &c), -ENOENT); /* not turned into -ESRCH */
-        CHECK_EQ_INT(procfs_foreach_task(tree, 7, collect_cb, &c), -ESRCH);   /* no task dir */
-        CHECK_EQ_INT(procfs_foreach_task(tree, 555, collect_cb, &c), -ESRCH);
-        CHECK(procfs_foreach_pid("/nonexistent-procfs-root", collect_cb, &c) < 0);
+        ASSERT_EQ(procfs_foreach_task(tree, 100, collect_cb, &c), -ENOENT); /* not turned into -ESRCH */
+        ASSERT_EQ(procfs_foreach_task(tree, 7, collect_cb, &c), -ESRCH);   /* no task dir */
+        ASSERT_EQ(procfs_foreach_task(tree, 555, collect_cb, &c), -ESRCH);
+        ASSERT_TRUE(procfs_foreach_pid("/nonexistent-procfs-root", collect_cb, &c) < 0);
 }
 
 /* ---- real /proc ---- */
@@ -732,37 +696,37 @@ static void test_real_self(void) {
         char exe[PATH_MAX];
         ssize_t n;
 
-        CHECK_EQ_INT(procfs_read("/proc", getpid(), PROCFS_ALL, &p), 0);
-        CHECK(p.have & PROCFS_STAT && p.have & PROCFS_STATUS && p.have & PROCFS_EXE && p.have & PROCFS_ARGV);
-        CHECK_EQ_INT(p.pid, getpid());
-        CHECK_EQ_INT(p.tgid, getpid());
-        CHECK_EQ_INT(p.ppid, getppid());
-        CHECK_EQ_INT(p.ruid, getuid());
-        CHECK_EQ_INT(p.euid, geteuid());
-        CHECK_EQ_INT(p.rgid, getgid());
-        CHECK_EQ_INT(p.sid, getsid(0));
-        CHECK_EQ_INT(p.pgid, getpgid(0));
-        CHECK_EQ_INT(p.state, 'R');
-        CHECK(p.start_ticks > 0);
-        CHECK(p.threads >= 1);
-        CHECK(p.argv && streq(p.argv, arg0));
+        ASSERT_EQ(procfs_read("/proc", getpid(), PROCFS_ALL, &p), 0);
+        ASSERT_TRUE(p.have & PROCFS_STAT && p.have & PROCFS_STATUS && p.have & PROCFS_EXE && p.have & PROCFS_ARGV);
+        ASSERT_EQ(p.pid, getpid());
+        ASSERT_EQ(p.tgid, getpid());
+        ASSERT_EQ(p.ppid, getppid());
+        ASSERT_EQ(p.ruid, getuid());
+        ASSERT_EQ(p.euid, geteuid());
+        ASSERT_EQ(p.rgid, getgid());
+        ASSERT_EQ(p.sid, getsid(0));
+        ASSERT_EQ(p.pgid, getpgid(0));
+        ASSERT_EQ(p.state, 'R');
+        ASSERT_TRUE(p.start_ticks > 0);
+        ASSERT_TRUE(p.threads >= 1);
+        ASSERT_TRUE(p.argv && streq(p.argv, arg0));
         n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-        CHECK(n > 0);
+        ASSERT_TRUE(n > 0);
         if (n > 0) {
                 exe[n] = '\0';
-                CHECK_STREQ(p.exe, exe);
+                ASSERT_STREQ(p.exe, exe);
         }
         /* comm is the executable's name, cut to TASK_COMM_LEN - 1 bytes. */
         const char *base = strrchr(arg0, '/') ? strrchr(arg0, '/') + 1 : arg0;
-        CHECK_EQ_INT(strncmp(p.comm, base, 15), 0);
-        CHECK_EQ_INT(strlen(p.comm), MIN(strlen(base), 15U));
+        ASSERT_EQ(strncmp(p.comm, base, 15), 0);
+        ASSERT_EQ(strlen(p.comm), MIN(strlen(base), 15U));
         fprintf(stderr, "this kernel %s NScaba (%u levels%s)\n", p.nscaba.present ? "has" : "lacks",
                 p.nscaba.n_levels, p.nscaba.bare ? ", bare" : "");
-        CHECK(!p.nscaba.malformed);
+        ASSERT_TRUE(!p.nscaba.malformed);
         if (p.have & PROCFS_LOGIN)
                 fprintf(stderr, "loginuid=%" PRIu32 " sessionid=%" PRIu32 "\n", p.loginuid, p.sessionid);
-        CHECK(procfs_clock_ticks() > 0);
-        CHECK_EQ_INT(procfs_clock_ticks(), sysconf(_SC_CLK_TCK));
+        ASSERT_TRUE(procfs_clock_ticks() > 0);
+        ASSERT_EQ(procfs_clock_ticks(), sysconf(_SC_CLK_TCK));
 }
 
 static void test_real_threads(void) {
@@ -776,19 +740,19 @@ static void test_real_threads(void) {
                 die("pthread_create");
         while (__atomic_load_n(&tid, __ATOMIC_SEQ_CST) == 0)
                 usleep(1000);
-        CHECK_EQ_INT(procfs_foreach_task("/proc", getpid(), collect_cb, &c), 0);
-        CHECK(c.n >= 2);
-        CHECK_EQ_INT(c.ids[0], getpid()); /* the leader has the lowest tid */
+        ASSERT_EQ(procfs_foreach_task("/proc", getpid(), collect_cb, &c), 0);
+        ASSERT_TRUE(c.n >= 2);
+        ASSERT_EQ(c.ids[0], getpid()); /* the leader has the lowest tid */
         for (size_t i = 0; i < c.n; i++)
                 found = found || c.ids[i] == tid;
-        CHECK(found);
-        CHECK_EQ_INT(procfs_read_task("/proc", getpid(), tid, PROCFS_ALL, &p), 0);
-        CHECK_EQ_INT(p.pid, tid);
-        CHECK_EQ_INT(p.tgid, getpid());
-        CHECK_EQ_INT(p.have, PROCFS_STAT | PROCFS_STATUS);
+        ASSERT_TRUE(found);
+        ASSERT_EQ(procfs_read_task("/proc", getpid(), tid, PROCFS_ALL, &p), 0);
+        ASSERT_EQ(p.pid, tid);
+        ASSERT_EQ(p.tgid, getpid());
+        ASSERT_EQ(p.have, PROCFS_STAT | PROCFS_STATUS);
         /* Thread ids are readable as /proc/TID too, and report their thread group. */
-        CHECK_EQ_INT(procfs_read("/proc", tid, PROCFS_STATUS, &p), 0);
-        CHECK_EQ_INT(p.tgid, getpid());
+        ASSERT_EQ(procfs_read("/proc", tid, PROCFS_STATUS, &p), 0);
+        ASSERT_EQ(p.tgid, getpid());
         pthread_cancel(t);
         pthread_join(t, NULL);
 }
@@ -820,14 +784,14 @@ static void test_real_children(void) {
         int32_t last = 0, self = getpid();
         pid_t child;
 
-        CHECK_EQ_INT(procfs_foreach_pid("/proc", count_cb, &last), 0);
-        CHECK(last >= self);
+        ASSERT_EQ(procfs_foreach_pid("/proc", count_cb, &last), 0);
+        ASSERT_TRUE(last >= self);
         Find f = { .want = self };
-        CHECK_EQ_INT(procfs_foreach_pid("/proc", find_cb, &f), 0);
-        CHECK(f.found);
+        ASSERT_EQ(procfs_foreach_pid("/proc", find_cb, &f), 0);
+        ASSERT_TRUE(f.found);
         f = (Find) { .want = 1 };
-        CHECK_EQ_INT(procfs_foreach_pid("/proc", find_cb, &f), 0);
-        CHECK(f.found);
+        ASSERT_EQ(procfs_foreach_pid("/proc", find_cb, &f), 0);
+        ASSERT_TRUE(f.found);
 
         /* Exited and reaped: gone. */
         child = fork();
@@ -837,9 +801,9 @@ static void test_real_children(void) {
                 _exit(0);
         if (waitpid(child, NULL, 0) != child)
                 die("waitpid");
-        CHECK_EQ_INT(procfs_read("/proc", child, PROCFS_ALL, &keep), -ESRCH);
-        CHECK_EQ_INT(procfs_foreach_task("/proc", child, collect_cb, &(Collect) {}), -ESRCH);
-        CHECK_EQ_INT(keep.pid, 4711);
+        ASSERT_EQ(procfs_read("/proc", child, PROCFS_ALL, &keep), -ESRCH);
+        ASSERT_EQ(procfs_foreach_task("/proc", child, collect_cb, &(Collect) {}), -ESRCH);
+        ASSERT_EQ(keep.pid, 4711);
 
         /* Exited, not reaped: a zombie has stat but no exe and no argv. */
         child = fork();
@@ -849,18 +813,18 @@ static void test_real_children(void) {
                 _exit(0);
         if (waitid(P_PID, (id_t) child, &si, WEXITED | WNOWAIT) < 0)
                 die("waitid");
-        CHECK_EQ_INT(procfs_read("/proc", child, PROCFS_ALL, &p), 0);
-        CHECK_EQ_INT(p.state, 'Z');
-        CHECK_EQ_INT(p.ppid, getpid());
-        CHECK(!(p.have & PROCFS_EXE) && !p.exe);
-        CHECK(!(p.have & PROCFS_ARGV) && !p.argv);
+        ASSERT_EQ(procfs_read("/proc", child, PROCFS_ALL, &p), 0);
+        ASSERT_EQ(p.state, 'Z');
+        ASSERT_EQ(p.ppid, getpid());
+        ASSERT_TRUE(!(p.have & PROCFS_EXE) && !p.exe);
+        ASSERT_TRUE(!(p.have & PROCFS_ARGV) && !p.argv);
         proc_info_done(&p);
         (void) waitpid(child, NULL, 0);
 
         /* A kernel thread, if this is a full system: no exe, no argv. */
         if (procfs_read("/proc", 2, PROCFS_ALL, &p) == 0 && streq(p.comm, "kthreadd")) {
-                CHECK_EQ_INT(p.have & (PROCFS_EXE | PROCFS_ARGV), 0);
-                CHECK(!p.exe && !p.argv);
+                ASSERT_EQ(p.have & (PROCFS_EXE | PROCFS_ARGV), 0);
+                ASSERT_TRUE(!p.exe && !p.argv);
         } else
                 fprintf(stderr, "pid 2 is not kthreadd, kernel thread check skipped\n");
         proc_info_done(&p);
@@ -901,8 +865,7 @@ static void test_real_eacces(void) {
         if (waitpid(child, &status, 0) != child)
                 die("waitpid");
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                fprintf(stderr, "EACCES child failed with status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-                failures++;
+                TEST_FAIL("EACCES child failed with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         }
 }
 
@@ -934,10 +897,6 @@ int main(int argc, char **argv) {
         test_real_eacces();
         remove_tree(tree);
 
-        if (failures > 0) {
-                fprintf(stderr, "%u check(s) failed\n", failures);
-                return EXIT_FAILURE;
-        }
         printf("all procfs tests passed\n");
         return EXIT_SUCCESS;
 }

@@ -9,24 +9,7 @@
 #include <time.h>
 
 #include "varlink.h"
-
-#define check(expr)                                                                                \
-        do {                                                                                       \
-                if (!(expr)) {                                                                     \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);   \
-                        abort();                                                                   \
-                }                                                                                  \
-        } while (0)
-
-#define check_ok(expr)                                                                             \
-        do {                                                                                       \
-                int _r = (expr);                                                                   \
-                if (_r < 0) {                                                                      \
-                        fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr,       \
-                                strerror(-_r));                                                    \
-                        abort();                                                                   \
-                }                                                                                  \
-        } while (0)
+#include "tests.h"
 
 static const char test_idl[] =
         "# An interface for the tests.\n"
@@ -66,7 +49,7 @@ typedef struct Client {
 static void on_cancel(VarlinkCall *call, void *userdata) {
         Test *t = userdata;
 
-        check(call == t->held);
+        ASSERT_TRUE(call == t->held);
         t->cancelled++;
 }
 
@@ -94,7 +77,7 @@ static int method_count(VarlinkCall *call, json_object *parameters, void *userda
                 _cleanup_json_ json_object *p = json_object_new_object();
 
                 json_object_object_add(p, "i", json_object_new_int64(i));
-                check_ok(varlink_call_notify(call, p));
+                ASSERT_OK(varlink_call_notify(call, p));
         }
         last = json_object_new_object();
         json_object_object_add(last, "i", json_object_new_int64(count));
@@ -104,7 +87,7 @@ static int method_count(VarlinkCall *call, json_object *parameters, void *userda
 static int method_hold(VarlinkCall *call, json_object *parameters, void *userdata) {
         Test *t = userdata;
 
-        check(!t->held);
+        ASSERT_TRUE(!t->held);
         t->held = varlink_call_ref(call);
         varlink_call_set_cancel(call, on_cancel, t);
         return 0;
@@ -150,7 +133,7 @@ static int method_pieces(VarlinkCall *call, json_object *parameters, void *userd
         len = strlen("{\"parameters\":{\"s\":\"\"}}") + (size_t) json_object_get_string_len(s);
         text = malloc(len + 1);
         iov = calloc(len, sizeof(struct iovec));
-        check(text && iov);
+        ASSERT_TRUE(text && iov);
         sprintf(text, "{\"parameters\":{\"s\":\"%s\"}}", json_object_get_string(s));
         for (size_t off = 0; off < len; n++) {
                 size_t l = MIN(1 + n % 7, len - off);
@@ -165,20 +148,20 @@ static int method_pieces(VarlinkCall *call, json_object *parameters, void *userd
 
 static void test_setup(Test *t) {
         *t = (Test) {};
-        check_ok(sd_event_new(&t->event));
-        check_ok(varlink_server_new(&t->server, t->event));
-        check_ok(varlink_server_set_info(t->server, "Example", "test-varlink", "1", "https://example.org"));
-        check_ok(varlink_server_add_interface(t->server, test_idl));
-        check_ok(varlink_server_bind_method(t->server, "org.example.test.Echo", method_echo, t));
-        check_ok(varlink_server_bind_method(t->server, "org.example.test.Count", method_count, t));
-        check_ok(varlink_server_bind_method(t->server, "org.example.test.Hold", method_hold, t));
-        check_ok(varlink_server_bind_method(t->server, "org.example.test.Park", method_park, t));
-        check_ok(varlink_server_bind_method(t->server, "org.example.test.Fail", method_fail, t));
-        check_ok(varlink_server_bind_method(t->server, "org.example.test.Creds", method_creds, t));
-        check_ok(varlink_server_bind_method(t->server, "org.example.test.Note", method_note, t));
-        check_ok(varlink_server_bind_method(t->server, "org.example.test.Pieces", method_pieces, t));
+        ASSERT_OK(sd_event_new(&t->event));
+        ASSERT_OK(varlink_server_new(&t->server, t->event));
+        ASSERT_OK(varlink_server_set_info(t->server, "Example", "test-varlink", "1", "https://example.org"));
+        ASSERT_OK(varlink_server_add_interface(t->server, test_idl));
+        ASSERT_OK(varlink_server_bind_method(t->server, "org.example.test.Echo", method_echo, t));
+        ASSERT_OK(varlink_server_bind_method(t->server, "org.example.test.Count", method_count, t));
+        ASSERT_OK(varlink_server_bind_method(t->server, "org.example.test.Hold", method_hold, t));
+        ASSERT_OK(varlink_server_bind_method(t->server, "org.example.test.Park", method_park, t));
+        ASSERT_OK(varlink_server_bind_method(t->server, "org.example.test.Fail", method_fail, t));
+        ASSERT_OK(varlink_server_bind_method(t->server, "org.example.test.Creds", method_creds, t));
+        ASSERT_OK(varlink_server_bind_method(t->server, "org.example.test.Note", method_note, t));
+        ASSERT_OK(varlink_server_bind_method(t->server, "org.example.test.Pieces", method_pieces, t));
         strcpy(t->dir, "/tmp/test-varlink-XXXXXX");
-        check(mkdtemp(t->dir));
+        ASSERT_TRUE(mkdtemp(t->dir));
         snprintf(t->path, sizeof(t->path), "%s/socket", t->dir);
 }
 
@@ -187,7 +170,7 @@ static void test_teardown(Test *t) {
         t->server = varlink_server_free(t->server);
         t->event = sd_event_unref(t->event);
         (void) unlink(t->path);
-        check(rmdir(t->dir) == 0);
+        ASSERT_TRUE(rmdir(t->dir) == 0);
 }
 
 /* Runs the loop until nothing is left to dispatch (sd_event_run() dispatches one source at a time). */
@@ -195,8 +178,8 @@ static void pump_idle(Test *t) {
         for (unsigned i = 0;; i++) {
                 int r = sd_event_run(t->event, 0);
 
-                check_ok(r);
-                check(i < 1000000);
+                ASSERT_OK(r);
+                ASSERT_TRUE(i < 1000000);
                 if (r == 0)
                         return;
         }
@@ -205,16 +188,16 @@ static void pump_idle(Test *t) {
 static void client_init(Client *c, int fd) {
         int flags = fcntl(fd, F_GETFL);
 
-        check(fd >= 0);
-        check(fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_TRUE(fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0);
         *c = (Client) { .fd = fd };
 }
 
 static void client_pair(Test *t, Client *c) {
         int fds[2];
 
-        check(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
-        check_ok(varlink_server_add_connection(t->server, fds[0]));
+        ASSERT_TRUE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+        ASSERT_OK(varlink_server_add_connection(t->server, fds[0]));
         client_init(c, fds[1]);
 }
 
@@ -222,7 +205,7 @@ static int connect_path(const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-        check(fd >= 0);
+        ASSERT_TRUE(fd >= 0);
         strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
         if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
                 close(fd);
@@ -234,7 +217,7 @@ static int connect_path(const char *path) {
 static void client_connect(Test *t, Client *c) {
         int fd = connect_path(t->path);
 
-        check_ok(fd);
+        ASSERT_OK(fd);
         client_init(c, fd);
 }
 
@@ -252,8 +235,8 @@ static void client_send_raw(Test *t, Client *c, const void *data, size_t len) {
                 ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
 
                 if (n < 0) {
-                        check(errno == EAGAIN);
-                        check_ok(sd_event_run(t->event, 1000));
+                        ASSERT_TRUE(errno == EAGAIN);
+                        ASSERT_OK(sd_event_run(t->event, 1000));
                         continue;
                 }
                 p += n;
@@ -278,7 +261,7 @@ static int client_recv(Test *t, Client *c, json_object **ret) {
                         size_t l = (size_t) (nul - c->buf) + 1;
 
                         *ret = json_tokener_parse(c->buf);
-                        check(*ret);
+                        ASSERT_TRUE(*ret);
                         memmove(c->buf, c->buf + l, c->len - l);
                         c->len -= l;
                         return 1;
@@ -286,7 +269,7 @@ static int client_recv(Test *t, Client *c, json_object **ret) {
                 if (c->alloc - c->len < 65536) {
                         c->alloc = c->alloc * 2 + 65536;
                         c->buf = realloc(c->buf, c->alloc);
-                        check(c->buf);
+                        ASSERT_TRUE(c->buf);
                 }
                 n = recv(c->fd, c->buf + c->len, c->alloc - c->len, MSG_DONTWAIT);
                 if (n > 0) {
@@ -295,23 +278,23 @@ static int client_recv(Test *t, Client *c, json_object **ret) {
                 }
                 if (n == 0 || errno == ECONNRESET)
                         return 0;
-                check(errno == EAGAIN);
-                check(now_usec(CLOCK_MONOTONIC) < deadline);
-                check_ok(sd_event_run(t->event, 10 * USEC_PER_MSEC));
+                ASSERT_TRUE(errno == EAGAIN);
+                ASSERT_TRUE(now_usec(CLOCK_MONOTONIC) < deadline);
+                ASSERT_OK(sd_event_run(t->event, 10 * USEC_PER_MSEC));
         }
 }
 
 static json_object *client_expect(Test *t, Client *c) {
         json_object *m = NULL;
 
-        check(client_recv(t, c, &m) == 1);
+        ASSERT_TRUE(client_recv(t, c, &m) == 1);
         return m;
 }
 
 static void client_expect_eof(Test *t, Client *c) {
         json_object *m = NULL;
 
-        check(client_recv(t, c, &m) == 0);
+        ASSERT_TRUE(client_recv(t, c, &m) == 0);
 }
 
 /* Runs the loop a while and checks that nothing arrived and the connection is still open. */
@@ -319,8 +302,8 @@ static void client_expect_nothing(Test *t, Client *c) {
         char b;
 
         pump_idle(t);
-        check(!c->len || !memchr(c->buf, 0, c->len));
-        check(recv(c->fd, &b, 1, MSG_DONTWAIT | MSG_PEEK) < 0 && errno == EAGAIN);
+        ASSERT_TRUE(!c->len || !memchr(c->buf, 0, c->len));
+        ASSERT_TRUE(recv(c->fd, &b, 1, MSG_DONTWAIT | MSG_PEEK) < 0 && errno == EAGAIN);
 }
 
 static const char *msg_error(json_object *m) {
@@ -332,8 +315,8 @@ static const char *msg_error(json_object *m) {
 static json_object *msg_parameters(json_object *m) {
         json_object *p = NULL;
 
-        check(json_object_object_get_ex(m, "parameters", &p));
-        check(json_object_is_type(p, json_type_object));
+        ASSERT_TRUE(json_object_object_get_ex(m, "parameters", &p));
+        ASSERT_TRUE(json_object_is_type(p, json_type_object));
         return p;
 }
 
@@ -346,15 +329,15 @@ static bool msg_continues(json_object *m) {
 static const char *msg_string(json_object *m, const char *key) {
         json_object *v;
 
-        check(json_object_object_get_ex(msg_parameters(m), key, &v));
+        ASSERT_TRUE(json_object_object_get_ex(msg_parameters(m), key, &v));
         return json_object_get_string(v);
 }
 
 static int64_t msg_int(json_object *m, const char *key) {
         json_object *v;
 
-        check(json_object_object_get_ex(msg_parameters(m), key, &v));
-        check(json_object_is_type(v, json_type_int));
+        ASSERT_TRUE(json_object_object_get_ex(msg_parameters(m), key, &v));
+        ASSERT_TRUE(json_object_is_type(v, json_type_int));
         return json_object_get_int64(v);
 }
 
@@ -362,19 +345,19 @@ static int64_t msg_int(json_object *m, const char *key) {
 static void expect_echo(Test *t, Client *c, const char *s) {
         _cleanup_json_ json_object *m = client_expect(t, c);
 
-        check(!msg_error(m));
-        check(!msg_continues(m));
-        check(streq(msg_string(m, "s"), s));
+        ASSERT_TRUE(!msg_error(m));
+        ASSERT_TRUE(!msg_continues(m));
+        ASSERT_TRUE(streq(msg_string(m, "s"), s));
 }
 
 /* Expects an error reply; if key is set, its parameter key must equal value. */
 static void expect_error(Test *t, Client *c, const char *error, const char *key, const char *value) {
         _cleanup_json_ json_object *m = client_expect(t, c);
 
-        check(streq_ptr(msg_error(m), error));
-        check(!msg_continues(m));
+        ASSERT_TRUE(streq_ptr(msg_error(m), error));
+        ASSERT_TRUE(!msg_continues(m));
         if (key)
-                check(streq(msg_string(m, key), value));
+                ASSERT_TRUE(streq(msg_string(m, key), value));
 }
 
 static void echo(Test *t, Client *c, const char *s) {
@@ -434,34 +417,34 @@ static void test_parse(void) {
 
                 if (r != -EBADMSG)
                         fprintf(stderr, "accepted: %s (%d)\n", bad[i], r);
-                check(r == -EBADMSG);
+                ASSERT_TRUE(r == -EBADMSG);
         }
         /* An embedded NUL. */
-        check(varlink_message_parse("{\"method\":\"a.b.C\"}\0", 19, &m) == -EBADMSG);
+        ASSERT_TRUE(varlink_message_parse("{\"method\":\"a.b.C\"}\0", 19, &m) == -EBADMSG);
         /* Too deep. */
         for (unsigned i = 0; i < 100; i++)
                 strcat(deep, "[");
-        check(varlink_message_parse(deep, strlen(deep), &m) == -EBADMSG);
+        ASSERT_TRUE(varlink_message_parse(deep, strlen(deep), &m) == -EBADMSG);
 
-        check_ok(varlink_message_parse("{\"method\":\"a.b.C\"}", 18, &m));
-        check(streq(m.method, "a.b.C"));
-        check(json_object_is_type(m.parameters, json_type_object));
-        check(json_object_object_length(m.parameters) == 0);
-        check(!m.oneway && !m.more && !m.upgrade);
+        ASSERT_OK(varlink_message_parse("{\"method\":\"a.b.C\"}", 18, &m));
+        ASSERT_TRUE(streq(m.method, "a.b.C"));
+        ASSERT_TRUE(json_object_is_type(m.parameters, json_type_object));
+        ASSERT_TRUE(json_object_object_length(m.parameters) == 0);
+        ASSERT_TRUE(!m.oneway && !m.more && !m.upgrade);
         varlink_message_done(&m);
-        check(!m.object);
+        ASSERT_TRUE(!m.object);
 
         const char *ok = " {\"method\":\"org.example-x.t2.Get2\",\"parameters\":null,\"more\":true,"
                          "\"oneway\":false,\"future\":[1],\"upgrade\":false}\r\n";
-        check_ok(varlink_message_parse(ok, strlen(ok), &m));
-        check(streq(m.method, "org.example-x.t2.Get2"));
-        check(json_object_is_type(m.parameters, json_type_object));
-        check(m.more && !m.oneway && !m.upgrade);
+        ASSERT_OK(varlink_message_parse(ok, strlen(ok), &m));
+        ASSERT_TRUE(streq(m.method, "org.example-x.t2.Get2"));
+        ASSERT_TRUE(json_object_is_type(m.parameters, json_type_object));
+        ASSERT_TRUE(m.more && !m.oneway && !m.upgrade);
         varlink_message_done(&m);
 
         const char *utf8 = "{\"method\":\"a.b.C\",\"parameters\":{\"s\":\"gr\xc3\xbc\xc3\x9f \xe2\x80\xa6\"}}";
-        check_ok(varlink_message_parse(utf8, strlen(utf8), &m));
-        check(m.oneway == false);
+        ASSERT_OK(varlink_message_parse(utf8, strlen(utf8), &m));
+        ASSERT_TRUE(m.oneway == false);
         varlink_message_done(&m);
 }
 
@@ -469,20 +452,20 @@ static void test_interfaces(void) {
         Test t;
 
         test_setup(&t);
-        check(varlink_server_add_interface(t.server, "# nothing\nmethod Foo() -> ()\n") == -EINVAL);
-        check(varlink_server_add_interface(t.server, "interface Bad.Name\n") == -EINVAL);
-        check(varlink_server_add_interface(t.server, "interface org.example.x\ninterface org.example.y\n") == -EINVAL);
-        check(varlink_server_add_interface(t.server, "interface org.example.x\nmethod lower() -> ()\n") == -EINVAL);
-        check(varlink_server_add_interface(t.server, test_idl) == -EEXIST);
-        check(varlink_server_add_interface(t.server, "interface org.varlink.service\n") == -EEXIST);
-        check(varlink_server_bind_method(t.server, "org.example.test.Nope", method_echo, NULL) == -ENOENT);
-        check(varlink_server_bind_method(t.server, "org.example.other.Echo", method_echo, NULL) == -ENOENT);
-        check(varlink_server_bind_method(t.server, "org.example.test.Echo", method_echo, NULL) == -EEXIST);
-        check(varlink_server_bind_method(t.server, "org.varlink.service.GetInfo", method_echo, NULL) == -EEXIST);
-        check(varlink_server_bind_method(t.server, "Echo", method_echo, NULL) == -EINVAL);
-        check(varlink_server_bind_method(t.server, "org.example.test.Echo", NULL, NULL) == -EINVAL);
-        check_ok(varlink_server_add_interface(t.server, "interface org.example.other\n\nmethod Echo() -> ()\n"));
-        check_ok(varlink_server_bind_method(t.server, "org.example.other.Echo", method_echo, NULL));
+        ASSERT_TRUE(varlink_server_add_interface(t.server, "# nothing\nmethod Foo() -> ()\n") == -EINVAL);
+        ASSERT_TRUE(varlink_server_add_interface(t.server, "interface Bad.Name\n") == -EINVAL);
+        ASSERT_TRUE(varlink_server_add_interface(t.server, "interface org.example.x\ninterface org.example.y\n") == -EINVAL);
+        ASSERT_TRUE(varlink_server_add_interface(t.server, "interface org.example.x\nmethod lower() -> ()\n") == -EINVAL);
+        ASSERT_TRUE(varlink_server_add_interface(t.server, test_idl) == -EEXIST);
+        ASSERT_TRUE(varlink_server_add_interface(t.server, "interface org.varlink.service\n") == -EEXIST);
+        ASSERT_TRUE(varlink_server_bind_method(t.server, "org.example.test.Nope", method_echo, NULL) == -ENOENT);
+        ASSERT_TRUE(varlink_server_bind_method(t.server, "org.example.other.Echo", method_echo, NULL) == -ENOENT);
+        ASSERT_TRUE(varlink_server_bind_method(t.server, "org.example.test.Echo", method_echo, NULL) == -EEXIST);
+        ASSERT_TRUE(varlink_server_bind_method(t.server, "org.varlink.service.GetInfo", method_echo, NULL) == -EEXIST);
+        ASSERT_TRUE(varlink_server_bind_method(t.server, "Echo", method_echo, NULL) == -EINVAL);
+        ASSERT_TRUE(varlink_server_bind_method(t.server, "org.example.test.Echo", NULL, NULL) == -EINVAL);
+        ASSERT_OK(varlink_server_add_interface(t.server, "interface org.example.other\n\nmethod Echo() -> ()\n"));
+        ASSERT_OK(varlink_server_bind_method(t.server, "org.example.other.Echo", method_echo, NULL));
         test_teardown(&t);
 }
 
@@ -497,11 +480,11 @@ static void test_call_reply(void) {
         /* Whitespace around the JSON is fine. */
         client_send(&t, &c, " \n{\"method\":\"org.example.test.Echo\",\"parameters\":{\"s\":\"ws\"}} \n");
         expect_echo(&t, &c, "ws");
-        check(stats(&t).calls == 3);
-        check(stats(&t).errors == 0);
+        ASSERT_TRUE(stats(&t).calls == 3);
+        ASSERT_TRUE(stats(&t).errors == 0);
         client_close(&c);
         pump_idle(&t);
-        check(varlink_server_n_connections(t.server) == 0);
+        ASSERT_TRUE(varlink_server_n_connections(t.server) == 0);
         test_teardown(&t);
 }
 
@@ -515,29 +498,29 @@ static void test_service(void) {
 
         client_send(&t, &c, "{\"method\":\"org.varlink.service.GetInfo\"}");
         info = client_expect(&t, &c);
-        check(!msg_error(info));
-        check(streq(msg_string(info, "vendor"), "Example"));
-        check(streq(msg_string(info, "product"), "test-varlink"));
-        check(streq(msg_string(info, "version"), "1"));
-        check(streq(msg_string(info, "url"), "https://example.org"));
-        check(json_object_object_get_ex(msg_parameters(info), "interfaces", &ifaces));
+        ASSERT_TRUE(!msg_error(info));
+        ASSERT_TRUE(streq(msg_string(info, "vendor"), "Example"));
+        ASSERT_TRUE(streq(msg_string(info, "product"), "test-varlink"));
+        ASSERT_TRUE(streq(msg_string(info, "version"), "1"));
+        ASSERT_TRUE(streq(msg_string(info, "url"), "https://example.org"));
+        ASSERT_TRUE(json_object_object_get_ex(msg_parameters(info), "interfaces", &ifaces));
         ifaces = json_object_get(ifaces);
-        check(json_object_array_length(ifaces) == 2);
-        check(streq(json_object_get_string(json_object_array_get_idx(ifaces, 0)), "org.varlink.service"));
-        check(streq(json_object_get_string(json_object_array_get_idx(ifaces, 1)), "org.example.test"));
+        ASSERT_TRUE(json_object_array_length(ifaces) == 2);
+        ASSERT_TRUE(streq(json_object_get_string(json_object_array_get_idx(ifaces, 0)), "org.varlink.service"));
+        ASSERT_TRUE(streq(json_object_get_string(json_object_array_get_idx(ifaces, 1)), "org.example.test"));
 
         client_send(&t, &c, "{\"method\":\"org.varlink.service.GetInterfaceDescription\","
                             "\"parameters\":{\"interface\":\"org.example.test\"}}");
         desc = client_expect(&t, &c);
-        check(!msg_error(desc));
-        check(streq(msg_string(desc, "description"), test_idl));
+        ASSERT_TRUE(!msg_error(desc));
+        ASSERT_TRUE(streq(msg_string(desc, "description"), test_idl));
 
         client_send(&t, &c, "{\"method\":\"org.varlink.service.GetInterfaceDescription\","
                             "\"parameters\":{\"interface\":\"org.varlink.service\"}}");
         {
                 _cleanup_json_ json_object *m = client_expect(&t, &c);
-                check(strstr(msg_string(m, "description"), "\ninterface org.varlink.service\n"));
-                check(strstr(msg_string(m, "description"), "error ExpectedMore ()"));
+                ASSERT_TRUE(strstr(msg_string(m, "description"), "\ninterface org.varlink.service\n"));
+                ASSERT_TRUE(strstr(msg_string(m, "description"), "error ExpectedMore ()"));
         }
 
         client_send(&t, &c, "{\"method\":\"org.varlink.service.GetInterfaceDescription\","
@@ -578,8 +561,8 @@ static void test_errors(void) {
         client_send(&t, &c, "{\"method\":\"org.example.test.Fail\"}");
         {
                 _cleanup_json_ json_object *m = client_expect(&t, &c);
-                check(streq_ptr(msg_error(m), VARLINK_ERROR_INTERNAL));
-                check(msg_int(m, "errno") == EIO);
+                ASSERT_TRUE(streq_ptr(msg_error(m), VARLINK_ERROR_INTERNAL));
+                ASSERT_TRUE(msg_int(m, "errno") == EIO);
         }
         /* Contradicting or unsupported flags. */
         client_send(&t, &c, "{\"method\":\"org.example.test.Echo\",\"parameters\":{\"s\":\"x\"},"
@@ -593,9 +576,9 @@ static void test_errors(void) {
 
         /* None of that cost the connection. */
         echo(&t, &c, "still here");
-        check(stats(&t).errors == 10);
-        check(stats(&t).protocol_errors == 0);
-        check(varlink_server_n_connections(t.server) == 1);
+        ASSERT_TRUE(stats(&t).errors == 10);
+        ASSERT_TRUE(stats(&t).protocol_errors == 0);
+        ASSERT_TRUE(varlink_server_n_connections(t.server) == 1);
         client_close(&c);
         test_teardown(&t);
 }
@@ -610,15 +593,15 @@ static void test_more(void) {
         for (int i = 0; i <= 3; i++) {
                 _cleanup_json_ json_object *m = client_expect(&t, &c);
 
-                check(!msg_error(m));
-                check(msg_int(m, "i") == i);
-                check(msg_continues(m) == (i < 3));
+                ASSERT_TRUE(!msg_error(m));
+                ASSERT_TRUE(msg_int(m, "i") == i);
+                ASSERT_TRUE(msg_continues(m) == (i < 3));
         }
         /* "more" with no intermediate replies. */
         client_send(&t, &c, "{\"method\":\"org.example.test.Count\",\"parameters\":{\"n\":0},\"more\":true}");
         {
                 _cleanup_json_ json_object *m = client_expect(&t, &c);
-                check(msg_int(m, "i") == 0 && !msg_continues(m));
+                ASSERT_TRUE(msg_int(m, "i") == 0 && !msg_continues(m));
         }
         echo(&t, &c, "after");
         client_close(&c);
@@ -639,26 +622,26 @@ static void test_pipelined(void) {
         len += (size_t) sprintf(buf + len, "{\"method\":\"org.example.test.Echo\",\"parameters\":{\"s\":\"b\"}}") + 1;
         client_send_raw(&t, &c, buf, len);
         client_expect_nothing(&t, &c);
-        check(t.held);
-        check(varlink_call_is_pending(t.held));
-        check(!varlink_call_wants_more(t.held) && !varlink_call_is_oneway(t.held));
-        check(streq(varlink_call_get_method(t.held), "org.example.test.Hold"));
-        check(stats(&t).calls == 1);
+        ASSERT_TRUE(t.held);
+        ASSERT_TRUE(varlink_call_is_pending(t.held));
+        ASSERT_TRUE(!varlink_call_wants_more(t.held) && !varlink_call_is_oneway(t.held));
+        ASSERT_TRUE(streq(varlink_call_get_method(t.held), "org.example.test.Hold"));
+        ASSERT_TRUE(stats(&t).calls == 1);
 
         {
                 _cleanup_json_ json_object *p = json_object_new_object();
                 json_object_object_add(p, "done", json_object_new_boolean(true));
-                check_ok(varlink_call_reply(t.held, p));
+                ASSERT_OK(varlink_call_reply(t.held, p));
         }
-        check(!varlink_call_is_pending(t.held));
-        check(varlink_call_reply(t.held, NULL) == -EALREADY);
-        check(varlink_call_notify(t.held, NULL) == -EINVAL || varlink_call_notify(t.held, NULL) == -EALREADY);
+        ASSERT_TRUE(!varlink_call_is_pending(t.held));
+        ASSERT_TRUE(varlink_call_reply(t.held, NULL) == -EALREADY);
+        ASSERT_TRUE(varlink_call_notify(t.held, NULL) == -EINVAL || varlink_call_notify(t.held, NULL) == -EALREADY);
         t.held = varlink_call_unref(t.held);
         {
                 _cleanup_json_ json_object *m = client_expect(&t, &c);
                 json_object *d;
-                check(!msg_error(m));
-                check(json_object_object_get_ex(msg_parameters(m), "done", &d) && json_object_get_boolean(d));
+                ASSERT_TRUE(!msg_error(m));
+                ASSERT_TRUE(json_object_object_get_ex(msg_parameters(m), "done", &d) && json_object_get_boolean(d));
         }
         expect_echo(&t, &c, "a");
         expect_echo(&t, &c, "b");
@@ -668,7 +651,7 @@ static void test_pipelined(void) {
                 _cleanup_free_ char *flood = malloc(2000 * 80);
                 size_t n = 0;
 
-                check(flood);
+                ASSERT_TRUE(flood);
                 for (int i = 0; i < 2000; i++)
                         n += (size_t) sprintf(flood + n,
                                               "{\"method\":\"org.example.test.Echo\",\"parameters\":{\"s\":\"%d\"}}",
@@ -699,11 +682,11 @@ static void test_oneway(void) {
         /* The first reply is the one to the last (not oneway) call. */
         {
                 _cleanup_json_ json_object *m = client_expect(&t, &c);
-                check(!msg_error(m));
-                check(json_object_object_length(msg_parameters(m)) == 0);
+                ASSERT_TRUE(!msg_error(m));
+                ASSERT_TRUE(json_object_object_length(msg_parameters(m)) == 0);
         }
-        check(t.notes == 2);
-        check(stats(&t).calls == 5);
+        ASSERT_TRUE(t.notes == 2);
+        ASSERT_TRUE(stats(&t).calls == 5);
         echo(&t, &c, "x");
         client_close(&c);
         test_teardown(&t);
@@ -738,10 +721,10 @@ static void test_protocol_violations(void) {
                 expect_echo(&t, &c, "ok");
                 client_expect_eof(&t, &c);
                 client_close(&c);
-                check(stats(&t).protocol_errors == i + 1);
+                ASSERT_TRUE(stats(&t).protocol_errors == i + 1);
         }
         pump_idle(&t);
-        check(varlink_server_n_connections(t.server) == 0);
+        ASSERT_TRUE(varlink_server_n_connections(t.server) == 0);
         test_teardown(&t);
 }
 
@@ -754,35 +737,35 @@ static void test_message_size(void) {
 
         test_setup(&t);
         varlink_server_get_limits(t.server, &limits);
-        check(limits.max_message_size == 1024 * 1024);
+        ASSERT_TRUE(limits.max_message_size == 1024 * 1024);
         limits.max_message_size = 4096;
-        check_ok(varlink_server_set_limits(t.server, &limits));
+        ASSERT_OK(varlink_server_set_limits(t.server, &limits));
         limits.max_connections = 0;
-        check(varlink_server_set_limits(t.server, &limits) == -EINVAL);
+        ASSERT_TRUE(varlink_server_set_limits(t.server, &limits) == -EINVAL);
 
         /* Exactly at the limit (with its NUL): accepted. */
         big = malloc(8192);
-        check(big);
+        ASSERT_TRUE(big);
         strcpy(big, "{\"method\":\"org.example.test.Echo\",\"parameters\":{\"s\":\"");
         l = strlen(big);
         memset(big + l, 'x', 4095 - l - 3);
         strcpy(big + 4095 - 3, "\"}}");
-        check(strlen(big) == 4095);
+        ASSERT_TRUE(strlen(big) == 4095);
         client_pair(&t, &c);
         client_send(&t, &c, big);
         {
                 _cleanup_json_ json_object *m = client_expect(&t, &c);
-                check(!msg_error(m));
-                check(strlen(msg_string(m, "s")) == 4095 - l - 3);
+                ASSERT_TRUE(!msg_error(m));
+                ASSERT_TRUE(strlen(msg_string(m, "s")) == 4095 - l - 3);
         }
         /* One byte more: disconnected. */
         memmove(big + 1, big, 4096);
         big[0] = ' ';
-        check(strlen(big) == 4096);
+        ASSERT_TRUE(strlen(big) == 4096);
         client_send(&t, &c, big);
         client_expect_eof(&t, &c);
         client_close(&c);
-        check(stats(&t).protocol_errors == 1);
+        ASSERT_TRUE(stats(&t).protocol_errors == 1);
 
         /* JSON that never ends, without a NUL: disconnected once past the limit. */
         client_pair(&t, &c);
@@ -793,10 +776,10 @@ static void test_message_size(void) {
         client_send_raw(&t, &c, big + 4000, 200);
         client_expect_eof(&t, &c);
         client_close(&c);
-        check(stats(&t).protocol_errors == 2);
+        ASSERT_TRUE(stats(&t).protocol_errors == 2);
         free(big);
         pump_idle(&t);
-        check(varlink_server_n_connections(t.server) == 0);
+        ASSERT_TRUE(varlink_server_n_connections(t.server) == 0);
         test_teardown(&t);
 }
 
@@ -809,7 +792,7 @@ static void test_big_reply(void) {
         test_setup(&t);
         s = malloc(n + 1);
         msg = malloc(n + 128);
-        check(s && msg);
+        ASSERT_TRUE(s && msg);
         memset(s, 'y', n);
         s[n] = 0;
         sprintf(msg, "{\"method\":\"org.example.test.Echo\",\"parameters\":{\"s\":\"%s\"}}", s);
@@ -835,7 +818,7 @@ static void test_reply_iov(void) {
         test_setup(&t);
         s = malloc(n + 1);
         msg = malloc(n + 256);
-        check(s && msg);
+        ASSERT_TRUE(s && msg);
         for (size_t i = 0; i < n; i++)
                 s[i] = (char) ('a' + i % 26);
         s[n] = 0;
@@ -845,12 +828,12 @@ static void test_reply_iov(void) {
         len += (size_t) sprintf(msg + len, "{\"method\":\"org.example.test.Echo\",\"parameters\":{\"s\":\"after\"}}") + 1;
         client_send_raw(&t, &c, msg, len);
         client_expect_nothing(&t, &c);
-        check(t.held);
-        check_ok(varlink_call_reply(t.held, NULL));
+        ASSERT_TRUE(t.held);
+        ASSERT_OK(varlink_call_reply(t.held, NULL));
         t.held = varlink_call_unref(t.held);
         {
                 _cleanup_json_ json_object *m = client_expect(&t, &c);
-                check(!msg_error(m));
+                ASSERT_TRUE(!msg_error(m));
         }
         expect_echo(&t, &c, s);
         expect_echo(&t, &c, "after");
@@ -858,7 +841,7 @@ static void test_reply_iov(void) {
         /* Above max_reply_size: not sent, the call fails (InternalError) and the connection goes on. */
         varlink_server_get_limits(t.server, &limits);
         limits.max_reply_size = 1000;
-        check_ok(varlink_server_set_limits(t.server, &limits));
+        ASSERT_OK(varlink_server_set_limits(t.server, &limits));
         snprintf(buf, sizeof(buf), "{\"method\":\"org.example.test.Pieces\",\"parameters\":{\"s\":\"%.*s\"}}", 2000, s);
         client_send(&t, &c, buf);
         expect_error(&t, &c, VARLINK_ERROR_INTERNAL, NULL, NULL);
@@ -875,34 +858,34 @@ static void test_half_close(void) {
         client_pair(&t, &c);
         client_send(&t, &c, "{\"method\":\"org.example.test.Echo\",\"parameters\":{\"s\":\"1\"}}");
         client_send(&t, &c, "{\"method\":\"org.example.test.Echo\",\"parameters\":{\"s\":\"2\"}}");
-        check(shutdown(c.fd, SHUT_WR) == 0);
+        ASSERT_TRUE(shutdown(c.fd, SHUT_WR) == 0);
         expect_echo(&t, &c, "1");
         expect_echo(&t, &c, "2");
         client_expect_eof(&t, &c);
         client_close(&c);
-        check(varlink_server_n_connections(t.server) == 0);
+        ASSERT_TRUE(varlink_server_n_connections(t.server) == 0);
 
         /* A stream outlives the client's half-close; the connection ends after its final reply. */
         client_pair(&t, &c);
         client_send(&t, &c, "{\"method\":\"org.example.test.Hold\",\"more\":true}");
-        check(shutdown(c.fd, SHUT_WR) == 0);
+        ASSERT_TRUE(shutdown(c.fd, SHUT_WR) == 0);
         client_expect_nothing(&t, &c);
-        check(t.held && varlink_call_is_pending(t.held));
-        check_ok(varlink_call_notify(t.held, NULL));
+        ASSERT_TRUE(t.held && varlink_call_is_pending(t.held));
+        ASSERT_OK(varlink_call_notify(t.held, NULL));
         {
                 _cleanup_json_ json_object *m = client_expect(&t, &c);
-                check(msg_continues(m));
+                ASSERT_TRUE(msg_continues(m));
         }
-        check_ok(varlink_call_reply(t.held, NULL));
+        ASSERT_OK(varlink_call_reply(t.held, NULL));
         {
                 _cleanup_json_ json_object *m = client_expect(&t, &c);
-                check(!msg_continues(m) && !msg_error(m));
+                ASSERT_TRUE(!msg_continues(m) && !msg_error(m));
         }
         client_expect_eof(&t, &c);
         client_close(&c);
-        check(t.cancelled == 0);
-        check(varlink_server_n_connections(t.server) == 0);
-        check(stats(&t).protocol_errors == 0);
+        ASSERT_TRUE(t.cancelled == 0);
+        ASSERT_TRUE(varlink_server_n_connections(t.server) == 0);
+        ASSERT_TRUE(stats(&t).protocol_errors == 0);
         test_teardown(&t);
 }
 
@@ -915,9 +898,9 @@ static void test_credentials(void) {
         client_send(&t, &c, "{\"method\":\"org.example.test.Creds\"}");
         {
                 _cleanup_json_ json_object *m = client_expect(&t, &c);
-                check(!msg_error(m));
-                check(msg_int(m, "uid") == (int64_t) getuid());
-                check(msg_int(m, "pid") == (int64_t) getpid());
+                ASSERT_TRUE(!msg_error(m));
+                ASSERT_TRUE(msg_int(m, "uid") == (int64_t) getuid());
+                ASSERT_TRUE(msg_int(m, "pid") == (int64_t) getpid());
         }
         client_close(&c);
         test_teardown(&t);
@@ -933,22 +916,22 @@ static void test_disconnect_mid_stream(void) {
         client_send(&t, &c, "{\"method\":\"org.example.test.Hold\",\"more\":true}");
         client_send(&t, &c, "{\"method\":\"org.example.test.Echo\",\"parameters\":{\"s\":\"queued\"}}");
         pump_idle(&t);
-        check(t.held);
-        check(varlink_call_wants_more(t.held));
-        check_ok(varlink_call_notify(t.held, p));
+        ASSERT_TRUE(t.held);
+        ASSERT_TRUE(varlink_call_wants_more(t.held));
+        ASSERT_OK(varlink_call_notify(t.held, p));
         {
                 _cleanup_json_ json_object *m = client_expect(&t, &c);
-                check(msg_continues(m));
+                ASSERT_TRUE(msg_continues(m));
         }
-        check(t.cancelled == 0);
+        ASSERT_TRUE(t.cancelled == 0);
         client_close(&c);
         pump_idle(&t);
-        check(t.cancelled == 1);
-        check(!varlink_call_is_pending(t.held));
-        check(varlink_call_notify(t.held, p) == -ENOTCONN);
-        check(varlink_call_reply(t.held, p) == -ENOTCONN);
-        check(stats(&t).cancelled == 1);
-        check(varlink_server_n_connections(t.server) == 0);
+        ASSERT_TRUE(t.cancelled == 1);
+        ASSERT_TRUE(!varlink_call_is_pending(t.held));
+        ASSERT_TRUE(varlink_call_notify(t.held, p) == -ENOTCONN);
+        ASSERT_TRUE(varlink_call_reply(t.held, p) == -ENOTCONN);
+        ASSERT_TRUE(stats(&t).cancelled == 1);
+        ASSERT_TRUE(varlink_server_n_connections(t.server) == 0);
         t.held = varlink_call_unref(t.held);
 
         /* A pending call nobody else references is released with its connection. */
@@ -957,16 +940,16 @@ static void test_disconnect_mid_stream(void) {
         client_expect_nothing(&t, &c);
         client_close(&c);
         pump_idle(&t);
-        check(stats(&t).cancelled == 2);
+        ASSERT_TRUE(stats(&t).cancelled == 2);
 
         /* Freeing the server cancels what is still pending. */
         client_pair(&t, &c);
         client_send(&t, &c, "{\"method\":\"org.example.test.Hold\",\"more\":true}");
         client_expect_nothing(&t, &c);
-        check(t.held && t.cancelled == 1);
+        ASSERT_TRUE(t.held && t.cancelled == 1);
         t.server = varlink_server_free(t.server);
-        check(t.cancelled == 2);
-        check(varlink_call_notify(t.held, NULL) == -ENOTCONN);
+        ASSERT_TRUE(t.cancelled == 2);
+        ASSERT_TRUE(varlink_call_notify(t.held, NULL) == -ENOTCONN);
         client_expect_eof(&t, &c);
         client_close(&c);
         test_teardown(&t);
@@ -984,7 +967,7 @@ static void test_slow_consumer(void) {
         test_setup(&t);
         varlink_server_get_limits(t.server, &limits);
         limits.max_output_buffer = 64 * 1024;
-        check_ok(varlink_server_set_limits(t.server, &limits));
+        ASSERT_OK(varlink_server_set_limits(t.server, &limits));
         memset(payload, 'z', sizeof(payload) - 1);
         payload[sizeof(payload) - 1] = 0;
         json_object_object_add(p, "data", json_object_new_string(payload));
@@ -992,33 +975,33 @@ static void test_slow_consumer(void) {
         client_pair(&t, &c);
         client_send(&t, &c, "{\"method\":\"org.example.test.Hold\",\"more\":true}");
         pump_idle(&t);
-        check(t.held);
+        ASSERT_TRUE(t.held);
         /* The client reads nothing: the socket fills, then our buffer, then notify refuses. */
         for (unsigned i = 0; i < 100000; i++) {
                 r = varlink_call_notify(t.held, p);
                 if (r == -ENOBUFS)
                         break;
-                check_ok(r);
+                ASSERT_OK(r);
                 sent++;
-                check_ok(sd_event_run(t.event, 0));
+                ASSERT_OK(sd_event_run(t.event, 0));
         }
-        check(r == -ENOBUFS);
-        check(sent >= 64);
-        check(sent < 64 + 4096); /* bounded: our 64 KiB plus what the kernel buffers */
-        check_ok(varlink_call_reply_error(t.held, "org.example.test.Oops", NULL));
+        ASSERT_TRUE(r == -ENOBUFS);
+        ASSERT_TRUE(sent >= 64);
+        ASSERT_TRUE(sent < 64 + 4096); /* bounded: our 64 KiB plus what the kernel buffers */
+        ASSERT_OK(varlink_call_reply_error(t.held, "org.example.test.Oops", NULL));
         t.held = varlink_call_unref(t.held);
 
         for (;;) {
                 _cleanup_json_ json_object *m = client_expect(&t, &c);
 
                 if (!msg_continues(m)) {
-                        check(streq_ptr(msg_error(m), "org.example.test.Oops"));
+                        ASSERT_TRUE(streq_ptr(msg_error(m), "org.example.test.Oops"));
                         break;
                 }
-                check(streq(msg_string(m, "data"), payload));
+                ASSERT_TRUE(streq(msg_string(m, "data"), payload));
                 received++;
         }
-        check(received == sent);
+        ASSERT_TRUE(received == sent);
         echo(&t, &c, "recovered");
         client_close(&c);
         test_teardown(&t);
@@ -1030,10 +1013,10 @@ static void test_connection_limit(void) {
         Test t;
 
         test_setup(&t);
-        check_ok(varlink_server_listen_path(t.server, t.path, 0666));
+        ASSERT_OK(varlink_server_listen_path(t.server, t.path, 0666));
         varlink_server_get_limits(t.server, &limits);
         limits.max_connections = 3;
-        check_ok(varlink_server_set_limits(t.server, &limits));
+        ASSERT_OK(varlink_server_set_limits(t.server, &limits));
         for (int i = 0; i < 3; i++) {
                 client_connect(&t, &c[i]);
                 echo(&t, &c[i], "in");
@@ -1041,11 +1024,11 @@ static void test_connection_limit(void) {
         client_connect(&t, &c[3]);
         client_expect_eof(&t, &c[3]);
         client_close(&c[3]);
-        check(stats(&t).connections_refused == 1);
-        check(varlink_server_n_connections(t.server) == 3);
+        ASSERT_TRUE(stats(&t).connections_refused == 1);
+        ASSERT_TRUE(varlink_server_n_connections(t.server) == 3);
         client_close(&c[0]);
         pump_idle(&t);
-        check(varlink_server_n_connections(t.server) == 2);
+        ASSERT_TRUE(varlink_server_n_connections(t.server) == 2);
         client_connect(&t, &c[0]);
         echo(&t, &c[0], "again");
         for (int i = 0; i < 3; i++)
@@ -1088,29 +1071,29 @@ static void test_connection_limit_per_uid(void) {
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + 20 * USEC_PER_SEC;
 
         test_setup(&t);
-        check_ok(varlink_server_listen_path(t.server, t.path, 0666));
-        check(chmod(t.dir, 0755) == 0);
+        ASSERT_OK(varlink_server_listen_path(t.server, t.path, 0666));
+        ASSERT_TRUE(chmod(t.dir, 0755) == 0);
         varlink_server_get_limits(t.server, &limits);
         limits.max_connections_per_uid = 2;
-        check_ok(varlink_server_set_limits(t.server, &limits));
+        ASSERT_OK(varlink_server_set_limits(t.server, &limits));
         pid = fork();
-        check(pid >= 0);
+        ASSERT_TRUE(pid >= 0);
         if (pid == 0)
                 _exit(per_uid_child(t.path));
         for (;;) {
                 pid_t w = waitpid(pid, &status, WNOHANG);
 
-                check(w >= 0);
+                ASSERT_TRUE(w >= 0);
                 if (w == pid)
                         break;
-                check(now_usec(CLOCK_MONOTONIC) < deadline);
-                check_ok(sd_event_run(t.event, 10 * USEC_PER_MSEC));
+                ASSERT_TRUE(now_usec(CLOCK_MONOTONIC) < deadline);
+                ASSERT_OK(sd_event_run(t.event, 10 * USEC_PER_MSEC));
         }
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 fprintf(stderr, "per-uid child failed: status %d\n", status);
-        check(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        check(stats(&t).connections_refused == 1);
-        check(stats(&t).connections_accepted == 2);
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        ASSERT_TRUE(stats(&t).connections_refused == 1);
+        ASSERT_TRUE(stats(&t).connections_accepted == 2);
         test_teardown(&t);
 }
 
@@ -1120,7 +1103,7 @@ static void test_many_connections(void) {
         Test t;
 
         test_setup(&t);
-        check_ok(varlink_server_listen_path(t.server, t.path, 0600));
+        ASSERT_OK(varlink_server_listen_path(t.server, t.path, 0600));
         for (int done = 0; done < TOTAL; done += BATCH) {
                 for (int i = 0; i < BATCH; i++) {
                         client_connect(&t, &c[i]);
@@ -1142,17 +1125,17 @@ static void test_many_connections(void) {
                         }
                 }
                 pump_idle(&t);
-                check(varlink_server_n_connections(t.server) == BATCH - BATCH / 5); /* garbage is dropped at once */
+                ASSERT_TRUE(varlink_server_n_connections(t.server) == BATCH - BATCH / 5); /* garbage is dropped at once */
                 for (int i = 0; i < BATCH; i++)
                         client_close(&c[i]);
                 pump_idle(&t);
-                check(varlink_server_n_connections(t.server) == 0);
+                ASSERT_TRUE(varlink_server_n_connections(t.server) == 0);
         }
-        check(stats(&t).connections_accepted == TOTAL);
-        check(stats(&t).disconnects == TOTAL);
-        check(stats(&t).connections_refused == 0);
-        check(stats(&t).cancelled == TOTAL / 5);
-        check(stats(&t).protocol_errors == TOTAL / 5);
+        ASSERT_TRUE(stats(&t).connections_accepted == TOTAL);
+        ASSERT_TRUE(stats(&t).disconnects == TOTAL);
+        ASSERT_TRUE(stats(&t).connections_refused == 0);
+        ASSERT_TRUE(stats(&t).cancelled == TOTAL / 5);
+        ASSERT_TRUE(stats(&t).protocol_errors == TOTAL / 5);
         test_teardown(&t);
 }
 
@@ -1165,54 +1148,54 @@ static void test_listen(void) {
         test_setup(&t);
         /* Not a socket: refused, not unlinked. */
         fd = open(t.path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-        check(fd >= 0);
+        ASSERT_TRUE(fd >= 0);
         close(fd);
-        check(varlink_server_listen_path(t.server, t.path, 0666) == -EEXIST);
-        check(unlink(t.path) == 0);
-        check(varlink_server_listen_path(t.server, "", 0666) == -EINVAL);
+        ASSERT_TRUE(varlink_server_listen_path(t.server, t.path, 0666) == -EEXIST);
+        ASSERT_TRUE(unlink(t.path) == 0);
+        ASSERT_TRUE(varlink_server_listen_path(t.server, "", 0666) == -EINVAL);
         {
                 char longpath[200];
 
                 memset(longpath, 'a', sizeof(longpath) - 1);
                 longpath[sizeof(longpath) - 1] = 0;
-                check(varlink_server_listen_path(t.server, longpath, 0666) == -ENAMETOOLONG);
+                ASSERT_TRUE(varlink_server_listen_path(t.server, longpath, 0666) == -ENAMETOOLONG);
         }
 
         /* A stale socket is replaced; the mode is applied. */
-        check_ok(varlink_server_listen_path(t.server, t.path, 0600));
+        ASSERT_OK(varlink_server_listen_path(t.server, t.path, 0600));
         t.server = varlink_server_free(t.server);
-        check(lstat(t.path, &st) < 0 && errno == ENOENT); /* unlinked when the server went away */
+        ASSERT_TRUE(lstat(t.path, &st) < 0 && errno == ENOENT); /* unlinked when the server went away */
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         {
                 struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
                 strcpy(sa.sun_path, t.path);
-                check(bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
+                ASSERT_TRUE(bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
         }
         close(fd);
-        check_ok(varlink_server_new(&t.server, t.event));
-        check_ok(varlink_server_listen_path(t.server, t.path, 0666));
-        check(lstat(t.path, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 07777) == 0666);
+        ASSERT_OK(varlink_server_new(&t.server, t.event));
+        ASSERT_OK(varlink_server_listen_path(t.server, t.path, 0666));
+        ASSERT_TRUE(lstat(t.path, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 07777) == 0666);
         client_connect(&t, &c);
         client_send(&t, &c, "{\"method\":\"org.varlink.service.GetInfo\"}");
         {
                 _cleanup_json_ json_object *m = client_expect(&t, &c);
-                check(!msg_error(m));
+                ASSERT_TRUE(!msg_error(m));
         }
         client_close(&c);
 
         /* listen_fd wants a listening AF_UNIX stream socket. */
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        check(varlink_server_listen_fd(t.server, fd) == -EINVAL);
+        ASSERT_TRUE(varlink_server_listen_fd(t.server, fd) == -EINVAL);
         close(fd);
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        check(varlink_server_listen_fd(t.server, fd) == -EINVAL);
+        ASSERT_TRUE(varlink_server_listen_fd(t.server, fd) == -EINVAL);
         close(fd);
 
         /* Without LISTEN_FDS there is nothing to take. */
         unsetenv("LISTEN_FDS");
         unsetenv("LISTEN_PID");
-        check(varlink_server_listen_systemd(t.server) == 0);
+        ASSERT_TRUE(varlink_server_listen_systemd(t.server) == 0);
         test_teardown(&t);
 }
 
@@ -1228,19 +1211,19 @@ static void test_listen_systemd(void) {
                 return;
         }
         /* Keep fd 3 from the event loop's epoll fd; the socket replaces the placeholder below. */
-        check(open("/dev/null", O_RDONLY) == 3);
+        ASSERT_TRUE(open("/dev/null", O_RDONLY) == 3);
         test_setup(&t);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         strcpy(sa.sun_path, t.path);
-        check(bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
-        check(listen(fd, 16) == 0);
-        check(dup2(fd, 3) == 3);
+        ASSERT_TRUE(bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
+        ASSERT_TRUE(listen(fd, 16) == 0);
+        ASSERT_TRUE(dup2(fd, 3) == 3);
         close(fd);
         snprintf(pid, sizeof(pid), "%d", (int) getpid());
         setenv("LISTEN_PID", pid, 1);
         setenv("LISTEN_FDS", "1", 1);
         setenv("LISTEN_FDNAMES", "lineaged.socket", 1);
-        check(varlink_server_listen_systemd(t.server) == 1);
+        ASSERT_TRUE(varlink_server_listen_systemd(t.server) == 1);
         unsetenv("LISTEN_PID");
         unsetenv("LISTEN_FDS");
         unsetenv("LISTEN_FDNAMES");
@@ -1248,7 +1231,7 @@ static void test_listen_systemd(void) {
         echo(&t, &c, "activated");
         client_close(&c);
         test_teardown(&t);
-        check(fcntl(3, F_GETFD) < 0); /* owned and closed by the server */
+        ASSERT_TRUE(fcntl(3, F_GETFD) < 0); /* owned and closed by the server */
 }
 
 int main(void) {
