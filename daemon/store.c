@@ -216,7 +216,7 @@ int store_open(Store **ret, const char *path) {
         s->path = strdup(path);
         if (!s->path)
                 return log_oom();
-        r = mkdir_parents(path, 0755);
+        r = mkdir_parents(path, 0700);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the directory of %s: %m", path);
         r = open_file(s);

@@ -100,9 +100,19 @@ uint64_t now_usec(int clock_id) {
         return now_nsec(clock_id) / NSEC_PER_USEC;
 }
 
+/* A directory made here gets exactly mode, whatever the umask; one that exists is left as it is. */
+static int mkdir_mode(const char *dir, mode_t mode) {
+        if (mkdir(dir, mode) < 0)
+                return errno == EEXIST ? 0 : -errno;
+        if (chmod(dir, mode) < 0)
+                return -errno;
+        return 0;
+}
+
 int mkdir_parents(const char *path, mode_t mode) {
         _cleanup_free_ char *copy = strdup(path);
         char *dir;
+        int r;
 
         if (!copy)
                 return -ENOMEM;
@@ -111,13 +121,12 @@ int mkdir_parents(const char *path, mode_t mode) {
                 if (*p != '/')
                         continue;
                 *p = 0;
-                if (mkdir(dir, mode) < 0 && errno != EEXIST)
-                        return -errno;
+                r = mkdir_mode(dir, mode);
+                if (r < 0)
+                        return r;
                 *p = '/';
         }
-        if (mkdir(dir, mode) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
+        return mkdir_mode(dir, mode);
 }
 
 size_t utf8_valid_len(const unsigned char *p, size_t n) {

@@ -116,7 +116,8 @@ size_t utf8_valid_len(const unsigned char *p, size_t n);
 int safe_atou64(const char *s, uint64_t *ret);
 int safe_atoi32(const char *s, int32_t *ret);
 
-/* Creates the directories leading to path (not path itself), like mkdir -p of its dirname. */
+/* Creates the directories leading to path (not path itself), like mkdir -p of its dirname; the ones it
+ * creates get exactly mode, whatever the umask. */
 int mkdir_parents(const char *path, mode_t mode);
 
 uint64_t now_usec(int clock_id);
