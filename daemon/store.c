@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 
+#include "safe-file.h"
 #include "schema-sql.h"
 #include "store.h"
 
@@ -22,6 +23,8 @@ enum {
 struct Store {
         sqlite3 *db;
         char *path;
+        const char *name;               /* the last component of path */
+        int dir_fd;                     /* the database's directory, checked (safe-file.h) */
         sqlite3_stmt *stmt[_STMT_MAX];
         uint64_t boot;
         uint64_t run;
@@ -164,14 +167,64 @@ static int migrate(Store *s) {
         return 0;
 }
 
+/* Creates (0600) or checks the database and the files SQLite keeps beside it before SQLite opens them:
+ * SQLite would follow a symlink there and adopt another user's file. -wal and -shm are made now, so
+ * nobody else can make them first in a shared directory; a -journal, if any, must be ours too. */
+static int check_files(Store *s, struct stat *ret_db) {
+        static const char *const suffixes[] = { "-wal", "-shm", "-journal" };
+        _cleanup_close_ int fd = -1;
+        char name[NAME_MAX + 16], shown[PATH_MAX + 16];
+        int r;
+
+        r = safe_file_open(s->dir_fd, s->name, s->path, true, &fd);
+        if (r < 0)
+                return r;
+        if (fstat(fd, ret_db) < 0)
+                return log_error_errno(errno, "Failed to look at %s: %m", s->path);
+        for (size_t k = 0; k < ELEMENTSOF(suffixes); k++) {
+                _cleanup_close_ int f = -1;
+
+                snprintf(name, sizeof(name), "%s%s", s->name, suffixes[k]);
+                snprintf(shown, sizeof(shown), "%s%s", s->path, suffixes[k]);
+                r = safe_file_open(s->dir_fd, name, shown, !streq(suffixes[k], "-journal"), &f);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
+        return 0;
+}
+
+/* The file SQLite opened is the one checked: same inode under the name, no symlink in between. */
+static int verify_opened(Store *s, const struct stat *checked) {
+        const char *opened = sqlite3_db_filename(s->db, "main");
+        struct stat a, b;
+
+        if (fstatat(s->dir_fd, s->name, &a, AT_SYMLINK_NOFOLLOW) < 0 || !opened || lstat(opened, &b) < 0 ||
+            a.st_dev != checked->st_dev || a.st_ino != checked->st_ino || b.st_dev != a.st_dev || b.st_ino != a.st_ino)
+                return log_error_errno(EBUSY, "Refusing %s: it changed while it was being opened.", s->path);
+        if (sqlite3_db_readonly(s->db, "main") == 1)
+                return log_error_errno(EROFS,
+                                       "Cannot write %s: SQLite opened it read-only. lineaged records into its database "
+                                       "and cannot run on a read-only one; make it writable, or use another --database= path.",
+                                       s->path);
+        return 0;
+}
+
 /* Opens the file and checks that it is a database we can read (a garbage or damaged header fails here). */
 static int open_file(Store *s) {
+        struct stat checked;
         int rc, r;
 
-        rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+        r = check_files(s, &checked);
+        if (r < 0)
+                return r;
+        rc = sqlite3_open_v2(s->path, &s->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
         if (rc != SQLITE_OK)
                 return log_error_errno(sqlite_to_errno(rc), "Failed to open database %s: %s", s->path,
                                        s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        r = verify_opened(s, &checked);
+        if (r < 0)
+                return r;
         /* Never block the event loop for long on a lock held by a reader's checkpoint. */
         sqlite3_busy_timeout(s->db, 50);
         r = exec_sql(s, "SELECT count(*) FROM sqlite_master");
@@ -190,15 +243,15 @@ static int open_file(Store *s) {
 /* A corrupt database is never overwritten: it is renamed, with its WAL, for whoever wants to look. */
 static int move_aside(Store *s) {
         static const char *const suffixes[] = { "", "-wal", "-shm" };
-        char target[PATH_MAX + 64], source[PATH_MAX + 8];
+        char target[NAME_MAX + 64], source[NAME_MAX + 8];
         uint64_t now = now_usec(CLOCK_REALTIME);
 
         sqlite3_close(s->db);
         s->db = NULL;
         for (size_t k = 0; k < ELEMENTSOF(suffixes); k++) {
-                snprintf(source, sizeof(source), "%s%s", s->path, suffixes[k]);
-                snprintf(target, sizeof(target), "%s.corrupt-%" PRIu64 "%s", s->path, now, suffixes[k]);
-                if (rename(source, target) < 0 && errno != ENOENT)
+                snprintf(source, sizeof(source), "%s%s", s->name, suffixes[k]);
+                snprintf(target, sizeof(target), "%s.corrupt-%" PRIu64 "%s", s->name, now, suffixes[k]);
+                if (renameat(s->dir_fd, source, s->dir_fd, target) < 0 && errno != ENOENT)
                         return log_error_errno(errno, "Failed to move corrupt %s aside: %m", source);
         }
         log_error("Database %s is corrupt: moved aside to %s.corrupt-%" PRIu64 "; starting a new one.",
@@ -213,12 +266,13 @@ int store_open(Store **ret, const char *path) {
         s = calloc(1, sizeof(Store));
         if (!s)
                 return log_oom();
+        s->dir_fd = -1;
         s->path = strdup(path);
         if (!s->path)
                 return log_oom();
-        r = mkdir_parents(path, 0700);
+        r = safe_file_open_dir(s->path, 0700, &s->dir_fd, &s->name);
         if (r < 0)
-                return log_error_errno(r, "Failed to create the directory of %s: %m", path);
+                return r;
         r = open_file(s);
         if (r == -EBADMSG) {
                 r = move_aside(s);
@@ -247,6 +301,8 @@ Store *store_free(Store *s) {
                 sqlite3_finalize(s->stmt[k]);
         if (s->db)
                 sqlite3_close(s->db);
+        if (s->dir_fd >= 0)
+                close(s->dir_fd);
         free(s->path);
         free(s->folded);
         free(s->json);
