@@ -2,6 +2,7 @@
 /* SQLite in WAL mode, schema migrations by PRAGMA user_version, prepared statements, one transaction per flush. */
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "safe-file.h"
@@ -25,6 +26,7 @@ struct Store {
         char *path;
         const char *name;               /* the last component of path */
         int dir_fd;                     /* the database's directory, checked (safe-file.h) */
+        int lock_fd;                    /* PATH.lock, flock()ed while we live: one daemon per database */
         sqlite3_stmt *stmt[_STMT_MAX];
         uint64_t boot;
         uint64_t run;
@@ -240,6 +242,35 @@ static int open_file(Store *s) {
         return r;
 }
 
+/* One daemon per database: two would record every process twice, with conflicting parents. The lock
+ * file holds the pid of whoever has it, for the message the second one gives. */
+static int take_lock(Store *s) {
+        char name[NAME_MAX + 16], shown[PATH_MAX + 16], pid[24] = "";
+        ssize_t n;
+        int r;
+
+        snprintf(name, sizeof(name), "%s.lock", s->name);
+        snprintf(shown, sizeof(shown), "%s.lock", s->path);
+        r = safe_file_open(s->dir_fd, name, shown, true, &s->lock_fd);
+        if (r < 0)
+                return r;
+        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno != EWOULDBLOCK)
+                        return log_error_errno(errno, "Failed to lock %s: %m", shown);
+                n = pread(s->lock_fd, pid, sizeof(pid) - 1, 0);
+                pid[MAX(n, 0)] = 0;
+                pid[strspn(pid, "0123456789")] = 0;
+                return log_error_errno(EBUSY,
+                                       "Database %s is in use by another lineaged (pid %s holds %s): one daemon "
+                                       "writes a database at a time. Stop that one first, or use another --database=.",
+                                       s->path, pid[0] ? pid : "unknown", shown);
+        }
+        n = snprintf(pid, sizeof(pid), "%d\n", (int) getpid());
+        if (ftruncate(s->lock_fd, 0) < 0 || pwrite(s->lock_fd, pid, (size_t) n, 0) != n)
+                log_warning_errno(errno, "Failed to write our pid to %s, ignoring: %m", shown);
+        return 0;
+}
+
 /* A corrupt database is never overwritten: it is renamed, with its WAL, for whoever wants to look. */
 static int move_aside(Store *s) {
         static const char *const suffixes[] = { "", "-wal", "-shm" };
@@ -266,11 +297,14 @@ int store_open(Store **ret, const char *path) {
         s = calloc(1, sizeof(Store));
         if (!s)
                 return log_oom();
-        s->dir_fd = -1;
+        s->dir_fd = s->lock_fd = -1;
         s->path = strdup(path);
         if (!s->path)
                 return log_oom();
         r = safe_file_open_dir(s->path, 0700, &s->dir_fd, &s->name);
+        if (r < 0)
+                return r;
+        r = take_lock(s);
         if (r < 0)
                 return r;
         r = open_file(s);
@@ -301,6 +335,9 @@ Store *store_free(Store *s) {
                 sqlite3_finalize(s->stmt[k]);
         if (s->db)
                 sqlite3_close(s->db);
+        /* Closing the lock file releases the lock, after the database is closed. */
+        if (s->lock_fd >= 0)
+                close(s->lock_fd);
         if (s->dir_fd >= 0)
                 close(s->dir_fd);
         free(s->path);

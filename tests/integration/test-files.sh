@@ -41,6 +41,7 @@ settle
 for f in "$DB" "$DB-wal" "$DB-shm"; do
         check "mode of $(basename "$f") while running" "$(mode "$f")" 600
 done
+check "mode of the lock file" "$(mode "$DB.lock")" 600
 stop_daemon
 umask 077
 
@@ -91,5 +92,18 @@ start_daemon
 settle
 check "database in the shared sticky directory" "$(stat -c '%U %a' "$DB")" "root 600"
 stop_daemon
+
+echo "# one daemon per database"
+DB="$T/one.db"
+start_daemon --record="$T/record"
+settle
+refused "$DB" "in use by another lineaged (pid $DAEMON_PID"
+refused "$DB" "in use by another lineaged (pid $DAEMON_PID" --replay="$T/record"
+kill -0 "$DAEMON_PID" || fail "the first daemon died"
+check "the first daemon's runs" "$(q "SELECT count(*) FROM runs")" 1
+stop_daemon
+start_daemon
+stop_daemon
+echo "ok: the database is free again once the first daemon stopped"
 
 echo "files: all checks passed"
