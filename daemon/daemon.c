@@ -762,18 +762,31 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(d->event, 0);
 }
 
+/* Nothing to reload or reopen (no configuration file, the database stays open): a stray SIGHUP or
+ * SIGUSR1/2, as log rotation scripts send, must not end the record unflushed. */
+static int on_signal_ignored(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        log_info("Received %s from pid %u; lineaged has nothing to reload or reopen, ignoring.",
+                 strsignal((int) si->ssi_signo), si->ssi_pid);
+        return 0;
+}
+
 static int setup_signals(Daemon *d) {
+        static const int ignored[] = { SIGHUP, SIGUSR1, SIGUSR2 };
         sigset_t mask;
         int r;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        for (size_t k = 0; k < ELEMENTSOF(ignored); k++)
+                sigaddset(&mask, ignored[k]);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
         r = sd_event_add_signal(d->event, NULL, SIGTERM, on_signal, d);
         if (r >= 0)
                 r = sd_event_add_signal(d->event, NULL, SIGINT, on_signal, d);
+        for (size_t k = 0; r >= 0 && k < ELEMENTSOF(ignored); k++)
+                r = sd_event_add_signal(d->event, NULL, ignored[k], on_signal_ignored, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch signals: %m");
         (void) signal(SIGPIPE, SIG_IGN);
