@@ -17,6 +17,8 @@
 #define REPLAY_FLUSH_EVERY 65536U
 /* After a failed commit, wait this long before retrying, so a full disk is not hammered. */
 #define COMMIT_RETRY_USEC (2 * USEC_PER_SEC)
+/* While commits keep failing the same way, their message is logged at most this often. */
+#define STORE_LOG_INTERVAL_USEC (60 * USEC_PER_SEC)
 /* Kernel CABA cross-check sweep, on kernels with NScaba: only: how often, and how many per round. */
 #define CABA_SWEEP_USEC (5 * USEC_PER_SEC)
 #define CABA_SWEEP_BATCH 2000U
@@ -66,6 +68,7 @@ struct Daemon {
         bool replay_after_info;         /* the last records were a batch's info records */
         int store_error;                /* last commit error, 0 when healthy */
         uint64_t store_error_since;     /* realtime µs of the first failure in a row */
+        LogRatelimit store_log;         /* the failed commit's message, while the fault lasts */
 };
 
 static void read_clocks(TrackerClock *ret_clock, uint64_t *ret_boot_time) {
@@ -96,6 +99,7 @@ int daemon_new(Daemon **ret, const DaemonConfig *config) {
         if (!d)
                 return log_oom();
         d->config = *config;
+        d->store_log.interval = STORE_LOG_INTERVAL_USEC;
         /* A replay commits every REPLAY_FLUSH_EVERY events, or, with --commit-interval, at the live
          * cadence: whenever the record's event times have advanced by that interval. */
         d->replay_by_time = config->replay && config->commit_interval_usec > 0;
@@ -250,6 +254,8 @@ int daemon_flush(Daemon *d) {
                 return 0;
         r = store_flush(d->store, d->tracker);
         if (r < 0) {
+                log_warning_ratelimit_errno(&d->store_log, r, "Failed to write to %s: %s; keeping the events in memory to retry.",
+                                            store_path(d->store), store_error(d->store));
                 if (d->store_error == 0)
                         d->store_error_since = now_usec(CLOCK_REALTIME);
                 d->store_error = r;
@@ -267,7 +273,8 @@ int daemon_flush(Daemon *d) {
                 return r;
         }
         if (d->store_error != 0)
-                log_info("Database %s is writable again.", store_path(d->store));
+                log_info("Database %s is writable again (after %u failed commits).", store_path(d->store),
+                         log_ratelimit_end(&d->store_log));
         d->store_error = 0;
         return 0;
 }

@@ -40,6 +40,7 @@ struct Store {
         bool folded_sorted;
         char *json;                     /* argv rendered as JSON, reused across rows */
         size_t json_alloc;
+        char error[256];                /* SQLite's message for the last failed flush */
 };
 
 static const char *const stmt_sql[_STMT_MAX] = {
@@ -349,6 +350,10 @@ Store *store_free(Store *s) {
 
 sqlite3 *store_db(Store *s) {
         return s->db;
+}
+
+const char *store_error(Store *s) {
+        return s->error;
 }
 
 const char *store_path(Store *s) {
@@ -763,8 +768,10 @@ int store_flush(Store *s, Tracker *t) {
         if (!tracker_has_pending(t))
                 return 0;
         r = exec_sql(s, "BEGIN IMMEDIATE");
-        if (r < 0)
-                return log_warning_errno(r, "Failed to begin a transaction on %s: %s", s->path, sqlite3_errmsg(s->db));
+        if (r < 0) {
+                snprintf(s->error, sizeof(s->error), "%s", sqlite3_errmsg(s->db));
+                return r;
+        }
         s->flushing = t;
         s->n_folded = 0;
         s->folded_sorted = false;
@@ -781,10 +788,9 @@ int store_flush(Store *s, Tracker *t) {
         if (r >= 0)
                 r = exec_sql(s, "COMMIT");
         if (r < 0) {
-                int k = log_warning_errno(r, "Failed to write to %s: %s; keeping the events in memory to retry.",
-                                          s->path, sqlite3_errmsg(s->db));
+                snprintf(s->error, sizeof(s->error), "%s", sqlite3_errmsg(s->db));
                 (void) exec_sql(s, "ROLLBACK");
-                return k;
+                return r;
         }
         tracker_flush_complete(t);
         return 0;

@@ -26,8 +26,9 @@ int store_set_boot(Store *s, const StoreBoot *boot, uint64_t *ret_id);
 /* One above the highest instance id in the database. */
 int store_next_instance_id(Store *s, uint64_t *ret);
 /* Writes everything the tracker has pending, in one transaction. On failure nothing is lost: the
- * tracker keeps its queue and the next flush retries. */
+ * tracker keeps its queue and the next flush retries. Does not log: store_error() says what failed. */
 int store_flush(Store *s, Tracker *t);
+const char *store_error(Store *s);
 
 /* Restart continuity: the instances and logins this boot's record holds as alive. */
 typedef int (*StoreInstanceCallback)(const Instance *i, void *userdata);

@@ -54,6 +54,48 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         return -abs(error);
 }
 
+int log_ratelimit_internal(LogRatelimit *rl, int level, int error, const char *file, int line, const char *fmt, ...) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        char buf[sizeof(rl->message)];
+        va_list ap;
+        int saved = errno;
+
+        if (level > log_max_level)
+                return -abs(error);
+        if (error != 0)
+                errno = abs(error);
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        errno = saved;
+        if (rl->total > 0 && streq(buf, rl->message)) {
+                rl->total++;
+                if (now < rl->last + rl->interval) {
+                        rl->repeated++;
+                        return -abs(error);
+                }
+                log_internal(level, 0, file, line, "%s (repeated %u times in %.0f s)", buf, rl->repeated + 1,
+                             (double) (now - rl->last) / 1e6);
+        } else {
+                if (rl->repeated > 0)
+                        log_internal(level, 0, file, line, "(the previous message came %u more times)", rl->repeated);
+                log_internal(level, 0, file, line, "%s", buf);
+                memcpy(rl->message, buf, sizeof(buf));
+                rl->total = 1;
+        }
+        rl->repeated = 0;
+        rl->last = now;
+        return -abs(error);
+}
+
+unsigned log_ratelimit_end(LogRatelimit *rl) {
+        unsigned n = rl->total;
+
+        rl->total = rl->repeated = 0;
+        rl->message[0] = 0;
+        return n;
+}
+
 int safe_atou64_n(const char *s, size_t len, uint64_t *ret) {
         uint64_t v = 0;
 

@@ -27,6 +27,12 @@ done
 has_error || fail "the database never filled up"
 echo "ok: reported: $(db_error)"
 grep -q "Failed to write to" "$T/daemon.log" || fail "the fault is not in the log"
+# Every query commits first: 30 queries are 30 failed commits, logged once (then once a minute).
+FULL_SINCE=$SECONDS
+for _ in $(seq 30); do vl GetStatus >/dev/null; done
+lines=$(grep -c "Failed to write to" "$T/daemon.log")
+[ "$lines" -le $((2 + (SECONDS - FULL_SINCE) / 60)) ] || fail "the failed commit was logged $lines times"
+echo "ok: 30 more failed commits, $lines log lines"
 setsid sleep 300 >/dev/null 2>&1 &
 DURING=$!
 CLEANUP_PIDS+=("$DURING")
@@ -37,6 +43,9 @@ kill -0 "$DAEMON_PID" || fail "lineaged died on a full disk"
 mount -o remount,size=256m "$T/small"
 wait_for "the database to be writable again" no_error
 grep -q "is writable again" "$T/daemon.log" || fail "recovery not logged"
+failed=$(sed -n 's/.*is writable again (after \([0-9]*\) failed commits).*/\1/p' "$T/daemon.log" | head -n 1)
+[ "${failed:-0}" -ge 30 ] || fail "the recovery line counts $failed failed commits, expected at least 30"
+echo "ok: recovery logged after $failed failed commits"
 check "a process born while the disk was full is recorded" "$(q "SELECT count(*) FROM instances WHERE pid = $DURING AND exit_time IS NULL")" 1
 
 stop_daemon
