@@ -247,12 +247,49 @@ static int daemon_begin_boot(Daemon *d) {
         return 0;
 }
 
+/* A database damaged behind an intact header fails its reads and commits with SQLITE_CORRUPT: it is
+ * moved aside (never repaired in place) and recording goes on into a new file, which starts with what
+ * is alive now and a gap for the rest of this boot. */
+static int daemon_replace_database(Daemon *d) {
+        TrackerGap g = { .start_time = d->boot.boot_time, .end_time = now_usec(CLOCK_REALTIME), .cpu = -1,
+                         .reason = "corrupt" };
+        uint64_t prev;
+        int r;
+
+        if (d->query)
+                query_finalize(d->query);
+        sqlite3_finalize(d->parent_stmt);
+        d->parent_stmt = NULL;
+        r = store_replace_corrupt(d->store);
+        if (r < 0)
+                return r;
+        if (!d->tracker)
+                return 0; /* at start-up: daemon_begin_boot() follows */
+        r = store_set_boot(d->store, &d->boot, &d->boot_rowid);
+        if (r >= 0 && !d->config.replay)
+                r = store_run_begin(d->store, g.end_time, &prev);
+        if (r >= 0 && d->query)
+                r = query_prepare(d->query);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start a new database %s after moving the corrupt one aside: %m",
+                                       store_path(d->store));
+        tracker_rewrite_live(d->tracker);
+        tracker_add_gap(d->tracker, &g);
+        return 0;
+}
+
 int daemon_flush(Daemon *d) {
         int r;
 
         if (!d->tracker)
                 return 0;
         r = store_flush(d->store, d->tracker);
+        if (r == -EBADMSG) {
+                log_error("Failed to write to %s: %s; the file is damaged.", store_path(d->store), store_error(d->store));
+                r = daemon_replace_database(d);
+                if (r >= 0)
+                        r = store_flush(d->store, d->tracker);
+        }
         if (r < 0) {
                 log_warning_ratelimit_errno(&d->store_log, r, "Failed to write to %s: %s; keeping the events in memory to retry.",
                                             store_path(d->store), store_error(d->store));
@@ -833,6 +870,20 @@ int daemon_run(Daemon *d) {
         if (r < 0)
                 return r;
         r = daemon_begin_boot(d);
+        if (r == -EBADMSG) {
+                /* Damage behind an intact header shows at the first reads of the record. */
+                log_error("Failed to read %s: the file is damaged behind its header.", store_path(d->store));
+                d->tracker = tracker_free(d->tracker);
+                r = daemon_replace_database(d);
+                if (r >= 0)
+                        r = daemon_begin_boot(d);
+                if (r >= 0) {
+                        TrackerGap g = { .start_time = d->boot.boot_time, .end_time = now_usec(CLOCK_REALTIME),
+                                         .cpu = -1, .reason = "corrupt" };
+
+                        tracker_add_gap(d->tracker, &g);
+                }
+        }
         if (r < 0)
                 return r;
 

@@ -278,6 +278,8 @@ static int move_aside(Store *s) {
         char target[NAME_MAX + 64], source[NAME_MAX + 8];
         uint64_t now = now_usec(CLOCK_REALTIME);
 
+        /* No checkpoint on the way out: what was written since the damage stays in the WAL beside it. */
+        (void) sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
         sqlite3_close(s->db);
         s->db = NULL;
         for (size_t k = 0; k < ELEMENTSOF(suffixes); k++) {
@@ -291,23 +293,10 @@ static int move_aside(Store *s) {
         return 0;
 }
 
-int store_open(Store **ret, const char *path) {
-        _cleanup_(store_freep) Store *s = NULL;
+/* Opens the file (moving a corrupt one aside), migrates it and prepares the statements. */
+static int open_db(Store *s) {
         int rc, r;
 
-        s = calloc(1, sizeof(Store));
-        if (!s)
-                return log_oom();
-        s->dir_fd = s->lock_fd = -1;
-        s->path = strdup(path);
-        if (!s->path)
-                return log_oom();
-        r = safe_file_open_dir(s->path, 0700, &s->dir_fd, &s->name);
-        if (r < 0)
-                return r;
-        r = take_lock(s);
-        if (r < 0)
-                return r;
         r = open_file(s);
         if (r == -EBADMSG) {
                 r = move_aside(s);
@@ -323,8 +312,44 @@ int store_open(Store **ret, const char *path) {
                 rc = sqlite3_prepare_v3(s->db, stmt_sql[k], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[k], NULL);
                 if (rc != SQLITE_OK)
                         return log_error_errno(sqlite_to_errno(rc), "Failed to prepare statement for %s: %s",
-                                               path, sqlite3_errmsg(s->db));
+                                               s->path, sqlite3_errmsg(s->db));
         }
+        return 0;
+}
+
+int store_replace_corrupt(Store *s) {
+        int r;
+
+        for (unsigned k = 0; k < _STMT_MAX; k++)
+                (void) sqlite3_finalize(s->stmt[k]);
+        memset(s->stmt, 0, sizeof(s->stmt));
+        s->boot = s->run = 0;
+        r = move_aside(s);
+        if (r < 0)
+                return r;
+        return open_db(s);
+}
+
+int store_open(Store **ret, const char *path) {
+        _cleanup_(store_freep) Store *s = NULL;
+        int r;
+
+        s = calloc(1, sizeof(Store));
+        if (!s)
+                return log_oom();
+        s->dir_fd = s->lock_fd = -1;
+        s->path = strdup(path);
+        if (!s->path)
+                return log_oom();
+        r = safe_file_open_dir(s->path, 0700, &s->dir_fd, &s->name);
+        if (r < 0)
+                return r;
+        r = take_lock(s);
+        if (r < 0)
+                return r;
+        r = open_db(s);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(s);
         return 0;
 }

@@ -20,6 +20,9 @@ typedef struct StoreBoot {
 /* Opens (creating directories and the file as needed) and migrates to the newest schema. */
 int store_open(Store **ret, const char *path);
 Store *store_free(Store *s);
+/* After SQLITE_CORRUPT: moves the file (with -wal and -shm) aside as PATH.corrupt-TIME and opens a new
+ * one. Every statement prepared on store_db() must be finalized first; the boot and run are unset. */
+int store_replace_corrupt(Store *s);
 
 /* Finds or adds the boot; instances written afterwards belong to it. */
 int store_set_boot(Store *s, const StoreBoot *boot, uint64_t *ret_id);
