@@ -17,6 +17,8 @@
 #define REPLAY_FLUSH_EVERY 65536U
 /* After a failed commit, wait this long before retrying, so a full disk is not hammered. */
 #define COMMIT_RETRY_USEC (2 * USEC_PER_SEC)
+/* While commits keep failing the same way, their message is logged at most this often. */
+#define STORE_LOG_INTERVAL_USEC (60 * USEC_PER_SEC)
 /* Kernel CABA cross-check sweep, on kernels with NScaba: only: how often, and how many per round. */
 #define CABA_SWEEP_USEC (5 * USEC_PER_SEC)
 #define CABA_SWEEP_BATCH 2000U
@@ -66,6 +68,7 @@ struct Daemon {
         bool replay_after_info;         /* the last records were a batch's info records */
         int store_error;                /* last commit error, 0 when healthy */
         uint64_t store_error_since;     /* realtime µs of the first failure in a row */
+        LogRatelimit store_log;         /* the failed commit's message, while the fault lasts */
 };
 
 static void read_clocks(TrackerClock *ret_clock, uint64_t *ret_boot_time) {
@@ -96,6 +99,7 @@ int daemon_new(Daemon **ret, const DaemonConfig *config) {
         if (!d)
                 return log_oom();
         d->config = *config;
+        d->store_log.interval = STORE_LOG_INTERVAL_USEC;
         /* A replay commits every REPLAY_FLUSH_EVERY events, or, with --commit-interval, at the live
          * cadence: whenever the record's event times have advanced by that interval. */
         d->replay_by_time = config->replay && config->commit_interval_usec > 0;
@@ -243,13 +247,52 @@ static int daemon_begin_boot(Daemon *d) {
         return 0;
 }
 
+/* A database damaged behind an intact header fails its reads and commits with SQLITE_CORRUPT: it is
+ * moved aside (never repaired in place) and recording goes on into a new file, which starts with what
+ * is alive now and a gap for the rest of this boot. */
+static int daemon_replace_database(Daemon *d) {
+        TrackerGap g = { .start_time = d->boot.boot_time, .end_time = now_usec(CLOCK_REALTIME), .cpu = -1,
+                         .reason = "corrupt" };
+        uint64_t prev;
+        int r;
+
+        if (d->query)
+                query_finalize(d->query);
+        sqlite3_finalize(d->parent_stmt);
+        d->parent_stmt = NULL;
+        r = store_replace_corrupt(d->store);
+        if (r < 0)
+                return r;
+        if (!d->tracker)
+                return 0; /* at start-up: daemon_begin_boot() follows */
+        r = store_set_boot(d->store, &d->boot, &d->boot_rowid);
+        if (r >= 0 && !d->config.replay)
+                r = store_run_begin(d->store, g.end_time, &prev);
+        if (r >= 0 && d->query)
+                r = query_prepare(d->query);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start a new database %s after moving the corrupt one aside: %m",
+                                       store_path(d->store));
+        tracker_rewrite_live(d->tracker);
+        tracker_add_gap(d->tracker, &g);
+        return 0;
+}
+
 int daemon_flush(Daemon *d) {
         int r;
 
         if (!d->tracker)
                 return 0;
         r = store_flush(d->store, d->tracker);
+        if (r == -EBADMSG) {
+                log_error("Failed to write to %s: %s; the file is damaged.", store_path(d->store), store_error(d->store));
+                r = daemon_replace_database(d);
+                if (r >= 0)
+                        r = store_flush(d->store, d->tracker);
+        }
         if (r < 0) {
+                log_warning_ratelimit_errno(&d->store_log, r, "Failed to write to %s: %s; keeping the events in memory to retry.",
+                                            store_path(d->store), store_error(d->store));
                 if (d->store_error == 0)
                         d->store_error_since = now_usec(CLOCK_REALTIME);
                 d->store_error = r;
@@ -267,7 +310,8 @@ int daemon_flush(Daemon *d) {
                 return r;
         }
         if (d->store_error != 0)
-                log_info("Database %s is writable again.", store_path(d->store));
+                log_info("Database %s is writable again (after %u failed commits).", store_path(d->store),
+                         log_ratelimit_end(&d->store_log));
         d->store_error = 0;
         return 0;
 }
@@ -762,18 +806,31 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(d->event, 0);
 }
 
+/* Nothing to reload or reopen (no configuration file, the database stays open): a stray SIGHUP or
+ * SIGUSR1/2, as log rotation scripts send, must not end the record unflushed. */
+static int on_signal_ignored(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        log_info("Received %s from pid %u; lineaged has nothing to reload or reopen, ignoring.",
+                 strsignal((int) si->ssi_signo), si->ssi_pid);
+        return 0;
+}
+
 static int setup_signals(Daemon *d) {
+        static const int ignored[] = { SIGHUP, SIGUSR1, SIGUSR2 };
         sigset_t mask;
         int r;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        for (size_t k = 0; k < ELEMENTSOF(ignored); k++)
+                sigaddset(&mask, ignored[k]);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
         r = sd_event_add_signal(d->event, NULL, SIGTERM, on_signal, d);
         if (r >= 0)
                 r = sd_event_add_signal(d->event, NULL, SIGINT, on_signal, d);
+        for (size_t k = 0; r >= 0 && k < ELEMENTSOF(ignored); k++)
+                r = sd_event_add_signal(d->event, NULL, ignored[k], on_signal_ignored, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch signals: %m");
         (void) signal(SIGPIPE, SIG_IGN);
@@ -813,6 +870,20 @@ int daemon_run(Daemon *d) {
         if (r < 0)
                 return r;
         r = daemon_begin_boot(d);
+        if (r == -EBADMSG) {
+                /* Damage behind an intact header shows at the first reads of the record. */
+                log_error("Failed to read %s: the file is damaged behind its header.", store_path(d->store));
+                d->tracker = tracker_free(d->tracker);
+                r = daemon_replace_database(d);
+                if (r >= 0)
+                        r = daemon_begin_boot(d);
+                if (r >= 0) {
+                        TrackerGap g = { .start_time = d->boot.boot_time, .end_time = now_usec(CLOCK_REALTIME),
+                                         .cpu = -1, .reason = "corrupt" };
+
+                        tracker_add_gap(d->tracker, &g);
+                }
+        }
         if (r < 0)
                 return r;
 

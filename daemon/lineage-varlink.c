@@ -135,6 +135,8 @@ static const char *const methods[] = {
 static int listen_path(VarlinkServer *s, const char *path) {
         int r;
 
+        /* Every user may connect (the daemon checks who asks), so the directory must be searchable;
+         * it holds nothing but the socket. */
         r = mkdir_parents(path, 0755);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the directory of %s: %m", path);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lineaged: command line parsing; the work is in daemon.c. */
 #include <getopt.h>
+#include <sys/stat.h>
 
 #include "daemon.h"
 #include "lineage/names.h"
@@ -117,6 +118,9 @@ int main(int argc, char **argv) {
         int c, r;
 
         log_setup();
+        /* What lineaged writes (the database, its WAL and shared memory, directories, the lock, a
+         * record) is every user's command lines: private whatever umask it was started with. */
+        (void) umask(0077);
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
                 case ARG_DATABASE:

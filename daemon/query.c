@@ -190,20 +190,37 @@ int query_new(Query **ret, Daemon *d) {
         q->daemon = d;
         if (daemon_tracker(d))
                 (void) tracker_add_observer(daemon_tracker(d), on_tracker_event, q);
-        for (unsigned k = 0; k < _SQL_MAX; k++) {
-                rc = sqlite3_prepare_v3(store_db(daemon_store(d)), sql_text[k], -1, SQLITE_PREPARE_PERSISTENT,
-                                        &q->sql[k], NULL);
-                if (rc != SQLITE_OK)
-                        return log_error_errno(EIO, "Failed to prepare query: %s", sqlite3_errmsg(store_db(daemon_store(d))));
-        }
-        for (unsigned k = 0; k < _DESC_SQL_MAX; k++) {
-                rc = sqlite3_prepare_v3(store_db(daemon_store(d)), desc_sql_text[k], -1, SQLITE_PREPARE_PERSISTENT,
-                                        &q->desc_sql[k], NULL);
-                if (rc != SQLITE_OK)
-                        return log_error_errno(EIO, "Failed to prepare query: %s", sqlite3_errmsg(store_db(daemon_store(d))));
-        }
+        rc = query_prepare(q);
+        if (rc < 0)
+                return rc;
         *ret = TAKE_PTR(q);
         return 0;
+}
+
+int query_prepare(Query *q) {
+        sqlite3 *db = store_db(daemon_store(q->daemon));
+        int rc;
+
+        for (unsigned k = 0; k < _SQL_MAX; k++) {
+                rc = sqlite3_prepare_v3(db, sql_text[k], -1, SQLITE_PREPARE_PERSISTENT, &q->sql[k], NULL);
+                if (rc != SQLITE_OK)
+                        return log_error_errno(EIO, "Failed to prepare query: %s", sqlite3_errmsg(db));
+        }
+        for (unsigned k = 0; k < _DESC_SQL_MAX; k++) {
+                rc = sqlite3_prepare_v3(db, desc_sql_text[k], -1, SQLITE_PREPARE_PERSISTENT, &q->desc_sql[k], NULL);
+                if (rc != SQLITE_OK)
+                        return log_error_errno(EIO, "Failed to prepare query: %s", sqlite3_errmsg(db));
+        }
+        return 0;
+}
+
+void query_finalize(Query *q) {
+        for (unsigned k = 0; k < _SQL_MAX; k++)
+                sqlite3_finalize(q->sql[k]);
+        for (unsigned k = 0; k < _DESC_SQL_MAX; k++)
+                sqlite3_finalize(q->desc_sql[k]);
+        memset(q->sql, 0, sizeof(q->sql));
+        memset(q->desc_sql, 0, sizeof(q->desc_sql));
 }
 
 Query *query_free(Query *q) {
@@ -219,10 +236,7 @@ Query *query_free(Query *q) {
                 w->query = NULL;
                 w->next = w->prev = NULL;
         }
-        for (unsigned k = 0; k < _SQL_MAX; k++)
-                sqlite3_finalize(q->sql[k]);
-        for (unsigned k = 0; k < _DESC_SQL_MAX; k++)
-                sqlite3_finalize(q->desc_sql[k]);
+        query_finalize(q);
         free(q);
         return NULL;
 }

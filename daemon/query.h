@@ -43,6 +43,10 @@ void query_error_done(QueryError *e);
 
 int query_new(Query **ret, Daemon *d);
 Query *query_free(Query *q);
+/* Around store_replace_corrupt(): finalizes the prepared statements, and prepares them again on the
+ * new database. */
+void query_finalize(Query *q);
+int query_prepare(Query *q);
 
 /* Answers one method of org.lineaged.Lineage ("GetOrigin", "GetAncestors", … "GetStatus"; not Watch).
  * params may be NULL (no parameters). On success returns 0 and a new reply object; on failure returns

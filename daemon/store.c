@@ -2,8 +2,10 @@
 /* SQLite in WAL mode, schema migrations by PRAGMA user_version, prepared statements, one transaction per flush. */
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
+#include "safe-file.h"
 #include "schema-sql.h"
 #include "store.h"
 
@@ -22,6 +24,9 @@ enum {
 struct Store {
         sqlite3 *db;
         char *path;
+        const char *name;               /* the last component of path */
+        int dir_fd;                     /* the database's directory, checked (safe-file.h) */
+        int lock_fd;                    /* PATH.lock, flock()ed while we live: one daemon per database */
         sqlite3_stmt *stmt[_STMT_MAX];
         uint64_t boot;
         uint64_t run;
@@ -35,6 +40,7 @@ struct Store {
         bool folded_sorted;
         char *json;                     /* argv rendered as JSON, reused across rows */
         size_t json_alloc;
+        char error[256];                /* SQLite's message for the last failed flush */
 };
 
 static const char *const stmt_sql[_STMT_MAX] = {
@@ -164,14 +170,64 @@ static int migrate(Store *s) {
         return 0;
 }
 
+/* Creates (0600) or checks the database and the files SQLite keeps beside it before SQLite opens them:
+ * SQLite would follow a symlink there and adopt another user's file. -wal and -shm are made now, so
+ * nobody else can make them first in a shared directory; a -journal, if any, must be ours too. */
+static int check_files(Store *s, struct stat *ret_db) {
+        static const char *const suffixes[] = { "-wal", "-shm", "-journal" };
+        _cleanup_close_ int fd = -1;
+        char name[NAME_MAX + 16], shown[PATH_MAX + 16];
+        int r;
+
+        r = safe_file_open(s->dir_fd, s->name, s->path, true, &fd);
+        if (r < 0)
+                return r;
+        if (fstat(fd, ret_db) < 0)
+                return log_error_errno(errno, "Failed to look at %s: %m", s->path);
+        for (size_t k = 0; k < ELEMENTSOF(suffixes); k++) {
+                _cleanup_close_ int f = -1;
+
+                snprintf(name, sizeof(name), "%s%s", s->name, suffixes[k]);
+                snprintf(shown, sizeof(shown), "%s%s", s->path, suffixes[k]);
+                r = safe_file_open(s->dir_fd, name, shown, !streq(suffixes[k], "-journal"), &f);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
+        return 0;
+}
+
+/* The file SQLite opened is the one checked: same inode under the name, no symlink in between. */
+static int verify_opened(Store *s, const struct stat *checked) {
+        const char *opened = sqlite3_db_filename(s->db, "main");
+        struct stat a, b;
+
+        if (fstatat(s->dir_fd, s->name, &a, AT_SYMLINK_NOFOLLOW) < 0 || !opened || lstat(opened, &b) < 0 ||
+            a.st_dev != checked->st_dev || a.st_ino != checked->st_ino || b.st_dev != a.st_dev || b.st_ino != a.st_ino)
+                return log_error_errno(EBUSY, "Refusing %s: it changed while it was being opened.", s->path);
+        if (sqlite3_db_readonly(s->db, "main") == 1)
+                return log_error_errno(EROFS,
+                                       "Cannot write %s: SQLite opened it read-only. lineaged records into its database "
+                                       "and cannot run on a read-only one; make it writable, or use another --database= path.",
+                                       s->path);
+        return 0;
+}
+
 /* Opens the file and checks that it is a database we can read (a garbage or damaged header fails here). */
 static int open_file(Store *s) {
+        struct stat checked;
         int rc, r;
 
-        rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+        r = check_files(s, &checked);
+        if (r < 0)
+                return r;
+        rc = sqlite3_open_v2(s->path, &s->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
         if (rc != SQLITE_OK)
                 return log_error_errno(sqlite_to_errno(rc), "Failed to open database %s: %s", s->path,
                                        s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        r = verify_opened(s, &checked);
+        if (r < 0)
+                return r;
         /* Never block the event loop for long on a lock held by a reader's checkpoint. */
         sqlite3_busy_timeout(s->db, 50);
         r = exec_sql(s, "SELECT count(*) FROM sqlite_master");
@@ -187,18 +243,49 @@ static int open_file(Store *s) {
         return r;
 }
 
+/* One daemon per database: two would record every process twice, with conflicting parents. The lock
+ * file holds the pid of whoever has it, for the message the second one gives. */
+static int take_lock(Store *s) {
+        char name[NAME_MAX + 16], shown[PATH_MAX + 16], pid[24] = "";
+        ssize_t n;
+        int r;
+
+        snprintf(name, sizeof(name), "%s.lock", s->name);
+        snprintf(shown, sizeof(shown), "%s.lock", s->path);
+        r = safe_file_open(s->dir_fd, name, shown, true, &s->lock_fd);
+        if (r < 0)
+                return r;
+        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno != EWOULDBLOCK)
+                        return log_error_errno(errno, "Failed to lock %s: %m", shown);
+                n = pread(s->lock_fd, pid, sizeof(pid) - 1, 0);
+                pid[MAX(n, 0)] = 0;
+                pid[strspn(pid, "0123456789")] = 0;
+                return log_error_errno(EBUSY,
+                                       "Database %s is in use by another lineaged (pid %s holds %s): one daemon "
+                                       "writes a database at a time. Stop that one first, or use another --database=.",
+                                       s->path, pid[0] ? pid : "unknown", shown);
+        }
+        n = snprintf(pid, sizeof(pid), "%d\n", (int) getpid());
+        if (ftruncate(s->lock_fd, 0) < 0 || pwrite(s->lock_fd, pid, (size_t) n, 0) != n)
+                log_warning_errno(errno, "Failed to write our pid to %s, ignoring: %m", shown);
+        return 0;
+}
+
 /* A corrupt database is never overwritten: it is renamed, with its WAL, for whoever wants to look. */
 static int move_aside(Store *s) {
         static const char *const suffixes[] = { "", "-wal", "-shm" };
-        char target[PATH_MAX + 64], source[PATH_MAX + 8];
+        char target[NAME_MAX + 64], source[NAME_MAX + 8];
         uint64_t now = now_usec(CLOCK_REALTIME);
 
+        /* No checkpoint on the way out: what was written since the damage stays in the WAL beside it. */
+        (void) sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
         sqlite3_close(s->db);
         s->db = NULL;
         for (size_t k = 0; k < ELEMENTSOF(suffixes); k++) {
-                snprintf(source, sizeof(source), "%s%s", s->path, suffixes[k]);
-                snprintf(target, sizeof(target), "%s.corrupt-%" PRIu64 "%s", s->path, now, suffixes[k]);
-                if (rename(source, target) < 0 && errno != ENOENT)
+                snprintf(source, sizeof(source), "%s%s", s->name, suffixes[k]);
+                snprintf(target, sizeof(target), "%s.corrupt-%" PRIu64 "%s", s->name, now, suffixes[k]);
+                if (renameat(s->dir_fd, source, s->dir_fd, target) < 0 && errno != ENOENT)
                         return log_error_errno(errno, "Failed to move corrupt %s aside: %m", source);
         }
         log_error("Database %s is corrupt: moved aside to %s.corrupt-%" PRIu64 "; starting a new one.",
@@ -206,19 +293,10 @@ static int move_aside(Store *s) {
         return 0;
 }
 
-int store_open(Store **ret, const char *path) {
-        _cleanup_(store_freep) Store *s = NULL;
+/* Opens the file (moving a corrupt one aside), migrates it and prepares the statements. */
+static int open_db(Store *s) {
         int rc, r;
 
-        s = calloc(1, sizeof(Store));
-        if (!s)
-                return log_oom();
-        s->path = strdup(path);
-        if (!s->path)
-                return log_oom();
-        r = mkdir_parents(path, 0755);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create the directory of %s: %m", path);
         r = open_file(s);
         if (r == -EBADMSG) {
                 r = move_aside(s);
@@ -234,8 +312,44 @@ int store_open(Store **ret, const char *path) {
                 rc = sqlite3_prepare_v3(s->db, stmt_sql[k], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[k], NULL);
                 if (rc != SQLITE_OK)
                         return log_error_errno(sqlite_to_errno(rc), "Failed to prepare statement for %s: %s",
-                                               path, sqlite3_errmsg(s->db));
+                                               s->path, sqlite3_errmsg(s->db));
         }
+        return 0;
+}
+
+int store_replace_corrupt(Store *s) {
+        int r;
+
+        for (unsigned k = 0; k < _STMT_MAX; k++)
+                (void) sqlite3_finalize(s->stmt[k]);
+        memset(s->stmt, 0, sizeof(s->stmt));
+        s->boot = s->run = 0;
+        r = move_aside(s);
+        if (r < 0)
+                return r;
+        return open_db(s);
+}
+
+int store_open(Store **ret, const char *path) {
+        _cleanup_(store_freep) Store *s = NULL;
+        int r;
+
+        s = calloc(1, sizeof(Store));
+        if (!s)
+                return log_oom();
+        s->dir_fd = s->lock_fd = -1;
+        s->path = strdup(path);
+        if (!s->path)
+                return log_oom();
+        r = safe_file_open_dir(s->path, 0700, &s->dir_fd, &s->name);
+        if (r < 0)
+                return r;
+        r = take_lock(s);
+        if (r < 0)
+                return r;
+        r = open_db(s);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -247,6 +361,11 @@ Store *store_free(Store *s) {
                 sqlite3_finalize(s->stmt[k]);
         if (s->db)
                 sqlite3_close(s->db);
+        /* Closing the lock file releases the lock, after the database is closed. */
+        if (s->lock_fd >= 0)
+                close(s->lock_fd);
+        if (s->dir_fd >= 0)
+                close(s->dir_fd);
         free(s->path);
         free(s->folded);
         free(s->json);
@@ -256,6 +375,10 @@ Store *store_free(Store *s) {
 
 sqlite3 *store_db(Store *s) {
         return s->db;
+}
+
+const char *store_error(Store *s) {
+        return s->error;
 }
 
 const char *store_path(Store *s) {
@@ -670,8 +793,10 @@ int store_flush(Store *s, Tracker *t) {
         if (!tracker_has_pending(t))
                 return 0;
         r = exec_sql(s, "BEGIN IMMEDIATE");
-        if (r < 0)
-                return log_warning_errno(r, "Failed to begin a transaction on %s: %s", s->path, sqlite3_errmsg(s->db));
+        if (r < 0) {
+                snprintf(s->error, sizeof(s->error), "%s", sqlite3_errmsg(s->db));
+                return r;
+        }
         s->flushing = t;
         s->n_folded = 0;
         s->folded_sorted = false;
@@ -688,10 +813,9 @@ int store_flush(Store *s, Tracker *t) {
         if (r >= 0)
                 r = exec_sql(s, "COMMIT");
         if (r < 0) {
-                int k = log_warning_errno(r, "Failed to write to %s: %s; keeping the events in memory to retry.",
-                                          s->path, sqlite3_errmsg(s->db));
+                snprintf(s->error, sizeof(s->error), "%s", sqlite3_errmsg(s->db));
                 (void) exec_sql(s, "ROLLBACK");
-                return k;
+                return r;
         }
         tracker_flush_complete(t);
         return 0;

@@ -20,14 +20,18 @@ typedef struct StoreBoot {
 /* Opens (creating directories and the file as needed) and migrates to the newest schema. */
 int store_open(Store **ret, const char *path);
 Store *store_free(Store *s);
+/* After SQLITE_CORRUPT: moves the file (with -wal and -shm) aside as PATH.corrupt-TIME and opens a new
+ * one. Every statement prepared on store_db() must be finalized first; the boot and run are unset. */
+int store_replace_corrupt(Store *s);
 
 /* Finds or adds the boot; instances written afterwards belong to it. */
 int store_set_boot(Store *s, const StoreBoot *boot, uint64_t *ret_id);
 /* One above the highest instance id in the database. */
 int store_next_instance_id(Store *s, uint64_t *ret);
 /* Writes everything the tracker has pending, in one transaction. On failure nothing is lost: the
- * tracker keeps its queue and the next flush retries. */
+ * tracker keeps its queue and the next flush retries. Does not log: store_error() says what failed. */
 int store_flush(Store *s, Tracker *t);
+const char *store_error(Store *s);
 
 /* Restart continuity: the instances and logins this boot's record holds as alive. */
 typedef int (*StoreInstanceCallback)(const Instance *i, void *userdata);

@@ -1290,6 +1290,20 @@ uint64_t tracker_drop_pending(Tracker *t) {
         return dropped;
 }
 
+void tracker_rewrite_live(Tracker *t) {
+        size_t state = 0;
+        Instance *i;
+        void *v;
+
+        while ((i = tracker_iterate(t, &state))) {
+                i->written = false;
+                mark_dirty(t, i);
+        }
+        state = 0;
+        while (hashmap_iterate(t->logins, &state, NULL, &v))
+                tracker_login_changed(t, v);
+}
+
 void tracker_get_stats(const Tracker *t, TrackerStats *ret) {
         *ret = t->stats;
 }

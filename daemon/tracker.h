@@ -214,6 +214,9 @@ const TrackerEvent *tracker_pending_exec(const Tracker *t, const Instance *i);
 /* When the database stays unwritable: forget queued events and exited instances (live ones are kept,
  * and rewritten whole once the database recovers). Returns how many rows were dropped. */
 uint64_t tracker_drop_pending(Tracker *t);
+/* The database was replaced by an empty one: every live instance and login is written whole again at
+ * the next flush (argv already written is no longer in memory: such rows come without it). */
+void tracker_rewrite_live(Tracker *t);
 void tracker_get_stats(const Tracker *t, TrackerStats *ret);
 uint64_t tracker_ticks_from_mono(const Tracker *t, uint64_t mono_ns);
 uint64_t tracker_realtime_from_mono(const Tracker *t, uint64_t mono_ns);

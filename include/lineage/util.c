@@ -54,6 +54,48 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         return -abs(error);
 }
 
+int log_ratelimit_internal(LogRatelimit *rl, int level, int error, const char *file, int line, const char *fmt, ...) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        char buf[sizeof(rl->message)];
+        va_list ap;
+        int saved = errno;
+
+        if (level > log_max_level)
+                return -abs(error);
+        if (error != 0)
+                errno = abs(error);
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        errno = saved;
+        if (rl->total > 0 && streq(buf, rl->message)) {
+                rl->total++;
+                if (now < rl->last + rl->interval) {
+                        rl->repeated++;
+                        return -abs(error);
+                }
+                log_internal(level, 0, file, line, "%s (repeated %u times in %.0f s)", buf, rl->repeated + 1,
+                             (double) (now - rl->last) / 1e6);
+        } else {
+                if (rl->repeated > 0)
+                        log_internal(level, 0, file, line, "(the previous message came %u more times)", rl->repeated);
+                log_internal(level, 0, file, line, "%s", buf);
+                memcpy(rl->message, buf, sizeof(buf));
+                rl->total = 1;
+        }
+        rl->repeated = 0;
+        rl->last = now;
+        return -abs(error);
+}
+
+unsigned log_ratelimit_end(LogRatelimit *rl) {
+        unsigned n = rl->total;
+
+        rl->total = rl->repeated = 0;
+        rl->message[0] = 0;
+        return n;
+}
+
 int safe_atou64_n(const char *s, size_t len, uint64_t *ret) {
         uint64_t v = 0;
 
@@ -100,9 +142,19 @@ uint64_t now_usec(int clock_id) {
         return now_nsec(clock_id) / NSEC_PER_USEC;
 }
 
+/* A directory made here gets exactly mode, whatever the umask; one that exists is left as it is. */
+static int mkdir_mode(const char *dir, mode_t mode) {
+        if (mkdir(dir, mode) < 0)
+                return errno == EEXIST ? 0 : -errno;
+        if (chmod(dir, mode) < 0)
+                return -errno;
+        return 0;
+}
+
 int mkdir_parents(const char *path, mode_t mode) {
         _cleanup_free_ char *copy = strdup(path);
         char *dir;
+        int r;
 
         if (!copy)
                 return -ENOMEM;
@@ -111,13 +163,12 @@ int mkdir_parents(const char *path, mode_t mode) {
                 if (*p != '/')
                         continue;
                 *p = 0;
-                if (mkdir(dir, mode) < 0 && errno != EEXIST)
-                        return -errno;
+                r = mkdir_mode(dir, mode);
+                if (r < 0)
+                        return r;
                 *p = '/';
         }
-        if (mkdir(dir, mode) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
+        return mkdir_mode(dir, mode);
 }
 
 size_t utf8_valid_len(const unsigned char *p, size_t n) {

@@ -107,6 +107,23 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 
 #define log_oom() log_error_errno(ENOMEM, "Out of memory.")
 
+/* A message that may repeat for as long as a fault lasts (a full disk fails every commit): the first is
+ * logged, then the same text at most once per interval, with how often it came meanwhile. */
+typedef struct LogRatelimit {
+        uint64_t interval;              /* µs */
+        uint64_t last;                  /* CLOCK_MONOTONIC µs when it was last logged */
+        unsigned repeated;              /* since then, not logged */
+        unsigned total;                 /* since the first, logged or not */
+        char message[512];
+} LogRatelimit;
+
+int log_ratelimit_internal(LogRatelimit *rl, int level, int error, const char *file, int line, const char *fmt, ...)
+        _printf_(6, 7);
+/* The fault is over: returns how many times the message came in all, and starts afresh. */
+unsigned log_ratelimit_end(LogRatelimit *rl);
+#define log_warning_ratelimit_errno(rl, e, ...) \
+        log_ratelimit_internal(rl, LOG_LEVEL_WARNING, e, __FILE__, __LINE__, __VA_ARGS__)
+
 /* Parses a decimal unsigned 64-bit number that must span the whole of [s, s+len); no sign, no spaces. */
 int safe_atou64_n(const char *s, size_t len, uint64_t *ret);
 
@@ -116,7 +133,8 @@ size_t utf8_valid_len(const unsigned char *p, size_t n);
 int safe_atou64(const char *s, uint64_t *ret);
 int safe_atoi32(const char *s, int32_t *ret);
 
-/* Creates the directories leading to path (not path itself), like mkdir -p of its dirname. */
+/* Creates the directories leading to path (not path itself), like mkdir -p of its dirname; the ones it
+ * creates get exactly mode, whatever the umask. */
 int mkdir_parents(const char *path, mode_t mode);
 
 uint64_t now_usec(int clock_id);

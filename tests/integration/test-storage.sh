@@ -27,6 +27,12 @@ done
 has_error || fail "the database never filled up"
 echo "ok: reported: $(db_error)"
 grep -q "Failed to write to" "$T/daemon.log" || fail "the fault is not in the log"
+# Every query commits first: 30 queries are 30 failed commits, logged once (then once a minute).
+FULL_SINCE=$SECONDS
+for _ in $(seq 30); do vl GetStatus >/dev/null; done
+lines=$(grep -c "Failed to write to" "$T/daemon.log")
+[ "$lines" -le $((2 + (SECONDS - FULL_SINCE) / 60)) ] || fail "the failed commit was logged $lines times"
+echo "ok: 30 more failed commits, $lines log lines"
 setsid sleep 300 >/dev/null 2>&1 &
 DURING=$!
 CLEANUP_PIDS+=("$DURING")
@@ -37,6 +43,9 @@ kill -0 "$DAEMON_PID" || fail "lineaged died on a full disk"
 mount -o remount,size=256m "$T/small"
 wait_for "the database to be writable again" no_error
 grep -q "is writable again" "$T/daemon.log" || fail "recovery not logged"
+failed=$(sed -n 's/.*is writable again (after \([0-9]*\) failed commits).*/\1/p' "$T/daemon.log" | head -n 1)
+[ "${failed:-0}" -ge 30 ] || fail "the recovery line counts $failed failed commits, expected at least 30"
+echo "ok: recovery logged after $failed failed commits"
 check "a process born while the disk was full is recorded" "$(q "SELECT count(*) FROM instances WHERE pid = $DURING AND exit_time IS NULL")" 1
 
 stop_daemon
@@ -114,4 +123,72 @@ settle
 [ "$(q "SELECT count(*) FROM instances")" -gt 0 ] || fail "the new database is not recording"
 echo "ok: moved aside to $(basename "$MOVED"), recording into a new file"
 stop_daemon
+
+# damage_instances: overwrites every page of the instances table with garbage; the header and the
+# schema stay intact, so the file opens and only reading or writing instances finds the damage.
+damage_instances() {
+        python3 - "$DB" "$(sqlite3 "$DB" "PRAGMA page_size")" $(sqlite3 "$DB" "SELECT pageno FROM dbstat WHERE name = 'instances'") <<'PY'
+import os, sys
+path, size, pages = sys.argv[1], int(sys.argv[2]), [int(p) for p in sys.argv[3:]]
+assert len(pages) > 10, pages
+with open(path, "r+b") as f:
+    for p in pages:
+        f.seek((p - 1) * size)
+        f.write(os.urandom(size))
+PY
+        check "the schema still reads" "$(q "SELECT count(*) > 10 FROM sqlite_master")" 1
+        [ "$(q "PRAGMA quick_check" 2>&1 | head -n 1)" != ok ] || fail "the damage did not show"
+}
+recorded() { [ "$(q "SELECT count(*) FROM instances WHERE pid = $1")" -ge 1 ]; }
+
+echo "# a database damaged behind an intact header, found at start-up"
+DB="$T/damaged.db"
+start_daemon
+"$TREEGEN" churn 2000 >/dev/null
+settle
+stop_daemon
+damage_instances
+cp "$DB" "$T/damaged.copy"
+start_daemon
+grep -q "Failed to read $DB: the file is damaged behind its header" "$T/daemon.log" || fail "the damage was not found at start-up"
+grep -q "Database $DB is corrupt: moved aside" "$T/daemon.log" || fail "no clear message about the move"
+MOVED=$(ls "$T"/damaged.db.corrupt-* | grep -v -- '-wal$\|-shm$' | head -n 1)
+cmp -s "$MOVED" "$T/damaged.copy" || fail "the damaged file was not kept as it was"
+setsid sleep 300 >/dev/null 2>&1 &
+AFTER=$!
+CLEANUP_PIDS+=("$AFTER")
+wait_for "a process born after the move to be recorded" recorded "$AFTER"
+check "a corrupt gap in the new file" "$(q "SELECT count(*) FROM gaps WHERE reason = 'corrupt'")" 1
+stop_daemon
+check "integrity of the new file" "$(q "PRAGMA integrity_check")" ok
+echo "ok: moved aside to $(basename "$MOVED"), recording into a new file"
+
+echo "# a database damaged while the daemon runs"
+# Commits only when a query asks (or once a minute): nothing is written between the steps below.
+DB="$T/damaged2.db"
+start_daemon --commit-interval=60000
+tree chain
+"$TREEGEN" churn 2000 >/dev/null
+vl GetStatus >/dev/null
+kill -STOP "$DAEMON_PID"
+check "checkpointed" "$(q "PRAGMA wal_checkpoint(TRUNCATE)")" "0|0|0"
+damage_instances
+# A commit of another connection: the daemon's page cache is dropped and its next read is from the file.
+q "PRAGMA user_version = $(q "PRAGMA user_version")"
+kill -CONT "$DAEMON_PID"
+setsid sleep 300 >/dev/null 2>&1 &
+LATE=$!
+CLEANUP_PIDS+=("$LATE")
+vl GetStatus >/dev/null
+wait_for "the damage to be found" grep -q "Failed to write to $DB: .*; the file is damaged" "$T/daemon.log"
+grep -q "Database $DB is corrupt: moved aside" "$T/daemon.log" || fail "no clear message about the move"
+ls "$T"/damaged2.db.corrupt-* >/dev/null || fail "the damaged file was not moved aside"
+kill -0 "$DAEMON_PID" || fail "lineaged died on a damaged database"
+wait_for "a process born at the damage to be recorded in the new file" recorded "$LATE"
+check "the chain's live process was written again" "$(q "SELECT count(*) FROM instances WHERE pid = ${PIDS[chain-c]} AND exit_time IS NULL")" 1
+check "a corrupt gap in the new file" "$(q "SELECT count(*) FROM gaps WHERE reason = 'corrupt'")" 1
+check "moved once" "$(grep -c "is corrupt: moved aside" "$T/daemon.log")" 1
+release_tree
+stop_daemon
+check "integrity of the new file" "$(q "PRAGMA integrity_check")" ok
 echo "storage: all checks passed"
