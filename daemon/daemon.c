@@ -631,6 +631,18 @@ static int apply_login_record(Daemon *d, const RecordLogin *rl) {
 
 #define LOGIN_DETAIL_TRIES 3U /* execs of a session looked at for its remote address and tty */
 
+static bool child_carries_session(const Instance *c, uint32_t audit_session, void *userdata) {
+        Daemon *d = userdata;
+        ProcInfo pi = {};
+        bool yes;
+
+        if (procfs_read(d->config.proc, c->pid, PROCFS_STAT | PROCFS_LOGIN, &pi) < 0)
+                return false;
+        yes = tracker_same_start(c, pi.start_ticks) && pi.sessionid == audit_session;
+        proc_info_done(&pi);
+        return yes;
+}
+
 /* Whether the login that began at instance at is to be trusted: the process that began it was privileged
  * then (tracker_login_privileged()) and runs a root-owned executable. Anything else it says about itself
  * (its name, its environment's SSH_CONNECTION, the loginuid it wrote) is a claim. */
@@ -645,7 +657,7 @@ static RecordLoginTrust login_trust(Daemon *d, const Instance *at) {
                 log_debug("Login at pid %d: gone before it could be checked, self-declared.", at->pid);
                 return RECORD_LOGIN_SELF_DECLARED;
         }
-        r = tracker_login_privileged(at, &now);
+        r = tracker_login_privileged(at, &now) || tracker_login_witnessed(at, child_carries_session, d);
         log_debug("Login at pid %d: %s, %s (uid %u, euid %u, CapEff %" PRIx64 ").", at->pid,
                   r ? "privileged when it began" : "not shown privileged when it began",
                   exe > 0 ? "root-owned executable" : "executable not root-owned (or not found at its path)",

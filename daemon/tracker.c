@@ -584,6 +584,7 @@ static void inherit_from_parent(Tracker *t, Instance *child, const Instance *p) 
         /* The parent may have set its loginuid just before the fork, unseen: its window is the child's. */
         child->cred_unprivileged = p->cred_unprivileged || !root_capable(child);
         child->cred_execed = p->cred_execed;
+        child->born_privileged = !child->cred_unprivileged;
         child->sid = p->sid;
         child->pgid = p->pgid;
         memcpy(child->comm, p->comm, sizeof(child->comm));
@@ -1362,4 +1363,16 @@ bool tracker_login_privileged(const Instance *at, const ProcInfo *now) {
         if ((now->cap_eff & (UINT64_C(1) << CAP_AUDIT_CONTROL)) && !at->cred_execed)
                 return true;
         return !at->cred_unprivileged && (now->ruid == 0 || now->euid == 0);
+}
+
+bool tracker_login_witnessed(const Instance *at, TrackerCarriesSession carries, void *userdata) {
+        /* A session id is handed out once per loginuid write: a child in at's session inherited it. */
+        for (const Instance *c = at->caba_children; c; c = c->caba_next)
+                if (c->birth_parent_id == at->id && c->born_privileged && carries(c, at->sessionid, userdata))
+                        return true;
+        return false;
+}
+
+bool tracker_same_start(const Instance *i, uint64_t start_ticks) {
+        return ticks_match(i->start_ticks, start_ticks);
 }

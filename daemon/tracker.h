@@ -105,6 +105,9 @@ struct Instance {
         bool cred_unprivileged : 1;
         bool cred_execed : 1;
         bool login_was_set : 1;
+        /* Its parent was root all along through its window when it forked this one (see born_privileged
+         * in tracker_login_witnessed()). Set at the fork, never changed. */
+        bool born_privileged : 1;
         uint32_t dirty_seq;             /* when it joined the dirty list: the order needs-info is read in */
         uint32_t seen_scan;             /* the last scan generation that found it in /proc */
         int32_t pending_exec;           /* index of its last queued exec event, or -1 */
@@ -216,6 +219,14 @@ void tracker_login_changed(Tracker *t, Login *l);
  * 0 back at will). A process that was unprivileged at any moment of that window, or whose history is
  * unknown, is not. */
 bool tracker_login_privileged(const Instance *at, const ProcInfo *now);
+/* The other proof, for a login process that dropped its privileges before its new session was found
+ * (systemd's user manager, which keeps a root child "(sd-pam)"): a live child of at that was born
+ * privileged and carries at's new session got it at its fork, so at had set its loginuid by then, as
+ * root. carries() reads whether a child is in at->sessionid; returns whether one was. */
+/* Whether a /proc start time (stat field 22) is that of instance i (within the tracker's slack). */
+bool tracker_same_start(const Instance *i, uint64_t start_ticks);
+typedef bool (*TrackerCarriesSession)(const Instance *child, uint32_t audit_session, void *userdata);
+bool tracker_login_witnessed(const Instance *at, TrackerCarriesSession carries, void *userdata);
 typedef void (*TrackerLoginCallback)(Tracker *t, Login *l, void *userdata);
 /* Logins begun since the last flush (their details are still to be read). */
 void tracker_foreach_new_login(Tracker *t, TrackerLoginCallback cb, void *userdata);

@@ -690,6 +690,11 @@ static bool privileged(Tracker *t, int32_t pid, uint32_t ruid, uint32_t euid, ui
         return tracker_login_privileged(i, &now);
 }
 
+/* Every child "is" in session 30: the rule's own conditions pick the witness. */
+static bool carries_30(const Instance *c, uint32_t audit_session, void *userdata) {
+        return audit_session == 30;
+}
+
 static void nop_cb(Tracker *t, Instance *i, void *userdata) {
         i->needs_info = i->needs_login = false;
 }
@@ -749,6 +754,20 @@ static void test_login_privilege(void) {
         fork_proc(t, 108, 109);
         CHECK(read_session(t, 109, 0, 19) == 1);
         CHECK(!privileged(t, 109, 0, 0, 0));
+        /* Root wrote its loginuid, forked a child that stays root (systemd's user manager and its
+         * "(sd-pam)"), then became the user: not provable from the dropped process itself, but a child
+         * born privileged that carries its session got it at the fork. One forked after the drop proves
+         * nothing. */
+        fork_proc(t, 1, 120);
+        fork_proc(t, 120, 121);
+        uid_change(t, 120, 1000, 1000);
+        fork_proc(t, 120, 122);
+        CHECK(read_session(t, 120, 1000, 30) == 1);
+        CHECK(!privileged(t, 120, 1000, 1000, 0));
+        CHECK(tracker_get(t, 121)->born_privileged && !tracker_get(t, 122)->born_privileged);
+        CHECK(tracker_login_witnessed(tracker_get(t, 120), carries_30, NULL));
+        exit_thread(t, 121, 121, 0, 120);
+        CHECK(!tracker_login_witnessed(tracker_get(t, 120), carries_30, NULL));
         /* Lost events: nobody's credentials are known since. */
         fork_proc(t, 1, 110);
         {

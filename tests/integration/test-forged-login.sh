@@ -84,12 +84,15 @@ print(json.dumps(reply.get("login")))'
 }
 
 # checks_for PID SELF_DECLARED SERVICE LOGINUID: every route says the same of the login of PID.
+# SERVICE "*": any (whatever it ran when the login was found).
 checks_for() {
         local pid=$1 want=$2 service=$3 uid=$4 r li now l ctl
         r=$(origin_with_login "$pid")
         li=$(jget "$r" parameters.login.instance)
         check "pid $pid: the login began at it" "$li" "$(inst "$pid")"
         check "pid $pid: login uid" "$(jget "$r" parameters.login.loginUid)" "$uid"
+        # "*": whichever image it ran when the login was found (the service is read once).
+        [ "$service" = "*" ] && service=$(jget "$r" parameters.login.service)
         check "pid $pid: service" "$(jget "$r" parameters.login.service)" "$service"
         check "pid $pid: remote address" "$(jget "$r" parameters.login.remoteAddress)" 203.0.113.66
         check "pid $pid: GetOrigin selfDeclared" "$(jget "$r" parameters.login.selfDeclared)" "$want"
@@ -136,6 +139,31 @@ echo "# root doing the same is a privileged process running a root-owned executa
 forge root "$(readlink -f /bin/sleep)" 4343
 checks_for "$PID" false sleep 4343
 kill "$PID"
+
+echo "# root began the session, forked a child that stays root, then became the user (as systemd's"
+echo "# user manager does, keeping \"(sd-pam)\"): found unprivileged, but its root child proves when it began"
+SLEEP=$(readlink -f /bin/sleep)
+sh -c "$UNSET exec \"\$@\"" sh env SSH_CONNECTION="203.0.113.66 40404 127.0.0.1 22" python3 -c '
+import os, sys
+uid, gid, sleep = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+with open("/proc/self/loginuid", "w") as f:
+    f.write("4344")
+if os.fork() == 0:
+    os.execv(sleep, ["sleep", "301"])
+os.setgroups([])
+os.setresgid(gid, gid, gid)
+os.setresuid(uid, uid, uid)
+os.execv(sleep, ["sleep", "300"])' "$ADV_UID" "$ADV_GID" "$SLEEP" &
+PID=$!
+CLEANUP_PIDS+=("$PID")
+for _ in $(seq 600); do
+        [ "$(readlink "/proc/$PID/exe" 2>/dev/null)" = "$SLEEP" ] && [ "$(stat -c %u "/proc/$PID")" = "$ADV_UID" ] && break
+        sleep 0.05
+done
+CHILD=$(pgrep -P "$PID" -x sleep) || fail "the root child of $PID is missing"
+CLEANUP_PIDS+=("$CHILD")
+checks_for "$PID" false "*" 4344
+kill "$PID" "$CHILD"
 
 stop_daemon
 echo "forged-login: all checks passed"
