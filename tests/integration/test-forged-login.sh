@@ -32,10 +32,11 @@ start_bus
 start_daemon --dbus="$BUS"
 NAME=org.lineaged.Lineage1
 OBJ=/org/lineaged/Lineage1
-for _ in $(seq 200); do
+for _ in $(seq 1200); do
         busctl --address="$BUS" status "$NAME" >/dev/null 2>&1 && break
         sleep 0.05
 done
+busctl --address="$BUS" status "$NAME" >/dev/null 2>&1 || fail "$NAME did not appear on the bus"
 
 # forge WHO EXE LOGINUID: WHO (root or the unprivileged user) writes LOGINUID to its own loginuid, then
 # execs EXE 300, with a client address of its choosing in its environment. Sets PID.
@@ -46,7 +47,7 @@ forge() {
                 sh -c 'echo "$1" > /proc/self/loginuid && exec "$0" 300' "$2" "$3" &
         PID=$!
         CLEANUP_PIDS+=("$PID")
-        for _ in $(seq 600); do
+        for _ in $(seq 1200); do
                 [ "$(readlink "/proc/$PID/exe" 2>/dev/null)" = "$(readlink -f "$2")" ] && break
                 kill -0 "$PID" 2>/dev/null || fail "the forger ($1, $2) died: it could not write its loginuid?"
                 sleep 0.05
@@ -86,9 +87,10 @@ print(json.dumps(reply.get("login")))'
 # checks_for PID SELF_DECLARED SERVICE LOGINUID: every route says the same of the login of PID.
 # SERVICE "*": any (whatever it ran when the login was found).
 checks_for() {
-        local pid=$1 want=$2 service=$3 uid=$4 r li now l ctl
+        local pid=$1 want=$2 service=$3 uid=$4 r li now l ctl session
         r=$(origin_with_login "$pid")
         li=$(jget "$r" parameters.login.instance)
+        session=$(jget "$r" parameters.login.auditSession)
         check "pid $pid: the login began at it" "$li" "$(inst "$pid")"
         check "pid $pid: login uid" "$(jget "$r" parameters.login.loginUid)" "$uid"
         # "*": whichever image it ran when the login was found (the service is read once).
@@ -107,7 +109,8 @@ checks_for() {
         check "pid $pid: D-Bus login uid" "$(jget "$l" loginUid)" "$uid"
         check "pid $pid: database" "$(q "SELECT self_declared FROM login_list WHERE instance = $li")" \
                 "$([ "$want" = true ] && echo 1 || echo 0)"
-        ctl=$("$LINEAGECTL" --varlink="$SOCK" logins --user="$uid" | grep -F " $service" || true)
+        ctl=$("$LINEAGECTL" --varlink="$SOCK" logins --user="$uid" | awk -v s="$session" '$1 == s')
+        [ -n "$ctl" ] || fail "pid $pid: lineagectl logins does not list session $session"
         echo "lineagectl logins: $ctl"
         if [ "$want" = true ]; then
                 for s in "$service (claimed)" "203.0.113.66:40404 (claimed)" "active, self-declared"; do
@@ -156,11 +159,14 @@ os.setresuid(uid, uid, uid)
 os.execv(sleep, ["sleep", "300"])' "$ADV_UID" "$ADV_GID" "$SLEEP" &
 PID=$!
 CLEANUP_PIDS+=("$PID")
-for _ in $(seq 600); do
-        [ "$(readlink "/proc/$PID/exe" 2>/dev/null)" = "$SLEEP" ] && [ "$(stat -c %u "/proc/$PID")" = "$ADV_UID" ] && break
+CHILD=
+for _ in $(seq 1200); do
+        CHILD=$(pgrep -P "$PID" -x sleep || true)
+        [ "$(readlink "/proc/$PID/exe" 2>/dev/null)" = "$SLEEP" ] && [ "$(stat -c %u "/proc/$PID")" = "$ADV_UID" ] &&
+                [ -n "$CHILD" ] && break
         sleep 0.05
 done
-CHILD=$(pgrep -P "$PID" -x sleep) || fail "the root child of $PID is missing"
+[ -n "$CHILD" ] || fail "the root child of $PID is missing"
 CLEANUP_PIDS+=("$CHILD")
 checks_for "$PID" false "*" 4344
 kill "$PID" "$CHILD"
