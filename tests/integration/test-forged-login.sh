@@ -38,20 +38,36 @@ for _ in $(seq 1200); do
 done
 busctl --address="$BUS" status "$NAME" >/dev/null 2>&1 || fail "$NAME did not appear on the bus"
 
-# forge WHO EXE LOGINUID: WHO (root or the unprivileged user) writes LOGINUID to its own loginuid, then
-# execs EXE 300, with a client address of its choosing in its environment. Sets PID.
+# forge WHO EXE LOGINUID: WHO (root or the unprivileged user) forks a process that writes LOGINUID to its
+# own loginuid, then execs EXE 300, with a client address of its choosing in its environment. Sets PID.
+# The writer is a fresh fork, not a fresh exec: lineaged reads nothing of it before EXE runs, so it
+# finds the session in EXE (the service is EXE's name) whatever the load.
 forge() {
-        local who=(setpriv --reuid="$ADV_UID" --regid="$ADV_GID" --clear-groups --inh-caps=-all)
+        local who=(setpriv --reuid="$ADV_UID" --regid="$ADV_GID" --clear-groups --inh-caps=-all) out
         [ "$1" = root ] && who=()
+        out=$(mktemp "$T/forger.XXXXXX")
         sh -c "$UNSET exec \"\$@\"" sh "${who[@]}" env SSH_CONNECTION="203.0.113.66 40404 127.0.0.1 22" \
-                sh -c 'echo "$1" > /proc/self/loginuid && exec "$0" 300' "$2" "$3" &
-        PID=$!
-        CLEANUP_PIDS+=("$PID")
+                python3 -c '
+import os, sys
+exe, loginuid = sys.argv[1], sys.argv[2]
+pid = os.fork()
+if pid == 0:
+    with open("/proc/self/loginuid", "w") as f:
+        f.write(loginuid)
+    os.execv(exe, [os.path.basename(exe), "300"])
+print(pid, flush=True)
+os.waitpid(pid, 0)' "$2" "$3" >"$out" &
+        CLEANUP_PIDS+=("$!")
+        PID=
         for _ in $(seq 1200); do
-                [ "$(readlink "/proc/$PID/exe" 2>/dev/null)" = "$(readlink -f "$2")" ] && break
-                kill -0 "$PID" 2>/dev/null || fail "the forger ($1, $2) died: it could not write its loginuid?"
+                PID=$(cat "$out")
+                [ -n "$PID" ] && [ "$(readlink "/proc/$PID/exe" 2>/dev/null)" = "$(readlink -f "$2")" ] && break
                 sleep 0.05
         done
+        [ -n "$PID" ] || fail "the forger ($1, $2) did not start"
+        CLEANUP_PIDS+=("$PID")
+        [ "$(readlink "/proc/$PID/exe" 2>/dev/null)" = "$(readlink -f "$2")" ] ||
+                fail "the forger ($1, $2) did not run it: it could not write its loginuid?"
         [ "$(cat "/proc/$PID/loginuid")" = "$3" ] || fail "pid $PID did not set its loginuid to $3"
 }
 
