@@ -33,7 +33,7 @@
 /* The file format is part of the benchmark's meaning: pin the layouts it was written against. */
 _Static_assert(sizeof(CnprocEvent) == 48, "CnprocEvent layout changed");
 _Static_assert(sizeof(RecordClock) == 64, "RecordClock layout changed");
-_Static_assert(sizeof(RecordLogin) == 336, "RecordLogin layout changed");
+_Static_assert(RECORD_LOGIN_SIZE_V1 == 336 && sizeof(RecordLogin) == 340, "RecordLogin layout changed");
 
 #define CLOCK_TICKS 100ULL
 #define NS_PER_TICK (1000000000ULL / CLOCK_TICKS)

@@ -1424,6 +1424,18 @@ static int request_process(const char *method, const Target *t, bool with_at, js
 
 /* ---- verbs ----------------------------------------------------------------------------------- */
 
+/* A login not shown to be begun by a privileged process: what it says of itself is a claim. An answer
+ * without the field (an older daemon) is not vouched for either. */
+static bool self_declared(json_object *login) {
+        json_object *v;
+
+        return !json_object_object_get_ex(login, "selfDeclared", &v) || json_object_get_boolean(v);
+}
+
+static const char *claimed(json_object *login) {
+        return self_declared(login) ? " (claimed)" : "";
+}
+
 static void print_login(json_object *login, const char *reason) {
         const char *s;
         int64_t v, port;
@@ -1432,16 +1444,18 @@ static void print_login(json_object *login, const char *reason) {
                 printf("%sLogin:%s none (%s)\n", ANSI_HIGHLIGHT, ANSI_NORMAL, reason ?: "no login is recorded");
                 return;
         }
-        printf("%sLogin:%s session %" PRIi64 " of %s (uid %" PRIi64 ")%s\n", ANSI_HIGHLIGHT, ANSI_NORMAL,
+        printf("%sLogin:%s session %" PRIi64 " of %s (uid %" PRIi64 ")%s%s\n", ANSI_HIGHLIGHT, ANSI_NORMAL,
                jint_or(login, "auditSession", 0), jstr(login, "user") ?: "unknown user",
-               jint_or(login, "loginUid", -1), jbool(login, "alive") ? "" : ", ended");
+               jint_or(login, "loginUid", -1), jbool(login, "alive") ? "" : ", ended",
+               self_declared(login) ? ", self-declared" : "");
         if ((s = jstr(login, "service")))
-                print_field(9, "Service", "%s", s);
+                print_field(9, "Service", "%s%s", s, claimed(login));
         if ((s = jstr(login, "remoteAddress"))) {
                 if (jint(login, "remotePort", &port))
-                        print_field(9, "Remote", strchr(s, ':') ? "[%s]:%" PRIi64 : "%s:%" PRIi64, s, port);
+                        print_field(9, "Remote", strchr(s, ':') ? "[%s]:%" PRIi64 "%s" : "%s:%" PRIi64 "%s", s, port,
+                                    claimed(login));
                 else
-                        print_field(9, "Remote", "%s", s);
+                        print_field(9, "Remote", "%s%s", s, claimed(login));
         }
         if ((s = jstr(login, "tty")))
                 print_field(9, "TTY", "%s", s);
@@ -1698,11 +1712,15 @@ static void print_dot_title(json_object *login) {
         fprintf(f, "login: session %" PRIi64 " of %s (uid %" PRIi64 ")", jint_or(login, "auditSession", 0),
                 jstr(login, "user") ?: "unknown user", jint_or(login, "loginUid", -1));
         if ((s = jstr(login, "service")))
-                fprintf(f, " via %s", s);
+                fprintf(f, " via %s%s", s, claimed(login));
         if (addr && jint(login, "remotePort", &v))
                 fprintf(f, strchr(addr, ':') ? " from [%s]:%" PRIi64 : " from %s:%" PRIi64, addr, v);
         else if (addr)
                 fprintf(f, " from %s", addr);
+        if (addr)
+                fputs(claimed(login), f);
+        if (self_declared(login))
+                fputs(", self-declared", f);
         fprintf(f, ", started %s", TS(jint_or(login, "startTime", 0)));
         if (jint(login, "endTime", &v))
                 fprintf(f, ", ended %s", TS(v));
@@ -2011,20 +2029,24 @@ static int add_login_row(Table *t, json_object *l) {
                 r = table_addf(t, "%" PRIi64, jint_or(l, "loginUid", -1));
         if (r >= 0)
                 r = table_add(t, strdup(jstr(l, "user") ?: "-"));
-        if (r >= 0)
-                r = table_add(t, strdup(jstr(l, "service") ?: "-"));
+        if (r >= 0 && jstr(l, "service"))
+                r = table_addf(t, "%s%s", jstr(l, "service"), claimed(l));
+        else if (r >= 0)
+                r = table_add(t, strdup("-"));
         if (r >= 0)
                 r = table_add(t, strdup(jstr(l, "tty") ?: "-"));
         if (r >= 0 && addr && jint(l, "remotePort", &port))
-                r = table_addf(t, strchr(addr, ':') ? "[%s]:%" PRIi64 : "%s:%" PRIi64, addr, port);
+                r = table_addf(t, strchr(addr, ':') ? "[%s]:%" PRIi64 "%s" : "%s:%" PRIi64 "%s", addr, port, claimed(l));
+        else if (r >= 0 && addr)
+                r = table_addf(t, "%s%s", addr, claimed(l));
         else if (r >= 0)
-                r = table_add(t, strdup(addr ?: "-"));
+                r = table_add(t, strdup("-"));
         if (r >= 0)
                 r = table_add(t, strdup(TS(jint_or(l, "startTime", 0))));
         if (r >= 0 && jint(l, "endTime", &end))
-                r = table_addf(t, "ended %s", TS(end));
+                r = table_addf(t, "ended %s%s", TS(end), self_declared(l) ? ", self-declared" : "");
         else if (r >= 0)
-                r = table_add(t, strdup(jbool(l, "alive") ? "active" : "ended"));
+                r = table_addf(t, "%s%s", jbool(l, "alive") ? "active" : "ended", self_declared(l) ? ", self-declared" : "");
         return r;
 }
 
@@ -2453,7 +2475,7 @@ static int enrich_write(const char *s, size_t n) {
  * Strings are C strings (cut at a NUL, as json-c's are). */
 typedef struct AnswerFacts {
         bool resolved, have_instance, login, have_login_uid, have_port, have_session, have_start, alive,
-                exit_unknown, have_exit;
+                exit_unknown, have_exit, self_declared;
         int64_t instance, login_uid, port, session, start, exit;
         const char *user, *service, *remote, *ancestry;
 } AnswerFacts;
@@ -2548,6 +2570,8 @@ static char *facts_fields(const AnswerFacts *a) {
                 }
                 if (a->have_session)
                         fields_add_int(&t, "LINEAGE_LOGIN_SESSION", a->session);
+                if (a->self_declared)
+                        fields_add_int(&t, "LINEAGE_LOGIN_SELF_DECLARED", 1);
         }
         if (a->ancestry)
                 fields_add(&t, "LINEAGE_ANCESTRY", a->ancestry);
@@ -2591,6 +2615,7 @@ static int answer_from_json(json_object *answer, EnrichAnswer *ret) {
                 .remote = jstr(l, "remoteAddress"),
                 .have_port = jint(l, "remotePort", &a.port),
                 .have_session = jint(l, "auditSession", &a.session),
+                .self_declared = l && self_declared(l),
                 .ancestry = jstr(answer, "ancestry"),
                 .have_start = jint(p, "startTime", &a.start),
                 .alive = jbool(p, "alive"),
@@ -2650,6 +2675,8 @@ static void scan_login_member(const JsonScanValue *key, const JsonScanValue *v, 
                 s->a.have_port = scan_int(v, &s->a.port);
         else if (json_scan_string_equal(key, "auditSession"))
                 s->a.have_session = scan_int(v, &s->a.session);
+        else if (json_scan_string_equal(key, "selfDeclared"))
+                s->a.self_declared = v->type == JSON_SCAN_TRUE;
 }
 
 static void scan_answer_member(const JsonScanValue *key, const JsonScanValue *v, void *userdata) {
@@ -2688,6 +2715,7 @@ static int answer_from_text(const char *text, size_t n, EnrichAnswer *ret) {
                 return -EBADMSG;
         if (s.login.type == JSON_SCAN_OBJECT) {
                 s.a.login = true;
+                s.a.self_declared = true; /* unless the login says otherwise, as self_declared() reads it */
                 if (json_scan_object(s.login.text, s.login.length, JSON_DEPTH_MAX, scan_login_member, &s) < 0)
                         return -EBADMSG;
         }

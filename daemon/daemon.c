@@ -664,12 +664,51 @@ static int apply_login_record(Daemon *d, const RecordLogin *rl) {
         set_once(&l->tty, rl->tty);
         set_once(&l->logind_session, rl->logind_session);
         set_once(&l->unit, rl->unit);
+        if (rl->trust != RECORD_LOGIN_TRUST_UNKNOWN && !l->trust_checked) {
+                l->self_declared = rl->trust == RECORD_LOGIN_SELF_DECLARED;
+                l->trust_checked = true;
+        }
         l->detail_tries++;
         tracker_login_changed(d->tracker, l);
         return 0;
 }
 
 #define LOGIN_DETAIL_TRIES 3U /* execs of a session looked at for its remote address and tty */
+
+static bool child_carries_session(const Instance *c, uint32_t audit_session, void *userdata) {
+        Daemon *d = userdata;
+        ProcInfo pi = {};
+        bool yes;
+
+        if (procfs_read(d->config.proc, c->pid, PROCFS_STAT | PROCFS_LOGIN, &pi) < 0)
+                return false;
+        yes = tracker_same_start(c, pi.start_ticks) && pi.sessionid == audit_session;
+        proc_info_done(&pi);
+        return yes;
+}
+
+/* Whether the login that began at instance at is to be trusted: the process that began it was privileged
+ * then (tracker_login_privileged()) and runs a root-owned executable. Anything else it says about itself
+ * (its name, its environment's SSH_CONNECTION, the loginuid it wrote) is a claim. */
+static RecordLoginTrust login_trust(Daemon *d, const Instance *at) {
+        ProcInfo now = {};
+        int exe, r;
+
+        exe = procfs_exe_root_owned(d->config.proc, at->pid);
+        /* Read after the executable: the same start time says it is still the same process. */
+        r = procfs_read(d->config.proc, at->pid, PROCFS_STAT | PROCFS_STATUS, &now);
+        if (r < 0) {
+                log_debug("Login at pid %d: gone before it could be checked, self-declared.", at->pid);
+                return RECORD_LOGIN_SELF_DECLARED;
+        }
+        r = tracker_login_privileged(at, &now) || tracker_login_witnessed(at, child_carries_session, d);
+        log_debug("Login at pid %d: %s, %s (uid %u, euid %u, CapEff %" PRIx64 ").", at->pid,
+                  r ? "privileged when it began" : "not shown privileged when it began",
+                  exe > 0 ? "root-owned executable" : "executable not root-owned (or not found at its path)",
+                  now.ruid, now.euid, now.cap_eff);
+        proc_info_done(&now);
+        return r && exe > 0 ? RECORD_LOGIN_TRUSTED : RECORD_LOGIN_SELF_DECLARED;
+}
 
 /* Reads what a login's record lacks from instance i (the login instance, or an exec in its session). */
 static void read_login_details(Daemon *d, Login *l, Instance *i, const ProcInfo *info, bool begin) {
@@ -706,6 +745,8 @@ static void read_login_details(Daemon *d, Login *l, Instance *i, const ProcInfo 
                 tty_name(info->tty_nr, rl.tty, sizeof(rl.tty));
         if (!l->unit && (r = procfs_read_cgroup(d->config.proc, i->pid, &cgroup)) >= 0)
                 cgroup_session(cgroup, rl.logind_session, sizeof(rl.logind_session), rl.unit, sizeof(rl.unit));
+        if (!l->trust_checked)
+                rl.trust = at ? login_trust(d, at) : RECORD_LOGIN_SELF_DECLARED;
         if (d->record && (r = record_write_login(d->record, &rl)) < 0)
                 record_failed(d, r);
         (void) apply_login_record(d, &rl);

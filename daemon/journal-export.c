@@ -68,8 +68,9 @@ static void send_login(JournalExport *j, const Login *l, bool start) {
         user_name(l->loginuid, user, sizeof(user));
         if (l->remote_address)
                 snprintf(remote, sizeof(remote), "%s:%d", l->remote_address, l->remote_port);
-        count(j, sd_journal_send("MESSAGE=Login %s: session %u of %s via %s%s%s", start ? "began" : "ended",
+        count(j, sd_journal_send("MESSAGE=Login %s: session %u of %s via %s%s%s%s", start ? "began" : "ended",
                                  l->audit_session, user, l->service ?: "?", remote[0] ? " from " : "", remote,
+                                 l->self_declared ? " (self-declared: claimed by an unprivileged process)" : "",
                                  "MESSAGE_ID=%s", start ? MESSAGE_ID_LOGIN_START : MESSAGE_ID_LOGIN_END,
                                  "PRIORITY=6",
                                  "LINEAGE_EVENT=%s", start ? "login-start" : "login-end",
@@ -81,6 +82,7 @@ static void send_login(JournalExport *j, const Login *l, bool start) {
                                  "LINEAGE_LOGIN_REMOTE=%s", remote,
                                  "LINEAGE_LOGIN_SESSION=%u", l->audit_session,
                                  "LINEAGE_LOGIN_TTY=%s", l->tty ?: "",
+                                 "LINEAGE_LOGIN_SELF_DECLARED=%d", l->self_declared,
                                  NULL));
 }
 
@@ -125,6 +127,7 @@ static void on_event(const TrackerEvent *e, const Instance *i, void *userdata) {
                                  "LINEAGE_LOGIN_SERVICE=%s", l && l->service ? l->service : "",
                                  "LINEAGE_LOGIN_REMOTE=%s", remote,
                                  "LINEAGE_LOGIN_SESSION=%s", session,
+                                 "LINEAGE_LOGIN_SELF_DECLARED=%s", l ? (l->self_declared ? "1" : "0") : "",
                                  NULL));
 }
 

@@ -255,7 +255,7 @@ int procfs_parse_nscaba(const char *value, size_t len, ProcNscaba *ret) {
 
 typedef struct StatusFields {
         unsigned seen;
-        uint64_t tgid, ppid, uid[4], gid[4];
+        uint64_t tgid, ppid, uid[4], gid[4], cap_eff;
         ProcNscaba nscaba;
 } StatusFields;
 
@@ -265,6 +265,7 @@ enum {
         SEEN_UID = 1 << 2,
         SEEN_GID = 1 << 3,
         SEEN_NSCABA = 1 << 4,
+        SEEN_CAPEFF = 1 << 5,
         SEEN_REQUIRED = SEEN_TGID | SEEN_PPID | SEEN_UID | SEEN_GID,
 };
 
@@ -291,6 +292,37 @@ static void status_nscaba_line(const char *v, size_t n, StatusFields *f) {
                 f->nscaba = (ProcNscaba) { .present = true, .malformed = true };
 }
 
+static int hex_digit(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/* CapEff: 16 hex digits (fewer on old kernels). */
+static int status_capeff_line(const char *v, size_t n, StatusFields *f) {
+        uint64_t x = 0;
+        size_t k = 0;
+
+        while (n > 0 && (*v == '\t' || *v == ' '))
+                v++, n--;
+        for (; k < n && k < 16; k++) {
+                int d = hex_digit(v[k]);
+
+                if (d < 0)
+                        break;
+                x = x << 4 | (uint64_t) d;
+        }
+        if (k == 0 || k < n || (f->seen & SEEN_CAPEFF))
+                return log_debug_errno(EBADMSG, "status: malformed or duplicate CapEff line, refusing.");
+        f->cap_eff = x;
+        f->seen |= SEEN_CAPEFF;
+        return 0;
+}
+
 static int status_line(const char *line, size_t n, StatusFields *f) {
         static const struct {
                 const char *key;
@@ -311,6 +343,8 @@ static int status_line(const char *line, size_t n, StatusFields *f) {
                 status_nscaba_line(v, vn, f);
                 return 0;
         }
+        if (status_key(line, n, "CapEff:", &v, &vn))
+                return status_capeff_line(v, vn, f);
         for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
                 if (!status_key(line, n, fields[i].key, &v, &vn))
                         continue;
@@ -351,6 +385,7 @@ int procfs_parse_status(const char *buf, size_t len, ProcInfo *p) {
         p->rgid = (uint32_t) f.gid[0];
         p->egid = (uint32_t) f.gid[1];
         p->nscaba = f.nscaba; /* all zero (present=false) when the kernel lacks the CABA patch */
+        p->cap_eff = f.cap_eff; /* 0 (none) without the line */
         return 0;
 }
 
@@ -1009,4 +1044,29 @@ int procfs_read_tcp_peer(const char *root, int32_t pid, char *addr, size_t addr_
                 }
         }
         return -ENOENT;
+}
+
+int procfs_exe_root_owned(const char *root, int32_t pid) {
+        char path[PATH_MAX], target[PROCFS_EXE_MAX + 1];
+        struct stat ran, named;
+        ssize_t n;
+        int r;
+
+        r = pid_path(path, sizeof(path), root, pid, 0, "/exe");
+        if (r < 0)
+                return r;
+        /* stat() through the link reaches the file the process runs, even if renamed or deleted since. */
+        if (stat(path, &ran) < 0)
+                return errno == ENOENT ? -ESRCH : -errno;
+        n = readlink(path, target, sizeof(target));
+        if (n < 0)
+                return errno == ENOENT ? -ESRCH : -errno;
+        if ((size_t) n >= sizeof(target) || n == 0 || target[0] != '/')
+                return 0;
+        target[n] = 0;
+        /* The path names that very file now (not deleted, not replaced, same mount namespace)... */
+        if (stat(target, &named) < 0 || named.st_dev != ran.st_dev || named.st_ino != ran.st_ino)
+                return 0;
+        /* ...and only root could have written it. */
+        return S_ISREG(ran.st_mode) && ran.st_uid == 0 && !(ran.st_mode & (S_IWGRP | S_IWOTH));
 }

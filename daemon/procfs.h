@@ -46,6 +46,7 @@ typedef struct ProcInfo {
         /* status */
         int32_t tgid;
         uint32_t ruid, euid, rgid, egid;
+        uint64_t cap_eff;       /* CapEff: effective capabilities (0 without the line) */
         ProcNscaba nscaba;
         /* login */
         uint32_t loginuid, sessionid; /* PROCFS_UNSET_ID when unset */
@@ -101,6 +102,11 @@ int procfs_read_cgroup(const char *root, int32_t pid, char **ret);
 /* The peer of an established TCP connection the process holds (an sshd session's client), as text
  * into addr. -ENOENT when it holds none. */
 int procfs_read_tcp_peer(const char *root, int32_t pid, char *addr, size_t addr_size, unsigned *ret_port);
+
+/* Whether root/PID runs a root-owned regular file that group and others cannot write, found at the path
+ * its exe link names (that path reaches the same device and inode in our mount namespace: not deleted,
+ * not replaced since). 1 yes, 0 no, -ESRCH gone, other -errno unreadable. */
+int procfs_exe_root_owned(const char *root, int32_t pid);
 
 /* The kernel's clock tick (sysconf(_SC_CLK_TCK)), for start times. */
 uint64_t procfs_clock_ticks(void);

@@ -75,7 +75,7 @@ static const char *const sql_text[_SQL_MAX] = {
                      " AND start_time <= ?3 ORDER BY start_time LIMIT ?4",
         [SQL_BOOT_BY_ID] = "SELECT id, realtime_offset FROM boots WHERE boot_id = ?1",
 #define LOGIN_COLUMNS "instance, audit_session, login_uid, service, remote_address, remote_port, tty, logind_session," \
-                      " unit, start_time, end_time"
+                      " unit, start_time, end_time, self_declared"
         /* The lean walk of ResolveBatch: only what an ancestry string and a login need. */
         [SQL_PARENT] = "SELECT birth_parent, pid, comm, uid, login_uid, EXISTS (SELECT 1 FROM logins l WHERE l.instance = i.id)"
                        " FROM instances i WHERE id = ?1",
@@ -713,6 +713,7 @@ static json_object *login_json(sqlite3_stmt *st) {
         add_int(o, "startTime", sqlite3_column_int64(st, 9));
         add_col_int(o, "endTime", st, 10);
         json_object_object_add(o, "alive", json_object_new_boolean(alive));
+        json_object_object_add(o, "selfDeclared", json_object_new_boolean(sqlite3_column_int(st, 11) != 0));
         return o;
 }
 
@@ -2146,6 +2147,7 @@ static void login_text(sqlite3_stmt *st, JText *t) {
         jt_int(t, "startTime", sqlite3_column_int64(st, 9));
         jt_col_int(t, "endTime", st, 10);
         jt_bool(t, "alive", sqlite3_column_type(st, 10) == SQLITE_NULL);
+        jt_bool(t, "selfDeclared", sqlite3_column_int(st, 11) != 0);
         jt_close(t);
 }
 

@@ -237,11 +237,13 @@ static int dispatch(uint32_t kind, const uint8_t *p, size_t len, const RecordHan
                 return h->reconcile ? h->reconcile(at, userdata) : 0;
         }
         case RECORD_LOGIN: {
-                RecordLogin l;
+                RecordLogin l = {};
 
-                if (len != sizeof(l))
+                if (len != sizeof(l) && len != RECORD_LOGIN_SIZE_V1)
                         return -EBADMSG;
-                memcpy(&l, p, sizeof(l));
+                memcpy(&l, p, len);
+                if (l.trust > RECORD_LOGIN_SELF_DECLARED)
+                        return -EBADMSG;
                 l.service[sizeof(l.service) - 1] = l.remote_address[sizeof(l.remote_address) - 1] = 0;
                 l.tty[sizeof(l.tty) - 1] = l.logind_session[sizeof(l.logind_session) - 1] = 0;
                 l.unit[sizeof(l.unit) - 1] = 0;

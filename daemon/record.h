@@ -2,6 +2,7 @@
 /* record: the tracker's input stream (events, losses, /proc facts) written to a file and read back. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -34,7 +35,18 @@ typedef struct RecordLogin {
         char tty[32];
         char logind_session[32];
         char unit[128];
+        /* Added later: records written before it are shorter and read as RECORD_LOGIN_TRUST_UNKNOWN. */
+        uint32_t trust;         /* RecordLoginTrust: whether the login process was found privileged */
 } RecordLogin;
+
+typedef enum RecordLoginTrust {
+        RECORD_LOGIN_TRUST_UNKNOWN = 0, /* not decided in this record */
+        RECORD_LOGIN_TRUSTED = 1,
+        RECORD_LOGIN_SELF_DECLARED = 2,
+} RecordLoginTrust;
+
+/* The size of a RecordLogin before it had trust. */
+#define RECORD_LOGIN_SIZE_V1 offsetof(RecordLogin, trust)
 
 typedef struct RecordClock {
         TrackerClock clock;

@@ -78,12 +78,12 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_HEARTBEAT] = "UPDATE runs SET last_commit = ?2 WHERE id = ?1",
         [STMT_SESSION_LOGIN] = "SELECT 1 FROM logins WHERE boot = ?1 AND audit_session = ?2 LIMIT 1",
         [STMT_LOGIN] = "INSERT INTO logins (instance, boot, audit_session, login_uid, service, remote_address,"
-                       " remote_port, tty, logind_session, unit, start_time, end_time)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                       " remote_port, tty, logind_session, unit, start_time, end_time, self_declared)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
                        " ON CONFLICT (instance) DO UPDATE SET service = excluded.service,"
                        " remote_address = excluded.remote_address, remote_port = excluded.remote_port,"
                        " tty = excluded.tty, logind_session = excluded.logind_session, unit = excluded.unit,"
-                       " end_time = excluded.end_time",
+                       " end_time = excluded.end_time, self_declared = excluded.self_declared",
 };
 
 static int sqlite_to_errno(int rc) {
@@ -778,6 +778,7 @@ static int sink_login(const Login *l, void *userdata) {
         bind_opt_text(st, 10, l->unit);
         sqlite3_bind_int64(st, 11, (int64_t) l->start_time);
         bind_opt_int(st, 12, l->ended, (int64_t) l->end_time);
+        sqlite3_bind_int(st, 13, l->self_declared);
         return step_row(s, st, "login");
 }
 
@@ -897,7 +898,8 @@ int store_load_live_logins(Store *s, StoreLoginCallback cb, void *userdata) {
 
         rc = sqlite3_prepare_v2(s->db,
                                 "SELECT instance, audit_session, login_uid, service, remote_address, remote_port, tty,"
-                                " logind_session, unit, start_time FROM logins WHERE boot = ?1 AND end_time IS NULL",
+                                " logind_session, unit, start_time, self_declared FROM logins"
+                                " WHERE boot = ?1 AND end_time IS NULL",
                                 -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sqlite_to_errno(rc);
@@ -914,6 +916,7 @@ int store_load_live_logins(Store *s, StoreLoginCallback cb, void *userdata) {
                         .logind_session = (char *) sqlite3_column_text(st, 7),
                         .unit = (char *) sqlite3_column_text(st, 8),
                         .start_time = (uint64_t) sqlite3_column_int64(st, 9),
+                        .self_declared = sqlite3_column_int(st, 10) != 0,
                 };
 
                 if (cb(&l, userdata) >= 0)

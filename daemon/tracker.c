@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The lineage rules: birth parents from fork events, thread groups, exits, and the userspace CABA tree. */
+#include <linux/capability.h>
 #include <signal.h>
 
 #include "hashmap.h"
@@ -23,6 +24,7 @@ struct Tracker {
         Instance **needs;
         size_t n_needs, n_needs_alloc;
         bool needs_overflow;            /* an entry could not be added: the next walk takes the dirty list */
+        bool cred_loss;                 /* events were lost: no live instance's credentials are known since */
         Hashmap *logins;                /* live logins by audit session */
         Hashmap *ended_logins;          /* logins ended since the last flush, by audit session */
         Login *dirty_logins;
@@ -453,6 +455,7 @@ static Instance *instance_new(Tracker *t, int32_t pid, uint64_t start_ticks, uin
         i->exit_parent_pid = -1;
         i->exit_status = -1;
         i->loginuid = i->sessionid = PROCFS_UNSET_ID;
+        i->cred_unprivileged = true; /* until its credentials are known */
         i->source = LINEAGE_SOURCE_UNKNOWN;
         i->pending_exec = -1;
         t->stats.created++;
@@ -558,6 +561,19 @@ static bool tids_remove(Instance *i, int32_t tid) {
         return false;
 }
 
+/* Real or effective uid 0: it is root, or can make itself root again at will. */
+static bool root_capable(const Instance *i) {
+        return i->uid == 0 || i->euid == 0;
+}
+
+/* Its login ids were just read and its session had not changed: whatever sets its loginuid from now on
+ * does it with the credentials it has now, or with ones a later event reports. */
+static void cred_window_restart(Instance *i) {
+        i->cred_unprivileged = !root_capable(i);
+        i->cred_execed = false;
+        i->login_was_set = false;
+}
+
 static void inherit_from_parent(Tracker *t, Instance *child, const Instance *p) {
         child->uid = p->uid;
         child->euid = p->euid;
@@ -565,6 +581,10 @@ static void inherit_from_parent(Tracker *t, Instance *child, const Instance *p) 
         child->egid = p->egid;
         child->loginuid = p->loginuid;
         child->sessionid = p->sessionid;
+        /* The parent may have set its loginuid just before the fork, unseen: its window is the child's. */
+        child->cred_unprivileged = p->cred_unprivileged || !root_capable(child);
+        child->cred_execed = p->cred_execed;
+        child->born_privileged = !child->cred_unprivileged;
         child->sid = p->sid;
         child->pgid = p->pgid;
         memcpy(child->comm, p->comm, sizeof(child->comm));
@@ -658,6 +678,7 @@ static void handle_exec(Tracker *t, Instance *i, const CnprocEvent *ev, uint64_t
         i->n_tids = i->n_tids_alloc = 0;
         i->leader_exited = false;
         i->flags |= INSTANCE_EXECED;
+        i->cred_execed = true;
         i->needs_info = true;
         needs_list_add(t, i);
         e = queue_event(t, i, time, LINEAGE_EVENT_EXEC, ev->pid);
@@ -702,6 +723,8 @@ void tracker_handle_event(Tracker *t, const CnprocEvent *ev) {
                 if (ev->type == LINEAGE_EVENT_UID) {
                         i->uid = ev->id.r;
                         i->euid = ev->id.e;
+                        if (!root_capable(i))
+                                i->cred_unprivileged = true;
                 } else {
                         i->gid = ev->id.r;
                         i->egid = ev->id.e;
@@ -774,6 +797,7 @@ void tracker_handle_loss(Tracker *t, const CnprocLoss *loss) {
         if (g.start_time == 0 || g.start_time > g.end_time)
                 g.start_time = g.end_time;
         queue_gap(t, &g);
+        t->cred_loss = true;
 }
 
 static void apply_facts(Tracker *t, Instance *i, const ProcInfo *info) {
@@ -842,6 +866,7 @@ void tracker_scan_begin(Tracker *t, uint64_t at_ns) {
 }
 
 int tracker_scan_add(Tracker *t, const ProcInfo *info, const int32_t *tids, size_t n_tids, int32_t caba_tgid) {
+        bool fresh = false, same_session;
         Instance *i;
 
         if (!(info->have & PROCFS_STAT) || info->pid <= 0)
@@ -859,6 +884,7 @@ int tracker_scan_add(Tracker *t, const ProcInfo *info, const int32_t *tids, size
                 if (!i)
                         return -ENOMEM;
                 i->flags |= INSTANCE_SCANNED;
+                fresh = true;
                 if (!(info->have & PROCFS_EXE) || !info->exe)
                         if (info->ppid == 0 || info->ppid == 2)
                                 i->flags |= INSTANCE_KERNEL_THREAD;
@@ -870,7 +896,11 @@ int tracker_scan_add(Tracker *t, const ProcInfo *info, const int32_t *tids, size
                 t->scan_kernel_caba[t->n_scan_new] = caba_tgid >= 0;
                 t->n_scan_new++;
         }
+        /* Found now, or still in the session we knew: its credentials from here on are what the scan read. */
+        same_session = fresh || i->sessionid == info->sessionid;
         apply_facts(t, i, info);
+        if (same_session && (info->have & PROCFS_LOGIN) && (info->have & PROCFS_STATUS))
+                cred_window_restart(i);
         /* The scan's thread list replaces ours: exits of threads may have been lost. */
         free(i->tids);
         i->tids = NULL;
@@ -928,6 +958,8 @@ int tracker_adopt(Tracker *t, const Instance *row) {
         i->written = true;
         i->pending_exec = -1;
         i->login = NULL;
+        i->cred_unprivileged = i->cred_execed = true; /* unknown until the scan reads it */
+        i->login_was_set = false;
         i->flags |= INSTANCE_ALIVE | INSTANCE_SCANNED;
         if (hashmap_put(t->by_pid, (uint64_t) i->pid, i) < 0) {
                 unintern(t, i->exe);
@@ -964,6 +996,7 @@ int tracker_adopt_login(Tracker *t, const Login *row) {
                 .logind_session = row->logind_session ? strdup(row->logind_session) : NULL,
                 .unit = row->unit ? strdup(row->unit) : NULL,
                 .detail_tries = LOGIN_ADOPTED_TRIES,
+                .self_declared = row->self_declared, .trust_checked = true,
         };
         if (hashmap_put(t->logins, l->audit_session, l) < 0) {
                 login_free(l);
@@ -1031,9 +1064,23 @@ static int cmp_dirty_seq(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
+/* After lost events nobody's credentials are known since their last read. */
+static void cred_forget_all(Tracker *t) {
+        size_t it = 0;
+        void *v;
+
+        t->cred_loss = false;
+        while (hashmap_iterate(t->by_pid, &it, NULL, &v))
+                ((Instance *) v)->cred_unprivileged = true;
+}
+
 void tracker_foreach_needs_info(Tracker *t, TrackerInfoCallback cb, void *userdata) {
         size_t visit = 0;
         bool sorted = true;
+
+        /* Once per batch, however many losses it had. */
+        if (t->cred_loss)
+                cred_forget_all(t);
 
         if (t->needs_overflow) {
                 /* Out of memory for the list once: every dirty instance is a candidate. */
@@ -1113,16 +1160,22 @@ static void apply_exec_info(Tracker *t, Instance *i, const ProcInfo *info) {
 }
 
 int tracker_apply_info(Tracker *t, Instance *i, const ProcInfo *info) {
-        uint32_t old_session = i->sessionid;
+        uint32_t old_session = i->sessionid, old_loginuid = i->loginuid;
+        bool ours = (info->have & PROCFS_LOGIN) && (!(info->have & PROCFS_STAT) || ticks_match(i->start_ticks, info->start_ticks));
 
         i->needs_login = false;
         if (i->needs_info)
                 apply_exec_info(t, i, info);
-        else if ((info->have & PROCFS_LOGIN) &&
-                 (!(info->have & PROCFS_STAT) || ticks_match(i->start_ticks, info->start_ticks))) {
+        else if (ours) {
                 i->loginuid = info->loginuid;
                 i->sessionid = info->sessionid;
                 mark_dirty(t, i);
+        }
+        if (ours && (info->have & PROCFS_STAT)) {
+                if (i->sessionid == old_session)
+                        cred_window_restart(i);
+                else
+                        i->login_was_set = old_loginuid != PROCFS_UNSET_ID;
         }
         /* A session other than the inherited one, not known yet: a login began here or above. */
         return (info->have & PROCFS_LOGIN) && i->sessionid != PROCFS_UNSET_ID && i->sessionid != old_session &&
@@ -1165,7 +1218,7 @@ Login *tracker_login_begin(Tracker *t, Instance *at) {
                 return NULL;
         *l = (Login) {
                 .instance = at->id, .pid = at->pid, .audit_session = at->sessionid, .loginuid = at->loginuid,
-                .start_time = at->start_time,
+                .start_time = at->start_time, .self_declared = true, /* until checked */
         };
         if (hashmap_put(t->logins, at->sessionid, l) < 0) {
                 free(l);
@@ -1311,4 +1364,29 @@ void tracker_get_stats(const Tracker *t, TrackerStats *ret) {
 size_t tracker_memory(const Tracker *t) {
         return hashmap_memory(t->by_pid) + hashmap_memory(t->strings) + t->stats.live * sizeof(Instance) + t->string_bytes +
                t->n_events_alloc * sizeof(TrackerEvent) + t->n_needs_alloc * sizeof(Instance *);
+}
+
+bool tracker_login_privileged(const Instance *at, const ProcInfo *now) {
+        /* Read from the process that began it, not from a later holder of its pid. */
+        if (!(now->have & PROCFS_STAT) || !ticks_match(at->start_ticks, now->start_ticks))
+                return false;
+        if (at->login_was_set)
+                return true;
+        if (!(now->have & PROCFS_STATUS))
+                return false;
+        if ((now->cap_eff & (UINT64_C(1) << CAP_AUDIT_CONTROL)) && !at->cred_execed)
+                return true;
+        return !at->cred_unprivileged && (now->ruid == 0 || now->euid == 0);
+}
+
+bool tracker_login_witnessed(const Instance *at, TrackerCarriesSession carries, void *userdata) {
+        /* A session id is handed out once per loginuid write: a child in at's session inherited it. */
+        for (const Instance *c = at->caba_children; c; c = c->caba_next)
+                if (c->birth_parent_id == at->id && c->born_privileged && carries(c, at->sessionid, userdata))
+                        return true;
+        return false;
+}
+
+bool tracker_same_start(const Instance *i, uint64_t start_ticks) {
+        return ticks_match(i->start_ticks, start_ticks);
 }

@@ -45,6 +45,11 @@ struct Login {
         char *logind_session;           /* from the cgroup path (session-N.scope) */
         char *unit;
         unsigned detail_tries;          /* execs looked at for remote address and tty */
+        /* Not shown to have been begun by a privileged process running a root-owned executable (see
+         * tracker_login_privileged()): service, remote address and user are the process's own claims.
+         * True until checked. */
+        bool self_declared;
+        bool trust_checked;             /* self_declared was decided (live, replayed or from the database) */
 
         /* private to the tracker */
         bool dirty, ended;
@@ -92,6 +97,17 @@ struct Instance {
         bool written : 1;               /* inserted into the database at least once */
         bool argv_changed : 1;          /* argv set or cleared since the last flush */
         bool needs_listed : 1;          /* on the tracker's needs-info list */
+        /* What could have set its loginuid since its login ids were last read (or since it began):
+         * cred_unprivileged: at some moment neither its real nor its effective uid was 0, or that is not
+         * known (a uid event said so, it was born so, events were lost); cred_execed: it exec'd (and so
+         * may hold capabilities it did not hold before); login_was_set: when its new session was found,
+         * the loginuid it replaced was set (changing a set loginuid takes CAP_AUDIT_CONTROL). */
+        bool cred_unprivileged : 1;
+        bool cred_execed : 1;
+        bool login_was_set : 1;
+        /* Its parent was root all along through its window when it forked this one (see born_privileged
+         * in tracker_login_witnessed()). Set at the fork, never changed. */
+        bool born_privileged : 1;
         uint32_t dirty_seq;             /* when it joined the dirty list: the order needs-info is read in */
         uint32_t seen_scan;             /* the last scan generation that found it in /proc */
         int32_t pending_exec;           /* index of its last queued exec event, or -1 */
@@ -194,6 +210,23 @@ typedef bool (*TrackerSessionKnown)(uint32_t audit_session, void *userdata);
 void tracker_set_session_known(Tracker *t, TrackerSessionKnown cb, void *userdata);
 Login *tracker_login_for_session(const Tracker *t, uint32_t audit_session);
 void tracker_login_changed(Tracker *t, Login *l);
+/* Whether the process at `at`, where a new audit session was found, was privileged when it set its
+ * loginuid (which no event reports). now: its /proc status (PROCFS_STATUS) read after the session was
+ * found, with its stat (PROCFS_STAT: the same start time, the same process). True when the loginuid it replaced was set (the kernel demanded CAP_AUDIT_CONTROL); when it
+ * holds CAP_AUDIT_CONTROL now and did not exec since its login ids were last read (capabilities only
+ * shrink without an exec); or when it is root now (real or effective uid 0) and every credential the
+ * tracker saw since that read was root's too (a process whose real or effective uid is 0 can take euid
+ * 0 back at will). A process that was unprivileged at any moment of that window, or whose history is
+ * unknown, is not. */
+bool tracker_login_privileged(const Instance *at, const ProcInfo *now);
+/* The other proof, for a login process that dropped its privileges before its new session was found
+ * (systemd's user manager, which keeps a root child "(sd-pam)"): a live child of at that was born
+ * privileged and carries at's new session got it at its fork, so at had set its loginuid by then, as
+ * root. carries() reads whether a child is in at->sessionid; returns whether one was. */
+/* Whether a /proc start time (stat field 22) is that of instance i (within the tracker's slack). */
+bool tracker_same_start(const Instance *i, uint64_t start_ticks);
+typedef bool (*TrackerCarriesSession)(const Instance *child, uint32_t audit_session, void *userdata);
+bool tracker_login_witnessed(const Instance *at, TrackerCarriesSession carries, void *userdata);
 typedef void (*TrackerLoginCallback)(Tracker *t, Login *l, void *userdata);
 /* Logins begun since the last flush (their details are still to be read). */
 void tracker_foreach_new_login(Tracker *t, TrackerLoginCallback cb, void *userdata);

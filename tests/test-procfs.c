@@ -301,6 +301,14 @@ static void test_status(void) {
         ASSERT_EQ(p.egid, 101);
         ASSERT_TRUE(!p.nscaba.present);
 
+        ASSERT_TRUE(p.cap_eff == 0); /* no CapEff line: no capabilities known */
+        n = make_status(buf, sizeof(buf), 4263, 4259, 0, "CapEff:\t000001ffffffffff\n");
+        ASSERT_EQ(procfs_parse_status(buf, n, &p), 0);
+        ASSERT_TRUE(p.cap_eff == UINT64_C(0x000001ffffffffff));
+        n = make_status(buf, sizeof(buf), 4263, 4259, 0, "CapEff:\t0000000040000000\n");
+        ASSERT_EQ(procfs_parse_status(buf, n, &p), 0);
+        ASSERT_TRUE(p.cap_eff == UINT64_C(1) << 30); /* CAP_AUDIT_CONTROL alone */
+
         n = make_status(buf, sizeof(buf), 4263, 4259, 0, "NScaba:\t7\t3\t1\n");
         ASSERT_EQ(procfs_parse_status(buf, n, &p), 0);
         ASSERT_TRUE(p.nscaba.present && !p.nscaba.bare && !p.nscaba.malformed);
@@ -345,6 +353,10 @@ static void test_status_malformed(void) {
                 "Tgid: 1\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n",               /* space */
                 "Tgid:\t1\nTgid:\t2\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n",    /* duplicate */
                 "Tgid:\t1x\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n",             /* garbage */
+                "Tgid:\t1\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nCapEff:\tzz\n",   /* not hex */
+                "Tgid:\t1\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nCapEff:\t\n",     /* empty */
+                "Tgid:\t1\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nCapEff:\t00000000000000001\n", /* 17 digits */
+                "Tgid:\t1\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nCapEff:\t0\nCapEff:\t1\n", /* duplicate */
         };
         ProcInfo p = { .tgid = 555 };
 
@@ -869,6 +881,57 @@ static void test_real_eacces(void) {
         }
 }
 
+
+/* procfs_exe_root_owned() on a tree of its own: exe links to a file only its owner can write, to one
+ * its group can write too, and to nothing. Files the test makes are root's only when it runs as root. */
+static void test_exe_root_owned(void) {
+        char dir[] = "/tmp/lineage-test-exe.XXXXXX", path[PATH_MAX], target[PATH_MAX];
+        static const struct {
+                const char *pid, *file;
+                mode_t mode;
+        } cases[] = { { "1", "ok", 0755 }, { "2", "group-writable", 0775 }, { "3", "other-writable", 0757 } };
+        bool root = geteuid() == 0;
+
+        if (!mkdtemp(dir))
+                die("mkdtemp");
+        for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
+                int fd;
+
+                snprintf(target, sizeof(target), "%s/%s", dir, cases[k].file);
+                fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+                if (fd < 0 || fchmod(fd, cases[k].mode) < 0)
+                        die("create");
+                close(fd);
+                snprintf(path, sizeof(path), "%s/%s", dir, cases[k].pid);
+                if (mkdir(path, 0755) < 0)
+                        die("mkdir");
+                snprintf(path, sizeof(path), "%s/%s/exe", dir, cases[k].pid);
+                if (symlink(target, path) < 0)
+                        die("symlink");
+        }
+        snprintf(path, sizeof(path), "%s/4", dir);
+        if (mkdir(path, 0755) < 0)
+                die("mkdir");
+        snprintf(path, sizeof(path), "%s/4/exe", dir);
+        if (symlink("/nonexistent/lineage-test (deleted)", path) < 0)
+                die("symlink");
+
+        ASSERT_EQ(procfs_exe_root_owned(dir, 1), root ? 1 : 0);
+        ASSERT_EQ(procfs_exe_root_owned(dir, 2), 0);
+        ASSERT_EQ(procfs_exe_root_owned(dir, 3), 0);
+        ASSERT_EQ(procfs_exe_root_owned(dir, 4), -ESRCH);  /* gone */
+        ASSERT_EQ(procfs_exe_root_owned(dir, 5), -ESRCH);  /* no such process */
+        /* The real thing: this test runs its own binary, root's only if built by root. */
+        {
+                struct stat st;
+
+                if (stat("/proc/self/exe", &st) == 0)
+                        ASSERT_EQ(procfs_exe_root_owned("/proc", getpid()),
+                                     st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH)) ? 1 : 0);
+        }
+        remove_tree(dir);
+}
+
 int main(int argc, char **argv) {
         char path[PATH_MAX];
 
@@ -883,6 +946,7 @@ int main(int argc, char **argv) {
         test_nscaba();
         test_status();
         test_status_malformed();
+        test_exe_root_owned();
 
         build_tree();
         test_tree_read();

@@ -644,6 +644,141 @@ static void test_outlived_login(void) {
         ASSERT_TRUE(l && l->audit_session == 8 && l->pid == 101);
 }
 
+
+/* Seeds a live process by a scan as procfs_scan() reads it: credentials and login ids included. */
+static void scan_cred(Tracker *t, int32_t pid, int32_t ppid, uint32_t uid, uint32_t loginuid, uint32_t session) {
+        ProcInfo p = { .have = PROCFS_STAT | PROCFS_STATUS | PROCFS_LOGIN, .pid = pid, .ppid = ppid, .start_ticks = 1,
+                       .sid = pid, .ruid = uid, .euid = uid, .loginuid = loginuid, .sessionid = session };
+
+        strcpy(p.comm, "scanned");
+        tracker_scan_begin(t, now_ns);
+        ASSERT_TRUE(tracker_scan_add(t, &p, NULL, 0, -1) >= 0);
+        tracker_scan_end(t);
+}
+
+static void uid_change(Tracker *t, int32_t pid, uint32_t ruid, uint32_t euid) {
+        CnprocEvent e = ev(LINEAGE_EVENT_UID, pid, pid);
+
+        e.id.r = ruid;
+        e.id.e = euid;
+        tracker_handle_event(t, &e);
+}
+
+/* What begin_login() reads: pid's login ids; returns whether a new session was found there. */
+static int read_session(Tracker *t, int32_t pid, uint32_t loginuid, uint32_t session) {
+        Instance *i = tracker_get(t, pid);
+        ProcInfo p = { .have = PROCFS_STAT | PROCFS_LOGIN, .pid = pid, .start_ticks = i->start_ticks,
+                       .loginuid = loginuid, .sessionid = session };
+
+        return tracker_apply_info(t, i, &p);
+}
+
+/* Whether the login found at pid counts as begun privileged, with /proc status saying euid and CapEff now. */
+static bool privileged(Tracker *t, int32_t pid, uint32_t ruid, uint32_t euid, uint64_t cap_eff) {
+        Instance *i = tracker_get(t, pid);
+        ProcInfo now = { .have = PROCFS_STAT | PROCFS_STATUS, .pid = pid, .start_ticks = i->start_ticks,
+                         .ruid = ruid, .euid = euid, .cap_eff = cap_eff };
+
+        return tracker_login_privileged(i, &now);
+}
+
+/* Every child "is" in session 30: the rule's own conditions pick the witness. */
+static bool carries_30(const Instance *c, uint32_t audit_session, void *userdata) {
+        return audit_session == 30;
+}
+
+static void nop_cb(Tracker *t, Instance *i, void *userdata) {
+        i->needs_info = i->needs_login = false;
+}
+
+/* When a login counts as begun by a privileged process: the kernel reports no loginuid write, so the
+ * credentials seen since the process's login ids were last read decide. */
+static void test_login_privilege(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+        const uint64_t audit_control = UINT64_C(1) << 30;
+
+        scan_cred(t, 1, 0, 0, PROCFS_UNSET_ID, PROCFS_UNSET_ID);        /* a root service, no login */
+        scan_cred(t, 2, 1, 1000, PROCFS_UNSET_ID, PROCFS_UNSET_ID);     /* a user's service, no login */
+        scan_cred(t, 3, 1, 1000, 1000, 3);                              /* a user's login session */
+
+        /* Root all along (pam_loginuid in sshd's monitor, fake-login.py): privileged. */
+        fork_proc(t, 1, 100);
+        ASSERT_TRUE(read_session(t, 100, 1000, 10) == 1);
+        ASSERT_TRUE(privileged(t, 100, 0, 0, 0));
+        /* Root when found, not when it set its loginuid: it ran as a user, then a set-user-ID root binary. */
+        fork_proc(t, 1, 101);
+        uid_change(t, 101, 1000, 1000);
+        ASSERT_TRUE(read_session(t, 101, 0, 11) == 1);
+        ASSERT_TRUE(!privileged(t, 101, 1000, 0, 0));
+        /* A user's process, born so: not privileged, now or then. */
+        fork_proc(t, 2, 102);
+        ASSERT_TRUE(read_session(t, 102, 0, 12) == 1);
+        ASSERT_TRUE(!privileged(t, 102, 1000, 1000, 0));
+        /* seteuid(user) and back (sshd reading authorized_keys): its real uid stayed 0, privileged. */
+        fork_proc(t, 1, 103);
+        uid_change(t, 103, 0, 1000);
+        uid_change(t, 103, 0, 0);
+        ASSERT_TRUE(read_session(t, 103, 1000, 13) == 1);
+        ASSERT_TRUE(privileged(t, 103, 0, 0, 0));
+        /* It replaced a set loginuid: the kernel demanded CAP_AUDIT_CONTROL, whatever it is now. */
+        fork_proc(t, 3, 104);
+        ASSERT_TRUE(read_session(t, 104, 0, 14) == 1);
+        ASSERT_TRUE(privileged(t, 104, 1000, 1000, 0));
+        /* CAP_AUDIT_CONTROL now without an exec since: it held it all along; after an exec: no proof. */
+        fork_proc(t, 2, 105);
+        ASSERT_TRUE(read_session(t, 105, 0, 15) == 1);
+        ASSERT_TRUE(privileged(t, 105, 1000, 1000, audit_control));
+        fork_proc(t, 2, 106);
+        simple(t, LINEAGE_EVENT_EXEC, 106, 106);
+        tracker_get(t, 106)->needs_info = false;
+        ASSERT_TRUE(read_session(t, 106, 0, 16) == 1);
+        ASSERT_TRUE(!privileged(t, 106, 1000, 1000, audit_control));
+        /* Unprivileged once, then root; its login ids read in between (no new session yet): the window
+         * starts again there, and it set its loginuid as root. */
+        fork_proc(t, 2, 107);
+        uid_change(t, 107, 0, 0);
+        ASSERT_TRUE(read_session(t, 107, PROCFS_UNSET_ID, PROCFS_UNSET_ID) == 0);
+        ASSERT_TRUE(read_session(t, 107, 1000, 17) == 1);
+        ASSERT_TRUE(privileged(t, 107, 0, 0, 0));
+        /* A child inherits what its parent's window saw: the parent may have set the loginuid unseen. */
+        fork_proc(t, 2, 108);
+        uid_change(t, 108, 0, 0);
+        fork_proc(t, 108, 109);
+        ASSERT_TRUE(read_session(t, 109, 0, 19) == 1);
+        ASSERT_TRUE(!privileged(t, 109, 0, 0, 0));
+        /* Root wrote its loginuid, forked a child that stays root (systemd's user manager and its
+         * "(sd-pam)"), then became the user: not provable from the dropped process itself, but a child
+         * born privileged that carries its session got it at the fork. One forked after the drop proves
+         * nothing. */
+        fork_proc(t, 1, 120);
+        fork_proc(t, 120, 121);
+        uid_change(t, 120, 1000, 1000);
+        fork_proc(t, 120, 122);
+        ASSERT_TRUE(read_session(t, 120, 1000, 30) == 1);
+        ASSERT_TRUE(!privileged(t, 120, 1000, 1000, 0));
+        ASSERT_TRUE(tracker_get(t, 121)->born_privileged && !tracker_get(t, 122)->born_privileged);
+        ASSERT_TRUE(tracker_login_witnessed(tracker_get(t, 120), carries_30, NULL));
+        exit_thread(t, 121, 121, 0, 120);
+        ASSERT_TRUE(!tracker_login_witnessed(tracker_get(t, 120), carries_30, NULL));
+        /* Lost events: nobody's credentials are known since. */
+        fork_proc(t, 1, 110);
+        {
+                CnprocLoss loss = { .reason = CNPROC_LOSS_ENOBUFS, .after_ns = now_ns, .before_ns = now_ns + 1 };
+
+                tracker_handle_loss(t, &loss);
+        }
+        tracker_foreach_needs_info(t, nop_cb, NULL);
+        ASSERT_TRUE(read_session(t, 110, 0, 20) == 1);
+        ASSERT_TRUE(!privileged(t, 110, 0, 0, 0));
+        /* Another process on the same pid (another start time): not the one that began it. */
+        {
+                Instance *i = tracker_get(t, 100);
+                ProcInfo now = { .have = PROCFS_STAT | PROCFS_STATUS, .pid = 100, .start_ticks = i->start_ticks + 1000 };
+
+                ASSERT_TRUE(!tracker_login_privileged(i, &now));
+        }
+}
+
 int main(void) {
         test_exec_then_exit();
         test_chain_and_reparent();
@@ -658,6 +793,7 @@ int main(void) {
         test_needs_info();
         test_needs_info_differential();
         test_outlived_login();
+        test_login_privilege();
         printf("tracker: all checks passed\n");
         return 0;
 }

@@ -293,6 +293,7 @@ for event in login-start login-end; do
         check "$event: user" "$(jget "$e" LINEAGE_LOGIN_USER)" nobody
         check "$event: audit session" "$(jget "$e" LINEAGE_LOGIN_SESSION)" "$(jget "$login" kernelSession)"
         check "$event: service" "$(jget "$e" LINEAGE_LOGIN_SERVICE)" "$(jget "$login" service)"
+        check "$event: begun by root, not self-declared" "$(jget "$e" LINEAGE_LOGIN_SELF_DECLARED)" 0
 done
 e=$(J MESSAGE_ID=3b8a1c5e2f6d4e0f9a7b1c2d3e4f5a61 "LINEAGE_INSTANCE=$LI" -o json | tail -n 1)
 check "login-start has its MESSAGE_ID" "$(jget "$e" LINEAGE_EVENT)" login-start

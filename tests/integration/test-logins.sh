@@ -19,6 +19,7 @@ check "login began at the loginuid writer" "$(jget "$r" parameters.login.instanc
 check "its audit session" "$(jget "$r" parameters.login.auditSession)" "$(cat "/proc/${L[login]}/sessionid")"
 check "the login is alive" "$(jget "$r" parameters.login.alive)" true
 check "service" "$(jget "$r" parameters.login.service)" "$(basename "$(readlink "/proc/${L[login]}/exe")")"
+check "begun by root running a root-owned python3: trusted" "$(jget "$r" parameters.login.selfDeclared)" false
 r=$(vl ListLogins '{"loginUid": 4242}')
 check "ListLogins by user" "$(jget "$r" parameters.logins.0.instance)" "$(inst "${L[login]}")"
 fake_logout   # log out
@@ -87,6 +88,7 @@ check "ssh: user" "$(jget "$r" parameters.login.user)" "$USER_NAME"
 check "ssh: login uid" "$(jget "$r" parameters.login.loginUid)" "$USER_UID"
 check "ssh: service" "$(jget "$r" parameters.login.service)" sshd
 check "ssh: remote address" "$(jget "$r" parameters.login.remoteAddress)" 127.0.0.1
+check "ssh: begun by sshd as root: trusted" "$(jget "$r" parameters.login.selfDeclared)" false
 [ -n "$(jget "$r" parameters.login.auditSession)" ] || fail "ssh: no audit session"
 check "ssh: sleeper's audit session is the login's" "$(jget "$r" parameters.process.auditSession)" "$(jget "$r" parameters.login.auditSession)"
 LOGIN_INSTANCE=$(jget "$r" parameters.login.instance)

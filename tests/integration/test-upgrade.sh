@@ -27,7 +27,10 @@ q "PRAGMA user_version = 4;
         (10, 2000100, 2, NULL, NULL, NULL, '/usr/bin/make', '[\"make\",\"-j2\"]'),
         (11, 2100100, 2, NULL, NULL, NULL, '/bin/sh', '[\"sh\",\"-c\",\"sleep 1\"]'),
         (11, 2100200, 3, NULL, 1000, 1000, NULL, NULL),
-        (11, 2100300, 2, NULL, NULL, NULL, '/usr/bin/sleep', '[\"sleep\",\"1\"]');"
+        (11, 2100300, 2, NULL, NULL, NULL, '/usr/bin/sleep', '[\"sleep\",\"1\"]');
+   -- A login recorded before version 6, when nobody checked who began it.
+   INSERT INTO logins (instance, boot, audit_session, login_uid, service, remote_address, start_time, end_time)
+        VALUES (10, 1, 7, 0, 'sshd', '203.0.113.66', 2000000, 9000000);"
 LOG="SELECT instance, pid, time, type, tid, a, b, text, cmdline FROM event_log ORDER BY instance, time"
 q "$LOG" > "$T/log4.txt"
 q "SELECT * FROM instances ORDER BY id" > "$T/instances4.txt"
@@ -35,7 +38,9 @@ q "SELECT * FROM events ORDER BY id" > "$T/events4.txt"
 [ "$(wc -l < "$T/log4.txt")" = 4 ] || fail "the version-4 event_log has $(wc -l < "$T/log4.txt") rows"
 
 start_daemon
-check "schema version" "$(q "PRAGMA user_version")" 5
+check "schema version" "$(q "PRAGMA user_version")" "$(ls "$SOURCE_DIR"/schema/[0-9][0-9][0-9]-*.sql | wc -l)"
+check "a login from before version 6 reads as self-declared" "$(q "SELECT self_declared FROM login_list WHERE instance = 10")" 1
+check "ListLogins says so" "$(jget "$(vl ListLogins '{"loginUid": 0, "until": 3000000}')" parameters.logins.0.selfDeclared)" true
 check "instances_key is gone" "$(q "SELECT count(*) FROM sqlite_master WHERE name = 'instances_key'")" 0
 check "old instance rows unchanged" \
         "$(q "SELECT * FROM instances WHERE id BETWEEN 10 AND 12 ORDER BY id" | sed 's/|$//')" "$(cat "$T/instances4.txt")"
