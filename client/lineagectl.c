@@ -1904,7 +1904,9 @@ static char *event_details(json_object *e, json_object *p) {
         f = open_memstream(&s, &size);
         if (!f)
                 return NULL;
-        if (streq(type, "fork") && jint(p, "birthParentPid", &v))
+        if (jbool(e, "redacted"))
+                fputs("(redacted: another user's process then)", f);
+        else if (streq(type, "fork") && jint(p, "birthParentPid", &v))
                 fprintf(f, "born from %" PRIi64, v);
         else if (streq(type, "exec") && !jget(e, "argv") && !jstr(e, "comm") && !jstr(e, "exe"))
                 fputs("(command not recorded)", f);

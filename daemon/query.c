@@ -33,11 +33,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
 #define PROCESS_COLUMNS                                                                                      \
         "i.id, i.pid, b.boot_id, i.start_time, i.exit_time, i.comm, i.exe, i.argv, i.uid, i.gid, i.login_uid," \
         " i.audit_session, i.sid, i.birth_parent_pid, i.birth_parent, i.exit_parent_pid, i.lineage_source,"   \
-        " i.caba_pid, i.caba, i.exit_status, i.exit_signal, i.flags, i.euid, i.boot"
+        " i.caba_pid, i.caba, i.exit_status, i.exit_signal, i.flags, i.euid, i.boot, i.image_uid, i.image_login_uid"
 enum {
         COL_ID, COL_PID, COL_BOOT_ID, COL_START, COL_EXIT, COL_COMM, COL_EXE, COL_ARGV, COL_UID, COL_GID,
         COL_LOGIN_UID, COL_AUDIT_SESSION, COL_SID, COL_BIRTH_PARENT_PID, COL_BIRTH_PARENT, COL_EXIT_PARENT_PID,
         COL_SOURCE, COL_CABA_PID, COL_CABA, COL_EXIT_STATUS, COL_EXIT_SIGNAL, COL_FLAGS, COL_EUID, COL_BOOT,
+        COL_IMAGE_UID, COL_IMAGE_LOGIN_UID,
 };
 
 enum {
@@ -66,9 +67,11 @@ static const char *const sql_text[_SQL_MAX] = {
                          " WHERE i.birth_parent = ?1 ORDER BY i.start_time, i.id LIMIT ?2",
         /* The last exec may be kept in the instance row (exec_time, exe, argv) instead of events: it
          * sorts after the rows of its own µs, as the exec event follows the comm change it causes. */
-        [SQL_EVENTS] = "SELECT time, type, tid, a, b, text, argv FROM"
-                       " (SELECT e.time, e.type, e.tid, e.a, e.b, e.text, e.argv, e.id FROM events e WHERE e.instance = ?1"
-                       " UNION ALL SELECT i.exec_time, 2, NULL, NULL, NULL, i.exe, i.argv, 9223372036854775807"
+        [SQL_EVENTS] = "SELECT time, type, tid, a, b, text, argv, uid, login_uid FROM"
+                       " (SELECT e.time, e.type, e.tid, e.a, e.b, e.text, e.argv, e.uid, e.login_uid, e.id FROM events e"
+                       " WHERE e.instance = ?1"
+                       " UNION ALL SELECT i.exec_time, 2, NULL, NULL, NULL, i.exe, i.argv, i.image_uid, i.image_login_uid,"
+                       " 9223372036854775807"
                        " FROM instances i WHERE i.id = ?1 AND i.exec_time IS NOT NULL)"
                        " ORDER BY time, id LIMIT ?2",
         [SQL_GAPS] = "SELECT start_time, end_time, lost, reason FROM gaps WHERE boot = ?1 AND end_time >= ?2"
@@ -77,7 +80,8 @@ static const char *const sql_text[_SQL_MAX] = {
 #define LOGIN_COLUMNS "instance, audit_session, login_uid, service, remote_address, remote_port, tty, logind_session," \
                       " unit, start_time, end_time, self_declared"
         /* The lean walk of ResolveBatch: only what an ancestry string and a login need. */
-        [SQL_PARENT] = "SELECT birth_parent, pid, comm, uid, login_uid, EXISTS (SELECT 1 FROM logins l WHERE l.instance = i.id)"
+        [SQL_PARENT] = "SELECT birth_parent, pid, comm, uid, login_uid, EXISTS (SELECT 1 FROM logins l WHERE l.instance = i.id),"
+                       " image_uid, image_login_uid"
                        " FROM instances i WHERE id = ?1",
         [SQL_LOGIN_BY_INSTANCE] = "SELECT " LOGIN_COLUMNS " FROM logins WHERE instance = ?1",
         /* Logins overlapping [since, until], newest first. */
@@ -141,6 +145,9 @@ typedef struct Row {
         int64_t start, exit;            /* exit 0 = alive */
         uint32_t uid, euid;
         int64_t login_uid;              /* -1 = unset */
+        /* Who the process was when its comm, exe and argv were taken: image_uid -1 = not recorded (a row
+         * from before schema version 8: judged by uid and login_uid, as then); image_login_uid -1 = unset. */
+        int64_t image_uid, image_login_uid;
         int32_t pid;
 } Row;
 
@@ -312,6 +319,11 @@ static int check_known_params(json_object *params, QueryError *e, ...) {
         return 0;
 }
 
+/* A uid column: -1 when NULL. */
+static int64_t column_id(sqlite3_stmt *st, int col) {
+        return sqlite3_column_type(st, col) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, col);
+}
+
 static void row_from_stmt(sqlite3_stmt *st, Row *r) {
         *r = (Row) {
                 .id = (uint64_t) sqlite3_column_int64(st, COL_ID),
@@ -324,18 +336,38 @@ static void row_from_stmt(sqlite3_stmt *st, Row *r) {
                 .euid = (uint32_t) sqlite3_column_int64(st, COL_EUID),
                 .login_uid = sqlite3_column_type(st, COL_LOGIN_UID) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, COL_LOGIN_UID),
                 .boot = (uint64_t) sqlite3_column_int64(st, COL_BOOT),
+                .image_uid = column_id(st, COL_IMAGE_UID),
+                .image_login_uid = column_id(st, COL_IMAGE_LOGIN_UID),
                 .birth_parent_pid = sqlite3_column_type(st, COL_BIRTH_PARENT_PID) == SQLITE_NULL
                                             ? -1 : sqlite3_column_int64(st, COL_BIRTH_PARENT_PID),
         };
         snprintf(r->source, sizeof(r->source), "%s", (const char *) sqlite3_column_text(st, COL_SOURCE) ?: "unknown");
 }
 
+/* Was a process with real uid uid and loginuid login_uid (-1: unset) the caller's? Real uid or loginuid,
+ * not the effective uid: a root process half-way through setuid (runuser, su) must not hand its argv to
+ * the user it is becoming. */
+static bool owner_is(const QueryCaller *c, int64_t uid, int64_t login_uid) {
+        return c->uid == 0 || uid == (int64_t) c->uid || (login_uid >= 0 && login_uid == (int64_t) c->uid);
+}
+
+/* Is the process the caller's now? Its current facts (exit, login ids) are then theirs. */
 static bool caller_sees(const QueryCaller *c, const Row *r) {
-        if (c->uid == 0)
-                return true;
-        /* Real uid or loginuid, not the effective uid: a root process half-way through setuid (runuser,
-         * su) must not hand its argv to the user it is becoming. */
-        return r->uid == c->uid || (r->login_uid >= 0 && (uid_t) r->login_uid == c->uid);
+        return owner_is(c, r->uid, r->login_uid);
+}
+
+/* Was it the caller's when its image (comm, exe, argv) was taken? Each part of a process is shown by who
+ * the process was then, not now: root's command line stays root's after a drop to another user. */
+static bool caller_sees_image(const QueryCaller *c, const Row *r) {
+        if (r->image_uid < 0)
+                return caller_sees(c, r);
+        return owner_is(c, r->image_uid, r->image_login_uid);
+}
+
+/* May the caller name it and see it in chains unredacted in part: theirs now, or its image is theirs (a
+ * process of theirs that became root's by a setuid binary shows what it ran while it was theirs). */
+static bool caller_may_see(const QueryCaller *c, const Row *r) {
+        return caller_sees(c, r) || caller_sees_image(c, r);
 }
 
 static void add_int(json_object *o, const char *k, int64_t v) {
@@ -430,7 +462,7 @@ static void add_live_parent(Query *q, json_object *o, int32_t pid) {
 static json_object *process_json(Query *q, const QueryCaller *c, sqlite3_stmt *st, bool live_parent) {
         json_object *o = json_object_new_object();
         uint32_t flags = (uint32_t) sqlite3_column_int64(st, COL_FLAGS);
-        bool alive = sqlite3_column_type(st, COL_EXIT) == SQLITE_NULL;
+        bool alive = sqlite3_column_type(st, COL_EXIT) == SQLITE_NULL, image;
         Row r;
 
         if (!o)
@@ -456,16 +488,20 @@ static json_object *process_json(Query *q, const QueryCaller *c, sqlite3_stmt *s
         add_col_int(o, "cabaPid", st, COL_CABA_PID);
         add_col_int(o, "cabaInstance", st, COL_CABA);
         json_object_object_add(o, "exitUnknown", json_object_new_boolean(!!(flags & INSTANCE_EXIT_UNKNOWN)));
-        if (!caller_sees(c, &r)) {
+        if (!caller_may_see(c, &r)) {
                 json_object_object_add(o, "argvTruncated", json_object_new_boolean(false));
                 json_object_object_add(o, "redacted", json_object_new_boolean(true));
                 return o;
         }
-        json_object_object_add(o, "redacted", json_object_new_boolean(false));
-        add_col_text(o, "comm", st, COL_COMM);
-        add_col_text(o, "exe", st, COL_EXE);
-        add_col_argv(o, "argv", st, COL_ARGV);
-        json_object_object_add(o, "argvTruncated", json_object_new_boolean(!!(flags & INSTANCE_ARGV_TRUNCATED)));
+        /* The image of another owner (before a drop to the caller's uid) is left out, and said so. */
+        image = caller_sees_image(c, &r);
+        json_object_object_add(o, "redacted", json_object_new_boolean(!image));
+        if (image) {
+                add_col_text(o, "comm", st, COL_COMM);
+                add_col_text(o, "exe", st, COL_EXE);
+                add_col_argv(o, "argv", st, COL_ARGV);
+        }
+        json_object_object_add(o, "argvTruncated", json_object_new_boolean(image && (flags & INSTANCE_ARGV_TRUNCATED)));
         add_col_int(o, "loginUid", st, COL_LOGIN_UID);
         add_col_int(o, "auditSession", st, COL_AUDIT_SESSION);
         add_col_int(o, "exitStatus", st, COL_EXIT_STATUS);
@@ -562,7 +598,7 @@ static int find_target(Query *q, const QueryCaller *c, json_object *params, bool
                 return no_such_process(e, pid, instance);
         if (r < 0)
                 return database_error(q, e);
-        if (!caller_sees(c, ret))
+        if (!caller_may_see(c, ret))
                 return set_error(e, QUERY_ERROR_PERMISSION_DENIED, NULL);
         return 0;
 }
@@ -827,7 +863,7 @@ static int method_get_ancestors(Query *q, const QueryCaller *c, json_object *par
  * reply's size (plus a quarter); others are read again when the walk emits them. The reply is sent
  * from the arena in pieces (varlink_call_reply_iov()), or copied together for json-c (D-Bus). */
 
-#define COL_N_CHILDREN (COL_BOOT + 1)  /* DESC_SQL_SESSION only */
+#define COL_N_CHILDREN (COL_IMAGE_LOGIN_UID + 1) /* DESC_SQL_SESSION only */
 #define DESC_SMALL_WALK 1024U           /* rows walked the exact way before trying the session's range */
 #define DESC_ROWS_MAX (DESCENDANTS_MAX * 4U) /* rows fetched at most (a cyclic, corrupt tree ends here) */
 
@@ -1081,7 +1117,7 @@ static void text_col_argv(QueryText *t, sqlite3_stmt *st, int col, uint64_t id) 
  * *ret_split is where its current parent (,"parentPid":N, from /proc) goes; SIZE_MAX when none can. */
 static void text_process(QueryText *t, const QueryCaller *c, sqlite3_stmt *st, const Row *r, size_t *ret_split) {
         uint32_t flags = (uint32_t) sqlite3_column_int64(st, COL_FLAGS);
-        bool alive = sqlite3_column_type(st, COL_EXIT) == SQLITE_NULL;
+        bool alive = sqlite3_column_type(st, COL_EXIT) == SQLITE_NULL, image;
 
         text_literal(t, "{\"instance\":");
         text_int(t, (int64_t) r->id);
@@ -1104,17 +1140,20 @@ static void text_process(QueryText *t, const QueryCaller *c, sqlite3_stmt *st, c
         text_col_int(t, "cabaPid", st, COL_CABA_PID);
         text_col_int(t, "cabaInstance", st, COL_CABA);
         text_field_bool(t, "exitUnknown", flags & INSTANCE_EXIT_UNKNOWN);
-        if (!caller_sees(c, r)) {
+        if (!caller_may_see(c, r)) {
                 text_field_bool(t, "argvTruncated", false);
                 text_field_bool(t, "redacted", true);
                 text_literal(t, "}");
                 return;
         }
-        text_field_bool(t, "redacted", false);
-        text_col_text(t, "comm", st, COL_COMM);
-        text_col_text(t, "exe", st, COL_EXE);
-        text_col_argv(t, st, COL_ARGV, r->id);
-        text_field_bool(t, "argvTruncated", flags & INSTANCE_ARGV_TRUNCATED);
+        image = caller_sees_image(c, r);
+        text_field_bool(t, "redacted", !image);
+        if (image) {
+                text_col_text(t, "comm", st, COL_COMM);
+                text_col_text(t, "exe", st, COL_EXE);
+                text_col_argv(t, st, COL_ARGV, r->id);
+        }
+        text_field_bool(t, "argvTruncated", image && (flags & INSTANCE_ARGV_TRUNCATED));
         text_col_int(t, "loginUid", st, COL_LOGIN_UID);
         text_col_int(t, "auditSession", st, COL_AUDIT_SESSION);
         text_col_int(t, "exitStatus", st, COL_EXIT_STATUS);
@@ -1186,6 +1225,8 @@ static int desc_add_row(DescWalk *w, sqlite3_stmt *st) {
                 .birth_parent = (uint64_t) sqlite3_column_int64(st, COL_BIRTH_PARENT),
                 .uid = (uint32_t) sqlite3_column_int64(st, COL_UID),
                 .login_uid = sqlite3_column_type(st, COL_LOGIN_UID) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, COL_LOGIN_UID),
+                .image_uid = column_id(st, COL_IMAGE_UID),
+                .image_login_uid = column_id(st, COL_IMAGE_LOGIN_UID),
         };
         if (hashmap_get(w->index, r.id))
                 return 0;
@@ -1208,7 +1249,7 @@ static int desc_add_row(DescWalk *w, sqlite3_stmt *st) {
         n = &w->nodes[w->n_nodes++];
         *n = (DescNode) {
                 .id = r.id, .parent = r.birth_parent, .start = r.start, .exit = r.exit, .pid = r.pid,
-                .visible = caller_sees(w->caller, &r), .off = w->arena.len, .reach = reach,
+                .visible = caller_may_see(w->caller, &r), .off = w->arena.len, .reach = reach,
                 .n_children_all = sqlite3_column_count(st) > COL_N_CHILDREN
                                           ? (uint32_t) MIN(sqlite3_column_int64(st, COL_N_CHILDREN), (int64_t) UINT32_MAX - 1)
                                           : UINT32_MAX,
@@ -1862,6 +1903,23 @@ static json_object *event_json(uint64_t instance, int32_t pid, int64_t time, int
         return o;
 }
 
+/* An event of another owner than the caller: when and what kind, nothing it carried. */
+static json_object *redacted_event_json(uint64_t instance, int32_t pid, int64_t time, int type, int64_t tid) {
+        json_object *o = event_json(instance, pid, time, type, tid, false, 0, false, 0, NULL, NULL);
+
+        if (o)
+                json_object_object_add(o, "redacted", json_object_new_boolean(true));
+        return o;
+}
+
+/* Was the process the caller's at the event of st's row, whose owner (real uid, loginuid) is in columns
+ * col and col + 1? Rows from before schema version 8 have none: judged by who it is now, as then. */
+static bool caller_sees_event(const QueryCaller *c, const Row *t, sqlite3_stmt *st, int col) {
+        if (sqlite3_column_type(st, col) == SQLITE_NULL)
+                return caller_sees(c, t);
+        return owner_is(c, sqlite3_column_int64(st, col), column_id(st, col + 1));
+}
+
 static int method_get_history(Query *q, const QueryCaller *c, json_object *params, json_object **ret, QueryError *e) {
         _cleanup_(json_object_putp) json_object *reply = NULL;
         json_object *process = NULL, *events, *gaps, *ev;
@@ -1903,7 +1961,11 @@ static int method_get_history(Query *q, const QueryCaller *c, json_object *param
         while (sqlite3_step(st) == SQLITE_ROW) {
                 if (++n > limit)
                         break;
-                ev = event_json(t.id, t.pid, sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1),
+                if (!caller_sees_event(c, &t, st, 7))
+                        ev = redacted_event_json(t.id, t.pid, sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1),
+                                                 sqlite3_column_int64(st, 2));
+                else
+                        ev = event_json(t.id, t.pid, sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1),
                                 sqlite3_column_int64(st, 2), sqlite3_column_type(st, 3) != SQLITE_NULL,
                                 sqlite3_column_int64(st, 3), sqlite3_column_type(st, 4) != SQLITE_NULL,
                                 sqlite3_column_int64(st, 4), (const char *) sqlite3_column_text(st, 5),
@@ -2174,12 +2236,14 @@ static void lean_walk(Query *q, const QueryCaller *c, uint64_t id, uint64_t *ret
                 next = (uint64_t) sqlite3_column_int64(st, 0);
                 r.uid = (uint32_t) sqlite3_column_int64(st, 3);
                 r.login_uid = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
+                r.image_uid = column_id(st, 6);
+                r.image_login_uid = column_id(st, 7);
                 if (n < ANCESTRY_MAX) {
                         const char *comm = (const char *) sqlite3_column_text(st, 2);
 
                         chain[n].pid = sqlite3_column_int(st, 1);
                         /* Another user's process: in the chain, but not by name. */
-                        snprintf(chain[n].comm, sizeof(chain[n].comm), "%s", caller_sees(c, &r) && comm ? comm : "?");
+                        snprintf(chain[n].comm, sizeof(chain[n].comm), "%s", caller_sees_image(c, &r) && comm ? comm : "?");
                         n++;
                 }
                 if (sqlite3_column_int(st, 5)) {
@@ -2277,7 +2341,7 @@ static json_object *resolve_one(Query *q, const QueryCaller *c, json_object *que
         if (sqlite3_step(st) != SQLITE_ROW)
                 goto unresolved;
         row_from_stmt(st, &t_row);
-        if ((t_row.exit > 0 && t_row.exit + (int64_t) RESOLVE_EXIT_GRACE_USEC < realtime) || !caller_sees(c, &t_row))
+        if ((t_row.exit > 0 && t_row.exit + (int64_t) RESOLVE_EXIT_GRACE_USEC < realtime) || !caller_may_see(c, &t_row))
                 goto unresolved;
         /* Journal lines come in runs from the same process: one answer per instance and batch. */
         cached = cache ? hashmap_get(cache, t_row.id) : NULL;
@@ -2523,16 +2587,19 @@ int query_call(Query *q, const char *method, const QueryCaller *caller, json_obj
 }
 
 /* Watch: live events straight from the tracker (not yet in the database). */
-static bool caller_sees_instance(const QueryCaller *c, const Instance *i) {
-        Row r = { .uid = i->uid, .euid = i->euid,
-                  .login_uid = i->loginuid == PROCFS_UNSET_ID ? -1 : (int64_t) i->loginuid };
-
-        return caller_sees(c, &r);
+static Row instance_owners(const Instance *i) {
+        return (Row) {
+                .uid = i->uid, .euid = i->euid,
+                .login_uid = i->loginuid == PROCFS_UNSET_ID ? -1 : (int64_t) i->loginuid,
+                .image_uid = i->image_uid,
+                .image_login_uid = i->image_loginuid == PROCFS_UNSET_ID ? -1 : (int64_t) i->image_loginuid,
+        };
 }
 
 static json_object *instance_json(Query *q, const QueryCaller *c, const Instance *i) {
         json_object *o = json_object_new_object();
-        bool alive = i->flags & INSTANCE_ALIVE, sees = caller_sees_instance(c, i);
+        Row r = instance_owners(i);
+        bool alive = i->flags & INSTANCE_ALIVE, sees = caller_may_see(c, &r), image = caller_sees_image(c, &r);
 
         if (!o)
                 return NULL;
@@ -2558,15 +2625,15 @@ static json_object *instance_json(Query *q, const QueryCaller *c, const Instance
                 add_int(o, "cabaInstance", (int64_t) i->caba_id);
         }
         json_object_object_add(o, "exitUnknown", json_object_new_boolean(!!(i->flags & INSTANCE_EXIT_UNKNOWN)));
-        json_object_object_add(o, "redacted", json_object_new_boolean(!sees));
-        json_object_object_add(o, "argvTruncated", json_object_new_boolean(sees && (i->flags & INSTANCE_ARGV_TRUNCATED)));
+        json_object_object_add(o, "redacted", json_object_new_boolean(!image));
+        json_object_object_add(o, "argvTruncated", json_object_new_boolean(image && (i->flags & INSTANCE_ARGV_TRUNCATED)));
         if (!sees)
                 return o;
-        if (i->comm[0])
+        if (image && i->comm[0])
                 json_object_object_add(o, "comm", json_object_new_string(i->comm));
-        if (i->exe)
+        if (image && i->exe)
                 json_object_object_add(o, "exe", new_string_utf8(i->exe));
-        if (i->argv && i->argv_len > 0) {
+        if (image && i->argv && i->argv_len > 0) {
                 _cleanup_free_ char *a = argv_to_json(i->argv, i->argv_len);
                 json_object *arr = a ? json_tokener_parse(a) : NULL;
 
@@ -2604,6 +2671,7 @@ static void watch_dispatch(Query *q, QueryWatch *w, const TrackerEvent *e, const
         _cleanup_(json_object_putp) json_object *reply = NULL;
         _cleanup_free_ char *argv = NULL;
         json_object *ev, *proc;
+        Row r = instance_owners(i);
         bool sees;
 
         if (w->subtree) {
@@ -2617,13 +2685,18 @@ static void watch_dispatch(Query *q, QueryWatch *w, const TrackerEvent *e, const
         }
         if (w->types && !(w->types & (1U << e->type)))
                 return;
-        sees = caller_sees_instance(&w->caller, i);
-        if (w->caller.uid != 0 && !sees)
+        /* The event is shown by who the process was then; one of another owner, of a process the caller
+         * may see, only by its time and type (as GetHistory shows it). */
+        sees = owner_is(&w->caller, e->uid, e->loginuid == PROCFS_UNSET_ID ? -1 : (int64_t) e->loginuid);
+        if (!sees && !caller_may_see(&w->caller, &r))
                 return;
-        if (e->argv && e->argv_len > 0)
+        if (sees && e->argv && e->argv_len > 0)
                 argv = argv_to_json(e->argv, e->argv_len);
-        ev = event_json(e->instance, i->pid, (int64_t) e->time, (int) e->type, e->tid, true, e->a, true, e->b,
-                        e->type == LINEAGE_EVENT_COMM || e->type == LINEAGE_EVENT_EXEC ? e->text : NULL, argv);
+        if (sees)
+                ev = event_json(e->instance, i->pid, (int64_t) e->time, (int) e->type, e->tid, true, e->a, true, e->b,
+                                e->type == LINEAGE_EVENT_COMM || e->type == LINEAGE_EVENT_EXEC ? e->text : NULL, argv);
+        else
+                ev = redacted_event_json(e->instance, i->pid, (int64_t) e->time, (int) e->type, e->tid);
         proc = instance_json(q, &w->caller, i);
         reply = json_object_new_object();
         if (!ev || !proc || !reply) {

@@ -48,9 +48,9 @@ static const char *const stmt_sql[_STMT_MAX] = {
                 "INSERT INTO instances (id, boot, pid, start_ticks, start_time, exit_time, birth_parent,"
                 " birth_parent_pid, lineage_source, caba, caba_pid, exit_parent, exit_parent_pid, exit_status,"
                 " exit_signal, comm, exe, argv, uid, euid, gid, egid, login_uid, audit_session, sid, pgid, flags,"
-                " exec_time)"
+                " exec_time, image_uid, image_login_uid)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
-                " ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?29)"
+                " ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?29, ?31, ?32)"
                 " ON CONFLICT (id) DO UPDATE SET exit_time = excluded.exit_time,"
                 " birth_parent = excluded.birth_parent, birth_parent_pid = excluded.birth_parent_pid,"
                 " lineage_source = excluded.lineage_source, caba = excluded.caba, caba_pid = excluded.caba_pid,"
@@ -62,15 +62,16 @@ static const char *const stmt_sql[_STMT_MAX] = {
                 " WHEN ?30 OR exe IS NOT excluded.exe OR (?28 AND argv IS NOT excluded.argv) THEN NULL"
                 " ELSE exec_time END,"
                 " comm = excluded.comm, exe = excluded.exe,"
+                " image_uid = excluded.image_uid, image_login_uid = excluded.image_login_uid,"
                 /* argv is dropped from memory once written: only an exec that changed it rewrites it. */
                 " argv = CASE WHEN ?28 THEN excluded.argv ELSE argv END,"
                 " uid = excluded.uid, euid = excluded.euid, gid = excluded.gid, egid = excluded.egid,"
                 " login_uid = excluded.login_uid, audit_session = excluded.audit_session,"
                 " sid = excluded.sid, pgid = excluded.pgid, flags = excluded.flags",
-        [STMT_EVENT] = "INSERT INTO events (instance, time, type, tid, a, b, text, argv)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        [STMT_EVENT] = "INSERT INTO events (instance, time, type, tid, a, b, text, argv, uid, login_uid)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         /* The exec a written row stands for, if this update replaces it (then it moves to events). */
-        [STMT_ROW_EXEC] = "SELECT exec_time, exe, argv FROM instances WHERE id = ?1 AND exec_time IS NOT NULL"
+        [STMT_ROW_EXEC] = "SELECT exec_time, exe, argv, image_uid, image_login_uid FROM instances WHERE id = ?1 AND exec_time IS NOT NULL"
                           " AND (?2 OR exe IS NOT ?3 OR (?4 AND argv IS NOT ?5))",
         [STMT_ROW_NO_ARGV] = "SELECT 1 FROM instances WHERE id = ?1 AND argv IS NULL",
         [STMT_GAP] = "INSERT INTO gaps (boot, start_time, end_time, lost, cpu, reason)"
@@ -659,6 +660,9 @@ static int move_row_exec(Store *s, const Instance *i, bool new_exec, const char 
                 sqlite3_bind_int64(ev, 3, LINEAGE_EVENT_EXEC);
                 sqlite3_bind_value(ev, 7, sqlite3_column_value(st, 1));
                 sqlite3_bind_value(ev, 8, sqlite3_column_value(st, 2));
+                /* It keeps who may see it. */
+                sqlite3_bind_value(ev, 9, sqlite3_column_value(st, 3));
+                sqlite3_bind_value(ev, 10, sqlite3_column_value(st, 4));
                 r = step_row(s, ev, "event");
         } else if (rc != SQLITE_DONE)
                 r = sqlite_to_errno(rc) ?: -EIO;
@@ -723,6 +727,8 @@ static int sink_instance(const Instance *i, void *userdata) {
         sqlite3_bind_int(st, 28, i->argv_changed);
         bind_opt_int(st, 29, fold, fold ? (int64_t) e->time : 0);
         sqlite3_bind_int(st, 30, e && !fold);
+        sqlite3_bind_int64(st, 31, i->image_uid);
+        bind_opt_int(st, 32, i->image_loginuid != PROCFS_UNSET_ID, i->image_loginuid);
         return step_row(s, st, "instance");
 }
 
@@ -746,6 +752,8 @@ static int sink_event(const TrackerEvent *e, void *userdata) {
         bind_opt_int(st, 6, ids, e->b);
         bind_opt_text(st, 7, e->text);
         bind_opt_text(st, 8, argv);
+        sqlite3_bind_int64(st, 9, e->uid);
+        bind_opt_int(st, 10, e->loginuid != PROCFS_UNSET_ID, e->loginuid);
         return step_row(s, st, "event");
 }
 
@@ -823,7 +831,7 @@ int store_flush(Store *s, Tracker *t) {
 }
 
 #define LIVE_COLUMNS "id, pid, start_ticks, start_time, birth_parent, birth_parent_pid, lineage_source, caba, caba_pid," \
-        " comm, exe, uid, euid, gid, egid, login_uid, audit_session, sid, pgid, flags"
+        " comm, exe, uid, euid, gid, egid, login_uid, audit_session, sid, pgid, flags, image_uid, image_login_uid"
 
 int store_load_live(Store *s, StoreInstanceCallback cb, void *userdata) {
         sqlite3_stmt *st = NULL;
@@ -835,6 +843,10 @@ int store_load_live(Store *s, StoreInstanceCallback cb, void *userdata) {
         sqlite3_bind_int64(st, 1, (int64_t) s->boot);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 const char *src = (const char *) sqlite3_column_text(st, 6), *comm = (const char *) sqlite3_column_text(st, 9);
+                /* Rows from before schema version 8 have no image owner: their owner's (uid, login_uid), as
+                 * before; else image_uid, image_login_uid. */
+                bool old = sqlite3_column_type(st, 20) == SQLITE_NULL;
+                int img_uid = old ? 11 : 20, img_login = old ? 15 : 21;
                 Instance i = {
                         .id = (uint64_t) sqlite3_column_int64(st, 0),
                         .pid = sqlite3_column_int(st, 1),
@@ -854,6 +866,9 @@ int store_load_live(Store *s, StoreInstanceCallback cb, void *userdata) {
                         .sid = sqlite3_column_int(st, 17),
                         .pgid = sqlite3_column_int(st, 18),
                         .flags = (uint32_t) sqlite3_column_int64(st, 19),
+                        .image_uid = (uint32_t) sqlite3_column_int64(st, img_uid),
+                        .image_loginuid = sqlite3_column_type(st, img_login) == SQLITE_NULL
+                                                  ? PROCFS_UNSET_ID : (uint32_t) sqlite3_column_int64(st, img_login),
                         .exit_status = -1,
                         .exit_parent_pid = -1,
                 };

@@ -157,7 +157,8 @@ static void notify(Tracker *t, const TrackerEvent *e, const Instance *i) {
 }
 
 static void observe(Tracker *t, const Instance *i, LineageEventType type, uint64_t time, int32_t tid, int64_t a, int64_t b) {
-        TrackerEvent e = { .instance = i->id, .time = time, .type = type, .tid = tid != i->pid ? tid : 0, .a = a, .b = b };
+        TrackerEvent e = { .instance = i->id, .time = time, .type = type, .tid = tid != i->pid ? tid : 0, .a = a, .b = b,
+                           .uid = i->uid, .loginuid = i->loginuid };
 
         notify(t, &e, i);
 }
@@ -421,6 +422,9 @@ static TrackerEvent *queue_event(Tracker *t, const Instance *i, uint64_t time, L
                 .time = time,
                 .type = type,
                 .tid = tid != i->pid ? tid : 0,
+                /* Who may see it: who the process is now, after the event (a uid change is already applied). */
+                .uid = i->uid,
+                .loginuid = i->loginuid,
         };
         return e;
 }
@@ -456,6 +460,7 @@ static Instance *instance_new(Tracker *t, int32_t pid, uint64_t start_ticks, uin
         i->exit_status = -1;
         i->loginuid = i->sessionid = PROCFS_UNSET_ID;
         i->cred_unprivileged = true; /* until its credentials are known */
+        i->image_loginuid = PROCFS_UNSET_ID; /* and image_uid 0: root's until someone's image is known */
         i->source = LINEAGE_SOURCE_UNKNOWN;
         i->pending_exec = -1;
         t->stats.created++;
@@ -589,6 +594,9 @@ static void inherit_from_parent(Tracker *t, Instance *child, const Instance *p) 
         child->pgid = p->pgid;
         memcpy(child->comm, p->comm, sizeof(child->comm));
         child->exe = intern_ref(p->exe);
+        /* The image is the parent's, and so is whoever may see it. */
+        child->image_uid = p->image_uid;
+        child->image_loginuid = p->image_loginuid;
 }
 
 static void set_birth_parent(Tracker *t, Instance *i, Instance *parent, int32_t parent_tgid, LineageSource source) {
@@ -758,8 +766,15 @@ void tracker_handle_event(Tracker *t, const CnprocEvent *ev) {
 
                 procfs_sanitize_comm(ev->comm.comm, strnlen(ev->comm.comm, sizeof(ev->comm.comm)), comm, sizeof(comm));
                 /* A thread renaming itself does not rename the process. */
-                if (ev->pid == ev->tgid)
+                if (ev->pid == ev->tgid) {
                         memcpy(i->comm, comm, sizeof(i->comm));
+                        /* One owner per image: a name given under another owner than the executable's
+                         * leaves an image neither of them may see whole. Only root sees it then. */
+                        if (i->image_uid != i->uid || i->image_loginuid != i->loginuid) {
+                                i->image_uid = 0;
+                                i->image_loginuid = PROCFS_UNSET_ID;
+                        }
+                }
                 e = queue_event(t, i, time, ev->type, ev->pid);
                 if (e)
                         e->text = strdup(comm);
@@ -866,7 +881,7 @@ void tracker_scan_begin(Tracker *t, uint64_t at_ns) {
 }
 
 int tracker_scan_add(Tracker *t, const ProcInfo *info, const int32_t *tids, size_t n_tids, int32_t caba_tgid) {
-        bool fresh = false, same_session;
+        bool fresh = false, image_new, same_session;
         Instance *i;
 
         if (!(info->have & PROCFS_STAT) || info->pid <= 0)
@@ -898,9 +913,16 @@ int tracker_scan_add(Tracker *t, const ProcInfo *info, const int32_t *tids, size
         }
         /* Found now, or still in the session we knew: its credentials from here on are what the scan read. */
         same_session = fresh || i->sessionid == info->sessionid;
+        /* A known image keeps its owner; a new one (a process found, or an exec we missed) is its owner's
+         * now: what it was when it exec'd cannot be known. */
+        image_new = fresh || ((info->have & PROCFS_EXE) && info->exe && !streq(i->exe ?: "", info->exe));
         apply_facts(t, i, info);
         if (same_session && (info->have & PROCFS_LOGIN) && (info->have & PROCFS_STATUS))
                 cred_window_restart(i);
+        if (image_new && (info->have & PROCFS_STATUS)) {
+                i->image_uid = i->uid;
+                i->image_loginuid = i->loginuid;
+        }
         /* The scan's thread list replaces ours: exits of threads may have been lost. */
         free(i->tids);
         i->tids = NULL;
@@ -1120,7 +1142,7 @@ void tracker_foreach_needs_info(Tracker *t, TrackerInfoCallback cb, void *userda
 static void observe_exec(Tracker *t, Instance *i) {
         /* Borrowed for the observers only: they do not keep or free it. */
         TrackerEvent e = { .instance = i->id, .type = LINEAGE_EVENT_EXEC, .text = (char *) i->exe, .argv = i->argv,
-                           .argv_len = i->argv_len };
+                           .argv_len = i->argv_len, .uid = i->image_uid, .loginuid = i->image_loginuid };
 
         if (t->n_observers == 0)
                 return;
@@ -1130,10 +1152,20 @@ static void observe_exec(Tracker *t, Instance *i) {
 }
 
 /* The exec part of tracker_apply_info(): the new image, onto the instance and its queued exec event. */
+/* The image of i is now that of its last exec: it belongs to whoever the process was at that exec (the
+ * stamp of its queued event), else to its owner now. */
+static void set_image_owner_from_exec(Tracker *t, Instance *i) {
+        const TrackerEvent *e = tracker_pending_exec(t, i);
+
+        i->image_uid = e ? e->uid : i->uid;
+        i->image_loginuid = e ? e->loginuid : i->loginuid;
+}
+
 static void apply_exec_info(Tracker *t, Instance *i, const ProcInfo *info) {
         TrackerEvent *e;
 
         i->needs_info = false;
+        set_image_owner_from_exec(t, i);
         if (!(info->have & PROCFS_STAT) || !ticks_match(i->start_ticks, info->start_ticks)) {
                 /* Gone before we could look (or the pid is someone else's now). */
                 forget_image(t, i);

@@ -74,6 +74,10 @@ struct Instance {
         int32_t sid, pgid;
         uint32_t uid, euid, gid, egid;
         uint32_t loginuid, sessionid;   /* PROCFS_UNSET_ID when unset */
+        /* Who it was (real uid, loginuid) when comm, exe and argv were taken: at its last exec, its
+         * parent's at fork, at a scan its owner then; 0 and PROCFS_UNSET_ID: root's only (the name was
+         * changed by another owner than the executable's). Who may see the image, whoever owns it now. */
+        uint32_t image_uid, image_loginuid;
         char comm[32];                  /* sanitized, possibly shortened: the full name is in the database */
         const char *exe;                /* interned: shared by every instance running the same file */
         char *argv;                     /* NUL-separated, freed after it was written */
@@ -88,7 +92,7 @@ struct Instance {
         Instance *dirty_next;
         int32_t *tids;                  /* live non-leader threads, only when there are any */
         uint32_t n_tids, n_tids_alloc;
-        /* Bit-fields keep the struct at 256 bytes: it is most of the memory per live process. */
+        /* Bit-fields keep the struct small (264 bytes): it is most of the memory per live process. */
         bool leader_exited : 1;
         bool dirty : 1;
         bool needs_info : 1;            /* exec seen: read exe/argv at the end of the batch */
@@ -124,6 +128,8 @@ typedef struct TrackerEvent {
         char *text;                     /* comm (comm, exec), exe (exec) — owned */
         char *argv;                     /* exec: NUL-separated, owned */
         uint32_t argv_len;
+        /* Who the process was at the event (a uid event: the new real uid): who may see it. */
+        uint32_t uid, loginuid;         /* real uid; loginuid as far as known (PROCFS_UNSET_ID: unset) */
 } TrackerEvent;
 
 /* A gap in the record. */

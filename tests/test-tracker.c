@@ -360,6 +360,67 @@ static void test_exec_then_exit(void) {
         ASSERT_TRUE(rows[id].argv_changed);
 }
 
+/* Who the process was at each event (its real uid, after a uid change) and when its image was taken. */
+static uint32_t observed_exec_uids[8];
+static unsigned n_observed_execs;
+
+static void observe_execs(const TrackerEvent *e, const Instance *i, void *userdata) {
+        if (e->type == LINEAGE_EVENT_EXEC && n_observed_execs < ELEMENTSOF(observed_exec_uids))
+                observed_exec_uids[n_observed_execs++] = e->uid;
+}
+
+static void exec_with_image(Tracker *t, int32_t pid, const char *exe) {
+        ProcInfo info = { .have = PROCFS_STAT | PROCFS_EXE, .pid = pid, .exe = (char *) exe };
+
+        simple(t, LINEAGE_EVENT_EXEC, pid, pid);
+        info.start_ticks = tracker_get(t, pid)->start_ticks;
+        snprintf(info.comm, sizeof(info.comm), "%s", strrchr(exe, '/') + 1);
+        tracker_apply_info(t, tracker_get(t, pid), &info);
+}
+
+static void set_uid(Tracker *t, int32_t pid, uint32_t uid) {
+        CnprocEvent e = ev(LINEAGE_EVENT_UID, pid, pid);
+
+        e.id.r = e.id.e = uid;
+        tracker_handle_event(t, &e);
+}
+
+static void test_owner_stamps(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+        uint32_t want[] = { 0, 1000, 1000, 0, 0 }; /* exec, uid, exec of 60; uid, comm of 70 */
+        CnprocEvent e;
+        Instance *i;
+
+        n_observed_execs = 0;
+        CHECK(tracker_add_observer(t, observe_execs, NULL) >= 0);
+        scan_root(t, 1, 0);
+        fork_proc(t, 1, 60);
+        /* Root runs a command line, drops to 1000, runs another. */
+        exec_with_image(t, 60, "/usr/bin/bash");
+        set_uid(t, 60, 1000);
+        i = tracker_get(t, 60);
+        CHECK(i->uid == 1000 && i->image_uid == 0 && i->image_loginuid == PROCFS_UNSET_ID);
+        fork_proc(t, 60, 61); /* before the exec: it runs root's image, and it is root's to see */
+        CHECK(tracker_get(t, 61)->uid == 1000 && tracker_get(t, 61)->image_uid == 0);
+        exec_with_image(t, 60, "/usr/bin/sleep");
+        CHECK(i->image_uid == 1000);
+        fork_proc(t, 60, 70);
+        CHECK(tracker_get(t, 70)->image_uid == 1000);
+        /* 1000's process becomes root's and renames itself: the image is nobody's but root's. */
+        set_uid(t, 70, 0);
+        e = ev(LINEAGE_EVENT_COMM, 70, 70);
+        strcpy(e.comm.comm, "secret-name");
+        tracker_handle_event(t, &e);
+        CHECK(tracker_get(t, 70)->image_uid == 0 && tracker_get(t, 70)->image_loginuid == PROCFS_UNSET_ID);
+        flush(t);
+        CHECK(n_events == ELEMENTSOF(want));
+        for (unsigned k = 0; k < n_events && k < ELEMENTSOF(want); k++)
+                CHECK(events[k].uid == want[k] && events[k].loginuid == PROCFS_UNSET_ID);
+        CHECK(rows[id_of(t, 60)].image_uid == 1000);
+        CHECK(n_observed_execs == 2 && observed_exec_uids[0] == 0 && observed_exec_uids[1] == 1000);
+        tracker_remove_observer(t, NULL);
+}
+
 /* ---- the needs-info list ---- */
 
 typedef struct Visits {
@@ -790,6 +851,7 @@ int main(void) {
         test_complex_sessions();
         test_loss_and_unknown();
         test_ids_and_comm();
+        test_owner_stamps();
         test_needs_info();
         test_needs_info_differential();
         test_outlived_login();
