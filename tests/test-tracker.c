@@ -392,32 +392,32 @@ static void test_owner_stamps(void) {
         Instance *i;
 
         n_observed_execs = 0;
-        CHECK(tracker_add_observer(t, observe_execs, NULL) >= 0);
+        ASSERT_TRUE(tracker_add_observer(t, observe_execs, NULL) >= 0);
         scan_root(t, 1, 0);
         fork_proc(t, 1, 60);
         /* Root runs a command line, drops to 1000, runs another. */
         exec_with_image(t, 60, "/usr/bin/bash");
         set_uid(t, 60, 1000);
         i = tracker_get(t, 60);
-        CHECK(i->uid == 1000 && i->image_uid == 0 && i->image_loginuid == PROCFS_UNSET_ID);
+        ASSERT_TRUE(i->uid == 1000 && i->image_uid == 0 && i->image_loginuid == PROCFS_UNSET_ID);
         fork_proc(t, 60, 61); /* before the exec: it runs root's image, and it is root's to see */
-        CHECK(tracker_get(t, 61)->uid == 1000 && tracker_get(t, 61)->image_uid == 0);
+        ASSERT_TRUE(tracker_get(t, 61)->uid == 1000 && tracker_get(t, 61)->image_uid == 0);
         exec_with_image(t, 60, "/usr/bin/sleep");
-        CHECK(i->image_uid == 1000);
+        ASSERT_TRUE(i->image_uid == 1000);
         fork_proc(t, 60, 70);
-        CHECK(tracker_get(t, 70)->image_uid == 1000);
+        ASSERT_TRUE(tracker_get(t, 70)->image_uid == 1000);
         /* 1000's process becomes root's and renames itself: the image is nobody's but root's. */
         set_uid(t, 70, 0);
         e = ev(LINEAGE_EVENT_COMM, 70, 70);
         strcpy(e.comm.comm, "secret-name");
         tracker_handle_event(t, &e);
-        CHECK(tracker_get(t, 70)->image_uid == 0 && tracker_get(t, 70)->image_loginuid == PROCFS_UNSET_ID);
+        ASSERT_TRUE(tracker_get(t, 70)->image_uid == 0 && tracker_get(t, 70)->image_loginuid == PROCFS_UNSET_ID);
         flush(t);
-        CHECK(n_events == ELEMENTSOF(want));
+        ASSERT_TRUE(n_events == ELEMENTSOF(want));
         for (unsigned k = 0; k < n_events && k < ELEMENTSOF(want); k++)
-                CHECK(events[k].uid == want[k] && events[k].loginuid == PROCFS_UNSET_ID);
-        CHECK(rows[id_of(t, 60)].image_uid == 1000);
-        CHECK(n_observed_execs == 2 && observed_exec_uids[0] == 0 && observed_exec_uids[1] == 1000);
+                ASSERT_TRUE(events[k].uid == want[k] && events[k].loginuid == PROCFS_UNSET_ID);
+        ASSERT_TRUE(rows[id_of(t, 60)].image_uid == 1000);
+        ASSERT_TRUE(n_observed_execs == 2 && observed_exec_uids[0] == 0 && observed_exec_uids[1] == 1000);
         tracker_remove_observer(t, NULL);
 }
 
