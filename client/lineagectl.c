@@ -554,6 +554,11 @@ static int report_error(const char *method, json_object *call, const char *name,
                         log_error("lineaged ended the watch: events were not read fast enough.");
                 return -ENOBUFS;
         }
+        if (streq(n, "LimitsExceeded")) {
+                log_error("lineaged refused to answer %s: %s", method,
+                          message ?: "this user's connections hold too many unread replies.");
+                return -ENOBUFS;
+        }
         if (streq(n, "TooManyWatchers")) {
                 log_error("lineaged serves too many watchers already (limit %" PRIi64 ").", jint_or(eparams, "limit", 0));
                 return -EUSERS;

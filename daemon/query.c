@@ -2673,21 +2673,42 @@ static int watch_collect_subtree(Query *q, QueryWatch *w, uint64_t root) {
         return 0;
 }
 
+/* The watcher limit a new watch of uid would pass, 0 if none: root has slots nobody else can take. */
+static unsigned watch_limit(Query *q, uid_t uid) {
+        unsigned unprivileged = 0, of_uid = 0;
+
+        if (q->n_watches >= QUERY_WATCHERS_MAX)
+                return QUERY_WATCHERS_MAX;
+        if (uid == 0)
+                return 0;
+        for (QueryWatch *w = q->watches; w; w = w->next) {
+                unprivileged += w->caller.uid != 0;
+                of_uid += w->caller.uid == uid;
+        }
+        if (of_uid >= QUERY_WATCHERS_PER_UID)
+                return QUERY_WATCHERS_PER_UID;
+        if (unprivileged >= QUERY_WATCHERS_MAX - QUERY_WATCHERS_ROOT)
+                return QUERY_WATCHERS_MAX - QUERY_WATCHERS_ROOT;
+        return 0;
+}
+
 int query_watch_new(Query *q, const QueryCaller *caller, json_object *params, QueryWatchCallback cb,
                     QueryWatchEnded ended_cb, void *userdata, QueryWatch **ret, QueryError *ret_error) {
         _cleanup_(query_watch_freep) QueryWatch *w = NULL;
         json_object *types;
         QueryError e = {};
+        unsigned limit;
         int r;
 
         r = check_known_params(params, &e, "pid", "instance", "types", NULL);
         if (r < 0)
                 goto fail;
-        if (q->n_watches >= QUERY_WATCHERS_MAX) {
+        limit = watch_limit(q, caller->uid);
+        if (limit > 0) {
                 json_object *p = json_object_new_object();
 
                 if (p)
-                        add_int(p, "limit", QUERY_WATCHERS_MAX);
+                        add_int(p, "limit", limit);
                 r = set_error(&e, QUERY_ERROR_TOO_MANY_WATCHERS, p);
                 goto fail;
         }

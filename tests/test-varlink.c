@@ -1033,6 +1033,8 @@ static void test_connection_limit(void) {
         check_ok(varlink_server_listen_path(t.server, t.path, 0666));
         varlink_server_get_limits(t.server, &limits);
         limits.max_connections = 3;
+        check(varlink_server_set_limits(t.server, &limits) == -EINVAL); /* the root reserve must be less */
+        limits.root_connections = 0;
         check_ok(varlink_server_set_limits(t.server, &limits));
         for (int i = 0; i < 3; i++) {
                 client_connect(&t, &c[i]);
