@@ -2113,6 +2113,10 @@ static int verb_status(void) {
         print_field(19, "Kernel filter", "%s", jbool(s, "kernelFilter") ? "yes" : "no");
         if (jint(s, "memory", &v))
                 print_field(19, "Memory", "%s", format_bytes(buf, sizeof(buf), v));
+        if (jint(s, "varlinkOutputQueued", &v))
+                print_field(19, "Unread output", "%s queued; %" PRIi64 " streams dropped, %" PRIi64 " replies refused",
+                            format_bytes(buf, sizeof(buf), v), jint_or(s, "varlinkStreamsDropped", 0),
+                            jint_or(s, "varlinkRepliesRefused", 0));
         return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "hashmap.h"
 #include "procfs.h"
 #include "query.h"
+#include "varlink.h"
 
 #define ANCESTORS_MAX 4096U             /* birth chains are short; this bounds a corrupt, cyclic one */
 #define DESCENDANTS_DEFAULT 10000U
@@ -26,7 +27,6 @@
 #define ANCESTRY_MAX 8U                 /* processes named in a ResolveBatch ancestry */
 #define ANCESTRY_MAX_WALK 4096U         /* how far up ResolveBatch looks for a login */
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
 
 /* Columns of instances every Process is built from, in this order. */
@@ -2402,6 +2402,7 @@ static int method_get_status(Query *q, const QueryCaller *c, json_object *params
         json_object *reply, *st, *events;
         CnprocStats cs = {};
         TrackerStats ts = {};
+        VarlinkStats vs;
         int r, err;
 
         r = check_known_params(params, e, NULL);
@@ -2446,7 +2447,11 @@ static int method_get_status(Query *q, const QueryCaller *c, json_object *params
         add_int(st, "receiveBuffer", cs.rcvbuf);
         json_object_object_add(st, "kernelFilter", json_object_new_boolean(cs.filtered));
         add_int(st, "memory", (int64_t) rss_bytes());
-        add_int(st, "varlinkConnections", daemon_varlink_connections(q->daemon));
+        daemon_varlink_stats(q->daemon, &vs);
+        add_int(st, "varlinkConnections", vs.n_connections);
+        add_int(st, "varlinkOutputQueued", (int64_t) vs.output_queued);
+        add_int(st, "varlinkStreamsDropped", (int64_t) vs.streams_dropped);
+        add_int(st, "varlinkRepliesRefused", (int64_t) vs.replies_refused);
         json_object_object_add(reply, "status", st);
         *ret = reply;
         return 0;
