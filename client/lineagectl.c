@@ -554,6 +554,11 @@ static int report_error(const char *method, json_object *call, const char *name,
                         log_error("lineaged ended the watch: events were not read fast enough.");
                 return -ENOBUFS;
         }
+        if (streq(n, "LimitsExceeded")) {
+                log_error("lineaged refused to answer %s: %s", method,
+                          message ?: "this user's connections hold too many unread replies.");
+                return -ENOBUFS;
+        }
         if (streq(n, "TooManyWatchers")) {
                 log_error("lineaged serves too many watchers already (limit %" PRIi64 ").", jint_or(eparams, "limit", 0));
                 return -EUSERS;
@@ -2132,6 +2137,10 @@ static int verb_status(void) {
         print_field(19, "Kernel filter", "%s", jbool(s, "kernelFilter") ? "yes" : "no");
         if (jint(s, "memory", &v))
                 print_field(19, "Memory", "%s", format_bytes(buf, sizeof(buf), v));
+        if (jint(s, "varlinkOutputQueued", &v))
+                print_field(19, "Unread output", "%s queued; %" PRIi64 " streams dropped, %" PRIi64 " replies refused",
+                            format_bytes(buf, sizeof(buf), v), jint_or(s, "varlinkStreamsDropped", 0),
+                            jint_or(s, "varlinkRepliesRefused", 0));
         return 0;
 }
 

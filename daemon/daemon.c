@@ -369,9 +369,14 @@ int64_t daemon_realtime_offset(Daemon *d) {
 unsigned daemon_varlink_connections(Daemon *d) {
         VarlinkStats st = {};
 
-        if (d->varlink)
-                lineage_varlink_get_stats(d->varlink, &st);
+        daemon_varlink_stats(d, &st);
         return st.n_connections;
+}
+
+void daemon_varlink_stats(Daemon *d, VarlinkStats *ret) {
+        *ret = (VarlinkStats) {};
+        if (d->varlink)
+                lineage_varlink_get_stats(d->varlink, ret);
 }
 
 bool daemon_kernel_has_caba(Daemon *d) {

@@ -67,6 +67,9 @@ CabaAgreement daemon_check_caba(Daemon *d, Instance *i, int32_t kernel_tgid);
 bool daemon_kernel_has_caba(Daemon *d);
 uint64_t daemon_caba_disagreements(Daemon *d);
 unsigned daemon_varlink_connections(Daemon *d);
+/* The varlink server's counters (all zero without a varlink server). */
+struct VarlinkStats;
+void daemon_varlink_stats(Daemon *d, struct VarlinkStats *ret);
 uint64_t daemon_pruned(Daemon *d);
 /* CLOCK_REALTIME - CLOCK_MONOTONIC of the running boot, ns. */
 int64_t daemon_realtime_offset(Daemon *d);

@@ -34,6 +34,15 @@ static int reply_query_error(VarlinkCall *call, QueryError *e) {
         return r;
 }
 
+/* The reply does not fit the output budgets: the caller has too much unread (see varlink.h). */
+static int reply_limits_exceeded(VarlinkCall *call) {
+        _cleanup_json_ json_object *p = json_object_new_object();
+
+        if (!p || json_object_object_add(p, "available", json_object_new_int64((int64_t) varlink_call_output_room(call))) < 0)
+                return -ENOMEM;
+        return varlink_call_reply_error(call, QUERY_ERROR_LIMITS_EXCEEDED, p);
+}
+
 /* GetDescendants can be 50 MB: its text goes from the rows to the socket with no json-c tree and no copy. */
 static int reply_descendants(VarlinkCall *call, LineageVarlink *v, const QueryCaller *caller, json_object *parameters) {
         struct iovec *iov = NULL;
@@ -46,7 +55,8 @@ static int reply_descendants(VarlinkCall *call, LineageVarlink *v, const QueryCa
                                       &base, &iov, &n_iov, &e);
         if (r < 0)
                 return reply_query_error(call, &e);
-        return varlink_call_reply_iov(call, base, iov, n_iov);
+        r = varlink_call_reply_iov(call, base, iov, n_iov);
+        return r == -ENOBUFS ? reply_limits_exceeded(call) : r;
 }
 
 static int method_generic(VarlinkCall *call, json_object *parameters, void *userdata) {
@@ -56,12 +66,18 @@ static int method_generic(VarlinkCall *call, json_object *parameters, void *user
         QueryError e = {};
         QueryCaller caller;
 
+        int r;
+
+        /* Nothing fits while the caller leaves its budget full of unread replies: do not build one. */
+        if (varlink_call_output_room(call) == 0)
+                return reply_limits_exceeded(call);
         caller_of(call, &caller);
         if (streq(dot + 1, "GetDescendants"))
                 return reply_descendants(call, v, &caller, parameters);
         if (query_call(v->query, dot + 1, &caller, parameters, &reply, &e) < 0)
                 return reply_query_error(call, &e);
-        return varlink_call_reply(call, reply);
+        r = varlink_call_reply(call, reply);
+        return r == -ENOBUFS ? reply_limits_exceeded(call) : r;
 }
 
 static WatchStream *watch_stream_free(WatchStream *s) {
@@ -69,6 +85,7 @@ static WatchStream *watch_stream_free(WatchStream *s) {
                 return NULL;
         query_watch_free(s->watch);
         varlink_call_set_cancel(s->call, NULL, NULL);
+        varlink_call_set_overflow(s->call, NULL, NULL);
         varlink_call_unref(s->call);
         free(s);
         return NULL;
@@ -90,7 +107,7 @@ static void on_watch_ended(QueryWatch *w, const char *error, void *userdata) {
         json_object *p = json_object_new_object();
 
         if (p)
-                json_object_object_add(p, "dropped", json_object_new_int64(1));
+                json_object_object_add(p, "dropped", json_object_new_int64((int64_t) MAX(varlink_call_get_dropped(s->call), 1U)));
         log_debug("Watch stream of a varlink client ended (%s) after %" PRIu64 " events.", error, s->sent);
         /* The output buffer is full: the error goes after what is queued; the client sees it last. */
         (void) varlink_call_reply_error(s->call, error, p);
@@ -100,6 +117,11 @@ static void on_watch_ended(QueryWatch *w, const char *error, void *userdata) {
 
 static void on_watch_cancelled(VarlinkCall *call, void *userdata) {
         watch_stream_free(userdata);
+}
+
+/* The server dropped this stream's queued events to keep within the output budgets. */
+static void on_watch_overflow(VarlinkCall *call, void *userdata) {
+        on_watch_ended(NULL, QUERY_ERROR_TOO_SLOW, userdata);
 }
 
 static int method_watch(VarlinkCall *call, json_object *parameters, void *userdata) {
@@ -124,6 +146,7 @@ static int method_watch(VarlinkCall *call, json_object *parameters, void *userda
         }
         s->call = varlink_call_ref(call);
         varlink_call_set_cancel(call, on_watch_cancelled, s);
+        varlink_call_set_overflow(call, on_watch_overflow, s);
         return 0; /* pending: events follow as notifications */
 }
 

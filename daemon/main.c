@@ -1,10 +1,32 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lineaged: command line parsing; the work is in daemon.c. */
 #include <getopt.h>
+#include <malloc.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "daemon.h"
 #include "lineage/names.h"
+#include "varlink.h"
+
+/* Every varlink connection is a descriptor: a soft limit of 1024 (the usual one outside the unit) would
+ * run out before the connection limit, and then nobody, root included, gets in. sd-event uses epoll, so
+ * the hard limit is safe to take. */
+static void raise_fd_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return;
+        if (rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                        (void) getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        if (rl.rlim_cur < VARLINK_MAX_CONNECTIONS + 64U)
+                log_warning("The file descriptor limit (%llu) is below the varlink connection limit (%u) and what "
+                            "the daemon needs besides: connections may be refused early, ignoring.",
+                            (unsigned long long) rl.rlim_cur, VARLINK_MAX_CONNECTIONS);
+}
 
 static void help(void) {
         printf("lineaged — remembers where every process came from.\n\n"
@@ -202,6 +224,11 @@ int main(int argc, char **argv) {
                 return 2;
         }
 
+        raise_fd_limit();
+        /* Output buffers of slow clients come and go by the megabyte: a fixed threshold keeps them mapped
+         * on their own and given back when freed, where glibc's sliding one would move them into the heap
+         * and leave holes that count against the output budgets' purpose. */
+        (void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
         r = daemon_new(&d, &config);
         if (r < 0)
                 return 1;

@@ -11,6 +11,7 @@
 #include "hashmap.h"
 #include "procfs.h"
 #include "query.h"
+#include "varlink.h"
 
 #define ANCESTORS_MAX 4096U             /* birth chains are short; this bounds a corrupt, cyclic one */
 #define DESCENDANTS_DEFAULT 10000U
@@ -26,7 +27,6 @@
 #define ANCESTRY_MAX 8U                 /* processes named in a ResolveBatch ancestry */
 #define ANCESTRY_MAX_WALK 4096U         /* how far up ResolveBatch looks for a login */
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
 
 /* Columns of instances every Process is built from, in this order. */
@@ -2482,6 +2482,7 @@ static int method_get_status(Query *q, const QueryCaller *c, json_object *params
         json_object *reply, *st, *events;
         CnprocStats cs = {};
         TrackerStats ts = {};
+        VarlinkStats vs;
         int r, err;
 
         r = check_known_params(params, e, NULL);
@@ -2526,7 +2527,11 @@ static int method_get_status(Query *q, const QueryCaller *c, json_object *params
         add_int(st, "receiveBuffer", cs.rcvbuf);
         json_object_object_add(st, "kernelFilter", json_object_new_boolean(cs.filtered));
         add_int(st, "memory", (int64_t) rss_bytes());
-        add_int(st, "varlinkConnections", daemon_varlink_connections(q->daemon));
+        daemon_varlink_stats(q->daemon, &vs);
+        add_int(st, "varlinkConnections", vs.n_connections);
+        add_int(st, "varlinkOutputQueued", (int64_t) vs.output_queued);
+        add_int(st, "varlinkStreamsDropped", (int64_t) vs.streams_dropped);
+        add_int(st, "varlinkRepliesRefused", (int64_t) vs.replies_refused);
         json_object_object_add(reply, "status", st);
         *ret = reply;
         return 0;
@@ -2762,21 +2767,42 @@ static int watch_collect_subtree(Query *q, QueryWatch *w, uint64_t root) {
         return 0;
 }
 
+/* The watcher limit a new watch of uid would pass, 0 if none: root has slots nobody else can take. */
+static unsigned watch_limit(Query *q, uid_t uid) {
+        unsigned unprivileged = 0, of_uid = 0;
+
+        if (q->n_watches >= QUERY_WATCHERS_MAX)
+                return QUERY_WATCHERS_MAX;
+        if (uid == 0)
+                return 0;
+        for (QueryWatch *w = q->watches; w; w = w->next) {
+                unprivileged += w->caller.uid != 0;
+                of_uid += w->caller.uid == uid;
+        }
+        if (of_uid >= QUERY_WATCHERS_PER_UID)
+                return QUERY_WATCHERS_PER_UID;
+        if (unprivileged >= QUERY_WATCHERS_MAX - QUERY_WATCHERS_ROOT)
+                return QUERY_WATCHERS_MAX - QUERY_WATCHERS_ROOT;
+        return 0;
+}
+
 int query_watch_new(Query *q, const QueryCaller *caller, json_object *params, QueryWatchCallback cb,
                     QueryWatchEnded ended_cb, void *userdata, QueryWatch **ret, QueryError *ret_error) {
         _cleanup_(query_watch_freep) QueryWatch *w = NULL;
         json_object *types;
         QueryError e = {};
+        unsigned limit;
         int r;
 
         r = check_known_params(params, &e, "pid", "instance", "types", NULL);
         if (r < 0)
                 goto fail;
-        if (q->n_watches >= QUERY_WATCHERS_MAX) {
+        limit = watch_limit(q, caller->uid);
+        if (limit > 0) {
                 json_object *p = json_object_new_object();
 
                 if (p)
-                        add_int(p, "limit", QUERY_WATCHERS_MAX);
+                        add_int(p, "limit", limit);
                 r = set_error(&e, QUERY_ERROR_TOO_MANY_WATCHERS, p);
                 goto fail;
         }

@@ -28,10 +28,13 @@ typedef struct QueryCaller {
 #define QUERY_ERROR_DATABASE "org.lineaged.Lineage.DatabaseError"
 #define QUERY_ERROR_TOO_SLOW "org.lineaged.Lineage.TooSlow"
 #define QUERY_ERROR_TOO_MANY_WATCHERS "org.lineaged.Lineage.TooManyWatchers"
+#define QUERY_ERROR_LIMITS_EXCEEDED "org.lineaged.Lineage.LimitsExceeded"
 #define QUERY_ERROR_INVALID_PARAMETER "org.varlink.service.InvalidParameter"
 #define QUERY_ERROR_METHOD_NOT_FOUND "org.varlink.service.MethodNotFound"
 
 #define QUERY_WATCHERS_MAX 256U          /* concurrent Watch streams, all clients together */
+#define QUERY_WATCHERS_ROOT 32U          /* of those, only uid 0 may start: the others hold at most 224 */
+#define QUERY_WATCHERS_PER_UID 128U      /* of one other uid, varlink and D-Bus together */
 
 /* A failed call: error is one of the names above; parameters (may be NULL) is owned by the QueryError. */
 typedef struct QueryError {

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 
+#include "hashmap.h"
 #include "varlink.h"
 
 /* Buffers start small and shrink back when idle: most connections carry a few hundred bytes. */
@@ -59,11 +60,18 @@ static const char service_description[] =
 
 static const VarlinkLimits limits_default = {
         .max_message_size = 1024U * 1024U,
-        .max_output_buffer = 16U * 1024U * 1024U,
+        .max_output_buffer = VARLINK_MAX_OUTPUT_BUFFER,
         .max_reply_size = 64U * 1024U * 1024U,
-        .max_connections = 1024,
-        .max_connections_per_uid = 128,
+        .max_connections = VARLINK_MAX_CONNECTIONS,
+        .root_connections = VARLINK_ROOT_CONNECTIONS,
+        .max_connections_per_uid = VARLINK_MAX_CONNECTIONS_PER_UID,
+        .max_output_per_uid = VARLINK_OUTPUT_PER_UID,
+        .max_output_total = VARLINK_OUTPUT_TOTAL,
+        .max_output_root = VARLINK_OUTPUT_ROOT,
 };
+
+/* Key of the connections without credentials (not on AF_UNIX): one unprivileged "user" together. */
+#define UID_UNKNOWN ((uint64_t) UINT32_MAX + 1)
 
 typedef enum CallState {
         CALL_PENDING,
@@ -93,6 +101,13 @@ typedef struct VarlinkListener {
         ino_t ino;
 } VarlinkListener;
 
+/* What the connections of one peer uid hold together. */
+typedef struct VarlinkUser {
+        uint64_t key;                   /* the uid, or UID_UNKNOWN */
+        unsigned n_connections;
+        size_t output;                  /* bytes queued for them */
+} VarlinkUser;
+
 typedef struct VarlinkConnection VarlinkConnection;
 struct VarlinkConnection {
         VarlinkServer *server;
@@ -102,6 +117,8 @@ struct VarlinkConnection {
         sd_event_source *more;          /* continues work left over when a wakeup's rounds ran out */
         struct ucred ucred;
         bool have_ucred;
+        bool privileged;                /* uid 0 (in the server's user namespace) */
+        VarlinkUser *user;
 
         /* Input: [in_start, in_end) is unconsumed; no NUL in [in_start, in_scanned). Pipelined calls wait
          * here unparsed, so max_message_size bounds them too. */
@@ -110,6 +127,9 @@ struct VarlinkConnection {
         /* Output: [out_start, out_end) is queued for the socket. */
         char *out;
         size_t out_alloc, out_start, out_end;
+        uint64_t out_sent;              /* bytes of out ever sent: out_start's offset in the stream */
+        bool out_partial;               /* the send stopped within a message */
+        size_t accounted;               /* output size last added to the user's and server's totals */
         /* A reply in pieces (varlink_call_reply_iov), sent after out; nothing is dispatched meanwhile. */
         char *big_base;
         struct iovec *big_iov;
@@ -129,6 +149,12 @@ struct VarlinkCall {
         bool have_ucred;
         VarlinkCancel cancel;
         void *cancel_userdata;
+        VarlinkOverflow overflow;
+        void *overflow_userdata;
+        bool overflowed;                /* notifications dropped for a budget: the owner ends it */
+        uint64_t stream_start;          /* offset in the output stream of the first notification */
+        uint64_t notified;              /* notifications queued */
+        uint64_t dropped;               /* notifications not delivered */
 };
 
 struct VarlinkServer {
@@ -143,6 +169,10 @@ struct VarlinkServer {
         size_t n_listeners;
         sd_event_source *resume_source; /* re-enables accepting after EMFILE & co */
         VarlinkConnection *connections;
+        Hashmap *users;                 /* key -> VarlinkUser, while it has connections */
+        unsigned n_unprivileged;        /* connections of uids other than 0 */
+        size_t output_unprivileged;     /* bytes queued for them */
+        size_t output_root;
         VarlinkStats stats;
 };
 
@@ -493,8 +523,187 @@ void varlink_call_set_cancel(VarlinkCall *call, VarlinkCancel cancel, void *user
         call->cancel_userdata = userdata;
 }
 
+void varlink_call_set_overflow(VarlinkCall *call, VarlinkOverflow overflow, void *userdata) {
+        if (!call)
+                return;
+        call->overflow = overflow;
+        call->overflow_userdata = userdata;
+}
+
+uint64_t varlink_call_get_dropped(VarlinkCall *call) {
+        return call ? call->dropped : 0;
+}
+
 static size_t connection_output_size(VarlinkConnection *c) {
         return c->out_end - c->out_start + c->big_left;
+}
+
+/* ---- output budgets ---- */
+
+/* Brings the user's and the server's totals up to date with what c has queued now. */
+static void connection_account(VarlinkConnection *c) {
+        VarlinkServer *s = c->server;
+        size_t now = connection_output_size(c);
+
+        if (c->privileged)
+                s->output_root = s->output_root - c->accounted + now;
+        else
+                s->output_unprivileged = s->output_unprivileged - c->accounted + now;
+        c->user->output = c->user->output - c->accounted + now;
+        s->stats.output_queued = s->stats.output_queued - c->accounted + now;
+        c->accounted = now;
+}
+
+static size_t room_left(size_t budget, size_t used) {
+        return used < budget ? budget - used : 0;
+}
+
+static size_t connection_output_room(VarlinkConnection *c) {
+        const VarlinkServer *s = c->server;
+
+        if (c->privileged)
+                return room_left(s->limits.max_output_root, s->output_root);
+        return MIN(room_left(s->limits.max_output_per_uid, c->user->output),
+                   room_left(s->limits.max_output_total, s->output_unprivileged));
+}
+
+size_t varlink_call_output_room(VarlinkCall *call) {
+        return call && call->connection ? connection_output_room(call->connection) : 0;
+}
+
+/* The budget that adding need bytes to c would exceed: whose streams may be dropped to make room. */
+typedef enum BudgetScope {
+        SCOPE_NONE,
+        SCOPE_ROOT,             /* uid 0's connections */
+        SCOPE_USER,             /* the connections of c's uid */
+        SCOPE_UNPRIVILEGED,     /* all but uid 0's */
+} BudgetScope;
+
+static BudgetScope connection_over_budget(VarlinkConnection *c, size_t need) {
+        const VarlinkServer *s = c->server;
+
+        if (c->privileged)
+                return need > room_left(s->limits.max_output_root, s->output_root) ? SCOPE_ROOT : SCOPE_NONE;
+        if (need > room_left(s->limits.max_output_per_uid, c->user->output))
+                return SCOPE_USER;
+        if (need > room_left(s->limits.max_output_total, s->output_unprivileged))
+                return SCOPE_UNPRIVILEGED;
+        return SCOPE_NONE;
+}
+
+static bool connection_in_scope(VarlinkConnection *v, VarlinkConnection *c, BudgetScope scope) {
+        switch (scope) {
+        case SCOPE_ROOT:
+                return v->privileged;
+        case SCOPE_USER:
+                return v->user == c->user;
+        case SCOPE_UNPRIVILEGED:
+                return !v->privileged;
+        default:
+                return false;
+        }
+}
+
+/* Where the notifications of c's stream that may be dropped begin: after the message being sent and
+ * after the replies to earlier calls. */
+static size_t connection_stream_cut(VarlinkConnection *c) {
+        size_t pos = c->out_start, queued = c->out_end - c->out_start;
+
+        if (c->out_partial) {
+                char *nul = memchr(c->out + pos, 0, queued);
+
+                pos = nul ? (size_t) (nul - c->out) + 1 : c->out_end;
+        }
+        if (c->current->stream_start > c->out_sent)
+                pos = MAX(pos, c->out_start + (size_t) MIN(c->current->stream_start - c->out_sent, (uint64_t) queued));
+        return pos;
+}
+
+static bool connection_stream_droppable(VarlinkConnection *c) {
+        VarlinkCall *call = c->current;
+
+        return call && call->message.more && call->state == CALL_PENDING && call->notified > 0 && !call->overflowed &&
+               call->overflow && connection_stream_cut(c) < c->out_end;
+}
+
+static void call_set_overflowed(VarlinkCall *call, VarlinkServer *s) {
+        if (call->overflowed)
+                return;
+        call->overflowed = true;
+        s->stats.streams_dropped++;
+}
+
+/* A queue much smaller than its buffer gives the buffer back (the stream was dropped). */
+static void connection_shrink_output(VarlinkConnection *c) {
+        size_t used = c->out_end - c->out_start, a = MAX(used, (size_t) BUFFER_INITIAL);
+        char *p;
+
+        if (c->out_alloc <= BUFFER_KEEP || used > c->out_alloc / 4)
+                return;
+        memmove(c->out, c->out + c->out_start, used);
+        c->out_start = 0;
+        c->out_end = used;
+        p = realloc(c->out, a);
+        if (p) {
+                c->out = p;
+                c->out_alloc = a;
+        }
+}
+
+/* Forgets the notifications of c's stream that the client has not begun to read, and marks the stream
+ * for ending: what the budget needs back. */
+static void connection_drop_stream(VarlinkConnection *c) {
+        VarlinkCall *call = c->current;
+        size_t cut = connection_stream_cut(c);
+
+        for (size_t k = cut; k < c->out_end; k++)
+                if (c->out[k] == 0)
+                        call->dropped++;
+        c->out_end = cut;
+        call_set_overflowed(call, c->server);
+        connection_shrink_output(c);
+        connection_account(c);
+}
+
+/* The stream in scope with the most queued: c itself if stream is set and none has more; without
+ * stream only one that has more queued than c. NULL if there is none. */
+static VarlinkConnection *server_slowest_stream(VarlinkServer *s, VarlinkConnection *c, BudgetScope scope, bool stream) {
+        VarlinkConnection *best = stream ? c : NULL;
+        size_t best_size = connection_output_size(c);
+
+        for (VarlinkConnection *v = s->connections; v; v = v->next) {
+                size_t size;
+
+                if (v == c || !connection_in_scope(v, c, scope) || !connection_stream_droppable(v))
+                        continue;
+                size = connection_output_size(v);
+                if (size > best_size) {
+                        best = v;
+                        best_size = size;
+                }
+        }
+        return best;
+}
+
+static void connection_schedule_more(VarlinkConnection *c);
+
+/* Makes room for need more bytes on c by dropping the slowest streams of the budget it would exceed.
+ * -ENOBUFS when that is not enough (or c's own stream is the slowest: stream set). */
+static int connection_make_room(VarlinkConnection *c, size_t need, bool stream) {
+        BudgetScope scope;
+
+        while ((scope = connection_over_budget(c, need)) != SCOPE_NONE) {
+                VarlinkConnection *v = server_slowest_stream(c->server, c, scope, stream);
+
+                if (!v || v == c)
+                        return -ENOBUFS;
+                log_debug("varlink: dropping the stream of pid %d (%zu bytes queued) to keep within the output budget",
+                          v->have_ucred ? (int) v->ucred.pid : -1, connection_output_size(v));
+                connection_drop_stream(v);
+                /* Its owner ends it from the loop: we may be inside another stream's event delivery. */
+                connection_schedule_more(v);
+        }
+        return 0;
 }
 
 static void connection_big_free(VarlinkConnection *c) {
@@ -538,6 +747,7 @@ static int connection_append(VarlinkConnection *c, const char *data, size_t len)
         memcpy(c->out + c->out_end, data, len);
         c->out[c->out_end + len] = 0;
         c->out_end += need;
+        connection_account(c);
         return 0;
 }
 
@@ -561,8 +771,11 @@ static int call_send(VarlinkCall *call, const char *error, json_object *paramete
         c = call->connection;
         if (!c)
                 return -ENOTCONN;
-        if (continues && connection_output_size(c) >= c->server->limits.max_output_buffer)
+        if (continues && (call->overflowed || connection_output_size(c) >= c->server->limits.max_output_buffer)) {
+                call->dropped++;
+                call_set_overflowed(call, c->server);
                 return -ENOBUFS;
+        }
 
         msg = json_object_new_object();
         if (!msg)
@@ -579,9 +792,24 @@ static int call_send(VarlinkCall *call, const char *error, json_object *paramete
                                                  &len);
         if (!text)
                 return -ENOMEM;
+        /* Errors are small and always go: they are how a refusal is told. */
+        if (!error && connection_make_room(c, len + 1, continues) < 0) {
+                if (continues) {
+                        call->dropped++;
+                        if (call->notified > 0)
+                                connection_drop_stream(c);
+                        call_set_overflowed(call, c->server);
+                } else
+                        c->server->stats.replies_refused++;
+                return -ENOBUFS;
+        }
+        if (continues && call->notified == 0)
+                call->stream_start = c->out_sent + (c->out_end - c->out_start) + c->big_left;
         r = connection_append(c, text, len);
         if (r < 0)
                 return r;
+        if (continues)
+                call->notified++;
 
         if (error)
                 c->server->stats.errors++;
@@ -619,6 +847,10 @@ int varlink_call_reply_iov(VarlinkCall *call, char *base, struct iovec *iov, siz
                 size += iov[k].iov_len;
         if (size > c->server->limits.max_reply_size)
                 return -E2BIG;
+        if (connection_make_room(c, size + 1, false) < 0) {
+                c->server->stats.replies_refused++;
+                return -ENOBUFS;
+        }
         a = reallocarray(v, n_iov + 1, sizeof(struct iovec)); /* and the NUL terminator */
         if (!a)
                 return -ENOMEM;
@@ -629,6 +861,7 @@ int varlink_call_reply_iov(VarlinkCall *call, char *base, struct iovec *iov, siz
         c->big_n = n_iov;
         c->big_i = 0;
         c->big_left = size + 1;
+        connection_account(c);
 
         call->state = CALL_REPLIED;
         call->connection = NULL;
@@ -762,7 +995,14 @@ static VarlinkConnection *connection_free(VarlinkConnection *c) {
         }
         free(c->in);
         free(c->out);
+        c->out = NULL;
+        c->out_start = c->out_end = 0;
         connection_big_free(c);
+        connection_account(c);
+        if (!c->privileged)
+                s->n_unprivileged--;
+        if (--c->user->n_connections == 0)
+                free(hashmap_remove(s->users, c->user->key));
         free(c);
 
         /* A slot is free again: resume accepting if EMFILE had paused it. */
@@ -936,7 +1176,11 @@ static int connection_write(VarlinkConnection *c) {
                                 return progress;
                         return -errno;
                 }
+                if (n == 0)
+                        break;
                 c->out_start += (size_t) n;
+                c->out_sent += (uint64_t) n;
+                c->out_partial = c->out[c->out_start - 1] != 0;
                 progress = 1;
         }
         while (c->big_iov) {
@@ -965,6 +1209,8 @@ static int connection_write(VarlinkConnection *c) {
                 c->big_iov[c->big_i].iov_base = (char *) c->big_iov[c->big_i].iov_base + k;
                 c->big_iov[c->big_i].iov_len -= k;
         }
+        if (progress)
+                connection_account(c);
         return progress;
 }
 
@@ -1001,10 +1247,24 @@ static void connection_schedule_more(VarlinkConnection *c) {
         (void) sd_event_source_set_enabled(c->more, SD_EVENT_ONESHOT);
 }
 
+/* The server dropped the notifications of the current stream for a budget: its owner ends it now. */
+static void connection_end_overflowed(VarlinkConnection *c) {
+        VarlinkCall *call = c->current;
+        VarlinkOverflow overflow;
+
+        if (!call || !call->overflowed || !call->overflow)
+                return;
+        overflow = TAKE_PTR(call->overflow);
+        varlink_call_ref(call);
+        overflow(call, call->overflow_userdata);
+        varlink_call_unref(call);
+}
+
 static int connection_process(VarlinkConnection *c) {
         bool progress = false;
         int r;
 
+        connection_end_overflowed(c);
         for (unsigned round = 0; round < ROUNDS_PER_WAKEUP; round++) {
                 progress = false;
 
@@ -1068,41 +1328,78 @@ static int connection_run(VarlinkConnection *c) {
         return 0;
 }
 
-static unsigned server_count_uid(VarlinkServer *s, uid_t uid) {
-        unsigned n = 0;
+/* Is there a slot for one more connection of this peer? uid 0 may take the last root_connections ones,
+ * which no other uid can: however many uids one person has (user namespaces), root gets in. */
+static bool server_has_slot(VarlinkServer *s, bool privileged, VarlinkUser *u) {
+        const VarlinkLimits *l = &s->limits;
 
-        for (VarlinkConnection *c = s->connections; c; c = c->next)
-                if (c->have_ucred && c->ucred.uid == uid)
-                        n++;
-        return n;
+        if (s->stats.n_connections >= l->max_connections)
+                return false;
+        if (privileged)
+                return true;
+        return s->n_unprivileged < l->max_connections - l->root_connections &&
+               (!u || u->n_connections < l->max_connections_per_uid);
+}
+
+static int server_get_user(VarlinkServer *s, uint64_t key, VarlinkUser **ret) {
+        VarlinkUser *u = hashmap_get(s->users, key);
+        int r;
+
+        if (!u) {
+                u = calloc(1, sizeof(VarlinkUser));
+                if (!u)
+                        return -ENOMEM;
+                u->key = key;
+                r = hashmap_put(s->users, key, u);
+                if (r < 0) {
+                        free(u);
+                        return r;
+                }
+        }
+        *ret = u;
+        return 0;
 }
 
 /* Takes ownership of fd only on success. */
 static int server_add_connection(VarlinkServer *s, int fd) {
         VarlinkConnection *c;
+        VarlinkUser *u;
         socklen_t sl = sizeof(struct ucred);
         struct ucred ucred = {};
-        bool have_ucred;
+        bool have_ucred, privileged;
+        uint64_t key;
         int r;
 
         have_ucred = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &ucred, &sl) >= 0 && sl == sizeof(ucred);
-        if (s->stats.n_connections >= s->limits.max_connections ||
-            (have_ucred && ucred.uid != 0 && server_count_uid(s, ucred.uid) >= s->limits.max_connections_per_uid)) {
+        /* SO_PEERCRED gives the uid as seen from our user namespace: a user namespace's root is not 0 here. */
+        privileged = have_ucred && ucred.uid == 0;
+        key = have_ucred ? (uint64_t) ucred.uid : UID_UNKNOWN;
+        if (!server_has_slot(s, privileged, hashmap_get(s->users, key))) {
                 s->stats.connections_refused++;
                 log_debug("varlink: refusing connection from pid %d: over the connection limit",
                           have_ucred ? (int) ucred.pid : -1);
                 return -EUSERS;
         }
-
+        r = server_get_user(s, key, &u);
+        if (r < 0)
+                return r;
         c = calloc(1, sizeof(VarlinkConnection));
         if (!c)
-                return -ENOMEM;
-        *c = (VarlinkConnection) { .server = s, .fd = fd, .ucred = ucred, .have_ucred = have_ucred };
-        r = sd_event_add_io(s->event, &c->source, fd, EPOLLIN, connection_io, c);
+                r = -ENOMEM;
+        else {
+                *c = (VarlinkConnection) { .server = s, .fd = fd, .ucred = ucred, .have_ucred = have_ucred,
+                                           .privileged = privileged, .user = u };
+                r = sd_event_add_io(s->event, &c->source, fd, EPOLLIN, connection_io, c);
+        }
         if (r < 0) {
                 free(c);
+                if (u->n_connections == 0)
+                        free(hashmap_remove(s->users, key));
                 return r;
         }
+        u->n_connections++;
+        if (!privileged)
+                s->n_unprivileged++;
         (void) sd_event_source_set_description(c->source, "varlink-connection");
         c->next = s->connections;
         if (c->next)
@@ -1327,6 +1624,9 @@ int varlink_server_new(VarlinkServer **ret, sd_event *event) {
         if (!s)
                 return -ENOMEM;
         s->limits = limits_default;
+        r = hashmap_new(&s->users);
+        if (r < 0)
+                return r;
         if (event)
                 s->event = sd_event_ref(event);
         else {
@@ -1360,6 +1660,7 @@ VarlinkServer *varlink_server_free(VarlinkServer *s) {
         for (size_t k = 0; k < s->n_listeners; k++)
                 listener_free(s->listeners[k]);
         free(s->listeners);
+        hashmap_free(s->users);
         s->resume_source = sd_event_source_disable_unref(s->resume_source);
         for (size_t k = 0; k < s->n_interfaces; k++)
                 interface_done(&s->interfaces[k]);
@@ -1405,7 +1706,9 @@ int varlink_server_set_limits(VarlinkServer *s, const VarlinkLimits *limits) {
                 return -EINVAL;
         if (limits->max_message_size == 0 || limits->max_message_size > INT_MAX || limits->max_output_buffer == 0 ||
             limits->max_reply_size == 0 ||
-            limits->max_connections == 0 || limits->max_connections_per_uid == 0)
+            limits->max_connections == 0 || limits->root_connections >= limits->max_connections ||
+            limits->max_connections_per_uid == 0 || limits->max_output_per_uid == 0 ||
+            limits->max_output_total == 0 || limits->max_output_root == 0)
                 return -EINVAL;
         s->limits = *limits;
         return 0;

@@ -67,13 +67,34 @@
 typedef struct VarlinkServer VarlinkServer;
 typedef struct VarlinkCall VarlinkCall;
 
-/* Limits on what a client controls. Defaults in brackets; every field must be > 0. */
+/* Limits on what a client controls: the defaults. Connections and queued output are counted per peer uid
+ * (SO_PEERCRED, as seen from the server's user namespace, so a user namespace's "root" is the uid it maps
+ * to, and each sub-uid is its own uid). uid 0 there is privileged: it has connections no other uid may
+ * take and an output budget of its own, so nobody else's connections or unread replies can lock it out. */
+#define VARLINK_MAX_CONNECTIONS 1024U
+#define VARLINK_ROOT_CONNECTIONS 64U              /* of those, only uid 0 may use */
+#define VARLINK_MAX_CONNECTIONS_PER_UID 128U
+#define VARLINK_MAX_OUTPUT_BUFFER (16U * 1024U * 1024U)
+#define VARLINK_OUTPUT_PER_UID (64U * 1024U * 1024U)
+#define VARLINK_OUTPUT_TOTAL (256U * 1024U * 1024U)
+#define VARLINK_OUTPUT_ROOT (64U * 1024U * 1024U)
+
+/* Every field must be > 0 (but root_connections < max_connections may be 0). */
 typedef struct VarlinkLimits {
         size_t max_message_size;          /* [1 MiB] one incoming message including its NUL */
-        size_t max_output_buffer;         /* [16 MiB] queued output per connection; see notify */
+        size_t max_output_buffer;         /* [16 MiB] queued notifications per connection; see notify */
         size_t max_reply_size;            /* [64 MiB] one reply in pieces (varlink_call_reply_iov) */
         unsigned max_connections;         /* [1024] connections at once; more are accepted and closed */
+        unsigned root_connections;        /* [64] of max_connections, only for uid 0: the others together
+                                           * are refused at max_connections - root_connections */
         unsigned max_connections_per_uid; /* [128] per peer uid; uid 0 is exempt */
+        /* Output budgets: bytes queued for clients that have not read them yet (the socket's own buffer
+         * not counted), all connections of one uid together, of all unprivileged uids together, and of
+         * uid 0. A notification that does not fit drops the stream with the most queued (see notify); a
+         * final reply that does not fit is not queued (-ENOBUFS). */
+        size_t max_output_per_uid;        /* [64 MiB] */
+        size_t max_output_total;          /* [256 MiB] all unprivileged uids */
+        size_t max_output_root;           /* [64 MiB] uid 0, apart from the others */
 } VarlinkLimits;
 
 typedef struct VarlinkStats {
@@ -84,7 +105,10 @@ typedef struct VarlinkStats {
         uint64_t protocol_errors;       /* clients disconnected for breaking the protocol */
         uint64_t disconnects;           /* connections closed for any reason */
         uint64_t cancelled;             /* pending calls whose client went away */
+        uint64_t streams_dropped;       /* streams ended for a full output buffer or budget */
+        uint64_t replies_refused;       /* final replies over an output budget (-ENOBUFS) */
         unsigned n_connections;         /* open now */
+        size_t output_queued;           /* bytes queued for all connections now */
 } VarlinkStats;
 
 /* One parsed incoming message. Produced by varlink_message_parse(), released by varlink_message_done(). */
@@ -99,6 +123,11 @@ typedef struct VarlinkMessage {
 typedef int (*VarlinkMethod)(VarlinkCall *call, json_object *parameters, void *userdata);
 /* Runs once when the client of a pending call disconnects or the server is freed. */
 typedef void (*VarlinkCancel)(VarlinkCall *call, void *userdata);
+/* Runs once, from the event loop (never from within a varlink_call_*() function), when the server dropped
+ * the notifications queued for this streaming call to keep within an output budget: the client missed
+ * them. The call is still pending: end it with an error reply (varlink_call_get_dropped() tells how many
+ * were lost) and release what hangs on it. */
+typedef void (*VarlinkOverflow)(VarlinkCall *call, void *userdata);
 
 /* Parses one message: buf[0..len) without its terminating NUL. 0 or -EBADMSG/-ENOMEM/-EMSGSIZE. */
 int varlink_message_parse(const char *buf, size_t len, VarlinkMessage *ret);
@@ -154,9 +183,19 @@ int varlink_call_reply_iov(VarlinkCall *call, char *base, struct iovec *iov, siz
 int varlink_call_reply_error(VarlinkCall *call, const char *error, json_object *parameters);
 int varlink_call_reply_invalid_parameter(VarlinkCall *call, const char *parameter);
 /* Intermediate reply with "continues": true. -EINVAL unless the client asked for "more";
- * -ENOBUFS if the connection's output buffer is at max_output_buffer (a slow consumer: end the stream
- * with an error reply); -ENOTCONN; -EALREADY after the final reply. */
+ * -ENOBUFS if the client is too slow: the connection's output buffer is at max_output_buffer, or the
+ * notification does not fit an output budget and this stream has the most queued of those in it (then
+ * its unsent notifications are dropped too; streams with more queued are dropped first, through their
+ * overflow callback). After -ENOBUFS end the stream with an error reply; it goes after what is queued.
+ * -ENOTCONN; -EALREADY after the final reply.
+ * Final replies (varlink_call_reply*(), not errors, which are always queued) return -ENOBUFS when they do
+ * not fit their user's output budget even after dropping the streams that have more queued: nothing
+ * was sent, the call is still pending; reply with an error. */
 int varlink_call_notify(VarlinkCall *call, json_object *parameters);
+/* Bytes this call's connection may still queue under its output budgets. */
+size_t varlink_call_output_room(VarlinkCall *call);
+/* Notifications of this call that were not delivered: dropped for a budget or refused with -ENOBUFS. */
+uint64_t varlink_call_get_dropped(VarlinkCall *call);
 
 bool varlink_call_wants_more(VarlinkCall *call);
 bool varlink_call_is_oneway(VarlinkCall *call);
@@ -167,6 +206,9 @@ json_object *varlink_call_get_parameters(VarlinkCall *call);
 /* SO_PEERCRED of the client, captured when it connected: 0 or -ENODATA. */
 int varlink_call_get_peer_credentials(VarlinkCall *call, struct ucred *ret);
 void varlink_call_set_cancel(VarlinkCall *call, VarlinkCancel cancel, void *userdata);
+/* A streaming call without an overflow callback is never dropped for another one's sake: only its own
+ * notify fails with -ENOBUFS. */
+void varlink_call_set_overflow(VarlinkCall *call, VarlinkOverflow overflow, void *userdata);
 
 #ifndef _cleanup_json_
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);

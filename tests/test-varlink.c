@@ -1007,6 +1007,138 @@ static void test_slow_consumer(void) {
         test_teardown(&t);
 }
 
+static void on_budget_overflow(VarlinkCall *call, void *userdata) {
+        unsigned *n = userdata;
+
+        (*n)++;
+        check(varlink_call_get_dropped(call) > 0);
+        check_ok(varlink_call_reply_error(call, "org.example.test.Oops", NULL));
+}
+
+/* Takes a stream from Hold (with "more") as a call of our own. */
+static VarlinkCall *hold_stream(Test *t, Client *c, unsigned *overflows) {
+        VarlinkCall *call;
+
+        client_send(t, c, "{\"method\":\"org.example.test.Hold\",\"more\":true}");
+        pump_idle(t);
+        check(t->held);
+        call = TAKE_PTR(t->held);
+        varlink_call_set_cancel(call, NULL, NULL);
+        varlink_call_set_overflow(call, on_budget_overflow, overflows);
+        return call;
+}
+
+/* Reads all there is without the loop: a client that keeps up. */
+static void client_drain(Client *c) {
+        char buf[65536];
+
+        while (recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+                ;
+}
+
+/* Three streams of one uid over a 256 KiB budget: the two that do not read are dropped, the slowest
+ * first, with their queued events freed; the one that reads keeps going; a reply that does not fit
+ * is refused and one that fits goes. */
+static void test_output_budget(void) {
+        _cleanup_json_ json_object *p = json_object_new_object();
+        const size_t budget = 256 * 1024;
+        unsigned overflows = 0, sent[3] = {}, received;
+        VarlinkCall *stream[3];
+        VarlinkLimits limits;
+        char payload[8192];
+        int r[3] = {};
+        Client c[3];
+        Test t;
+
+        test_setup(&t);
+        varlink_server_get_limits(t.server, &limits);
+        /* The test may run as root or not: the same budget either way. */
+        limits.max_output_per_uid = limits.max_output_root = budget;
+        check_ok(varlink_server_set_limits(t.server, &limits));
+        memset(payload, 'b', sizeof(payload) - 1);
+        payload[sizeof(payload) - 1] = 0;
+        json_object_object_add(p, "data", json_object_new_string(payload));
+        for (int k = 0; k < 3; k++) {
+                client_pair(&t, &c[k]);
+                stream[k] = hold_stream(&t, &c[k], &overflows);
+        }
+
+        for (unsigned i = 0; i < 2000 && (r[1] == 0 || r[2] == 0 || overflows < 1); i++) {
+                for (int k = 0; k < 3; k++) {
+                        if (r[k] < 0 || !varlink_call_is_pending(stream[k]))
+                                continue;
+                        /* Stream 2 gets twice the events: it is the slowest. */
+                        for (int n = 0; n < (k == 2 ? 2 : 1) && r[k] == 0; n++) {
+                                r[k] = varlink_call_notify(stream[k], p);
+                                if (r[k] == 0)
+                                        sent[k]++;
+                        }
+                }
+                client_drain(&c[0]);
+                check_ok(sd_event_run(t.event, 0));
+                check(stats(&t).output_queued <= budget + sizeof(payload) + 64);
+        }
+        pump_idle(&t);
+        /* The slowest, stream 2, was dropped for stream 1's event; stream 1 then for its own. */
+        check(overflows == 1);
+        check(!varlink_call_is_pending(stream[2]));
+        check(r[1] == -ENOBUFS);
+        check(varlink_call_get_dropped(stream[1]) > 0);
+        check(r[0] == 0 && varlink_call_is_pending(stream[0]));
+        check(stats(&t).streams_dropped == 2);
+        check_ok(varlink_call_reply_error(stream[1], "org.example.test.Oops", NULL));
+
+        /* What the slow clients get: a prefix of their events, then the error. */
+        for (int k = 1; k < 3; k++) {
+                received = 0;
+                for (;;) {
+                        _cleanup_json_ json_object *m = client_expect(&t, &c[k]);
+
+                        if (!msg_continues(m)) {
+                                check(streq_ptr(msg_error(m), "org.example.test.Oops"));
+                                break;
+                        }
+                        received++;
+                }
+                check(received + varlink_call_get_dropped(stream[k]) >= sent[k]);
+                check(received < sent[k]);
+                echo(&t, &c[k], "after the drop");
+        }
+        check(stats(&t).output_queued < 4096);
+
+        /* The fast stream still flows; a plain reply over what is left of the budget is refused. */
+        check_ok(varlink_call_notify(stream[0], p));
+        client_send(&t, &c[1], "{\"method\":\"org.example.test.Hold\"}");
+        pump_idle(&t);
+        check(t.held);
+        {
+                _cleanup_json_ json_object *big = json_object_new_object();
+                _cleanup_free_ char *text = malloc(budget + 1);
+
+                check(text);
+                memset(text, 'x', budget);
+                text[budget] = 0;
+                json_object_object_add(big, "data", json_object_new_string(text));
+                check(varlink_call_output_room(t.held) <= budget);
+                check(varlink_call_reply(t.held, big) == -ENOBUFS);
+                check(varlink_call_is_pending(t.held));
+                check(stats(&t).replies_refused == 1);
+                check_ok(varlink_call_reply(t.held, NULL));
+        }
+        t.held = varlink_call_unref(t.held);
+        {
+                _cleanup_json_ json_object *m = client_expect(&t, &c[1]);
+
+                check(!msg_error(m));
+        }
+        check_ok(varlink_call_reply(stream[0], NULL));
+        for (int k = 0; k < 3; k++) {
+                varlink_call_unref(stream[k]);
+                client_close(&c[k]);
+        }
+        test_teardown(&t);
+}
+
 static void test_connection_limit(void) {
         VarlinkLimits limits;
         Client c[4];
@@ -1016,6 +1148,8 @@ static void test_connection_limit(void) {
         ASSERT_OK(varlink_server_listen_path(t.server, t.path, 0666));
         varlink_server_get_limits(t.server, &limits);
         limits.max_connections = 3;
+        ASSERT_TRUE(varlink_server_set_limits(t.server, &limits) == -EINVAL); /* the root reserve must be less */
+        limits.root_connections = 0;
         ASSERT_OK(varlink_server_set_limits(t.server, &limits));
         for (int i = 0; i < 3; i++) {
                 client_connect(&t, &c[i]);
@@ -1254,6 +1388,7 @@ int main(void) {
         test_credentials();
         test_disconnect_mid_stream();
         test_slow_consumer();
+        test_output_budget();
         test_connection_limit();
         test_connection_limit_per_uid();
         test_many_connections();
