@@ -1242,8 +1242,10 @@ static void widths_add(Widths *w, json_object *p) {
         w->instance = MAX(w->instance, snprintf(buf, sizeof(buf), "%" PRIi64, jint_or(p, "instance", 0)));
 }
 
-/* "4242 @100 sleep 1000  (alive)  [lineage: procfs]"; w may be NULL. */
-static int print_process_line(json_object *p, const char *prefix, const Widths *w) {
+static void print_left_out(size_t n);
+
+/* "4242 @100 sleep 1000  (alive)  [lineage: procfs]"; w may be NULL; left_out as print_left_out(). */
+static int print_process_line_left_out(json_object *p, const char *prefix, const Widths *w, size_t left_out) {
         _cleanup_free_ char *cmd = process_command(p, arg_full ? SIZE_MAX : LINE_COMMAND_MAX);
         _cleanup_free_ char *state = process_state(p, false);
         const char *src = jstr(p, "lineageSource");
@@ -1257,8 +1259,13 @@ static int print_process_line(json_object *p, const char *prefix, const Widths *
                 printf("  [lineage: %s]", src);
         if (jbool(p, "redacted"))
                 fputs("  [redacted]", stdout);
+        print_left_out(left_out);
         putchar('\n');
         return 0;
+}
+
+static int print_process_line(json_object *p, const char *prefix, const Widths *w) {
+        return print_process_line_left_out(p, prefix, w, 0);
 }
 
 static void print_gaps(json_object *reply) {
@@ -1547,13 +1554,70 @@ static int request_descendants(const Target *t, json_object **ret) {
         return 0;
 }
 
-/* Depth of entry i, repaired so that it is at least 1 and at most one deeper than the entry before. */
-static size_t descendant_depth(json_object *depths, size_t i, size_t previous) {
+/* How a depth-first list of descendants is drawn: depth[i] is the drawing depth (1 below the process),
+ * left_out[i] the exited generations between entry i and the entry it is drawn under (--alive leaves them
+ * out). parents[i] names that entry (-1: the process itself); without a usable parents array (an older
+ * daemon) it is the nearest entry before i that is less deep, which is right when nothing is left out. */
+typedef struct Layout {
+        size_t *depth, *left_out;
+} Layout;
+
+static void layout_done(Layout *l) {
+        free(l->depth);
+        free(l->left_out);
+        *l = (Layout) {};
+}
+
+static int64_t reply_depth(json_object *depths, size_t i) {
         int64_t d = json_object_get_int64(json_object_array_get_idx(depths, i));
 
-        if (d < 1)
-                return 1;
-        return (size_t) MIN((uint64_t) d, (uint64_t) previous + 1);
+        return d < 1 ? 1 : MIN(d, (int64_t) INT32_MAX);
+}
+
+/* The listed entry that i is drawn under, or -1; never a later entry nor one as deep (bad replies). */
+static int64_t layout_parent(json_object *reply, size_t i) {
+        json_object *depths = jarr(reply, "depths"), *parents = jarr(reply, "parents");
+        int64_t d = reply_depth(depths, i), p;
+
+        if (jarr_len(parents) == jarr_len(depths)) {
+                p = json_object_get_int64(json_object_array_get_idx(parents, i));
+                if (p >= 0 && (size_t) p < i && reply_depth(depths, (size_t) p) < d)
+                        return p;
+                return -1;
+        }
+        for (size_t j = i; j-- > 0;)
+                if (reply_depth(depths, j) < d)
+                        return (int64_t) j;
+        return -1;
+}
+
+static int layout_new(json_object *reply, Layout *ret) {
+        json_object *depths = jarr(reply, "depths");
+        size_t n = jarr_len(depths);
+        Layout l = {
+                .depth = calloc(n + 1, sizeof(size_t)),
+                .left_out = calloc(n + 1, sizeof(size_t)),
+        };
+
+        if (!l.depth || !l.left_out) {
+                layout_done(&l);
+                return log_oom();
+        }
+        for (size_t i = 0; i < n; i++) {
+                int64_t p = layout_parent(reply, i);
+                int64_t above = p < 0 ? 0 : reply_depth(depths, (size_t) p);
+
+                l.depth[i] = (p < 0 ? 0 : l.depth[p]) + 1;
+                l.left_out[i] = (size_t) (reply_depth(depths, i) - above - 1);
+        }
+        *ret = l;
+        return 0;
+}
+
+/* " [2 exited ancestors left out]" after an entry drawn under a process that is not its birth parent. */
+static void print_left_out(size_t n) {
+        if (n > 0)
+                printf("  %s[%zu exited ancestor%s left out]%s", ANSI_GREY, n, n == 1 ? "" : "s", ANSI_NORMAL);
 }
 
 static void print_truncated(json_object *reply) {
@@ -1564,25 +1628,28 @@ static void print_truncated(json_object *reply) {
 
 static int verb_descendants(const Target *t) {
         _cleanup_json_ json_object *reply = NULL;
-        json_object *list, *depths;
-        size_t depth = 0;
+        _cleanup_(layout_done) Layout layout = {};
+        json_object *list;
         int r;
 
         r = request_descendants(t, &reply);
         if (r != 0)
                 return r < 0 ? r : 0;
+        r = layout_new(reply, &layout);
+        if (r < 0)
+                return r;
         r = print_process_line(jobj(reply, "process"), "", NULL);
         list = jarr(reply, "descendants");
-        depths = jarr(reply, "depths");
         for (size_t i = 0; r >= 0 && i < jarr_len(list); i++) {
                 char indent[2 * INDENT_DEPTH_MAX + 32];
+                size_t depth = layout.depth[i];
 
-                depth = descendant_depth(depths, i, depth);
                 if (depth <= INDENT_DEPTH_MAX)
                         snprintf(indent, sizeof(indent), "%*s", (int) (2 * depth), "");
                 else
                         snprintf(indent, sizeof(indent), "%*s[depth %zu] ", 2 * INDENT_DEPTH_MAX, "", depth);
-                r = print_process_line(json_object_array_get_idx(list, i), indent, NULL);
+                r = print_process_line_left_out(json_object_array_get_idx(list, i), indent, NULL,
+                                                layout.left_out[i]);
         }
         if (r < 0)
                 return r;
@@ -1592,7 +1659,7 @@ static int verb_descendants(const Target *t) {
 }
 
 /* One tree entry after its box-drawing prefix: "1234 @56 sleep 10 (exited … status 0) [reparented to 1]". */
-static int print_tree_entry(json_object *p) {
+static int print_tree_entry(json_object *p, size_t left_out) {
         _cleanup_free_ char *cmd = process_command(p, arg_full ? SIZE_MAX : LINE_COMMAND_MAX);
         int64_t parent, birth;
 
@@ -1609,21 +1676,19 @@ static int print_tree_entry(json_object *p) {
         }
         if (jint(p, "parentPid", &parent) && jint(p, "birthParentPid", &birth) && parent != birth)
                 printf(" [reparented to %" PRIi64 "]", parent);
+        print_left_out(left_out);
         putchar('\n');
         return 0;
 }
 
 /* Marks each entry of a depth-first list that is the last child of its parent (one pass, backwards). */
-static int tree_last_flags(json_object *depths, size_t n, size_t **ret_depth, bool **ret_last) {
-        _cleanup_free_ size_t *depth = calloc(n + 1, sizeof(size_t));
+static int tree_last_flags(const size_t *depth, size_t n, bool **ret_last) {
         _cleanup_free_ bool *last = calloc(n + 1, sizeof(bool));
         _cleanup_free_ bool *seen = calloc(n + 2, sizeof(bool));
-        size_t prev = 0, top = 0;
+        size_t top = 0;
 
-        if (!depth || !last || !seen)
+        if (!last || !seen)
                 return log_oom();
-        for (size_t i = 0; i < n; i++)
-                prev = depth[i] = descendant_depth(depths, i, prev);
         for (size_t i = n; i-- > 0;) {
                 size_t d = depth[i];
 
@@ -1633,7 +1698,6 @@ static int tree_last_flags(json_object *depths, size_t n, size_t **ret_depth, bo
                         seen[k] = false;
                 top = d;
         }
-        *ret_depth = TAKE_PTR(depth);
         *ret_last = TAKE_PTR(last);
         return 0;
 }
@@ -1719,12 +1783,16 @@ static void print_dot_title(json_object *login) {
  * the parent drawn is not the birth parent itself (the processes between are not in the answer). */
 static int print_tree_dot(json_object *reply, json_object *login) {
         json_object *list = jarr(reply, "descendants"), *root = jobj(reply, "process");
-        size_t n = jarr_len(list), depth = 0;
+        size_t n = jarr_len(list), depth;
         _cleanup_free_ int64_t *stack = calloc(n + 2, sizeof(int64_t));
+        _cleanup_(layout_done) Layout layout = {};
         int r;
 
         if (!stack)
                 return log_oom();
+        r = layout_new(reply, &layout);
+        if (r < 0)
+                return r;
         puts("digraph lineage {");
         if (login)
                 print_dot_title(login);
@@ -1735,7 +1803,7 @@ static int print_tree_dot(json_object *reply, json_object *login) {
                 json_object *p = json_object_array_get_idx(list, i);
                 int64_t birth;
 
-                depth = descendant_depth(jarr(reply, "depths"), i, depth);
+                depth = layout.depth[i];
                 stack[depth] = jint_or(p, "instance", 0);
                 r = print_dot_node(p);
                 if (r < 0)
@@ -1775,7 +1843,7 @@ static int request_login(int64_t id, json_object **ret) {
 
 static int verb_tree(const Target *t) {
         _cleanup_json_ json_object *reply = NULL, *login = NULL, *extra = NULL;
-        _cleanup_free_ size_t *depth = NULL;
+        _cleanup_(layout_done) Layout layout = {};
         _cleanup_free_ bool *last = NULL, *open_level = NULL;
         json_object *list;
         size_t n;
@@ -1804,15 +1872,18 @@ static int verb_tree(const Target *t) {
         }
         list = jarr(reply, "descendants");
         n = jarr_len(list);
-        r = tree_last_flags(jarr(reply, "depths"), n, &depth, &last);
+        r = layout_new(reply, &layout);
+        if (r < 0)
+                return r;
+        r = tree_last_flags(layout.depth, n, &last);
         if (r < 0)
                 return r;
         open_level = calloc(INDENT_DEPTH_MAX + 2, sizeof(bool));
         if (!open_level)
                 return log_oom();
-        r = print_tree_entry(jobj(reply, "process"));
+        r = print_tree_entry(jobj(reply, "process"), 0);
         for (size_t i = 0; r >= 0 && i < n; i++) {
-                size_t d = depth[i];
+                size_t d = layout.depth[i];
 
                 /* open_level[k]: the ancestor at depth k has siblings still to come, so draw its line. */
                 for (size_t k = 1; k < d && k <= INDENT_DEPTH_MAX; k++)
@@ -1822,7 +1893,7 @@ static int verb_tree(const Target *t) {
                 fputs(last[i] ? "└─" : "├─", stdout);
                 if (d <= INDENT_DEPTH_MAX)
                         open_level[d] = !last[i];
-                r = print_tree_entry(json_object_array_get_idx(list, i));
+                r = print_tree_entry(json_object_array_get_idx(list, i), layout.left_out[i]);
         }
         if (r < 0)
                 return r;

@@ -1435,6 +1435,7 @@ static int desc_render_late(DescWalk *w, DescNode *n) {
 typedef struct DescFrame {
         uint32_t node, next;            /* next: the next child of node to visit */
         uint32_t depth;
+        int32_t shown;                  /* index in descendants of the nearest listed ancestor-or-self, -1: root */
 } DescFrame;
 
 /* The reply as pieces of the arena, in order. */
@@ -1504,7 +1505,7 @@ static int desc_piece_node(DescWalk *w, DescPieces *d, const DescNode *n, bool l
 
 static int descendants_build(Query *q, const QueryCaller *c, json_object *params, size_t max_size, DescWalk *w,
                              DescPieces *out, QueryError *e) {
-        _cleanup_(query_text_done) QueryText depths = {};
+        _cleanup_(query_text_done) QueryText depths = {}, parents = {};
         _cleanup_(json_object_putp) json_object *gaps = NULL;
         _cleanup_free_ DescFrame *stack = NULL;
         sqlite3 *db = store_db(daemon_store(q->daemon));
@@ -1575,11 +1576,12 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
         comma = w->arena.len;
         text_literal(&w->arena, ",");
         text_literal(&depths, "],\"depths\":[");
+        text_literal(&parents, "],\"parents\":[");
         stack = malloc(sizeof(DescFrame) * 64);
         if (!stack)
                 return -ENOMEM;
         a_stack = 64;
-        stack[n_stack++] = (DescFrame) { (uint32_t) (root - w->nodes), 0, 0 };
+        stack[n_stack++] = (DescFrame) { (uint32_t) (root - w->nodes), 0, 0, -1 };
         root->visited = true;
         while (n_stack > 0) {
                 DescFrame *f = &stack[n_stack - 1];
@@ -1601,7 +1603,8 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
                         stack = s;
                         a_stack *= 2;
                 }
-                stack[n_stack] = (DescFrame) { (uint32_t) (n - w->nodes), 0, stack[n_stack - 1].depth + 1 };
+                stack[n_stack] = (DescFrame) { (uint32_t) (n - w->nodes), 0, stack[n_stack - 1].depth + 1,
+                                               stack[n_stack - 1].shown };
                 n_stack++;
 
                 if ((alive_only && n->exit > 0) || !n->visible)
@@ -1613,7 +1616,8 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
                         if (r == 0)
                                 continue; /* gone meanwhile (retention) */
                 }
-                if ((int64_t) n_emitted >= limit || out->size + depths.len + (n->end - n->off) + 32 > max_size) {
+                if ((int64_t) n_emitted >= limit ||
+                    out->size + depths.len + parents.len + (n->end - n->off) + 48 > max_size) {
                         truncated = true;
                         break;
                 }
@@ -1622,6 +1626,7 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
                         if (r < 0)
                                 return r;
                         text_literal(&depths, ",");
+                        text_literal(&parents, ",");
                 }
                 r = desc_piece_node(w, out, n, live_lookups < LIVE_PARENT_LOOKUPS_MAX);
                 if (r < 0)
@@ -1629,13 +1634,18 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
                 if (n->exit == 0)
                         live_lookups++;
                 text_int(&depths, stack[n_stack - 1].depth);
+                /* With aliveOnly the exited ones between are left out: the nearest listed ancestor. */
+                text_int(&parents, stack[n_stack - 2].shown);
+                stack[n_stack - 1].shown = (int32_t) n_emitted;
                 last_exit = MAX(last_exit, n->exit > 0 ? n->exit : (int64_t) now_us());
                 n_emitted++;
         }
-        text_literal(&depths, "],\"process\":");
-        if (depths.oom)
+        text_literal(&parents, "],\"process\":");
+        if (depths.oom || parents.oom)
                 return -ENOMEM;
         r = desc_piece_text(w, out, depths.data, depths.len);
+        if (r >= 0)
+                r = desc_piece_text(w, out, parents.data, parents.len);
         if (r >= 0)
                 r = desc_piece_node(w, out, root, true);
         if (r < 0)

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# What lineagectl prints for real processes: drawings of --alive trees, escaped text, limits that say what they left out.
+. "$(dirname "$0")/lib.sh"
+
+ctl() { "$LINEAGECTL" --varlink="$SOCK" "$@"; }
+
+# expect_text FILE: stdin holds the expected text, FILE what lineagectl printed.
+expect_text() {
+        local want
+        want=$(cat)
+        if [ "$(cat "$1")" != "$want" ]; then
+                echo "--- expected"; echo "$want"; echo "--- got"; cat "$1"
+                fail "$1: output differs"
+        fi
+        echo "ok: $(basename "$1") as expected"
+}
+
+# until_true DESCRIPTION COMMAND...: polls COMMAND until it succeeds (60 s at most).
+until_true() {
+        local what=$1 i
+        shift
+        for i in $(seq 1 1200); do
+                "$@" && return 0
+                sleep 0.05
+        done
+        fail "$what: not true after 60 s"
+}
+
+# The pid of the only process whose command line is exactly $1.
+pid_of() {
+        local p
+        p=$(pgrep -x -f "$1") || return 1
+        [ "$(echo "$p" | wc -l)" -eq 1 ] && echo "$p"
+}
+
+# recorded PID [exited]: the database has PID's instance (and its exit).
+recorded() {
+        [ -n "$(q "SELECT id FROM instances WHERE pid = $1 ${2:+AND exit_time IS NOT NULL}")" ]
+}
+
+# n_descendants PID: how many descendants the daemon answers for PID.
+n_descendants() {
+        ctl --json=short descendants "$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["descendants"]))'
+}
+
+start_daemon
+
+echo "# 1. tree --alive: cousins from exited subshells stay side by side, and say what was left out"
+bash -c '(exec -a tg-cousin-a sleep 600 &); (exec -a tg-cousin-b sleep 600 & (exec -a tg-cousin-c sleep 600 &); true)
+        exec -a tg-cousin-root sleep 600' </dev/null >/dev/null 2>&1 &
+R=$!
+CLEANUP_PIDS+=("$R")
+until_true "three cousins started" pid_of "tg-cousin-c 600" >/dev/null
+CA=$(pid_of "tg-cousin-a 600") CB=$(pid_of "tg-cousin-b 600") CC=$(pid_of "tg-cousin-c 600")
+CLEANUP_PIDS+=("$CA" "$CB" "$CC")
+until_true "the whole tree recorded" test "$(n_descendants "$R")" = 6
+until_true "the subshells' exits recorded" test "$(q "SELECT count(*) FROM instances WHERE comm = 'bash' AND
+        exit_time IS NOT NULL AND id IN (SELECT birth_parent FROM instances WHERE pid IN ($CA, $CB, $CC))")" = 3
+IR=$(inst "$R") IA=$(inst "$CA") IB=$(inst "$CB") IC=$(inst "$CC")
+ctl tree --alive "$R" >"$T/cousins.txt" || fail "tree --alive failed"
+expect_text "$T/cousins.txt" <<EOF
+$R @$IR tg-cousin-root 600
+├─$CA @$IA tg-cousin-a 600 [reparented to 1]  [1 exited ancestor left out]
+├─$CB @$IB tg-cousin-b 600 [reparented to 1]  [1 exited ancestor left out]
+└─$CC @$IC tg-cousin-c 600 [reparented to 1]  [2 exited ancestors left out]
+EOF
+ctl descendants --alive "$R" >"$T/cousins-desc.txt" || fail "descendants --alive failed"
+expect_text "$T/cousins-desc.txt" <<EOF
+$R @$IR  tg-cousin-root 600  (alive)
+  $CA @$IA  tg-cousin-a 600  (alive)  [1 exited ancestor left out]
+  $CB @$IB  tg-cousin-b 600  (alive)  [1 exited ancestor left out]
+  $CC @$IC  tg-cousin-c 600  (alive)  [2 exited ancestors left out]
+EOF
+reply=$(vl GetDescendants "{\"pid\": $R, \"aliveOnly\": true}")
+check "depths stay the depths in the whole tree" "$(jget "$reply" parameters.depths)" "[2, 2, 3]"
+check "parents name the process itself" "$(jget "$reply" parameters.parents)" "[-1, -1, -1]"
+reply=$(vl GetDescendants "{\"pid\": $R}")
+check "without aliveOnly parents are the birth parents" "$(jget "$reply" parameters.parents)" "[-1, 0, -1, 2, 2, 4]"
+kill "$R" "$CA" "$CB" "$CC"
