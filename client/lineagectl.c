@@ -154,36 +154,75 @@ static int json_add(json_object *o, const char *key, json_object *v) {
         return 0;
 }
 
-/* Escapes control characters (C0, DEL, C1) so that nothing the daemon sends can drive the terminal. */
-static char *escape_controls(const char *s) {
-        size_t n = 0, i, k = 0;
-        char *r;
+/* The code point of the UTF-8 sequence at s, and its length; anything else is one byte, itself. */
+static size_t utf8_decode(const char *s, uint32_t *ret) {
+        const unsigned char *u = (const unsigned char *) s;
+        size_t n = u[0] < 0xc0 || u[0] >= 0xf8 ? 1 : u[0] < 0xe0 ? 2 : u[0] < 0xf0 ? 3 : 4;
+        uint32_t c = n == 1 ? u[0] : u[0] & (0x7f >> n);
 
-        for (i = 0; s[i]; i++)
-                n++;
-        r = malloc(n * 4 + 1);
+        for (size_t i = 1; i < n; i++) {
+                if ((u[i] & 0xc0) != 0x80) {
+                        *ret = u[0];
+                        return 1;
+                }
+                c = c << 6 | (u[i] & 0x3f);
+        }
+        *ret = c;
+        return n;
+}
+
+/* Characters that move, hide or reorder text on a terminal without showing themselves: C1 controls,
+ * bidirectional embeddings, overrides and isolates, zero-width and other invisible format characters,
+ * line and paragraph separators. */
+static bool is_invisible(uint32_t c) {
+        return (c >= 0x80 && c <= 0x9f) || c == 0xad || c == 0x61c || c == 0x180e ||
+               (c >= 0x200b && c <= 0x200f) || (c >= 0x2028 && c <= 0x202e) ||
+               (c >= 0x2060 && c <= 0x206f) || c == 0xfeff || (c >= 0xfff9 && c <= 0xfffb);
+}
+
+/* The escaped form of the character at s into buf (empty when it is shown as it is); its length. */
+static size_t escape_one(const char *s, char buf[static 12]) {
+        uint32_t c;
+        size_t n = utf8_decode(s, &c);
+
+        buf[0] = 0;
+        if (c < 0x20 || c == 0x7f || (n == 1 && c >= 0x80)) /* a control, or a byte that is not UTF-8 */
+                snprintf(buf, 12, "\\x%02x", (unsigned) c);
+        else if (c == '\\')
+                strcpy(buf, "\\\\"); /* so that a stored "\x1b" and a real ESC print differently */
+        else if (n > 1 && is_invisible(c))
+                snprintf(buf, 12, "\\u%04x", (unsigned) c);
+        return n;
+}
+
+/* Escapes what escape_one() does, so that nothing the daemon sends can drive or garble the terminal. */
+static char *escape_controls(const char *s) {
+        size_t k = 0;
+        char *r = malloc(strlen(s) * 4 + 1), e[12];
+
         if (!r)
                 return NULL;
-        for (i = 0; s[i]; i++) {
-                unsigned char c = (unsigned char) s[i];
+        for (size_t i = 0; s[i];) {
+                size_t n = escape_one(s + i, e);
 
-                if (c < 0x20 || c == 0x7f)
-                        k += sprintf(r + k, "\\x%02x", c);
-                else if (c == 0xc2 && (unsigned char) s[i + 1] >= 0x80 && (unsigned char) s[i + 1] <= 0x9f) {
-                        k += sprintf(r + k, "\\u%04x", (unsigned char) s[i + 1]);
-                        i++;
-                } else
-                        r[k++] = (char) c;
+                if (e[0]) {
+                        k += (size_t) sprintf(r + k, "%s", e);
+                } else {
+                        memcpy(r + k, s + i, n);
+                        k += n;
+                }
+                i += n;
         }
         r[k] = 0;
         return r;
 }
 
 static bool needs_escape(const char *s) {
-        for (; *s; s++) {
-                unsigned char c = (unsigned char) *s;
+        char e[12];
 
-                if (c < 0x20 || c == 0x7f || (c == 0xc2 && (unsigned char) s[1] >= 0x80 && (unsigned char) s[1] <= 0x9f))
+        for (size_t i = 0; s[i];) {
+                i += escape_one(s + i, e);
+                if (e[0])
                         return true;
         }
         return false;
@@ -525,8 +564,16 @@ static const char *error_short_name(const char *name) {
 /* Logs one line for a failed call and returns the errno that main() maps to an exit code. */
 static int report_error(const char *method, json_object *call, const char *name, json_object *eparams,
                         const char *message) {
+        _cleanup_free_ char *escaped_name = escape_controls(name ?: ""), *escaped_message = NULL;
         const char *n = error_short_name(name);
         int64_t pid, instance, at;
+
+        /* The error comes from the daemon too: nothing of it reaches the terminal unescaped. */
+        if (message)
+                message = escaped_message = escape_controls(message);
+        if (eparams)
+                (void) json_sanitize(eparams, 0);
+        name = escaped_name ?: "?";
 
         if (streq(n, "NoSuchProcess")) {
                 if (jint(call, "instance", &instance) && instance > 0)

@@ -39,9 +39,14 @@ recorded() {
         [ -n "$(q "SELECT id FROM instances WHERE pid = $1 ${2:+AND exit_time IS NOT NULL}")" ]
 }
 
-# n_descendants PID: how many descendants the daemon answers for PID.
-n_descendants() {
-        ctl --json=short descendants "$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["descendants"]))'
+# has_descendants PID N: the daemon answers N descendants for PID.
+has_descendants() {
+        [ "$(ctl --json=short descendants "$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["descendants"]))')" = "$2" ]
+}
+
+# has_argv PID TEXT: PID's recorded argv holds TEXT.
+has_argv() {
+        [ -n "$(q "SELECT id FROM instances WHERE pid = $1 AND instr(argv, '$2') > 0")" ]
 }
 
 start_daemon
@@ -54,9 +59,12 @@ CLEANUP_PIDS+=("$R")
 until_true "three cousins started" pid_of "tg-cousin-c 600" >/dev/null
 CA=$(pid_of "tg-cousin-a 600") CB=$(pid_of "tg-cousin-b 600") CC=$(pid_of "tg-cousin-c 600")
 CLEANUP_PIDS+=("$CA" "$CB" "$CC")
-until_true "the whole tree recorded" test "$(n_descendants "$R")" = 6
-until_true "the subshells' exits recorded" test "$(q "SELECT count(*) FROM instances WHERE comm = 'bash' AND
-        exit_time IS NOT NULL AND id IN (SELECT birth_parent FROM instances WHERE pid IN ($CA, $CB, $CC))")" = 3
+until_true "the whole tree recorded" has_descendants "$R" 6
+subshells_exited() {
+        [ "$(q "SELECT count(*) FROM instances WHERE comm = 'bash' AND exit_time IS NOT NULL AND
+                id IN (SELECT birth_parent FROM instances WHERE pid IN ($CA, $CB, $CC))")" = 3 ]
+}
+until_true "the subshells' exits recorded" subshells_exited
 IR=$(inst "$R") IA=$(inst "$CA") IB=$(inst "$CB") IC=$(inst "$CC")
 ctl tree --alive "$R" >"$T/cousins.txt" || fail "tree --alive failed"
 expect_text "$T/cousins.txt" <<EOF
@@ -78,3 +86,20 @@ check "parents name the process itself" "$(jget "$reply" parameters.parents)" "[
 reply=$(vl GetDescendants "{\"pid\": $R}")
 check "without aliveOnly parents are the birth parents" "$(jget "$reply" parameters.parents)" "[-1, 0, -1, 2, 2, 4]"
 kill "$R" "$CA" "$CB" "$CC"
+
+echo "# 8. text output escapes bidirectional and invisible format characters, and backslashes"
+# innocent<RLO>gnp.sh would show as "innocenths.png"; a stored backslash text and a real ESC differ.
+bash -c $'exec -a \'tg-bidi innocent\u202egnp.sh \u2066x\u2069 zw\u200bsp\ufeff ls\u2028ps nbsp\u00a0é \\x1b real\x1b\' sleep 600' \
+        </dev/null >/dev/null 2>&1 &
+BIDI=$!
+CLEANUP_PIDS+=("$BIDI")
+until_true "the bidi process recorded with its argv" has_argv "$BIDI" tg-bidi
+ctl --full origin "$BIDI" | grep tg-bidi | sed 's/^ *//' >"$T/bidi.txt" || fail "origin failed"
+IBIDI=$(inst "$BIDI")
+# (the daemon stores the real ESC of argv as the text \x1b already, so both show as \\x1b here)
+expect_text "$T/bidi.txt" <<EOF
+$BIDI @$IBIDI  tg-bidi innocent\\u202egnp.sh \\u2066x\\u2069 zw\\u200bsp\\ufeff ls\\u2028ps nbsp$(printf '\u00a0')é \\\\x1b real\\\\x1b 600  (alive)
+EOF
+ctl --json=short ancestors "$BIDI" | grep -q $'innocent\u202egnp.sh' || fail "JSON output is not the text as recorded"
+echo "ok: JSON keeps the text as recorded"
+kill "$BIDI"
