@@ -1667,10 +1667,14 @@ static void print_left_out(size_t n) {
                 printf("  %s[%zu exited ancestor%s left out]%s", ANSI_GREY, n, n == 1 ? "" : "s", ANSI_NORMAL);
 }
 
-static void print_truncated(json_object *reply) {
+static void print_truncated_default(json_object *reply, uint64_t limit_default) {
         if (jbool(reply, "truncated"))
                 printf("… more exist; raise --limit (now %" PRIu64 ") to see them\n",
-                       arg_limit_set ? arg_limit : (uint64_t) 10000);
+                       arg_limit_set ? arg_limit : limit_default);
+}
+
+static void print_truncated(json_object *reply) {
+        print_truncated_default(reply, 10000);
 }
 
 static int verb_descendants(const Target *t) {
@@ -2038,6 +2042,7 @@ static char *event_details(json_object *e, json_object *p) {
 static int verb_history(const Target *t) {
         _cleanup_json_ json_object *reply = NULL, *extra = json_object_new_object();
         json_object *events, *p;
+        size_t n, cut;
         int r;
 
         if (!extra)
@@ -2052,15 +2057,27 @@ static int verb_history(const Target *t) {
         if (r < 0)
                 return r;
         events = jarr(reply, "events");
-        for (size_t i = 0; i < jarr_len(events); i++) {
+        n = jarr_len(events);
+        /* A limited history still ends with the exit (from the instance itself): the events left out
+         * are those before it, so say so there. */
+        cut = jbool(reply, "truncated") ? n : SIZE_MAX;
+        if (cut != SIZE_MAX && n > 1 && !jbool(p, "alive") &&
+            streq_ptr(jstr(json_object_array_get_idx(events, n - 1), "type"), "exit"))
+                cut = n - 1;
+        for (size_t i = 0; i <= n; i++) {
                 json_object *e = json_object_array_get_idx(events, i);
-                _cleanup_free_ char *details = event_details(e, p);
+                _cleanup_free_ char *details = NULL;
 
+                if (i == cut)
+                        printf("… more events left out here; raise --limit (now %" PRIu64 ") to see them\n",
+                               arg_limit_set ? arg_limit : (uint64_t) 10000);
+                if (i == n)
+                        break;
+                details = event_details(e, p);
                 if (!details)
                         return log_oom();
                 printf("%s  %-8s  %s\n", TS(jint_or(e, "time", 0)), strna(jstr(e, "type")), details);
         }
-        print_truncated(reply);
         print_gaps(reply);
         return 0;
 }
@@ -2178,6 +2195,7 @@ static int verb_logins(void) {
                 putchar('\n');
         }
         printf("%zu login(s) listed.\n", jarr_len(logins));
+        print_truncated_default(reply, 1000);
         return 0;
 }
 

@@ -2008,6 +2008,7 @@ static int method_list_logins(Query *q, const QueryCaller *c, json_object *param
         json_object *logins;
         sqlite3_stmt *st;
         bool alive = false;
+        int64_t n = 0;
         int r;
 
         r = check_known_params(params, e, "loginUid", "since", "until", "aliveOnly", "limit", NULL);
@@ -2044,13 +2045,17 @@ static int method_list_logins(Query *q, const QueryCaller *c, json_object *param
         if (until >= 0)
                 sqlite3_bind_int64(st, 3, until);
         sqlite3_bind_int(st, 4, alive);
-        sqlite3_bind_int64(st, 5, limit);
+        sqlite3_bind_int64(st, 5, limit + 1); /* one more, to say whether more exist */
         while (sqlite3_step(st) == SQLITE_ROW) {
-                json_object *l = login_json(st);
+                json_object *l;
 
+                if (++n > limit)
+                        break;
+                l = login_json(st);
                 if (l)
                         json_object_array_add(logins, l);
         }
+        json_object_object_add(reply, "truncated", json_object_new_boolean(n > limit));
         *ret = TAKE_PTR(reply);
         return 0;
 }

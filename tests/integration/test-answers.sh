@@ -103,3 +103,33 @@ EOF
 ctl --json=short ancestors "$BIDI" | grep -q $'innocent\u202egnp.sh' || fail "JSON output is not the text as recorded"
 echo "ok: JSON keeps the text as recorded"
 kill "$BIDI"
+
+echo "# 5. limited answers say what they left out, and where"
+fake_login 4242
+SLEEPER1=${L[sleeper]}
+fake_logout
+fake_login 4242
+fake_logout
+logins_of() { [ "$(q "SELECT count(*) FROM logins WHERE login_uid = $1")" = "$2" ]; }
+until_true "two logins of 4242 recorded" logins_of 4242 2
+ctl logins --user=4242 --limit=1 | tail -n 2 >"$T/logins-limit.txt" || fail "logins --limit failed"
+expect_text "$T/logins-limit.txt" <<EOF
+1 login(s) listed.
+… more exist; raise --limit (now 1) to see them
+EOF
+ctl logins --user=4242 --limit=2 | tail -n 1 >"$T/logins-all.txt"
+expect_text "$T/logins-all.txt" <<<"2 login(s) listed."
+check "ListLogins says truncated" "$(jget "$(vl ListLogins '{"loginUid": 4242, "limit": 1}')" parameters.truncated)" true
+check "ListLogins says complete" "$(jget "$(vl ListLogins '{"loginUid": 4242, "limit": 2}')" parameters.truncated)" false
+
+# One instance that execs three times: fork, exec ×3, exit.
+bash -c 'exec -a tg-hist-1 bash -c "exec -a tg-hist-2 bash -c \"exec -a tg-hist-3 true\""' </dev/null >/dev/null 2>&1 &
+H=$!
+wait "$H"
+until_true "the history's exit recorded" recorded "$H" exited
+ctl history --limit=1 "$H" | sed -E 's/^[0-9-]+ [0-9:.]+  //' >"$T/history-limit.txt" || fail "history --limit failed"
+cat "$T/history-limit.txt"
+check "history --limit=1: birth, one event, where the rest was left out, exit" \
+        "$(cut -c1-9 "$T/history-limit.txt" | tr -s ' ' | tr '\n' '|')" \
+        "History o|fork |exec |… more |exit |"
+check "the left-out line" "$(sed -n 4p "$T/history-limit.txt")" "… more events left out here; raise --limit (now 1) to see them"
