@@ -2239,8 +2239,18 @@ static int verb_status(void) {
         print_field(19, "Database", "%s", strna(jstr(s, "databasePath")));
         print_field(19, "Database size", "%s", format_bytes(buf, sizeof(buf), jint_or(s, "databaseSize", 0)));
         print_field(19, "Database error", "%s", jstr(s, "databaseError") ?: "none");
-        if (jint(s, "receiveBuffer", &v))
-                print_field(19, "Receive buffer", "%s", format_bytes(buf, sizeof(buf), v));
+        if (jint(s, "receiveBuffer", &v)) {
+                char asked[64];
+                int64_t a;
+
+                /* The kernel doubles what it is asked for (its bookkeeping): show both. */
+                if (jint(s, "receiveBufferRequested", &a) && a > 0)
+                        print_field(19, "Receive buffer", "%s asked, %s given by the kernel%s",
+                                    format_bytes(asked, sizeof(asked), a), format_bytes(buf, sizeof(buf), v),
+                                    v < 2 * a ? " (capped by net.core.rmem_max)" : "");
+                else
+                        print_field(19, "Receive buffer", "%s", format_bytes(buf, sizeof(buf), v));
+        }
         print_field(19, "Kernel filter", "%s", jbool(s, "kernelFilter") ? "yes" : "no");
         if (jint(s, "memory", &v))
                 print_field(19, "Memory", "%s", format_bytes(buf, sizeof(buf), v));

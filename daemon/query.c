@@ -2459,6 +2459,7 @@ static int method_get_status(Query *q, const QueryCaller *c, json_object *params
         json_object_object_add(st, "kernelCaba", json_object_new_boolean(daemon_kernel_has_caba(q->daemon)));
         add_int(st, "cabaDisagreements", (int64_t) daemon_caba_disagreements(q->daemon));
         add_int(st, "receiveBuffer", cs.rcvbuf);
+        add_int(st, "receiveBufferRequested", cs.rcvbuf_requested);
         json_object_object_add(st, "kernelFilter", json_object_new_boolean(cs.filtered));
         add_int(st, "memory", (int64_t) rss_bytes());
         add_int(st, "varlinkConnections", daemon_varlink_connections(q->daemon));

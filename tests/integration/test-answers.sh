@@ -16,15 +16,15 @@ expect_text() {
         echo "ok: $(basename "$1") as expected"
 }
 
-# until_true DESCRIPTION COMMAND...: polls COMMAND until it succeeds (60 s at most).
+# until_true DESCRIPTION COMMAND...: polls COMMAND until it succeeds (120 s at most).
 until_true() {
         local what=$1 i
         shift
-        for i in $(seq 1 1200); do
+        for i in $(seq 1 2400); do
                 "$@" && return 0
                 sleep 0.05
         done
-        fail "$what: not true after 60 s"
+        fail "$what: not true after 120 s"
 }
 
 # The pid of the only process whose command line is exactly $1.
@@ -133,3 +133,8 @@ check "history --limit=1: birth, one event, where the rest was left out, exit" \
         "$(cut -c1-9 "$T/history-limit.txt" | tr -s ' ' | tr '\n' '|')" \
         "History o|fork |exec |… more |exit |"
 check "the left-out line" "$(sed -n 4p "$T/history-limit.txt")" "… more events left out here; raise --limit (now 1) to see them"
+
+echo "# 11. status: the receive buffer as asked and as the kernel gave it"
+ctl status | grep 'Receive buffer' | sed 's/^ *//' >"$T/rcvbuf.txt"
+expect_text "$T/rcvbuf.txt" <<<"Receive buffer: 64.0M asked, 128.0M given by the kernel"
+check "GetStatus receiveBufferRequested" "$(jget "$(vl GetStatus)" parameters.status.receiveBufferRequested)" $((64 * 1024 * 1024))
