@@ -154,36 +154,75 @@ static int json_add(json_object *o, const char *key, json_object *v) {
         return 0;
 }
 
-/* Escapes control characters (C0, DEL, C1) so that nothing the daemon sends can drive the terminal. */
-static char *escape_controls(const char *s) {
-        size_t n = 0, i, k = 0;
-        char *r;
+/* The code point of the UTF-8 sequence at s, and its length; anything else is one byte, itself. */
+static size_t utf8_decode(const char *s, uint32_t *ret) {
+        const unsigned char *u = (const unsigned char *) s;
+        size_t n = u[0] < 0xc0 || u[0] >= 0xf8 ? 1 : u[0] < 0xe0 ? 2 : u[0] < 0xf0 ? 3 : 4;
+        uint32_t c = n == 1 ? u[0] : u[0] & (0x7f >> n);
 
-        for (i = 0; s[i]; i++)
-                n++;
-        r = malloc(n * 4 + 1);
+        for (size_t i = 1; i < n; i++) {
+                if ((u[i] & 0xc0) != 0x80) {
+                        *ret = u[0];
+                        return 1;
+                }
+                c = c << 6 | (u[i] & 0x3f);
+        }
+        *ret = c;
+        return n;
+}
+
+/* Characters that move, hide or reorder text on a terminal without showing themselves: C1 controls,
+ * bidirectional embeddings, overrides and isolates, zero-width and other invisible format characters,
+ * line and paragraph separators. */
+static bool is_invisible(uint32_t c) {
+        return (c >= 0x80 && c <= 0x9f) || c == 0xad || c == 0x61c || c == 0x180e ||
+               (c >= 0x200b && c <= 0x200f) || (c >= 0x2028 && c <= 0x202e) ||
+               (c >= 0x2060 && c <= 0x206f) || c == 0xfeff || (c >= 0xfff9 && c <= 0xfffb);
+}
+
+/* The escaped form of the character at s into buf (empty when it is shown as it is); its length. */
+static size_t escape_one(const char *s, char buf[static 12]) {
+        uint32_t c;
+        size_t n = utf8_decode(s, &c);
+
+        buf[0] = 0;
+        if (c < 0x20 || c == 0x7f || (n == 1 && c >= 0x80)) /* a control, or a byte that is not UTF-8 */
+                snprintf(buf, 12, "\\x%02x", (unsigned) c);
+        else if (c == '\\')
+                strcpy(buf, "\\\\"); /* so that a stored "\x1b" and a real ESC print differently */
+        else if (n > 1 && is_invisible(c))
+                snprintf(buf, 12, "\\u%04x", (unsigned) c);
+        return n;
+}
+
+/* Escapes what escape_one() does, so that nothing the daemon sends can drive or garble the terminal. */
+static char *escape_controls(const char *s) {
+        size_t k = 0;
+        char *r = malloc(strlen(s) * 4 + 1), e[12];
+
         if (!r)
                 return NULL;
-        for (i = 0; s[i]; i++) {
-                unsigned char c = (unsigned char) s[i];
+        for (size_t i = 0; s[i];) {
+                size_t n = escape_one(s + i, e);
 
-                if (c < 0x20 || c == 0x7f)
-                        k += sprintf(r + k, "\\x%02x", c);
-                else if (c == 0xc2 && (unsigned char) s[i + 1] >= 0x80 && (unsigned char) s[i + 1] <= 0x9f) {
-                        k += sprintf(r + k, "\\u%04x", (unsigned char) s[i + 1]);
-                        i++;
-                } else
-                        r[k++] = (char) c;
+                if (e[0]) {
+                        k += (size_t) sprintf(r + k, "%s", e);
+                } else {
+                        memcpy(r + k, s + i, n);
+                        k += n;
+                }
+                i += n;
         }
         r[k] = 0;
         return r;
 }
 
 static bool needs_escape(const char *s) {
-        for (; *s; s++) {
-                unsigned char c = (unsigned char) *s;
+        char e[12];
 
-                if (c < 0x20 || c == 0x7f || (c == 0xc2 && (unsigned char) s[1] >= 0x80 && (unsigned char) s[1] <= 0x9f))
+        for (size_t i = 0; s[i];) {
+                i += escape_one(s + i, e);
+                if (e[0])
                         return true;
         }
         return false;
@@ -525,8 +564,16 @@ static const char *error_short_name(const char *name) {
 /* Logs one line for a failed call and returns the errno that main() maps to an exit code. */
 static int report_error(const char *method, json_object *call, const char *name, json_object *eparams,
                         const char *message) {
+        _cleanup_free_ char *escaped_name = escape_controls(name ?: ""), *escaped_message = NULL;
         const char *n = error_short_name(name);
         int64_t pid, instance, at;
+
+        /* The error comes from the daemon too: nothing of it reaches the terminal unescaped. */
+        if (message)
+                message = escaped_message = escape_controls(message);
+        if (eparams)
+                (void) json_sanitize(eparams, 0);
+        name = escaped_name ?: "?";
 
         if (streq(n, "NoSuchProcess")) {
                 if (jint(call, "instance", &instance) && instance > 0)
@@ -1247,8 +1294,10 @@ static void widths_add(Widths *w, json_object *p) {
         w->instance = MAX(w->instance, snprintf(buf, sizeof(buf), "%" PRIi64, jint_or(p, "instance", 0)));
 }
 
-/* "4242 @100 sleep 1000  (alive)  [lineage: procfs]"; w may be NULL. */
-static int print_process_line(json_object *p, const char *prefix, const Widths *w) {
+static void print_left_out(size_t n);
+
+/* "4242 @100 sleep 1000  (alive)  [lineage: procfs]"; w may be NULL; left_out as print_left_out(). */
+static int print_process_line_left_out(json_object *p, const char *prefix, const Widths *w, size_t left_out) {
         _cleanup_free_ char *cmd = process_command(p, arg_full ? SIZE_MAX : LINE_COMMAND_MAX);
         _cleanup_free_ char *state = process_state(p, false);
         const char *src = jstr(p, "lineageSource");
@@ -1262,8 +1311,13 @@ static int print_process_line(json_object *p, const char *prefix, const Widths *
                 printf("  [lineage: %s]", src);
         if (jbool(p, "redacted"))
                 fputs("  [redacted]", stdout);
+        print_left_out(left_out);
         putchar('\n');
         return 0;
+}
+
+static int print_process_line(json_object *p, const char *prefix, const Widths *w) {
+        return print_process_line_left_out(p, prefix, w, 0);
 }
 
 static void print_gaps(json_object *reply) {
@@ -1566,42 +1620,106 @@ static int request_descendants(const Target *t, json_object **ret) {
         return 0;
 }
 
-/* Depth of entry i, repaired so that it is at least 1 and at most one deeper than the entry before. */
-static size_t descendant_depth(json_object *depths, size_t i, size_t previous) {
+/* How a depth-first list of descendants is drawn: depth[i] is the drawing depth (1 below the process),
+ * left_out[i] the exited generations between entry i and the entry it is drawn under (--alive leaves them
+ * out). parents[i] names that entry (-1: the process itself); without a usable parents array (an older
+ * daemon) it is the nearest entry before i that is less deep, which is right when nothing is left out. */
+typedef struct Layout {
+        size_t *depth, *left_out;
+} Layout;
+
+static void layout_done(Layout *l) {
+        free(l->depth);
+        free(l->left_out);
+        *l = (Layout) {};
+}
+
+static int64_t reply_depth(json_object *depths, size_t i) {
         int64_t d = json_object_get_int64(json_object_array_get_idx(depths, i));
 
-        if (d < 1)
-                return 1;
-        return (size_t) MIN((uint64_t) d, (uint64_t) previous + 1);
+        return d < 1 ? 1 : MIN(d, (int64_t) INT32_MAX);
+}
+
+/* The listed entry that i is drawn under, or -1; never a later entry nor one as deep (bad replies). */
+static int64_t layout_parent(json_object *reply, size_t i) {
+        json_object *depths = jarr(reply, "depths"), *parents = jarr(reply, "parents");
+        int64_t d = reply_depth(depths, i), p;
+
+        if (jarr_len(parents) == jarr_len(depths)) {
+                p = json_object_get_int64(json_object_array_get_idx(parents, i));
+                if (p >= 0 && (size_t) p < i && reply_depth(depths, (size_t) p) < d)
+                        return p;
+                return -1;
+        }
+        for (size_t j = i; j-- > 0;)
+                if (reply_depth(depths, j) < d)
+                        return (int64_t) j;
+        return -1;
+}
+
+static int layout_new(json_object *reply, Layout *ret) {
+        json_object *depths = jarr(reply, "depths");
+        size_t n = jarr_len(depths);
+        Layout l = {
+                .depth = calloc(n + 1, sizeof(size_t)),
+                .left_out = calloc(n + 1, sizeof(size_t)),
+        };
+
+        if (!l.depth || !l.left_out) {
+                layout_done(&l);
+                return log_oom();
+        }
+        for (size_t i = 0; i < n; i++) {
+                int64_t p = layout_parent(reply, i);
+                int64_t above = p < 0 ? 0 : reply_depth(depths, (size_t) p);
+
+                l.depth[i] = (p < 0 ? 0 : l.depth[p]) + 1;
+                l.left_out[i] = (size_t) (reply_depth(depths, i) - above - 1);
+        }
+        *ret = l;
+        return 0;
+}
+
+/* " [2 exited ancestors left out]" after an entry drawn under a process that is not its birth parent. */
+static void print_left_out(size_t n) {
+        if (n > 0)
+                printf("  %s[%zu exited ancestor%s left out]%s", ANSI_GREY, n, n == 1 ? "" : "s", ANSI_NORMAL);
+}
+
+static void print_truncated_default(json_object *reply, uint64_t limit_default) {
+        if (jbool(reply, "truncated"))
+                printf("… more exist; raise --limit (now %" PRIu64 ") to see them\n",
+                       arg_limit_set ? arg_limit : limit_default);
 }
 
 static void print_truncated(json_object *reply) {
-        if (jbool(reply, "truncated"))
-                printf("… more exist; raise --limit (now %" PRIu64 ") to see them\n",
-                       arg_limit_set ? arg_limit : (uint64_t) 10000);
+        print_truncated_default(reply, 10000);
 }
 
 static int verb_descendants(const Target *t) {
         _cleanup_json_ json_object *reply = NULL;
-        json_object *list, *depths;
-        size_t depth = 0;
+        _cleanup_(layout_done) Layout layout = {};
+        json_object *list;
         int r;
 
         r = request_descendants(t, &reply);
         if (r != 0)
                 return r < 0 ? r : 0;
+        r = layout_new(reply, &layout);
+        if (r < 0)
+                return r;
         r = print_process_line(jobj(reply, "process"), "", NULL);
         list = jarr(reply, "descendants");
-        depths = jarr(reply, "depths");
         for (size_t i = 0; r >= 0 && i < jarr_len(list); i++) {
                 char indent[2 * INDENT_DEPTH_MAX + 32];
+                size_t depth = layout.depth[i];
 
-                depth = descendant_depth(depths, i, depth);
                 if (depth <= INDENT_DEPTH_MAX)
                         snprintf(indent, sizeof(indent), "%*s", (int) (2 * depth), "");
                 else
                         snprintf(indent, sizeof(indent), "%*s[depth %zu] ", 2 * INDENT_DEPTH_MAX, "", depth);
-                r = print_process_line(json_object_array_get_idx(list, i), indent, NULL);
+                r = print_process_line_left_out(json_object_array_get_idx(list, i), indent, NULL,
+                                                layout.left_out[i]);
         }
         if (r < 0)
                 return r;
@@ -1611,7 +1729,7 @@ static int verb_descendants(const Target *t) {
 }
 
 /* One tree entry after its box-drawing prefix: "1234 @56 sleep 10 (exited … status 0) [reparented to 1]". */
-static int print_tree_entry(json_object *p) {
+static int print_tree_entry(json_object *p, size_t left_out) {
         _cleanup_free_ char *cmd = process_command(p, arg_full ? SIZE_MAX : LINE_COMMAND_MAX);
         int64_t parent, birth;
 
@@ -1628,21 +1746,19 @@ static int print_tree_entry(json_object *p) {
         }
         if (jint(p, "parentPid", &parent) && jint(p, "birthParentPid", &birth) && parent != birth)
                 printf(" [reparented to %" PRIi64 "]", parent);
+        print_left_out(left_out);
         putchar('\n');
         return 0;
 }
 
 /* Marks each entry of a depth-first list that is the last child of its parent (one pass, backwards). */
-static int tree_last_flags(json_object *depths, size_t n, size_t **ret_depth, bool **ret_last) {
-        _cleanup_free_ size_t *depth = calloc(n + 1, sizeof(size_t));
+static int tree_last_flags(const size_t *depth, size_t n, bool **ret_last) {
         _cleanup_free_ bool *last = calloc(n + 1, sizeof(bool));
         _cleanup_free_ bool *seen = calloc(n + 2, sizeof(bool));
-        size_t prev = 0, top = 0;
+        size_t top = 0;
 
-        if (!depth || !last || !seen)
+        if (!last || !seen)
                 return log_oom();
-        for (size_t i = 0; i < n; i++)
-                prev = depth[i] = descendant_depth(depths, i, prev);
         for (size_t i = n; i-- > 0;) {
                 size_t d = depth[i];
 
@@ -1652,7 +1768,6 @@ static int tree_last_flags(json_object *depths, size_t n, size_t **ret_depth, bo
                         seen[k] = false;
                 top = d;
         }
-        *ret_depth = TAKE_PTR(depth);
         *ret_last = TAKE_PTR(last);
         return 0;
 }
@@ -1742,12 +1857,16 @@ static void print_dot_title(json_object *login) {
  * the parent drawn is not the birth parent itself (the processes between are not in the answer). */
 static int print_tree_dot(json_object *reply, json_object *login) {
         json_object *list = jarr(reply, "descendants"), *root = jobj(reply, "process");
-        size_t n = jarr_len(list), depth = 0;
+        size_t n = jarr_len(list), depth;
         _cleanup_free_ int64_t *stack = calloc(n + 2, sizeof(int64_t));
+        _cleanup_(layout_done) Layout layout = {};
         int r;
 
         if (!stack)
                 return log_oom();
+        r = layout_new(reply, &layout);
+        if (r < 0)
+                return r;
         puts("digraph lineage {");
         if (login)
                 print_dot_title(login);
@@ -1758,7 +1877,7 @@ static int print_tree_dot(json_object *reply, json_object *login) {
                 json_object *p = json_object_array_get_idx(list, i);
                 int64_t birth;
 
-                depth = descendant_depth(jarr(reply, "depths"), i, depth);
+                depth = layout.depth[i];
                 stack[depth] = jint_or(p, "instance", 0);
                 r = print_dot_node(p);
                 if (r < 0)
@@ -1798,7 +1917,7 @@ static int request_login(int64_t id, json_object **ret) {
 
 static int verb_tree(const Target *t) {
         _cleanup_json_ json_object *reply = NULL, *login = NULL, *extra = NULL;
-        _cleanup_free_ size_t *depth = NULL;
+        _cleanup_(layout_done) Layout layout = {};
         _cleanup_free_ bool *last = NULL, *open_level = NULL;
         json_object *list;
         size_t n;
@@ -1827,15 +1946,18 @@ static int verb_tree(const Target *t) {
         }
         list = jarr(reply, "descendants");
         n = jarr_len(list);
-        r = tree_last_flags(jarr(reply, "depths"), n, &depth, &last);
+        r = layout_new(reply, &layout);
+        if (r < 0)
+                return r;
+        r = tree_last_flags(layout.depth, n, &last);
         if (r < 0)
                 return r;
         open_level = calloc(INDENT_DEPTH_MAX + 2, sizeof(bool));
         if (!open_level)
                 return log_oom();
-        r = print_tree_entry(jobj(reply, "process"));
+        r = print_tree_entry(jobj(reply, "process"), 0);
         for (size_t i = 0; r >= 0 && i < n; i++) {
-                size_t d = depth[i];
+                size_t d = layout.depth[i];
 
                 /* open_level[k]: the ancestor at depth k has siblings still to come, so draw its line. */
                 for (size_t k = 1; k < d && k <= INDENT_DEPTH_MAX; k++)
@@ -1845,7 +1967,7 @@ static int verb_tree(const Target *t) {
                 fputs(last[i] ? "└─" : "├─", stdout);
                 if (d <= INDENT_DEPTH_MAX)
                         open_level[d] = !last[i];
-                r = print_tree_entry(json_object_array_get_idx(list, i));
+                r = print_tree_entry(json_object_array_get_idx(list, i), layout.left_out[i]);
         }
         if (r < 0)
                 return r;
@@ -1945,6 +2067,7 @@ static char *event_details(json_object *e, json_object *p) {
 static int verb_history(const Target *t) {
         _cleanup_json_ json_object *reply = NULL, *extra = json_object_new_object();
         json_object *events, *p;
+        size_t n, cut;
         int r;
 
         if (!extra)
@@ -1959,15 +2082,27 @@ static int verb_history(const Target *t) {
         if (r < 0)
                 return r;
         events = jarr(reply, "events");
-        for (size_t i = 0; i < jarr_len(events); i++) {
+        n = jarr_len(events);
+        /* A limited history still ends with the exit (from the instance itself): the events left out
+         * are those before it, so say so there. */
+        cut = jbool(reply, "truncated") ? n : SIZE_MAX;
+        if (cut != SIZE_MAX && n > 1 && !jbool(p, "alive") &&
+            streq_ptr(jstr(json_object_array_get_idx(events, n - 1), "type"), "exit"))
+                cut = n - 1;
+        for (size_t i = 0; i <= n; i++) {
                 json_object *e = json_object_array_get_idx(events, i);
-                _cleanup_free_ char *details = event_details(e, p);
+                _cleanup_free_ char *details = NULL;
 
+                if (i == cut)
+                        printf("… more events left out here; raise --limit (now %" PRIu64 ") to see them\n",
+                               arg_limit_set ? arg_limit : (uint64_t) 10000);
+                if (i == n)
+                        break;
+                details = event_details(e, p);
                 if (!details)
                         return log_oom();
                 printf("%s  %-8s  %s\n", TS(jint_or(e, "time", 0)), strna(jstr(e, "type")), details);
         }
-        print_truncated(reply);
         print_gaps(reply);
         return 0;
 }
@@ -2089,6 +2224,7 @@ static int verb_logins(void) {
                 putchar('\n');
         }
         printf("%zu login(s) listed.\n", jarr_len(logins));
+        print_truncated_default(reply, 1000);
         return 0;
 }
 
@@ -2132,8 +2268,18 @@ static int verb_status(void) {
         print_field(19, "Database", "%s", strna(jstr(s, "databasePath")));
         print_field(19, "Database size", "%s", format_bytes(buf, sizeof(buf), jint_or(s, "databaseSize", 0)));
         print_field(19, "Database error", "%s", jstr(s, "databaseError") ?: "none");
-        if (jint(s, "receiveBuffer", &v))
-                print_field(19, "Receive buffer", "%s", format_bytes(buf, sizeof(buf), v));
+        if (jint(s, "receiveBuffer", &v)) {
+                char asked[64];
+                int64_t a;
+
+                /* The kernel doubles what it is asked for (its bookkeeping): show both. */
+                if (jint(s, "receiveBufferRequested", &a) && a > 0)
+                        print_field(19, "Receive buffer", "%s asked, %s given by the kernel%s",
+                                    format_bytes(asked, sizeof(asked), a), format_bytes(buf, sizeof(buf), v),
+                                    v < 2 * a ? " (capped by net.core.rmem_max)" : "");
+                else
+                        print_field(19, "Receive buffer", "%s", format_bytes(buf, sizeof(buf), v));
+        }
         print_field(19, "Kernel filter", "%s", jbool(s, "kernelFilter") ? "yes" : "no");
         if (jint(s, "memory", &v))
                 print_field(19, "Memory", "%s", format_bytes(buf, sizeof(buf), v));

@@ -588,6 +588,7 @@ static int cnproc_open(Cnproc *c) {
         if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &sl) < 0)
                 log_debug_errno(errno, "Failed to read SO_RCVBUF, ignoring: %m");
         c->stats.rcvbuf = granted;
+        c->stats.rcvbuf_requested = size;
         return 0;
 }
 

@@ -65,7 +65,8 @@ typedef struct CnprocStats {
         uint64_t lost;          /* events known lost through sequence gaps */
         uint64_t overflows;     /* ENOBUFS seen */
         uint64_t wakeups;       /* times the loop drained the socket */
-        int rcvbuf;             /* receive buffer size the kernel granted */
+        int rcvbuf;             /* receive buffer size the kernel granted (it doubles what it was asked) */
+        int rcvbuf_requested;   /* receive buffer size asked for */
         bool filtered;          /* subscribed with the 6.6+ filter form */
 } CnprocStats;
 

@@ -162,6 +162,7 @@ static const char *known_array_signature(const char *key) {
                 { "ancestors", "aa{sv}" }, { "descendants", "aa{sv}" }, { "gaps", "aa{sv}" },
                 { "events", "aa{sv}" },    { "logins", "aa{sv}" },      { "argv", "as" },
                 { "types", "as" },         { "depths", "ax" },          { "answers", "aa{sv}" },
+                { "parents", "ax" },
         };
 
         for (size_t i = 0; key && i < ELEMENTSOF(table); i++)

@@ -1491,6 +1491,7 @@ static int desc_render_late(DescWalk *w, DescNode *n) {
 typedef struct DescFrame {
         uint32_t node, next;            /* next: the next child of node to visit */
         uint32_t depth;
+        int32_t shown;                  /* index in descendants of the nearest listed ancestor-or-self, -1: root */
 } DescFrame;
 
 /* The reply as pieces of the arena, in order. */
@@ -1560,7 +1561,7 @@ static int desc_piece_node(DescWalk *w, DescPieces *d, const DescNode *n, bool l
 
 static int descendants_build(Query *q, const QueryCaller *c, json_object *params, size_t max_size, DescWalk *w,
                              DescPieces *out, QueryError *e) {
-        _cleanup_(query_text_done) QueryText depths = {};
+        _cleanup_(query_text_done) QueryText depths = {}, parents = {};
         _cleanup_(json_object_putp) json_object *gaps = NULL;
         _cleanup_free_ DescFrame *stack = NULL;
         sqlite3 *db = store_db(daemon_store(q->daemon));
@@ -1631,11 +1632,12 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
         comma = w->arena.len;
         text_literal(&w->arena, ",");
         text_literal(&depths, "],\"depths\":[");
+        text_literal(&parents, "],\"parents\":[");
         stack = malloc(sizeof(DescFrame) * 64);
         if (!stack)
                 return -ENOMEM;
         a_stack = 64;
-        stack[n_stack++] = (DescFrame) { (uint32_t) (root - w->nodes), 0, 0 };
+        stack[n_stack++] = (DescFrame) { (uint32_t) (root - w->nodes), 0, 0, -1 };
         root->visited = true;
         while (n_stack > 0) {
                 DescFrame *f = &stack[n_stack - 1];
@@ -1657,7 +1659,8 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
                         stack = s;
                         a_stack *= 2;
                 }
-                stack[n_stack] = (DescFrame) { (uint32_t) (n - w->nodes), 0, stack[n_stack - 1].depth + 1 };
+                stack[n_stack] = (DescFrame) { (uint32_t) (n - w->nodes), 0, stack[n_stack - 1].depth + 1,
+                                               stack[n_stack - 1].shown };
                 n_stack++;
 
                 if ((alive_only && n->exit > 0) || !n->visible)
@@ -1669,7 +1672,8 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
                         if (r == 0)
                                 continue; /* gone meanwhile (retention) */
                 }
-                if ((int64_t) n_emitted >= limit || out->size + depths.len + (n->end - n->off) + 32 > max_size) {
+                if ((int64_t) n_emitted >= limit ||
+                    out->size + depths.len + parents.len + (n->end - n->off) + 48 > max_size) {
                         truncated = true;
                         break;
                 }
@@ -1678,6 +1682,7 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
                         if (r < 0)
                                 return r;
                         text_literal(&depths, ",");
+                        text_literal(&parents, ",");
                 }
                 r = desc_piece_node(w, out, n, live_lookups < LIVE_PARENT_LOOKUPS_MAX);
                 if (r < 0)
@@ -1685,13 +1690,18 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
                 if (n->exit == 0)
                         live_lookups++;
                 text_int(&depths, stack[n_stack - 1].depth);
+                /* With aliveOnly the exited ones between are left out: the nearest listed ancestor. */
+                text_int(&parents, stack[n_stack - 2].shown);
+                stack[n_stack - 1].shown = (int32_t) n_emitted;
                 last_exit = MAX(last_exit, n->exit > 0 ? n->exit : (int64_t) now_us());
                 n_emitted++;
         }
-        text_literal(&depths, "],\"process\":");
-        if (depths.oom)
+        text_literal(&parents, "],\"process\":");
+        if (depths.oom || parents.oom)
                 return -ENOMEM;
         r = desc_piece_text(w, out, depths.data, depths.len);
+        if (r >= 0)
+                r = desc_piece_text(w, out, parents.data, parents.len);
         if (r >= 0)
                 r = desc_piece_node(w, out, root, true);
         if (r < 0)
@@ -2075,6 +2085,7 @@ static int method_list_logins(Query *q, const QueryCaller *c, json_object *param
         json_object *logins;
         sqlite3_stmt *st;
         bool alive = false;
+        int64_t n = 0;
         int r;
 
         r = check_known_params(params, e, "loginUid", "since", "until", "aliveOnly", "limit", NULL);
@@ -2111,13 +2122,17 @@ static int method_list_logins(Query *q, const QueryCaller *c, json_object *param
         if (until >= 0)
                 sqlite3_bind_int64(st, 3, until);
         sqlite3_bind_int(st, 4, alive);
-        sqlite3_bind_int64(st, 5, limit);
+        sqlite3_bind_int64(st, 5, limit + 1); /* one more, to say whether more exist */
         while (sqlite3_step(st) == SQLITE_ROW) {
-                json_object *l = login_json(st);
+                json_object *l;
 
+                if (++n > limit)
+                        break;
+                l = login_json(st);
                 if (l)
                         json_object_array_add(logins, l);
         }
+        json_object_object_add(reply, "truncated", json_object_new_boolean(n > limit));
         *ret = TAKE_PTR(reply);
         return 0;
 }
@@ -2525,6 +2540,7 @@ static int method_get_status(Query *q, const QueryCaller *c, json_object *params
         json_object_object_add(st, "kernelCaba", json_object_new_boolean(daemon_kernel_has_caba(q->daemon)));
         add_int(st, "cabaDisagreements", (int64_t) daemon_caba_disagreements(q->daemon));
         add_int(st, "receiveBuffer", cs.rcvbuf);
+        add_int(st, "receiveBufferRequested", cs.rcvbuf_requested);
         json_object_object_add(st, "kernelFilter", json_object_new_boolean(cs.filtered));
         add_int(st, "memory", (int64_t) rss_bytes());
         daemon_varlink_stats(q->daemon, &vs);

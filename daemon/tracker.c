@@ -36,6 +36,8 @@ struct Tracker {
         size_t n_scan_new, n_scan_new_alloc;
         int32_t *scan_ppid;             /* their PPid / kernel CABA, parallel to scan_new */
         bool *scan_kernel_caba;
+        Instance **scan_zombies;        /* found exited and unreaped by this scan: closed at its end */
+        size_t n_scan_zombies, n_scan_zombies_alloc;
         uint64_t scan_at_ns;
         uint32_t scan_generation;
         size_t string_bytes;            /* exe/argv held */
@@ -318,6 +320,7 @@ Tracker *tracker_free(Tracker *t) {
         free(t->scan_new);
         free(t->scan_ppid);
         free(t->scan_kernel_caba);
+        free(t->scan_zombies);
         free(t->needs);
         free(t);
         return NULL;
@@ -877,16 +880,32 @@ static bool grow_scan(Tracker *t) {
 void tracker_scan_begin(Tracker *t, uint64_t at_ns) {
         t->scan_at_ns = at_ns;
         t->n_scan_new = 0;
+        t->n_scan_zombies = 0;
         t->scan_generation++;
 }
 
+/* A zombie has exited: its exit event came before we subscribed (or was lost), and its reaping sends
+ * none. It is kept for the lineage of what it created, and closed at the scan's end. */
+static int scan_add_zombie(Tracker *t, Instance *i) {
+        Instance **z = grow(t->scan_zombies, &t->n_scan_zombies_alloc, t->n_scan_zombies + 1, sizeof(Instance *));
+
+        if (!z)
+                return -ENOMEM;
+        t->scan_zombies = z;
+        t->scan_zombies[t->n_scan_zombies++] = i;
+        return 0;
+}
+
 int tracker_scan_add(Tracker *t, const ProcInfo *info, const int32_t *tids, size_t n_tids, int32_t caba_tgid) {
+        bool zombie = info->state == 'Z' && n_tids <= 1; /* not a leader that exited before its threads */
         bool fresh = false, image_new, same_session;
         Instance *i;
 
         if (!(info->have & PROCFS_STAT) || info->pid <= 0)
                 return -EINVAL;
         i = tracker_get(t, info->pid);
+        if (zombie && !i && t->scan_generation > 1)
+                return 0; /* a rescan's zombie we do not hold alive: its exit is recorded already */
         if (i && !ticks_match(i->start_ticks, info->start_ticks)) {
                 /* Our instance for this pid is gone: the pid now belongs to another process. */
                 i->flags |= INSTANCE_EXIT_UNKNOWN;
@@ -932,7 +951,7 @@ int tracker_scan_add(Tracker *t, const ProcInfo *info, const int32_t *tids, size
                 if (tids[k] != i->pid)
                         (void) tids_add(i, tids[k]);
         i->seen_scan = t->scan_generation;
-        return 0;
+        return zombie ? scan_add_zombie(t, i) : 0;
 }
 
 unsigned tracker_scan_close_unseen(Tracker *t, uint64_t exit_time) {
@@ -1078,6 +1097,17 @@ void tracker_scan_end(Tracker *t) {
                         (void) tracker_login_begin(t, i);
         }
         t->n_scan_new = 0;
+        /* Linked first, so that what they created knows them; closed now, so that they are no one's
+         * CABA and not alive: they exited at the latest when the scan read them. */
+        for (size_t k = 0; k < t->n_scan_zombies; k++) {
+                Instance *z = t->scan_zombies[k];
+
+                if (!(z->flags & INSTANCE_ALIVE))
+                        continue;
+                z->flags |= INSTANCE_EXIT_UNKNOWN;
+                instance_close(t, z, tracker_realtime_from_mono(t, t->scan_at_ns));
+        }
+        t->n_scan_zombies = 0;
 }
 
 static int cmp_dirty_seq(const void *a, const void *b) {

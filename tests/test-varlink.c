@@ -1011,8 +1011,8 @@ static void on_budget_overflow(VarlinkCall *call, void *userdata) {
         unsigned *n = userdata;
 
         (*n)++;
-        check(varlink_call_get_dropped(call) > 0);
-        check_ok(varlink_call_reply_error(call, "org.example.test.Oops", NULL));
+        ASSERT_TRUE(varlink_call_get_dropped(call) > 0);
+        ASSERT_OK(varlink_call_reply_error(call, "org.example.test.Oops", NULL));
 }
 
 /* Takes a stream from Hold (with "more") as a call of our own. */
@@ -1021,7 +1021,7 @@ static VarlinkCall *hold_stream(Test *t, Client *c, unsigned *overflows) {
 
         client_send(t, c, "{\"method\":\"org.example.test.Hold\",\"more\":true}");
         pump_idle(t);
-        check(t->held);
+        ASSERT_TRUE(t->held);
         call = TAKE_PTR(t->held);
         varlink_call_set_cancel(call, NULL, NULL);
         varlink_call_set_overflow(call, on_budget_overflow, overflows);
@@ -1054,7 +1054,7 @@ static void test_output_budget(void) {
         varlink_server_get_limits(t.server, &limits);
         /* The test may run as root or not: the same budget either way. */
         limits.max_output_per_uid = limits.max_output_root = budget;
-        check_ok(varlink_server_set_limits(t.server, &limits));
+        ASSERT_OK(varlink_server_set_limits(t.server, &limits));
         memset(payload, 'b', sizeof(payload) - 1);
         payload[sizeof(payload) - 1] = 0;
         json_object_object_add(p, "data", json_object_new_string(payload));
@@ -1075,18 +1075,18 @@ static void test_output_budget(void) {
                         }
                 }
                 client_drain(&c[0]);
-                check_ok(sd_event_run(t.event, 0));
-                check(stats(&t).output_queued <= budget + sizeof(payload) + 64);
+                ASSERT_OK(sd_event_run(t.event, 0));
+                ASSERT_TRUE(stats(&t).output_queued <= budget + sizeof(payload) + 64);
         }
         pump_idle(&t);
         /* The slowest, stream 2, was dropped for stream 1's event; stream 1 then for its own. */
-        check(overflows == 1);
-        check(!varlink_call_is_pending(stream[2]));
-        check(r[1] == -ENOBUFS);
-        check(varlink_call_get_dropped(stream[1]) > 0);
-        check(r[0] == 0 && varlink_call_is_pending(stream[0]));
-        check(stats(&t).streams_dropped == 2);
-        check_ok(varlink_call_reply_error(stream[1], "org.example.test.Oops", NULL));
+        ASSERT_TRUE(overflows == 1);
+        ASSERT_TRUE(!varlink_call_is_pending(stream[2]));
+        ASSERT_TRUE(r[1] == -ENOBUFS);
+        ASSERT_TRUE(varlink_call_get_dropped(stream[1]) > 0);
+        ASSERT_TRUE(r[0] == 0 && varlink_call_is_pending(stream[0]));
+        ASSERT_TRUE(stats(&t).streams_dropped == 2);
+        ASSERT_OK(varlink_call_reply_error(stream[1], "org.example.test.Oops", NULL));
 
         /* What the slow clients get: a prefix of their events, then the error. */
         for (int k = 1; k < 3; k++) {
@@ -1095,43 +1095,43 @@ static void test_output_budget(void) {
                         _cleanup_json_ json_object *m = client_expect(&t, &c[k]);
 
                         if (!msg_continues(m)) {
-                                check(streq_ptr(msg_error(m), "org.example.test.Oops"));
+                                ASSERT_TRUE(streq_ptr(msg_error(m), "org.example.test.Oops"));
                                 break;
                         }
                         received++;
                 }
-                check(received + varlink_call_get_dropped(stream[k]) >= sent[k]);
-                check(received < sent[k]);
+                ASSERT_TRUE(received + varlink_call_get_dropped(stream[k]) >= sent[k]);
+                ASSERT_TRUE(received < sent[k]);
                 echo(&t, &c[k], "after the drop");
         }
-        check(stats(&t).output_queued < 4096);
+        ASSERT_TRUE(stats(&t).output_queued < 4096);
 
         /* The fast stream still flows; a plain reply over what is left of the budget is refused. */
-        check_ok(varlink_call_notify(stream[0], p));
+        ASSERT_OK(varlink_call_notify(stream[0], p));
         client_send(&t, &c[1], "{\"method\":\"org.example.test.Hold\"}");
         pump_idle(&t);
-        check(t.held);
+        ASSERT_TRUE(t.held);
         {
                 _cleanup_json_ json_object *big = json_object_new_object();
                 _cleanup_free_ char *text = malloc(budget + 1);
 
-                check(text);
+                ASSERT_TRUE(text);
                 memset(text, 'x', budget);
                 text[budget] = 0;
                 json_object_object_add(big, "data", json_object_new_string(text));
-                check(varlink_call_output_room(t.held) <= budget);
-                check(varlink_call_reply(t.held, big) == -ENOBUFS);
-                check(varlink_call_is_pending(t.held));
-                check(stats(&t).replies_refused == 1);
-                check_ok(varlink_call_reply(t.held, NULL));
+                ASSERT_TRUE(varlink_call_output_room(t.held) <= budget);
+                ASSERT_TRUE(varlink_call_reply(t.held, big) == -ENOBUFS);
+                ASSERT_TRUE(varlink_call_is_pending(t.held));
+                ASSERT_TRUE(stats(&t).replies_refused == 1);
+                ASSERT_OK(varlink_call_reply(t.held, NULL));
         }
         t.held = varlink_call_unref(t.held);
         {
                 _cleanup_json_ json_object *m = client_expect(&t, &c[1]);
 
-                check(!msg_error(m));
+                ASSERT_TRUE(!msg_error(m));
         }
-        check_ok(varlink_call_reply(stream[0], NULL));
+        ASSERT_OK(varlink_call_reply(stream[0], NULL));
         for (int k = 0; k < 3; k++) {
                 varlink_call_unref(stream[k]);
                 client_close(&c[k]);

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# What lineagectl prints for real processes: drawings of --alive trees, escaped text, limits that say what they left out.
+. "$(dirname "$0")/lib.sh"
+
+ctl() { "$LINEAGECTL" --varlink="$SOCK" "$@"; }
+
+# expect_text FILE: stdin holds the expected text, FILE what lineagectl printed.
+expect_text() {
+        local want
+        want=$(cat)
+        if [ "$(cat "$1")" != "$want" ]; then
+                echo "--- expected"; echo "$want"; echo "--- got"; cat "$1"
+                fail "$1: output differs"
+        fi
+        echo "ok: $(basename "$1") as expected"
+}
+
+# until_true DESCRIPTION COMMAND...: polls COMMAND until it succeeds (120 s at most).
+until_true() {
+        local what=$1 i
+        shift
+        for i in $(seq 1 2400); do
+                "$@" && return 0
+                sleep 0.05
+        done
+        fail "$what: not true after 120 s"
+}
+
+# The pid of the only process whose command line is exactly $1.
+pid_of() {
+        local p
+        p=$(pgrep -x -f "$1") || return 1
+        [ "$(echo "$p" | wc -l)" -eq 1 ] && echo "$p"
+}
+
+# recorded PID [exited]: the database has PID's instance (and its exit).
+recorded() {
+        [ -n "$(q "SELECT id FROM instances WHERE pid = $1 ${2:+AND exit_time IS NOT NULL}")" ]
+}
+
+# has_descendants PID N: the daemon answers N descendants for PID.
+has_descendants() {
+        [ "$(ctl --json=short descendants "$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["descendants"]))')" = "$2" ]
+}
+
+# has_argv PID TEXT: PID's recorded argv holds TEXT.
+has_argv() {
+        [ -n "$(q "SELECT id FROM instances WHERE pid = $1 AND instr(argv, '$2') > 0")" ]
+}
+
+start_daemon
+
+echo "# 1. tree --alive: cousins from exited subshells stay side by side, and say what was left out"
+bash -c '(exec -a tg-cousin-a sleep 600 &); (exec -a tg-cousin-b sleep 600 & (exec -a tg-cousin-c sleep 600 &); true)
+        exec -a tg-cousin-root sleep 600' </dev/null >/dev/null 2>&1 &
+R=$!
+CLEANUP_PIDS+=("$R")
+until_true "three cousins started" pid_of "tg-cousin-c 600" >/dev/null
+CA=$(pid_of "tg-cousin-a 600") CB=$(pid_of "tg-cousin-b 600") CC=$(pid_of "tg-cousin-c 600")
+CLEANUP_PIDS+=("$CA" "$CB" "$CC")
+until_true "the whole tree recorded" has_descendants "$R" 6
+subshells_exited() {
+        [ "$(q "SELECT count(*) FROM instances WHERE comm = 'bash' AND exit_time IS NOT NULL AND
+                id IN (SELECT birth_parent FROM instances WHERE pid IN ($CA, $CB, $CC))")" = 3 ]
+}
+until_true "the subshells' exits recorded" subshells_exited
+IR=$(inst "$R") IA=$(inst "$CA") IB=$(inst "$CB") IC=$(inst "$CC")
+ctl tree --alive "$R" >"$T/cousins.txt" || fail "tree --alive failed"
+expect_text "$T/cousins.txt" <<EOF
+$R @$IR tg-cousin-root 600
+├─$CA @$IA tg-cousin-a 600 [reparented to 1]  [1 exited ancestor left out]
+├─$CB @$IB tg-cousin-b 600 [reparented to 1]  [1 exited ancestor left out]
+└─$CC @$IC tg-cousin-c 600 [reparented to 1]  [2 exited ancestors left out]
+EOF
+ctl descendants --alive "$R" >"$T/cousins-desc.txt" || fail "descendants --alive failed"
+expect_text "$T/cousins-desc.txt" <<EOF
+$R @$IR  tg-cousin-root 600  (alive)
+  $CA @$IA  tg-cousin-a 600  (alive)  [1 exited ancestor left out]
+  $CB @$IB  tg-cousin-b 600  (alive)  [1 exited ancestor left out]
+  $CC @$IC  tg-cousin-c 600  (alive)  [2 exited ancestors left out]
+EOF
+reply=$(vl GetDescendants "{\"pid\": $R, \"aliveOnly\": true}")
+check "depths stay the depths in the whole tree" "$(jget "$reply" parameters.depths)" "[2, 2, 3]"
+check "parents name the process itself" "$(jget "$reply" parameters.parents)" "[-1, -1, -1]"
+reply=$(vl GetDescendants "{\"pid\": $R}")
+check "without aliveOnly parents are the birth parents" "$(jget "$reply" parameters.parents)" "[-1, 0, -1, 2, 2, 4]"
+kill "$R" "$CA" "$CB" "$CC"
+
+echo "# 8. text output escapes bidirectional and invisible format characters, and backslashes"
+# innocent<RLO>gnp.sh would show as "innocenths.png"; a stored backslash text and a real ESC differ.
+bash -c $'exec -a \'tg-bidi innocent\u202egnp.sh \u2066x\u2069 zw\u200bsp\ufeff ls\u2028ps nbsp\u00a0é \\x1b real\x1b\' sleep 600' \
+        </dev/null >/dev/null 2>&1 &
+BIDI=$!
+CLEANUP_PIDS+=("$BIDI")
+until_true "the bidi process recorded with its argv" has_argv "$BIDI" tg-bidi
+ctl --full origin "$BIDI" | grep tg-bidi | sed 's/^ *//' >"$T/bidi.txt" || fail "origin failed"
+IBIDI=$(inst "$BIDI")
+# (the daemon stores the real ESC of argv as the text \x1b already, so both show as \\x1b here)
+expect_text "$T/bidi.txt" <<EOF
+$BIDI @$IBIDI  tg-bidi innocent\\u202egnp.sh \\u2066x\\u2069 zw\\u200bsp\\ufeff ls\\u2028ps nbsp$(printf '\u00a0')é \\\\x1b real\\\\x1b 600  (alive)
+EOF
+ctl --json=short ancestors "$BIDI" | grep -q $'innocent\u202egnp.sh' || fail "JSON output is not the text as recorded"
+echo "ok: JSON keeps the text as recorded"
+kill "$BIDI"
+
+echo "# 5. limited answers say what they left out, and where"
+fake_login 4242
+SLEEPER1=${L[sleeper]}
+fake_logout
+fake_login 4242
+fake_logout
+logins_of() { [ "$(q "SELECT count(*) FROM logins WHERE login_uid = $1")" = "$2" ]; }
+until_true "two logins of 4242 recorded" logins_of 4242 2
+ctl logins --user=4242 --limit=1 | tail -n 2 >"$T/logins-limit.txt" || fail "logins --limit failed"
+expect_text "$T/logins-limit.txt" <<EOF
+1 login(s) listed.
+… more exist; raise --limit (now 1) to see them
+EOF
+ctl logins --user=4242 --limit=2 | tail -n 1 >"$T/logins-all.txt"
+expect_text "$T/logins-all.txt" <<<"2 login(s) listed."
+check "ListLogins says truncated" "$(jget "$(vl ListLogins '{"loginUid": 4242, "limit": 1}')" parameters.truncated)" true
+check "ListLogins says complete" "$(jget "$(vl ListLogins '{"loginUid": 4242, "limit": 2}')" parameters.truncated)" false
+
+# One instance that execs three times: fork, exec ×3, exit.
+bash -c 'exec -a tg-hist-1 bash -c "exec -a tg-hist-2 bash -c \"exec -a tg-hist-3 true\""' </dev/null >/dev/null 2>&1 &
+H=$!
+wait "$H"
+until_true "the history's exit recorded" recorded "$H" exited
+ctl history --limit=1 "$H" | sed -E 's/^[0-9-]+ [0-9:.]+  //' >"$T/history-limit.txt" || fail "history --limit failed"
+cat "$T/history-limit.txt"
+check "history --limit=1: birth, one event, where the rest was left out, exit" \
+        "$(cut -c1-9 "$T/history-limit.txt" | tr -s ' ' | tr '\n' '|')" \
+        "History o|fork |exec |… more |exit |"
+check "the left-out line" "$(sed -n 4p "$T/history-limit.txt")" "… more events left out here; raise --limit (now 1) to see them"
+
+echo "# 11. status: the receive buffer as asked and as the kernel gave it"
+ctl status | grep 'Receive buffer' | sed 's/^ *//' >"$T/rcvbuf.txt"
+expect_text "$T/rcvbuf.txt" <<<"Receive buffer: 64.0M asked, 128.0M given by the kernel"
+check "GetStatus receiveBufferRequested" "$(jget "$(vl GetStatus)" parameters.status.receiveBufferRequested)" $((64 * 1024 * 1024))

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# A zombie found by the start-up scan is recorded as exited (exit unknown, by the scan), on a real kernel and on a patched procfs.
+. "$(dirname "$0")/lib.sh"
+
+# until_true DESCRIPTION COMMAND...: polls COMMAND until it succeeds (120 s at most).
+until_true() {
+        local what=$1 i
+        shift
+        for i in $(seq 1 2400); do
+                "$@" && return 0
+                sleep 0.05
+        done
+        fail "$what: not true after 120 s"
+}
+
+echo "# real kernel: P forks Q, Q forks R and exits, P has not reaped Q when lineaged starts"
+coproc ZT { python3 "$SOURCE_DIR/tests/integration/zombie-tree.py"; }
+CLEANUP_PIDS+=("$ZT_PID")
+declare -A Z=()
+while read -r -t 60 k v <&"${ZT[0]}"; do
+        [ "$k" = READY ] && break
+        Z[$k]=$v
+done
+[ -n "${Z[r]:-}" ] || fail "zombie-tree.py did not start"
+CLEANUP_PIDS+=("${Z[r]}")
+start_daemon
+exited() { [ -n "$(q "SELECT id FROM instances WHERE pid = $1 AND exit_time IS NOT NULL")" ]; }
+until_true "the zombie's exit recorded" exited "${Z[q]}"
+row=$(q "SELECT (flags & 8) != 0, exit_time >= start_time, exit_time <= (SELECT max(last_commit) FROM runs)
+          FROM instances WHERE pid = ${Z[q]}")
+check "the zombie: exit not observed, bounded by the scan" "$row" "1|1|1"
+r=$(vl GetOrigin "{\"pid\": ${Z[q]}}")
+check "the zombie is not alive" "$(jget "$r" parameters.process.alive)" false
+check "its exit is not observed" "$(jget "$r" parameters.process.exitUnknown)" true
+live_before=$(jget "$(vl GetStatus)" parameters.status.liveInstances)
+echo >&"${ZT[1]}"   # P reaps Q: no event for that
+read -r -t 60 line <&"${ZT[0]}" || fail "Q was not reaped"
+check "reaped" "$line" REAPED
+check "still one instance of Q, exited" "$(q "SELECT count(*), sum(exit_time IS NOT NULL) FROM instances WHERE pid = ${Z[q]}")" "1|1"
+r=$(vl GetOrigin "{\"pid\": ${Z[r]}}")
+check "R alive" "$(jget "$r" parameters.process.alive)" true
+eval "exec ${ZT[1]}>&-"
+wait "$ZT_PID" 2>/dev/null || true
+stop_daemon
+
+echo "# patched procfs (NScaba:): P -> Q (a zombie) -> R; R's CABA moves on to P"
+make_proc() {
+        local root=$1 pid=$2 ppid=$3 state=$4 comm=$5 start=$6 nscaba=$7
+        mkdir -p "$root/$pid"
+        printf '%s (%s) %s %s %s %s 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 %s 1000000 100 18446744073709551615\n' \
+                "$pid" "$comm" "$state" "$ppid" "$pid" "$pid" "$start" > "$root/$pid/stat"
+        {
+                printf 'Name:\t%s\nState:\t%s\nTgid:\t%s\nNgid:\t0\nPid:\t%s\nPPid:\t%s\n' "$comm" "$state" "$pid" "$pid" "$ppid"
+                printf 'TracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nNSpid:\t%s\nNSsid:\t%s\n' "$pid" "$pid"
+                printf 'NScaba:%b\nThreads:\t1\n' "$nscaba"
+        } > "$root/$pid/status"
+        mkdir -p "$root/$pid/task/$pid"
+        [ "$state" = Z ] || printf '%s\0' "$comm" > "$root/$pid/cmdline"
+}
+P="$T/proc"
+F=900000000000   # start times in the future: real events for these small pids are another process's
+make_proc "$P" 1 0 S init $F '\t0'
+make_proc "$P" 300 1 S zt-p $((F + 1)) '\t1'
+make_proc "$P" 301 300 Z zt-q $((F + 2)) '\t300'
+make_proc "$P" 302 1 S zt-r $((F + 3)) '\t301'
+rm -f "$DB"
+start_daemon --proc="$P"
+row() { q "SELECT (exit_time IS NOT NULL) || ' ' || ((flags & 8) != 0) || ' ' || birth_parent_pid || ' ' || caba_pid
+           FROM instances WHERE pid = $1 AND start_ticks >= $F"; }
+recorded() { [ -n "$(q "SELECT id FROM instances WHERE pid = $1 AND start_ticks >= $F")" ]; }
+until_true "R recorded" recorded 302
+check "Q: exited, exit unknown, born of P" "$(row 301)" "1 1 300 300"
+check "R: alive, born of Q, its CABA is P" "$(row 302)" "0 0 301 300"
+r=$(vl GetCaba '{"pid": 302}')
+check "GetCaba(R) userspace" "$(jget "$r" parameters.caba.pid)" 300
+check "GetCaba(R) kernel (names the zombie)" "$(jget "$r" parameters.kernelCabaPid)" 301
+check "GetCaba(R) agree: the documented zombie difference" "$(jget "$r" parameters.difference)" zombie
+stop_daemon
+echo "zombie: all checks passed"
