@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "json-scan.h"
+#include "time-parse.h"
 #include "lineage/names.h"
 #include "lineage/util.h"
 
@@ -58,6 +59,7 @@ static const char *arg_varlink = LINEAGE_DEFAULT_VARLINK;
 static const char *arg_bus = NULL; /* NULL: varlink */
 static int arg_json = JSON_OFF;
 static bool arg_full = false;
+static bool arg_utc = false;            /* --utc: print times in UTC */
 static bool arg_at_set = false;
 static int64_t arg_at = 0;
 static bool arg_alive = false;
@@ -250,25 +252,10 @@ static int ellipsize(char **s, size_t max) {
         return 0;
 }
 
-/* Local time with microseconds, the same form parse_time() accepts. */
-#define TIMESTAMP_MAX 64
-static const char *format_timestamp(char *buf, size_t size, int64_t usec) {
-        struct tm tm;
-        time_t sec;
-        size_t n;
-
-        if (usec <= 0)
-                return "n/a";
-        sec = (time_t) (usec / USEC_PER_SEC_I);
-        if (!localtime_r(&sec, &tm))
-                return "n/a";
-        n = strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
-        if (n == 0)
-                return "n/a";
-        snprintf(buf + n, size - n, ".%06" PRIi64, usec % USEC_PER_SEC_I);
-        return buf;
-}
-#define TS(t) format_timestamp((char[TIMESTAMP_MAX]){ 0 }, TIMESTAMP_MAX, (t))
+/* Local time (UTC with --utc) with microseconds and the zone, a form parse_time() takes back. */
+#define TS(t) time_format((char[TIME_FORMAT_MAX]){ 0 }, TIME_FORMAT_MAX, (t), arg_utc)
+/* "2h 5min ago", as systemd prints it beside a timestamp in lists. */
+#define AGO(t) time_format_relative((char[TIME_FORMAT_MAX]){ 0 }, TIME_FORMAT_MAX, (t), (int64_t) now_usec(CLOCK_REALTIME))
 
 static const char *format_timespan(char *buf, size_t size, int64_t usec) {
         int64_t s = usec / USEC_PER_SEC_I;
@@ -317,141 +304,9 @@ static const char *signal_name(char *buf, size_t size, int64_t sig) {
 
 /* ---- parsing of command-line values ---------------------------------------------------------- */
 
-static int parse_seconds(const char *s, int64_t *ret) {
-        const char *dot = strchr(s, '.');
-        uint64_t sec, frac = 0;
-        size_t flen = 0;
-        int r;
-
-        r = safe_atou64_n(s, dot ? (size_t) (dot - s) : strlen(s), &sec);
-        if (r < 0)
-                return r;
-        if (dot) {
-                flen = strlen(dot + 1);
-                if (flen == 0 || flen > 6 || safe_atou64(dot + 1, &frac) < 0)
-                        return -EINVAL;
-                for (size_t i = flen; i < 6; i++)
-                        frac *= 10;
-        }
-        if (sec > (uint64_t) (INT64_MAX / USEC_PER_SEC_I) - 1)
-                return -ERANGE;
-        *ret = (int64_t) (sec * USEC_PER_SEC + frac);
-        return 0;
-}
-
-/* "-5min", "+1h30min", "-2d": relative to now; a number without unit is seconds. */
-static int parse_relative(const char *s, int64_t *ret) {
-        static const struct {
-                const char *name;
-                int64_t usec;
-        } units[] = {
-                { "us", 1 },           { "usec", 1 },         { "ms", 1000 },
-                { "msec", 1000 },      { "s", USEC_PER_SEC_I }, { "sec", USEC_PER_SEC_I },
-                { "m", 60 * USEC_PER_SEC_I },    { "min", 60 * USEC_PER_SEC_I },
-                { "h", 3600 * USEC_PER_SEC_I },  { "hour", 3600 * USEC_PER_SEC_I },
-                { "hours", 3600 * USEC_PER_SEC_I }, { "d", 86400 * USEC_PER_SEC_I },
-                { "day", 86400 * USEC_PER_SEC_I }, { "days", 86400 * USEC_PER_SEC_I },
-                { "w", 7 * 86400 * USEC_PER_SEC_I }, { "week", 7 * 86400 * USEC_PER_SEC_I },
-                { "weeks", 7 * 86400 * USEC_PER_SEC_I },
-        };
-        int sign = s[0] == '-' ? -1 : 1;
-        int64_t total = 0;
-        const char *p = s + 1;
-
-        if (!*p)
-                return -EINVAL;
-        while (*p) {
-                size_t nd = strspn(p, "0123456789"), nu;
-                int64_t unit = -1, v;
-                uint64_t n;
-
-                if (nd == 0 || safe_atou64_n(p, nd, &n) < 0 || n > INT64_MAX)
-                        return -EINVAL;
-                p += nd;
-                nu = strspn(p, "abcdefghijklmnopqrstuvwxyz");
-                if (nu == 0)
-                        unit = USEC_PER_SEC_I;
-                for (size_t i = 0; i < ELEMENTSOF(units) && unit < 0; i++)
-                        if (strlen(units[i].name) == nu && strncmp(units[i].name, p, nu) == 0)
-                                unit = units[i].usec;
-                if (unit < 0)
-                        return -EINVAL;
-                p += nu;
-                if (__builtin_mul_overflow((int64_t) n, unit, &v) || __builtin_add_overflow(total, v, &total))
-                        return -ERANGE;
-        }
-        total = (int64_t) now_usec(CLOCK_REALTIME) + sign * total;
-        if (total <= 0)
-                return -ERANGE;
-        *ret = total;
-        return 0;
-}
-
-/* "YYYY-MM-DD HH:MM:SS[.ffffff]" and shorter forms, local time; "HH:MM[:SS]" is today. */
-static int parse_date(const char *s, int64_t *ret) {
-        static const struct {
-                const char *format;
-                bool date, seconds;
-        } formats[] = {
-                { "%Y-%m-%d %H:%M:%S", true, true }, { "%Y-%m-%dT%H:%M:%S", true, true },
-                { "%Y-%m-%d %H:%M", true, false },   { "%Y-%m-%d", true, false },
-                { "%H:%M:%S", false, true },         { "%H:%M", false, false },
-        };
-        time_t now = time(NULL);
-
-        for (size_t i = 0; i < ELEMENTSOF(formats); i++) {
-                struct tm tm = {};
-                int64_t frac = 0;
-                const char *e;
-                time_t t;
-
-                if (!formats[i].date && !localtime_r(&now, &tm))
-                        return -EINVAL;
-                tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-                e = strptime(s, formats[i].format, &tm);
-                if (!e)
-                        continue;
-                if (*e == '.' && formats[i].seconds) {
-                        char tmp[16] = "0";
-
-                        if (strlen(e) > 7) /* '.' and at most 6 digits */
-                                continue;
-                        strcat(tmp, e);
-                        if (parse_seconds(tmp, &frac) < 0)
-                                continue;
-                        e += strlen(e);
-                }
-                if (*e)
-                        continue;
-                tm.tm_isdst = -1;
-                t = mktime(&tm);
-                if (t == (time_t) -1 || t < 0 || t > INT64_MAX / USEC_PER_SEC_I - 1)
-                        return -ERANGE;
-                *ret = (int64_t) t * USEC_PER_SEC_I + frac;
-                return 0;
-        }
-        return -EINVAL;
-}
-
-/* TIME: µs since the epoch, "@SECONDS[.fraction]", a local date, "now", or "-5min"-style relative. */
+/* TIME in systemd.time(7) syntax (see time-parse.h), relative to now. */
 static int parse_time(const char *s, int64_t *ret) {
-        uint64_t u;
-
-        if (streq(s, "now")) {
-                *ret = (int64_t) now_usec(CLOCK_REALTIME);
-                return 0;
-        }
-        if (s[0] == '@')
-                return parse_seconds(s + 1, ret);
-        if (s[0] == '-' || s[0] == '+')
-                return parse_relative(s, ret);
-        if (safe_atou64(s, &u) >= 0) {
-                if (u == 0 || u > INT64_MAX)
-                        return -ERANGE;
-                *ret = (int64_t) u;
-                return 0;
-        }
-        return parse_date(s, ret);
+        return time_parse(s, (int64_t) now_usec(CLOCK_REALTIME), ret);
 }
 
 typedef struct Target {
@@ -2020,7 +1875,7 @@ static int add_login_row(Table *t, json_object *l) {
         else if (r >= 0)
                 r = table_add(t, strdup(addr ?: "-"));
         if (r >= 0)
-                r = table_add(t, strdup(TS(jint_or(l, "startTime", 0))));
+                r = table_addf(t, "%s (%s)", TS(jint_or(l, "startTime", 0)), AGO(jint_or(l, "startTime", 0)));
         if (r >= 0 && jint(l, "endTime", &end))
                 r = table_addf(t, "ended %s", TS(end));
         else if (r >= 0)
@@ -3639,9 +3494,10 @@ static void help(void) {
                "  enrich                  Add LINEAGE_* fields to journalctl -o json lines\n"
                "                          from standard input\n\n"
                "PID is a pid (its live holder, else its latest, or with --at the holder then) or\n"
-               "@INSTANCE, an instance id (never reused). TIME is µs since the epoch, @SECONDS,\n"
-               "\"YYYY-MM-DD HH:MM:SS[.ffffff]\" (local time), \"HH:MM[:SS]\" (today), \"now\" or\n"
-               "relative like -5min, -1h30min, -2d.\n\n"
+               "@INSTANCE, an instance id (never reused). TIME is as in systemd.time(7):\n"
+               "\"YYYY-MM-DD [HH:MM[:SS[.ffffff]]] [ZONE]\" (local time unless ZONE: UTC, Z, +HH:MM,\n"
+               "Europe/Berlin…), \"HH:MM[:SS]\" (today), now, today, yesterday, tomorrow,\n"
+               "@SECONDS, relative like -5min, +1h30min, \"1h ago\", \"2 days ago\", or µs since the epoch.\n\n"
                "Options:\n"
                "  -h --help               Show this help\n"
                "     --version            Show the version\n"
@@ -3649,12 +3505,13 @@ static void help(void) {
                "     --dbus[=BUS]         Talk D-Bus: system (default), session, or an ADDRESS\n"
                "     --json[=pretty|short] Print the reply's parameters as JSON\n"
                "  -l --full               Do not shorten command lines\n"
+               "     --utc                Print times in UTC rather than local time\n"
                "     --at=TIME            Name the process that held PID at TIME\n"
                "                          (origin, ancestors, descendants, tree, history)\n"
                "     --alive              Only alive processes / logins (descendants, tree, logins)\n"
                "     --limit=N            At most N entries (descendants, tree, history, logins)\n"
                "     --user=USER          Logins of this user, name or uid (logins)\n"
-               "     --since=TIME         Logins that began at or after TIME (logins)\n"
+               "     --since=TIME         Logins active at or begun after TIME (logins)\n"
                "     --until=TIME         Logins that began at or before TIME (logins)\n"
                "     --boot=ID            Boot id for resolve (default: the current boot)\n"
                "     --type=TYPE[,TYPE…]  Event types for watch: fork, exec, uid, gid, sid,\n"
@@ -3752,7 +3609,7 @@ static int run_resolve(char **args, unsigned n) {
         if (n < 2 && !arg_at_set)
                 return log_error_errno(EINVAL, "resolve needs a TIME: lineagectl resolve PID TIME");
         if (n >= 2 && parse_time(args[1], &at) < 0)
-                return log_error_errno(EINVAL, "Invalid time: %s", args[1]);
+                return log_error_errno(EINVAL, "Invalid time: %s (see systemd.time(7))", args[1]);
         return verb_resolve(&t, at);
 }
 
@@ -3816,6 +3673,7 @@ enum {
         ARG_TYPE,
         ARG_LOGIN,
         ARG_FORMAT,
+        ARG_UTC,
 };
 
 static int parse_option(int c, const char *value, unsigned *used_flags) {
@@ -3839,11 +3697,14 @@ static int parse_option(int c, const char *value, unsigned *used_flags) {
         case 'l':
                 arg_full = true;
                 return 0;
+        case ARG_UTC:
+                arg_utc = true;
+                return 0;
         case ARG_AT:
                 *used_flags |= VERB_AT;
                 arg_at_set = true;
                 if (parse_time(value, &arg_at) < 0)
-                        return log_error_errno(EINVAL, "Invalid time: %s", value);
+                        return log_error_errno(EINVAL, "Invalid time: %s (see systemd.time(7))", value);
                 return 0;
         case ARG_ALIVE:
                 *used_flags |= VERB_ALIVE;
@@ -3865,7 +3726,7 @@ static int parse_option(int c, const char *value, unsigned *used_flags) {
                 *used_flags |= VERB_LOGINS;
                 *(c == ARG_SINCE ? &arg_since_set : &arg_until_set) = true;
                 if (parse_time(value, c == ARG_SINCE ? &arg_since : &arg_until) < 0)
-                        return log_error_errno(EINVAL, "Invalid time: %s", value);
+                        return log_error_errno(EINVAL, "Invalid time: %s (see systemd.time(7))", value);
                 return 0;
         case ARG_BOOT:
                 *used_flags |= VERB_BOOT;
@@ -3916,6 +3777,7 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
                 { "dbus", optional_argument, NULL, ARG_DBUS },
                 { "json", optional_argument, NULL, ARG_JSON },
                 { "full", no_argument, NULL, 'l' },
+                { "utc", no_argument, NULL, ARG_UTC },
                 { "at", required_argument, NULL, ARG_AT },
                 { "alive", no_argument, NULL, ARG_ALIVE },
                 { "limit", required_argument, NULL, ARG_LIMIT },

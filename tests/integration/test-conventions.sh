@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# lineagectl behaves as systemd's tools do: systemd.time(7) times, zones in output, --json errors,
+# the pager, --no-legend/--quiet, ASCII outside UTF-8, help, and enrich refusing the wrong journal format.
+. "$(dirname "$0")/lib.sh"
+
+ctl() { "$LINEAGECTL" --varlink="$SOCK" "$@"; }
+# poll SECONDS COMMAND...: runs COMMAND until it succeeds, for at most SECONDS (the machine may be loaded).
+poll() {
+        local deadline=$((SECONDS + $1))
+        shift
+        until "$@"; do
+                [ "$SECONDS" -lt "$deadline" ] || return 1
+                sleep 0.1
+        done
+}
+n_logins() { ctl --json=short logins --user=42815 "$@" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["logins"]))'; }
+one_login() { [ "$(n_logins)" = 1 ]; }
+
+start_daemon
+fake_login 42815
+poll 60 one_login || fail "the fake login was not recorded"
+S=${L[sleeper]}
+I=$(ctl --json=short origin "$S" | python3 -c 'import json,sys; print(json.load(sys.stdin)["process"]["instance"])')
+START=$(ctl --json=short logins --user=42815 | python3 -c 'import json,sys; print(json.load(sys.stdin)["logins"][0]["startTime"])')
+START_S=$((START / 1000000))
+# at SECONDS [ZONE]: that second as "YYYY-MM-DD HH:MM:SS" in ZONE (default UTC), by date(1), not by us.
+at() { TZ=${2:-UTC} date -d "@$1" '+%Y-%m-%d %H:%M:%S'; }
+
+echo "# item 2: systemd.time(7) input wherever a time is taken"
+# ListLogins answers the logins overlapping [since, until]; this one is alive, so it reaches into the future.
+check "--since=yesterday" "$(n_logins --since=yesterday)" 1
+check "--since=tomorrow (alive: still overlaps)" "$(n_logins --since=tomorrow)" 1
+check "--until=today" "$(n_logins --until=today)" 0
+check "--until=tomorrow" "$(n_logins --until=tomorrow)" 1
+check "--until='1h ago'" "$(n_logins --until='1h ago')" 0
+check "--until='-1 hour'" "$(n_logins --until='-1 hour')" 0
+check "--until=-1h" "$(n_logins --until=-1h)" 0
+check "--until=+5min" "$(n_logins --until=+5min)" 1
+check "--until='5min left'" "$(n_logins --until='5min left')" 1
+check "--until='$(at $((START_S + 1))) UTC'" "$(n_logins --until="$(at $((START_S + 1))) UTC")" 1
+check "--until='$(at $((START_S - 1))) UTC' (1 s before the start)" "$(n_logins --until="$(at $((START_S - 1))) UTC")" 0
+check "--until=@EPOCH" "$(n_logins --until="@$((START_S + 1))")" 1
+check "--until=@EPOCH before" "$(n_logins --until="@$((START_S - 1))")" 0
+check "--until in Asia/Tokyo" "$(n_logins --until="$(at $((START_S + 1)) Asia/Tokyo) Asia/Tokyo")" 1
+check "--until in Asia/Tokyo, 1 s before" "$(n_logins --until="$(at $((START_S - 1)) Asia/Tokyo) Asia/Tokyo")" 0
+check "--until in local time (TZ=Asia/Tokyo)" "$(TZ=Asia/Tokyo n_logins --until="$(at $((START_S + 1)) Asia/Tokyo)")" 1
+check "--until in local time (TZ=Asia/Tokyo), 1 s before" "$(TZ=Asia/Tokyo n_logins --until="$(at $((START_S - 1)) Asia/Tokyo)")" 0
+check "--until with an ISO offset" "$(n_logins --until="$(TZ=UTC date -d "@$((START_S - 1))" '+%Y-%m-%dT%H:%M:%S')+00:00")" 0
+check "origin --at='1s ago' names the same instance" \
+        "$(ctl --json=short origin --at='1s ago' "$S" | python3 -c 'import json,sys; print(json.load(sys.stdin)["process"]["instance"])')" "$I"
+check "resolve PID now" \
+        "$(ctl --json=short resolve "$S" now | python3 -c 'import json,sys; print(json.load(sys.stdin)["process"]["instance"])')" "$I"
+check "resolve PID '2000-01-01 UTC' finds nobody then" "$(set +e; ctl resolve "$S" '2000-01-01 UTC' >/dev/null 2>&1; echo $?)" 3
+set +e
+ctl logins --since=soon >/dev/null 2>"$T/err"; check "an invalid time is bad usage" $? 2
+set -e
+grep -q "systemd.time(7)" "$T/err" || fail "the error does not point at systemd.time(7): $(cat "$T/err")"
+
+echo "# item 2: output times carry their zone, --utc, relative ages in logins"
+TZ=Asia/Tokyo ctl logins --user=42815 >"$T/logins.txt"
+grep -q "$(at "$START_S" Asia/Tokyo)\.[0-9]* JST" "$T/logins.txt" || { cat "$T/logins.txt"; fail "logins does not print the start in local time with its zone"; }
+grep -Eq "\((([0-9]+(ms|s|min)) )+ago\)|\([0-9]+min [0-9]+s ago\)|\([0-9]+s ago\)" "$T/logins.txt" || { cat "$T/logins.txt"; fail "logins does not show the login's age"; }
+TZ=Asia/Tokyo ctl --utc logins --user=42815 >"$T/logins-utc.txt"
+grep -q "$(at "$START_S")\.[0-9]* UTC" "$T/logins-utc.txt" || { cat "$T/logins-utc.txt"; fail "--utc does not print UTC"; }
+echo "ok: local and UTC times with their zone, and the age"
+
+fake_logout
+stop_daemon
+echo "conventions: all checks passed"
