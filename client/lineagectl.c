@@ -16,6 +16,7 @@
 #include <systemd/sd-bus.h>
 #include <time.h>
 
+#include "json-error.h"
 #include "json-scan.h"
 #include "time-parse.h"
 #include "lineage/names.h"
@@ -377,11 +378,29 @@ static const char *error_short_name(const char *name) {
         return dot ? dot + 1 : name;
 }
 
+static int print_json(json_object *o);
+
+/* Under --json, the error as a JSON object on stdout too, the same over varlink and D-Bus. */
+static void print_json_error(const char *method, json_object *call, const char *name, json_object *eparams,
+                             const char *message) {
+        _cleanup_json_ json_object *o = NULL;
+
+        if (arg_json == JSON_OFF)
+                return;
+        if (json_error_new(name, eparams, message, method, call, &o) < 0) {
+                log_oom();
+                return;
+        }
+        (void) print_json(o);
+}
+
 /* Logs one line for a failed call and returns the errno that main() maps to an exit code. */
 static int report_error(const char *method, json_object *call, const char *name, json_object *eparams,
                         const char *message) {
         const char *n = error_short_name(name);
         int64_t pid, instance, at;
+
+        print_json_error(method, call, name, eparams, message);
 
         if (streq(n, "NoSuchProcess")) {
                 if (jint(call, "instance", &instance) && instance > 0)

@@ -17,7 +17,9 @@ poll() {
 n_logins() { ctl --json=short logins --user=42815 "$@" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["logins"]))'; }
 one_login() { [ "$(n_logins)" = 1 ]; }
 
-start_daemon
+start_bus
+start_daemon --dbus="$BUS"
+poll 30 busctl --address="$BUS" status org.lineaged.Lineage1 >/dev/null 2>&1 || fail "lineaged is not on the bus"
 fake_login 42815
 poll 60 one_login || fail "the fake login was not recorded"
 S=${L[sleeper]}
@@ -64,6 +66,35 @@ grep -Eq "\((([0-9]+(ms|s|min)) )+ago\)|\([0-9]+min [0-9]+s ago\)|\([0-9]+s ago\
 TZ=Asia/Tokyo ctl --utc logins --user=42815 >"$T/logins-utc.txt"
 grep -q "$(at "$START_S")\.[0-9]* UTC" "$T/logins-utc.txt" || { cat "$T/logins-utc.txt"; fail "--utc does not print UTC"; }
 echo "ok: local and UTC times with their zone, and the age"
+
+echo "# item 4: under --json an error is a JSON object on stdout, the same over varlink and D-Bus"
+# json_error TRANSPORT-OPTION ARGS...: stdout, then the exit code, then whether stderr had the message.
+json_error() {
+        local out rc
+        set +e
+        out=$("$LINEAGECTL" "$1" --json=short "${@:2}" 2>"$T/stderr")
+        rc=$?
+        set -e
+        echo "$out"
+        echo "$rc"
+        [ -s "$T/stderr" ] && echo "message on stderr" || echo "stderr empty"
+}
+NOPID='{"error":"org.lineaged.Lineage.NoSuchProcess","parameters":{"pid":999999999}}'
+NOINST='{"error":"org.lineaged.Lineage.NoSuchProcess","parameters":{"instance":999999999999}}'
+check "varlink, unknown pid" "$(json_error --varlink="$SOCK" origin 999999999)" "$NOPID"$'\n3\nmessage on stderr'
+check "D-Bus, unknown pid" "$(json_error --dbus="$BUS" origin 999999999)" "$NOPID"$'\n3\nmessage on stderr'
+check "varlink, unknown instance" "$(json_error --varlink="$SOCK" history @999999999999)" "$NOINST"$'\n3\nmessage on stderr'
+check "D-Bus, unknown instance" "$(json_error --dbus="$BUS" history @999999999999)" "$NOINST"$'\n3\nmessage on stderr'
+check "pretty, varlink" "$("$LINEAGECTL" --varlink="$SOCK" --json=pretty origin 999999999 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["error"])')" \
+        org.lineaged.Lineage.NoSuchProcess
+# Unprivileged: another user's process is PermissionDenied, exit 4, on both transports.
+chmod 755 "$T"
+PERM='{"error":"org.lineaged.Lineage.PermissionDenied","parameters":{}}'
+check "varlink, another user's process" \
+        "$(setpriv --reuid=65534 --regid=65534 --clear-groups "$LINEAGECTL" --varlink="$SOCK" --json=short origin "$S" 2>/dev/null; echo "$?")" "$PERM"$'\n4'
+check "D-Bus, another user's process" \
+        "$(setpriv --reuid=65534 --regid=65534 --clear-groups "$LINEAGECTL" --dbus="$BUS" --json=short origin "$S" 2>/dev/null; echo "$?")" "$PERM"$'\n4'
+check "without --json, stdout stays empty" "$("$LINEAGECTL" --varlink="$SOCK" origin 999999999 2>/dev/null; echo "$?")" 3
 
 fake_logout
 stop_daemon
