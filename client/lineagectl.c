@@ -18,6 +18,7 @@
 
 #include "json-error.h"
 #include "json-scan.h"
+#include "pager.h"
 #include "time-parse.h"
 #include "lineage/names.h"
 #include "lineage/util.h"
@@ -61,6 +62,9 @@ static const char *arg_bus = NULL; /* NULL: varlink */
 static int arg_json = JSON_OFF;
 static bool arg_full = false;
 static bool arg_utc = false;            /* --utc: print times in UTC */
+static bool arg_no_pager = false;
+static bool arg_no_legend = false;      /* no table headers, no "N listed" lines */
+static bool arg_quiet = false;          /* no legend lines, hints or warnings */
 static bool arg_at_set = false;
 static int64_t arg_at = 0;
 static bool arg_alive = false;
@@ -1197,11 +1201,13 @@ static int table_addf(Table *t, const char *fmt, ...) {
 static int table_print(Table *t) {
         _cleanup_free_ size_t *width = calloc(t->n_columns, sizeof(size_t));
 
+        size_t first = arg_no_legend ? t->n_columns : 0; /* the first row is the header */
+
         if (!width)
                 return log_oom();
-        for (size_t i = 0; i < t->n_cells; i++)
+        for (size_t i = first; i < t->n_cells; i++)
                 width[i % t->n_columns] = MAX(width[i % t->n_columns], utf8_width(t->cells[i]));
-        for (size_t i = 0; i < t->n_cells; i++) {
+        for (size_t i = first; i < t->n_cells; i++) {
                 size_t col = i % t->n_columns;
                 bool last = col == t->n_columns - 1;
 
@@ -1431,7 +1437,7 @@ static size_t descendant_depth(json_object *depths, size_t i, size_t previous) {
 }
 
 static void print_truncated(json_object *reply) {
-        if (jbool(reply, "truncated"))
+        if (jbool(reply, "truncated") && !arg_quiet)
                 printf("… more exist; raise --limit (now %" PRIu64 ") to see them\n",
                        arg_limit_set ? arg_limit : (uint64_t) 10000);
 }
@@ -1931,9 +1937,11 @@ static int verb_logins(void) {
                 r = table_print(&table);
                 if (r < 0)
                         return r;
-                putchar('\n');
+                if (!arg_no_legend)
+                        putchar('\n');
         }
-        printf("%zu login(s) listed.\n", jarr_len(logins));
+        if (!arg_no_legend)
+                printf("%zu login(s) listed.\n", jarr_len(logins));
         return 0;
 }
 
@@ -3522,7 +3530,11 @@ static void help(void) {
                "     --version            Show the version\n"
                "     --varlink=PATH       Talk varlink to PATH (default %s)\n"
                "     --dbus[=BUS]         Talk D-Bus: system (default), session, or an ADDRESS\n"
-               "     --json[=pretty|short] Print the reply's parameters as JSON\n"
+               "  -j --json[=pretty|short] Print the reply's parameters as JSON (-j: pretty on a\n"
+               "                          terminal, else short)\n"
+               "     --no-pager           Do not pipe the output into a pager\n"
+               "     --no-legend          Do not print table headers and the \"N listed\" lines\n"
+               "  -q --quiet              Do not print legends, hints and warnings\n"
                "  -l --full               Do not shorten command lines\n"
                "     --utc                Print times in UTC rather than local time\n"
                "     --at=TIME            Name the process that held PID at TIME\n"
@@ -3693,6 +3705,8 @@ enum {
         ARG_LOGIN,
         ARG_FORMAT,
         ARG_UTC,
+        ARG_NO_PAGER,
+        ARG_NO_LEGEND,
 };
 
 static int parse_option(int c, const char *value, unsigned *used_flags) {
@@ -3705,6 +3719,7 @@ static int parse_option(int c, const char *value, unsigned *used_flags) {
         case ARG_DBUS:
                 arg_bus = value && value[0] ? value : "system";
                 return 0;
+        case 'j':
         case ARG_JSON:
                 if (!value)
                         arg_json = isatty(STDOUT_FILENO) ? JSON_PRETTY : JSON_SHORT;
@@ -3718,6 +3733,16 @@ static int parse_option(int c, const char *value, unsigned *used_flags) {
                 return 0;
         case ARG_UTC:
                 arg_utc = true;
+                return 0;
+        case ARG_NO_PAGER:
+                arg_no_pager = true;
+                return 0;
+        case ARG_NO_LEGEND:
+                arg_no_legend = true;
+                return 0;
+        case 'q':
+                arg_quiet = arg_no_legend = true;
+                (void) log_set_max_level_from_string("err");
                 return 0;
         case ARG_AT:
                 *used_flags |= VERB_AT;
@@ -3797,6 +3822,9 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
                 { "json", optional_argument, NULL, ARG_JSON },
                 { "full", no_argument, NULL, 'l' },
                 { "utc", no_argument, NULL, ARG_UTC },
+                { "no-pager", no_argument, NULL, ARG_NO_PAGER },
+                { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+                { "quiet", no_argument, NULL, 'q' },
                 { "at", required_argument, NULL, ARG_AT },
                 { "alive", no_argument, NULL, ARG_ALIVE },
                 { "limit", required_argument, NULL, ARG_LIMIT },
@@ -3814,7 +3842,7 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
         const Verb *verb = NULL;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "hl", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hljq", options, NULL)) >= 0) {
                 if (c == 'h') {
                         help();
                         return 0;
@@ -3901,11 +3929,16 @@ int main(int argc, char *argv[]) {
         n = (unsigned) (argc - optind - 1);
         for (unsigned i = 0; i < n && i < ELEMENTSOF(words); i++)
                 words[i] = (char *) unhide(args[optind + 1 + i]);
+        /* A live stream and a filter are not paged; everything else is, on a terminal. */
+        if (!streq(verb->name, "watch") && !streq(verb->name, "enrich"))
+                (void) pager_open(arg_no_pager);
         r = verb->run(words, n);
         json_object_put(arg_types);
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 log_error("Failed to write the output.");
+                pager_close();
                 return EXIT_FAILURE;
         }
+        pager_close();
         return exit_status(r < 0 ? r : 0);
 }

@@ -96,6 +96,40 @@ check "D-Bus, another user's process" \
         "$(setpriv --reuid=65534 --regid=65534 --clear-groups "$LINEAGECTL" --dbus="$BUS" --json=short origin "$S" 2>/dev/null; echo "$?")" "$PERM"$'\n4'
 check "without --json, stdout stays empty" "$("$LINEAGECTL" --varlink="$SOCK" origin 999999999 2>/dev/null; echo "$?")" 3
 
+echo "# item 1: a pager on a terminal, --no-pager, --no-legend, -q, -j"
+# tty COMMAND: runs the shell command on a pseudo-terminal (script(1)), printing what it shows.
+tty() { script -qec "$1" /dev/null </dev/null; }
+C="$LINEAGECTL --varlink=$SOCK"
+tty "env -u PAGER SYSTEMD_PAGER='tee $T/paged' $C logins --user=42815" >/dev/null
+grep -q "1 login(s) listed." "$T/paged" || fail "\$SYSTEMD_PAGER was not given the output on a terminal"
+rm -f "$T/paged"
+tty "env -u SYSTEMD_PAGER PAGER='tee $T/paged' $C status" >/dev/null
+[ -s "$T/paged" ] || fail "\$PAGER was not used when \$SYSTEMD_PAGER is unset"
+rm -f "$T/paged"
+tty "env SYSTEMD_PAGER='tee $T/paged' $C --no-pager logins --user=42815" >"$T/shown"
+[ ! -e "$T/paged" ] || fail "--no-pager still started the pager"
+grep -q "1 login(s) listed." "$T/shown" || fail "--no-pager lost the output"
+SYSTEMD_PAGER="tee $T/paged" $C logins --user=42815 >/dev/null
+[ ! -e "$T/paged" ] || fail "a pager was started although stdout is not a terminal"
+tty "env SYSTEMD_PAGER=cat $C logins --user=42815" >"$T/shown"
+grep -q "1 login(s) listed." "$T/shown" || fail "SYSTEMD_PAGER=cat lost the output"
+# The default pager is less, with systemd's LESS when it is unset: a "less" that is env(1) shows both.
+mkdir -p "$T/bin"
+ln -s "$(command -v env)" "$T/bin/less"
+tty "env -u SYSTEMD_PAGER -u PAGER -u LESS PATH=$T/bin:/usr/bin:/bin $C status" >"$T/env"
+grep -q "^LESS=FRSXMK" "$T/env" || { cat "$T/env"; fail "less was not run with LESS=FRSXMK"; }
+tty "env -u SYSTEMD_PAGER -u PAGER LESS=R PATH=$T/bin:/usr/bin:/bin $C status" >"$T/env"
+grep -q "^LESS=R" "$T/env" || { cat "$T/env"; fail "a LESS of the user's was overridden"; }
+echo "ok: the pager is \$SYSTEMD_PAGER, \$PAGER or less with LESS=FRSXMK, only on a terminal and not with --no-pager"
+ctl --no-legend logins --user=42815 >"$T/nolegend"
+check "--no-legend: one line, the login" "$(wc -l <"$T/nolegend")" 1
+grep -q "SESSION\|listed" "$T/nolegend" && fail "--no-legend printed the legend"
+ctl logins --user=42815 >"$T/legend"
+grep -q "^SESSION" "$T/legend" || fail "the table header is gone without --no-legend"
+check "-q: only the login" "$(ctl -q logins --user=42815 | wc -l)" 1
+check "--quiet as well" "$(ctl --quiet logins --user=42815 | wc -l)" 1
+check "-j is --json" "$(ctl -j logins --user=42815 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["logins"]))')" 1
+
 fake_logout
 stop_daemon
 echo "conventions: all checks passed"
