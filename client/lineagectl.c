@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "json-error.h"
+#include "glyph.h"
 #include "json-scan.h"
 #include "pager.h"
 #include "time-parse.h"
@@ -250,7 +251,7 @@ static int ellipsize(char **s, size_t max) {
         for (i = 0; (*s)[i]; i++)
                 if (((unsigned char) (*s)[i] & 0xc0) != 0x80 && ++chars == max)
                         break;
-        if (asprintf(&n, "%.*s…", (int) i, *s) < 0)
+        if (asprintf(&n, "%.*s%s", (int) i, *s, glyph(GLYPH_ELLIPSIS)) < 0)
                 return -ENOMEM;
         free(*s);
         *s = n;
@@ -1068,7 +1069,7 @@ static char *process_command(json_object *p, size_t max) {
                                 break;
                 }
                 if (jbool(p, "argvTruncated"))
-                        fputs(" …", f);
+                        fprintf(f, " %s", glyph(GLYPH_ELLIPSIS));
         } else if (comm)
                 fprintf(f, argv ? "[%s]" : "%s", comm);
         else
@@ -1150,7 +1151,7 @@ static void print_gaps(json_object *reply) {
                 json_object *g = json_object_array_get_idx(gaps, i);
                 int64_t lost;
 
-                printf("!   %s – %s: %s", TS(jint_or(g, "startTime", 0)), TS(jint_or(g, "endTime", 0)),
+                printf("!   %s %s %s: %s", TS(jint_or(g, "startTime", 0)), glyph(GLYPH_DASH), TS(jint_or(g, "endTime", 0)),
                        strna(jstr(g, "reason")));
                 if (jint(g, "lost", &lost))
                         printf(", %" PRIi64 " event(s) lost", lost);
@@ -1353,7 +1354,7 @@ static int verb_origin(const Target *t) {
         if (r < 0)
                 return r;
         if (!jbool(reply, "complete"))
-                puts("  … the chain ends here: the next birth parent is not known");
+                printf("  %s the chain ends here: the next birth parent is not known\n", glyph(GLYPH_ELLIPSIS));
         print_gaps(reply);
         return 0;
 }
@@ -1400,7 +1401,7 @@ static int verb_ancestors(const Target *t) {
         if (r < 0)
                 return r;
         if (!jbool(reply, "complete"))
-                puts("… the chain ends here: the next birth parent is not known");
+                printf("%s the chain ends here: the next birth parent is not known\n", glyph(GLYPH_ELLIPSIS));
         print_gaps(reply);
         return 0;
 }
@@ -1438,7 +1439,7 @@ static size_t descendant_depth(json_object *depths, size_t i, size_t previous) {
 
 static void print_truncated(json_object *reply) {
         if (jbool(reply, "truncated") && !arg_quiet)
-                printf("… more exist; raise --limit (now %" PRIu64 ") to see them\n",
+                printf("%s more exist; raise --limit (now %" PRIu64 ") to see them\n", glyph(GLYPH_ELLIPSIS),
                        arg_limit_set ? arg_limit : (uint64_t) 10000);
 }
 
@@ -1696,10 +1697,10 @@ static int verb_tree(const Target *t) {
 
                 /* open_level[k]: the ancestor at depth k has siblings still to come, so draw its line. */
                 for (size_t k = 1; k < d && k <= INDENT_DEPTH_MAX; k++)
-                        fputs(open_level[k] ? "│ " : "  ", stdout);
+                        fputs(open_level[k] ? glyph(GLYPH_TREE_VERTICAL) : "  ", stdout);
                 if (d > INDENT_DEPTH_MAX)
-                        printf("…[depth %zu]", d);
-                fputs(last[i] ? "└─" : "├─", stdout);
+                        printf("%s[depth %zu]", glyph(GLYPH_ELLIPSIS), d);
+                fputs(last[i] ? glyph(GLYPH_TREE_RIGHT) : glyph(GLYPH_TREE_BRANCH), stdout);
                 if (d <= INDENT_DEPTH_MAX)
                         open_level[d] = !last[i];
                 r = print_tree_entry(json_object_array_get_idx(list, i));
@@ -3523,8 +3524,8 @@ static void help(void) {
                "PID is a pid (its live holder, else its latest, or with --at the holder then) or\n"
                "@INSTANCE, an instance id (never reused). TIME is as in systemd.time(7):\n"
                "\"YYYY-MM-DD [HH:MM[:SS[.ffffff]]] [ZONE]\" (local time unless ZONE: UTC, Z, +HH:MM,\n"
-               "Europe/Berlin…), \"HH:MM[:SS]\" (today), now, today, yesterday, tomorrow,\n"
-               "@SECONDS, relative like -5min, +1h30min, \"1h ago\", \"2 days ago\", or µs since the epoch.\n\n"
+               "Europe/Berlin...), \"HH:MM[:SS]\" (today), now, today, yesterday, tomorrow,\n"
+               "@SECONDS, relative like -5min, +1h30min, \"1h ago\", \"2 days ago\", or usec since the epoch.\n\n"
                "Options:\n"
                "  -h --help               Show this help\n"
                "     --version            Show the version\n"
@@ -3545,7 +3546,7 @@ static void help(void) {
                "     --since=TIME         Logins active at or begun after TIME (logins)\n"
                "     --until=TIME         Logins that began at or before TIME (logins)\n"
                "     --boot=ID            Boot id for resolve (default: the current boot)\n"
-               "     --type=TYPE[,TYPE…]  Event types for watch: fork, exec, uid, gid, sid,\n"
+               "     --type=TYPE[,TYPE...] Event types for watch: fork, exec, uid, gid, sid,\n"
                "                          ptrace, comm, coredump, exit\n"
                "     --login=INSTANCE     tree: the processes of the login that began there\n"
                "     --format=text|dot    tree: box-drawing text (default) or Graphviz dot\n\n"
@@ -3914,6 +3915,7 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_setup();
+        glyph_init();
         tzset();
         use_color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && !(term && streq(term, "dumb"));
         args = hide_relative_times(argc, argv);

@@ -113,12 +113,13 @@ SYSTEMD_PAGER="tee $T/paged" $C logins --user=42815 >/dev/null
 [ ! -e "$T/paged" ] || fail "a pager was started although stdout is not a terminal"
 tty "env SYSTEMD_PAGER=cat $C logins --user=42815" >"$T/shown"
 grep -q "1 login(s) listed." "$T/shown" || fail "SYSTEMD_PAGER=cat lost the output"
-# The default pager is less, with systemd's LESS when it is unset: a "less" that is env(1) shows both.
+# The default pager is less, with systemd's LESS when it is unset: a "less" that is env(1) shows both
+# (env reads nothing, so lineagectl may die of SIGPIPE, as it does when one quits less early).
 mkdir -p "$T/bin"
 ln -s "$(command -v env)" "$T/bin/less"
-tty "env -u SYSTEMD_PAGER -u PAGER -u LESS PATH=$T/bin:/usr/bin:/bin $C status" >"$T/env"
+tty "env -u SYSTEMD_PAGER -u PAGER -u LESS PATH=$T/bin:/usr/bin:/bin $C status" >"$T/env" || true
 grep -q "^LESS=FRSXMK" "$T/env" || { cat "$T/env"; fail "less was not run with LESS=FRSXMK"; }
-tty "env -u SYSTEMD_PAGER -u PAGER LESS=R PATH=$T/bin:/usr/bin:/bin $C status" >"$T/env"
+tty "env -u SYSTEMD_PAGER -u PAGER LESS=R PATH=$T/bin:/usr/bin:/bin $C status" >"$T/env" || true
 grep -q "^LESS=R" "$T/env" || { cat "$T/env"; fail "a LESS of the user's was overridden"; }
 echo "ok: the pager is \$SYSTEMD_PAGER, \$PAGER or less with LESS=FRSXMK, only on a terminal and not with --no-pager"
 ctl --no-legend logins --user=42815 >"$T/nolegend"
@@ -129,6 +130,27 @@ grep -q "^SESSION" "$T/legend" || fail "the table header is gone without --no-le
 check "-q: only the login" "$(ctl -q logins --user=42815 | wc -l)" 1
 check "--quiet as well" "$(ctl --quiet logins --user=42815 | wc -l)" 1
 check "-j is --json" "$(ctl -j logins --user=42815 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["logins"]))')" 1
+
+echo "# item 3: outside a UTF-8 locale, ASCII only for the tree and the ellipsis (as pstree)"
+LONG=$(printf 'x%.0s' $(seq 200))
+sh -c "sleep 300 & sleep 300 & wait # $LONG" &
+SH=$!
+CLEANUP_PIDS+=("$SH")
+two_children() { [ "$(ctl --json=short descendants "$SH" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["descendants"]))')" = 2 ]; }
+poll 60 two_children || fail "the two sleepers were not recorded"
+CLEANUP_PIDS+=($(ctl --json=short descendants "$SH" | python3 -c 'import json,sys; print(" ".join(str(p["pid"]) for p in json.load(sys.stdin)["descendants"]))'))
+LC_ALL=C ctl tree "$SH" >"$T/tree-c"
+LC_ALL=C.UTF-8 ctl tree "$SH" >"$T/tree-utf8"
+LC_ALL=C ctl --no-legend ancestors "$SH" >"$T/anc-c"
+LC_ALL=C.UTF-8 ctl --no-legend ancestors "$SH" >"$T/anc-utf8"
+LC_ALL=C grep -qP '[^\x00-\x7f]' "$T/tree-c" "$T/anc-c" && { cat "$T/tree-c" "$T/anc-c"; fail "non-ASCII output in the C locale"; }
+grep -q '^|-' "$T/tree-c" && grep -q '^`-' "$T/tree-c" || { cat "$T/tree-c"; fail "the tree is not drawn with |- and \`- in the C locale"; }
+grep -q "$(printf 'x%.0s' $(seq 20))\.\.\.$" "$T/tree-c" || { cat "$T/tree-c"; fail "no ASCII ellipsis in the C locale"; }
+grep -q '^├─' "$T/tree-utf8" && grep -q '^└─' "$T/tree-utf8" || { cat "$T/tree-utf8"; fail "no box drawing in a UTF-8 locale"; }
+grep -q 'x…$' "$T/tree-utf8" || { cat "$T/tree-utf8"; fail "no … in a UTF-8 locale"; }
+grep -q 'x\.\.\. ' "$T/anc-c" || { cat "$T/anc-c"; fail "no ASCII ellipsis in a table in the C locale"; }
+grep -q 'x… ' "$T/anc-utf8" || { cat "$T/anc-utf8"; fail "no … in a table in a UTF-8 locale"; }
+echo "ok: |- \`- ... in the C locale, ├─ └─ … in C.UTF-8"
 
 fake_logout
 stop_daemon
