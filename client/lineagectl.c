@@ -3520,7 +3520,8 @@ static void help(void) {
                "  status                  Counters of the daemon\n"
                "  watch [PID]             Print events as they are recorded, until interrupted\n"
                "  enrich                  Add LINEAGE_* fields to journalctl -o json lines\n"
-               "                          from standard input\n\n"
+               "                          from standard input\n"
+               "  help [COMMAND]          Show this help, or what one command takes\n\n"
                "PID is a pid (its live holder, else its latest, or with --at the holder then) or\n"
                "@INSTANCE, an instance id (never reused). TIME is as in systemd.time(7):\n"
                "\"YYYY-MM-DD [HH:MM[:SS[.ffffff]]] [ZONE]\" (local time unless ZONE: UTC, Z, +HH:MM,\n"
@@ -3562,6 +3563,63 @@ typedef struct Verb {
         unsigned flags;
         int (*run)(char **args, unsigned n);
 } Verb;
+
+/* `lineagectl help VERB`: what one command takes, from the lines of help() and the verb's flags. */
+static const struct {
+        const char *name, *usage, *text;
+} verb_help[] = {
+        { "origin", "origin PID", "The login and the birth ancestors of a process, nearest first." },
+        { "ancestors", "ancestors PID", "The birth ancestors as a table, nearest first." },
+        { "descendants", "descendants PID", "Everything born under a process, alive and exited, by depth." },
+        { "tree", "tree PID|@INSTANCE|--login=INSTANCE", "The descendants drawn as a tree; with --login, the\n"
+          "processes of the login that began at INSTANCE, the login as the header." },
+        { "caba", "caba PID", "The closest alive born ancestor, from the events and from the kernel." },
+        { "history", "history PID", "The events of one process instance: fork, exec, uid, gid, sid, ptrace,\n"
+          "comm, coredump, exit." },
+        { "resolve", "resolve PID TIME", "Which process held PID at TIME (in this boot, or --boot=ID)." },
+        { "logins", "logins", "Recorded logins, newest first." },
+        { "status", "status", "The counters of the daemon." },
+        { "watch", "watch [PID]", "Print events as they are recorded (under PID: of it and of what it starts\n"
+          "later), until interrupted." },
+        { "enrich", "enrich", "Read journalctl -o json lines on standard input and write them with LINEAGE_*\n"
+          "fields added." },
+        { "help", "help [COMMAND]", "Show the help, or what one command takes." },
+};
+
+static const struct {
+        unsigned flag;
+        const char *lines;
+} flag_help[] = {
+        { VERB_AT, "     --at=TIME            Name the process that held PID at TIME\n" },
+        { VERB_ALIVE, "     --alive              Only alive processes / logins\n" },
+        { VERB_LIMIT, "     --limit=N            At most N entries\n" },
+        { VERB_LOGINS, "     --user=USER          Logins of this user, name or uid\n"
+                       "     --since=TIME         Logins active at or begun after TIME\n"
+                       "     --until=TIME         Logins begun at or before TIME\n" },
+        { VERB_BOOT, "     --boot=ID            Boot id (default: the current boot)\n" },
+        { VERB_TYPES, "     --type=TYPE[,TYPE...] Event types: fork, exec, uid, gid, sid, ptrace, comm,\n"
+                      "                          coredump, exit\n" },
+        { VERB_TREE, "     --login=INSTANCE     The processes of the login that began there\n"
+                     "     --format=text|dot    Box-drawing text (default) or Graphviz dot\n" },
+};
+
+static int help_verb(const char *name, unsigned flags) {
+        for (size_t i = 0; i < ELEMENTSOF(verb_help); i++) {
+                if (!streq(verb_help[i].name, name))
+                        continue;
+                printf("%s [OPTIONS...] %s\n\n%s\n", program_invocation_short_name, verb_help[i].usage,
+                       verb_help[i].text);
+                if (flags != 0)
+                        printf("\nOptions of %s:\n", name);
+                for (size_t k = 0; k < ELEMENTSOF(flag_help); k++)
+                        if (flags & flag_help[k].flag)
+                                fputs(flag_help[k].lines, stdout);
+                printf("\nSee %s --help for the options of every command, TIME and the exit status,\n"
+                       "and lineagectl(1).\n", program_invocation_short_name);
+                return 0;
+        }
+        return log_error_errno(EINVAL, "Unknown command \"%s\"; see %s --help.", name, program_invocation_short_name);
+}
 
 static int run_target(char **args, int (*fn)(const Target *)) {
         Target t;
@@ -3645,6 +3703,8 @@ static int run_resolve(char **args, unsigned n) {
         return verb_resolve(&t, at);
 }
 
+static int run_help(char **args, unsigned n);
+
 static const Verb verbs[] = {
         { "origin", 1, 1, VERB_AT, run_origin },
         { "ancestors", 1, 1, VERB_AT, run_ancestors },
@@ -3657,7 +3717,19 @@ static const Verb verbs[] = {
         { "status", 0, 0, 0, run_status },
         { "watch", 0, 1, VERB_TYPES, run_watch },
         { "enrich", 0, 0, 0, run_enrich },
+        { "help", 0, 1, 0, run_help },
 };
+
+static int run_help(char **args, unsigned n) {
+        if (n == 0) {
+                help();
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, args[0]))
+                        return help_verb(args[0], verbs[i].flags);
+        return help_verb(args[0], 0); /* unknown: says so */
+}
 
 /* getopt would read a relative TIME such as "-5min" as short options: such words are marked with
  * HIDDEN before parsing and unmarked when used. */
@@ -3861,8 +3933,10 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
         }
         if (varlink_given && arg_bus)
                 return log_error_errno(EINVAL, "--varlink= and --dbus cannot be used together.");
-        if (optind >= argc)
-                return log_error_errno(EINVAL, "Missing command; see %s --help.", program_invocation_short_name);
+        if (optind >= argc) { /* a bare lineagectl is asking what it can do */
+                help();
+                return 0;
+        }
         for (size_t i = 0; i < ELEMENTSOF(verbs) && !verb; i++)
                 if (streq(verbs[i].name, argv[optind]))
                         verb = &verbs[i];

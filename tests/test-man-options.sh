@@ -1,10 +1,27 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Every option that `lineagectl --help` and `lineaged --help` list is described in the OPTIONS of the
-# man page (a .TP entry of its own), and every verb of lineagectl is in its COMMANDS.
+# man page (a .TP entry of its own), and every verb of lineagectl is in its COMMANDS; a bare
+# `lineagectl` and `lineagectl help` show the help, `lineagectl help VERB` that verb's options.
 # Usage: test-man-options.sh LINEAGECTL LINEAGED MANDIR
 set -euo pipefail
 LINEAGECTL=$1 LINEAGED=$2 MANDIR=$3
+
+fail() { echo "FAIL: $*"; exit 1; }
+HELP=$("$LINEAGECTL" --help)
+[ "$("$LINEAGECTL")" = "$HELP" ] || fail "a bare lineagectl does not show the help"
+[ "$("$LINEAGECTL" help)" = "$HELP" ] || fail "lineagectl help does not show the help"
+"$LINEAGECTL" help tree >"${TMPDIR:-/tmp}/help-tree.$$"
+grep -q -- "--login=INSTANCE" "${TMPDIR:-/tmp}/help-tree.$$" && grep -q -- "--format=text|dot" "${TMPDIR:-/tmp}/help-tree.$$" ||
+        fail "help tree does not list --login and --format"
+grep -q -- "--user" "${TMPDIR:-/tmp}/help-tree.$$" && fail "help tree lists an option of logins"
+rm -f "${TMPDIR:-/tmp}/help-tree.$$"
+[[ $("$LINEAGECTL" help logins) == *--since=TIME* ]] || fail "help logins does not list --since"
+set +e
+"$LINEAGECTL" help nosuchverb >/dev/null 2>&1
+[ $? -eq 2 ] || fail "help of an unknown command is not a usage error"
+set -e
+echo "ok: lineagectl, lineagectl help and help VERB"
 
 python3 - "$LINEAGECTL" "$LINEAGED" "$MANDIR" <<'PY'
 import re, subprocess, sys
