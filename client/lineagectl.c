@@ -18,6 +18,7 @@
 
 #include "json-error.h"
 #include "glyph.h"
+#include "journal-format.h"
 #include "json-scan.h"
 #include "pager.h"
 #include "time-parse.h"
@@ -699,27 +700,27 @@ static const struct {
         const char *signature;
         const char *names[5];
 } bus_methods[] = {
-        { "GetOrigin", "xtx", { "pid", "instance", "at" } },
-        { "GetAncestors", "xtx", { "pid", "instance", "at" } },
-        { "GetDescendants", "xtxub", { "pid", "instance", "at", "limit", "aliveOnly" } },
-        { "GetCaba", "xt", { "pid", "instance" } },
-        { "GetHistory", "xtxu", { "pid", "instance", "at", "limit" } },
-        { "Resolve", "xxs", { "pid", "at", "bootId" } },
+        { "GetOrigin", "utx", { "pid", "instance", "at" } },
+        { "GetAncestors", "utx", { "pid", "instance", "at" } },
+        { "GetDescendants", "utxub", { "pid", "instance", "at", "limit", "aliveOnly" } },
+        { "GetCaba", "ut", { "pid", "instance" } },
+        { "GetHistory", "utxu", { "pid", "instance", "at", "limit" } },
+        { "Resolve", "uxs", { "pid", "at", "bootId" } },
         { "ListLogins", "xxxbu", { "loginUid", "since", "until", "aliveOnly", "limit" } },
         { "GetStatus", "", {} },
-        { "Watch", "xt", { "pid", "instance" } }, /* + "as" types, appended separately */
+        { "Watch", "ut", { "pid", "instance" } }, /* + "as" types, appended separately */
 };
 
-/* ResolveBatch's queries as a(sxxx): bootId ("" = the current boot), pid, realtime (0 = not given),
+/* ResolveBatch's queries as a(suxx): bootId ("" = the current boot), pid, realtime (0 = not given),
  * monotonic (-1 = not given). */
 static int bus_append_queries(sd_bus_message *m, json_object *queries) {
         int r;
 
-        r = sd_bus_message_open_container(m, 'a', "(sxxx)");
+        r = sd_bus_message_open_container(m, 'a', "(suxx)");
         for (size_t i = 0; r >= 0 && i < jarr_len(queries); i++) {
                 json_object *q = json_object_array_get_idx(queries, i);
 
-                r = sd_bus_message_append(m, "(sxxx)", jstr(q, "bootId") ?: "", jint_or(q, "pid", 0),
+                r = sd_bus_message_append(m, "(suxx)", jstr(q, "bootId") ?: "", (uint32_t) jint_or(q, "pid", 0),
                                           jint_or(q, "realtime", 0), jint_or(q, "monotonic", -1));
         }
         if (r >= 0)
@@ -3349,6 +3350,10 @@ static int enrich_line(Enricher *e, const char *s, size_t n, bool newline) {
         int r;
 
         e->line_number++;
+        if (e->line_number == 1 && journal_format_unreadable(s, n))
+                return log_error_errno(EINVAL, "The input looks like journalctl -o %s; lineagectl enrich reads "
+                                       "one JSON object per line: use journalctl -o json.",
+                                       journal_format_unreadable(s, n));
         for (size_t i = 0; i < n && blank; i++)
                 blank = is_blank(s[i]);
         if (!blank) /* blank lines are not worth a warning */
