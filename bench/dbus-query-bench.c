@@ -46,13 +46,13 @@ static sd_bus_message *build(sd_bus *bus, const char *method, json_object *p) {
         if (r < 0)
                 die("new method call", r);
         if (strcmp(method, "GetOrigin") == 0)
-                r = sd_bus_message_append(m, "xtx", get_int(p, "pid"), (uint64_t) get_int(p, "instance"),
+                r = sd_bus_message_append(m, "utx", (uint32_t) get_int(p, "pid"), (uint64_t) get_int(p, "instance"),
                                           get_int(p, "at"));
         else if (strcmp(method, "Resolve") == 0)
-                r = sd_bus_message_append(m, "xxs", get_int(p, "pid"), get_int(p, "at"),
+                r = sd_bus_message_append(m, "uxs", (uint32_t) get_int(p, "pid"), get_int(p, "at"),
                                           json_object_object_get_ex(p, "bootId", &v) ? json_object_get_string(v) : "");
         else if (strcmp(method, "GetDescendants") == 0)
-                r = sd_bus_message_append(m, "xtxub", get_int(p, "pid"), (uint64_t) get_int(p, "instance"),
+                r = sd_bus_message_append(m, "utxub", (uint32_t) get_int(p, "pid"), (uint64_t) get_int(p, "instance"),
                                           get_int(p, "at"), (uint32_t) get_int(p, "limit"),
                                           (int) (json_object_object_get_ex(p, "aliveOnly", &v) &&
                                                  json_object_get_boolean(v)));

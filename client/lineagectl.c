@@ -16,7 +16,12 @@
 #include <systemd/sd-bus.h>
 #include <time.h>
 
+#include "json-error.h"
+#include "glyph.h"
+#include "journal-format.h"
 #include "json-scan.h"
+#include "pager.h"
+#include "time-parse.h"
 #include "lineage/names.h"
 #include "lineage/util.h"
 
@@ -58,6 +63,10 @@ static const char *arg_varlink = LINEAGE_DEFAULT_VARLINK;
 static const char *arg_bus = NULL; /* NULL: varlink */
 static int arg_json = JSON_OFF;
 static bool arg_full = false;
+static bool arg_utc = false;            /* --utc: print times in UTC */
+static bool arg_no_pager = false;
+static bool arg_no_legend = false;      /* no table headers, no "N listed" lines */
+static bool arg_quiet = false;          /* no legend lines, hints or warnings */
 static bool arg_at_set = false;
 static int64_t arg_at = 0;
 static bool arg_alive = false;
@@ -282,32 +291,17 @@ static int ellipsize(char **s, size_t max) {
         for (i = 0; (*s)[i]; i++)
                 if (((unsigned char) (*s)[i] & 0xc0) != 0x80 && ++chars == max)
                         break;
-        if (asprintf(&n, "%.*s…", (int) i, *s) < 0)
+        if (asprintf(&n, "%.*s%s", (int) i, *s, glyph(GLYPH_ELLIPSIS)) < 0)
                 return -ENOMEM;
         free(*s);
         *s = n;
         return 0;
 }
 
-/* Local time with microseconds, the same form parse_time() accepts. */
-#define TIMESTAMP_MAX 64
-static const char *format_timestamp(char *buf, size_t size, int64_t usec) {
-        struct tm tm;
-        time_t sec;
-        size_t n;
-
-        if (usec <= 0)
-                return "n/a";
-        sec = (time_t) (usec / USEC_PER_SEC_I);
-        if (!localtime_r(&sec, &tm))
-                return "n/a";
-        n = strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
-        if (n == 0)
-                return "n/a";
-        snprintf(buf + n, size - n, ".%06" PRIi64, usec % USEC_PER_SEC_I);
-        return buf;
-}
-#define TS(t) format_timestamp((char[TIMESTAMP_MAX]){ 0 }, TIMESTAMP_MAX, (t))
+/* Local time (UTC with --utc) with microseconds and the zone, a form parse_time() takes back. */
+#define TS(t) time_format((char[TIME_FORMAT_MAX]){ 0 }, TIME_FORMAT_MAX, (t), arg_utc)
+/* "2h 5min ago", as systemd prints it beside a timestamp in lists. */
+#define AGO(t) time_format_relative((char[TIME_FORMAT_MAX]){ 0 }, TIME_FORMAT_MAX, (t), (int64_t) now_usec(CLOCK_REALTIME))
 
 static const char *format_timespan(char *buf, size_t size, int64_t usec) {
         int64_t s = usec / USEC_PER_SEC_I;
@@ -356,141 +350,9 @@ static const char *signal_name(char *buf, size_t size, int64_t sig) {
 
 /* ---- parsing of command-line values ---------------------------------------------------------- */
 
-static int parse_seconds(const char *s, int64_t *ret) {
-        const char *dot = strchr(s, '.');
-        uint64_t sec, frac = 0;
-        size_t flen = 0;
-        int r;
-
-        r = safe_atou64_n(s, dot ? (size_t) (dot - s) : strlen(s), &sec);
-        if (r < 0)
-                return r;
-        if (dot) {
-                flen = strlen(dot + 1);
-                if (flen == 0 || flen > 6 || safe_atou64(dot + 1, &frac) < 0)
-                        return -EINVAL;
-                for (size_t i = flen; i < 6; i++)
-                        frac *= 10;
-        }
-        if (sec > (uint64_t) (INT64_MAX / USEC_PER_SEC_I) - 1)
-                return -ERANGE;
-        *ret = (int64_t) (sec * USEC_PER_SEC + frac);
-        return 0;
-}
-
-/* "-5min", "+1h30min", "-2d": relative to now; a number without unit is seconds. */
-static int parse_relative(const char *s, int64_t *ret) {
-        static const struct {
-                const char *name;
-                int64_t usec;
-        } units[] = {
-                { "us", 1 },           { "usec", 1 },         { "ms", 1000 },
-                { "msec", 1000 },      { "s", USEC_PER_SEC_I }, { "sec", USEC_PER_SEC_I },
-                { "m", 60 * USEC_PER_SEC_I },    { "min", 60 * USEC_PER_SEC_I },
-                { "h", 3600 * USEC_PER_SEC_I },  { "hour", 3600 * USEC_PER_SEC_I },
-                { "hours", 3600 * USEC_PER_SEC_I }, { "d", 86400 * USEC_PER_SEC_I },
-                { "day", 86400 * USEC_PER_SEC_I }, { "days", 86400 * USEC_PER_SEC_I },
-                { "w", 7 * 86400 * USEC_PER_SEC_I }, { "week", 7 * 86400 * USEC_PER_SEC_I },
-                { "weeks", 7 * 86400 * USEC_PER_SEC_I },
-        };
-        int sign = s[0] == '-' ? -1 : 1;
-        int64_t total = 0;
-        const char *p = s + 1;
-
-        if (!*p)
-                return -EINVAL;
-        while (*p) {
-                size_t nd = strspn(p, "0123456789"), nu;
-                int64_t unit = -1, v;
-                uint64_t n;
-
-                if (nd == 0 || safe_atou64_n(p, nd, &n) < 0 || n > INT64_MAX)
-                        return -EINVAL;
-                p += nd;
-                nu = strspn(p, "abcdefghijklmnopqrstuvwxyz");
-                if (nu == 0)
-                        unit = USEC_PER_SEC_I;
-                for (size_t i = 0; i < ELEMENTSOF(units) && unit < 0; i++)
-                        if (strlen(units[i].name) == nu && strncmp(units[i].name, p, nu) == 0)
-                                unit = units[i].usec;
-                if (unit < 0)
-                        return -EINVAL;
-                p += nu;
-                if (__builtin_mul_overflow((int64_t) n, unit, &v) || __builtin_add_overflow(total, v, &total))
-                        return -ERANGE;
-        }
-        total = (int64_t) now_usec(CLOCK_REALTIME) + sign * total;
-        if (total <= 0)
-                return -ERANGE;
-        *ret = total;
-        return 0;
-}
-
-/* "YYYY-MM-DD HH:MM:SS[.ffffff]" and shorter forms, local time; "HH:MM[:SS]" is today. */
-static int parse_date(const char *s, int64_t *ret) {
-        static const struct {
-                const char *format;
-                bool date, seconds;
-        } formats[] = {
-                { "%Y-%m-%d %H:%M:%S", true, true }, { "%Y-%m-%dT%H:%M:%S", true, true },
-                { "%Y-%m-%d %H:%M", true, false },   { "%Y-%m-%d", true, false },
-                { "%H:%M:%S", false, true },         { "%H:%M", false, false },
-        };
-        time_t now = time(NULL);
-
-        for (size_t i = 0; i < ELEMENTSOF(formats); i++) {
-                struct tm tm = {};
-                int64_t frac = 0;
-                const char *e;
-                time_t t;
-
-                if (!formats[i].date && !localtime_r(&now, &tm))
-                        return -EINVAL;
-                tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-                e = strptime(s, formats[i].format, &tm);
-                if (!e)
-                        continue;
-                if (*e == '.' && formats[i].seconds) {
-                        char tmp[16] = "0";
-
-                        if (strlen(e) > 7) /* '.' and at most 6 digits */
-                                continue;
-                        strcat(tmp, e);
-                        if (parse_seconds(tmp, &frac) < 0)
-                                continue;
-                        e += strlen(e);
-                }
-                if (*e)
-                        continue;
-                tm.tm_isdst = -1;
-                t = mktime(&tm);
-                if (t == (time_t) -1 || t < 0 || t > INT64_MAX / USEC_PER_SEC_I - 1)
-                        return -ERANGE;
-                *ret = (int64_t) t * USEC_PER_SEC_I + frac;
-                return 0;
-        }
-        return -EINVAL;
-}
-
-/* TIME: µs since the epoch, "@SECONDS[.fraction]", a local date, "now", or "-5min"-style relative. */
+/* TIME in systemd.time(7) syntax (see time-parse.h), relative to now. */
 static int parse_time(const char *s, int64_t *ret) {
-        uint64_t u;
-
-        if (streq(s, "now")) {
-                *ret = (int64_t) now_usec(CLOCK_REALTIME);
-                return 0;
-        }
-        if (s[0] == '@')
-                return parse_seconds(s + 1, ret);
-        if (s[0] == '-' || s[0] == '+')
-                return parse_relative(s, ret);
-        if (safe_atou64(s, &u) >= 0) {
-                if (u == 0 || u > INT64_MAX)
-                        return -ERANGE;
-                *ret = (int64_t) u;
-                return 0;
-        }
-        return parse_date(s, ret);
+        return time_parse(s, (int64_t) now_usec(CLOCK_REALTIME), ret);
 }
 
 typedef struct Target {
@@ -561,6 +423,22 @@ static const char *error_short_name(const char *name) {
         return dot ? dot + 1 : name;
 }
 
+static int print_json(json_object *o);
+
+/* Under --json, the error as a JSON object on stdout too, the same over varlink and D-Bus. */
+static void print_json_error(const char *method, json_object *call, const char *name, json_object *eparams,
+                             const char *message) {
+        _cleanup_json_ json_object *o = NULL;
+
+        if (arg_json == JSON_OFF)
+                return;
+        if (json_error_new(name, eparams, message, method, call, &o) < 0) {
+                log_oom();
+                return;
+        }
+        (void) print_json(o);
+}
+
 /* Logs one line for a failed call and returns the errno that main() maps to an exit code. */
 static int report_error(const char *method, json_object *call, const char *name, json_object *eparams,
                         const char *message) {
@@ -568,6 +446,7 @@ static int report_error(const char *method, json_object *call, const char *name,
         const char *n = error_short_name(name);
         int64_t pid, instance, at;
 
+        print_json_error(method, call, name, eparams, message);
         /* The error comes from the daemon too: nothing of it reaches the terminal unescaped. */
         if (message)
                 message = escaped_message = escape_controls(message);
@@ -872,27 +751,27 @@ static const struct {
         const char *signature;
         const char *names[5];
 } bus_methods[] = {
-        { "GetOrigin", "xtx", { "pid", "instance", "at" } },
-        { "GetAncestors", "xtx", { "pid", "instance", "at" } },
-        { "GetDescendants", "xtxub", { "pid", "instance", "at", "limit", "aliveOnly" } },
-        { "GetCaba", "xt", { "pid", "instance" } },
-        { "GetHistory", "xtxu", { "pid", "instance", "at", "limit" } },
-        { "Resolve", "xxs", { "pid", "at", "bootId" } },
+        { "GetOrigin", "utx", { "pid", "instance", "at" } },
+        { "GetAncestors", "utx", { "pid", "instance", "at" } },
+        { "GetDescendants", "utxub", { "pid", "instance", "at", "limit", "aliveOnly" } },
+        { "GetCaba", "ut", { "pid", "instance" } },
+        { "GetHistory", "utxu", { "pid", "instance", "at", "limit" } },
+        { "Resolve", "uxs", { "pid", "at", "bootId" } },
         { "ListLogins", "xxxbu", { "loginUid", "since", "until", "aliveOnly", "limit" } },
         { "GetStatus", "", {} },
-        { "Watch", "xt", { "pid", "instance" } }, /* + "as" types, appended separately */
+        { "Watch", "ut", { "pid", "instance" } }, /* + "as" types, appended separately */
 };
 
-/* ResolveBatch's queries as a(sxxx): bootId ("" = the current boot), pid, realtime (0 = not given),
+/* ResolveBatch's queries as a(suxx): bootId ("" = the current boot), pid, realtime (0 = not given),
  * monotonic (-1 = not given). */
 static int bus_append_queries(sd_bus_message *m, json_object *queries) {
         int r;
 
-        r = sd_bus_message_open_container(m, 'a', "(sxxx)");
+        r = sd_bus_message_open_container(m, 'a', "(suxx)");
         for (size_t i = 0; r >= 0 && i < jarr_len(queries); i++) {
                 json_object *q = json_object_array_get_idx(queries, i);
 
-                r = sd_bus_message_append(m, "(sxxx)", jstr(q, "bootId") ?: "", jint_or(q, "pid", 0),
+                r = sd_bus_message_append(m, "(suxx)", jstr(q, "bootId") ?: "", (uint32_t) jint_or(q, "pid", 0),
                                           jint_or(q, "realtime", 0), jint_or(q, "monotonic", -1));
         }
         if (r >= 0)
@@ -1242,7 +1121,7 @@ static char *process_command(json_object *p, size_t max) {
                                 break;
                 }
                 if (jbool(p, "argvTruncated"))
-                        fputs(" …", f);
+                        fprintf(f, " %s", glyph(GLYPH_ELLIPSIS));
         } else if (comm)
                 fprintf(f, argv ? "[%s]" : "%s", comm);
         else
@@ -1331,7 +1210,7 @@ static void print_gaps(json_object *reply) {
                 json_object *g = json_object_array_get_idx(gaps, i);
                 int64_t lost;
 
-                printf("!   %s – %s: %s", TS(jint_or(g, "startTime", 0)), TS(jint_or(g, "endTime", 0)),
+                printf("!   %s %s %s: %s", TS(jint_or(g, "startTime", 0)), glyph(GLYPH_DASH), TS(jint_or(g, "endTime", 0)),
                        strna(jstr(g, "reason")));
                 if (jint(g, "lost", &lost))
                         printf(", %" PRIi64 " event(s) lost", lost);
@@ -1382,11 +1261,13 @@ static int table_addf(Table *t, const char *fmt, ...) {
 static int table_print(Table *t) {
         _cleanup_free_ size_t *width = calloc(t->n_columns, sizeof(size_t));
 
+        size_t first = arg_no_legend ? t->n_columns : 0; /* the first row is the header */
+
         if (!width)
                 return log_oom();
-        for (size_t i = 0; i < t->n_cells; i++)
+        for (size_t i = first; i < t->n_cells; i++)
                 width[i % t->n_columns] = MAX(width[i % t->n_columns], utf8_width(t->cells[i]));
-        for (size_t i = 0; i < t->n_cells; i++) {
+        for (size_t i = first; i < t->n_cells; i++) {
                 size_t col = i % t->n_columns;
                 bool last = col == t->n_columns - 1;
 
@@ -1546,7 +1427,7 @@ static int verb_origin(const Target *t) {
         if (r < 0)
                 return r;
         if (!jbool(reply, "complete"))
-                puts("  … the chain ends here: the next birth parent is not known");
+                printf("  %s the chain ends here: the next birth parent is not known\n", glyph(GLYPH_ELLIPSIS));
         print_gaps(reply);
         return 0;
 }
@@ -1593,7 +1474,7 @@ static int verb_ancestors(const Target *t) {
         if (r < 0)
                 return r;
         if (!jbool(reply, "complete"))
-                puts("… the chain ends here: the next birth parent is not known");
+                printf("%s the chain ends here: the next birth parent is not known\n", glyph(GLYPH_ELLIPSIS));
         print_gaps(reply);
         return 0;
 }
@@ -1687,8 +1568,8 @@ static void print_left_out(size_t n) {
 }
 
 static void print_truncated_default(json_object *reply, uint64_t limit_default) {
-        if (jbool(reply, "truncated"))
-                printf("… more exist; raise --limit (now %" PRIu64 ") to see them\n",
+        if (jbool(reply, "truncated") && !arg_quiet)
+                printf("%s more exist; raise --limit (now %" PRIu64 ") to see them\n", glyph(GLYPH_ELLIPSIS),
                        arg_limit_set ? arg_limit : limit_default);
 }
 
@@ -1961,10 +1842,10 @@ static int verb_tree(const Target *t) {
 
                 /* open_level[k]: the ancestor at depth k has siblings still to come, so draw its line. */
                 for (size_t k = 1; k < d && k <= INDENT_DEPTH_MAX; k++)
-                        fputs(open_level[k] ? "│ " : "  ", stdout);
+                        fputs(open_level[k] ? glyph(GLYPH_TREE_VERTICAL) : "  ", stdout);
                 if (d > INDENT_DEPTH_MAX)
-                        printf("…[depth %zu]", d);
-                fputs(last[i] ? "└─" : "├─", stdout);
+                        printf("%s[depth %zu]", glyph(GLYPH_ELLIPSIS), d);
+                fputs(last[i] ? glyph(GLYPH_TREE_RIGHT) : glyph(GLYPH_TREE_BRANCH), stdout);
                 if (d <= INDENT_DEPTH_MAX)
                         open_level[d] = !last[i];
                 r = print_tree_entry(json_object_array_get_idx(list, i), layout.left_out[i]);
@@ -2094,8 +1975,8 @@ static int verb_history(const Target *t) {
                 _cleanup_free_ char *details = NULL;
 
                 if (i == cut)
-                        printf("… more events left out here; raise --limit (now %" PRIu64 ") to see them\n",
-                               arg_limit_set ? arg_limit : (uint64_t) 10000);
+                        printf("%s more events left out here; raise --limit (now %" PRIu64 ") to see them\n",
+                               glyph(GLYPH_ELLIPSIS), arg_limit_set ? arg_limit : (uint64_t) 10000);
                 if (i == n)
                         break;
                 details = event_details(e, p);
@@ -2184,7 +2065,7 @@ static int add_login_row(Table *t, json_object *l) {
         else if (r >= 0)
                 r = table_add(t, strdup("-"));
         if (r >= 0)
-                r = table_add(t, strdup(TS(jint_or(l, "startTime", 0))));
+                r = table_addf(t, "%s (%s)", TS(jint_or(l, "startTime", 0)), AGO(jint_or(l, "startTime", 0)));
         if (r >= 0 && jint(l, "endTime", &end))
                 r = table_addf(t, "ended %s%s", TS(end), self_declared(l) ? ", self-declared" : "");
         else if (r >= 0)
@@ -2221,9 +2102,11 @@ static int verb_logins(void) {
                 r = table_print(&table);
                 if (r < 0)
                         return r;
-                putchar('\n');
+                if (!arg_no_legend)
+                        putchar('\n');
         }
-        printf("%zu login(s) listed.\n", jarr_len(logins));
+        if (!arg_no_legend)
+                printf("%zu login(s) listed.\n", jarr_len(logins));
         print_truncated_default(reply, 1000);
         return 0;
 }
@@ -3651,6 +3534,10 @@ static int enrich_line(Enricher *e, const char *s, size_t n, bool newline) {
         int r;
 
         e->line_number++;
+        if (e->line_number == 1 && journal_format_unreadable(s, n))
+                return log_error_errno(EINVAL, "The input looks like journalctl -o %s; lineagectl enrich reads "
+                                       "one JSON object per line: use journalctl -o json.",
+                                       journal_format_unreadable(s, n));
         for (size_t i = 0; i < n && blank; i++)
                 blank = is_blank(s[i]);
         if (!blank) /* blank lines are not worth a warning */
@@ -3822,27 +3709,34 @@ static void help(void) {
                "  status                  Counters of the daemon\n"
                "  watch [PID]             Print events as they are recorded, until interrupted\n"
                "  enrich                  Add LINEAGE_* fields to journalctl -o json lines\n"
-               "                          from standard input\n\n"
+               "                          from standard input\n"
+               "  help [COMMAND]          Show this help, or what one command takes\n\n"
                "PID is a pid (its live holder, else its latest, or with --at the holder then) or\n"
-               "@INSTANCE, an instance id (never reused). TIME is µs since the epoch, @SECONDS,\n"
-               "\"YYYY-MM-DD HH:MM:SS[.ffffff]\" (local time), \"HH:MM[:SS]\" (today), \"now\" or\n"
-               "relative like -5min, -1h30min, -2d.\n\n"
+               "@INSTANCE, an instance id (never reused). TIME is as in systemd.time(7):\n"
+               "\"YYYY-MM-DD [HH:MM[:SS[.ffffff]]] [ZONE]\" (local time unless ZONE: UTC, Z, +HH:MM,\n"
+               "Europe/Berlin...), \"HH:MM[:SS]\" (today), now, today, yesterday, tomorrow,\n"
+               "@SECONDS, relative like -5min, +1h30min, \"1h ago\", \"2 days ago\", or usec since the epoch.\n\n"
                "Options:\n"
                "  -h --help               Show this help\n"
                "     --version            Show the version\n"
                "     --varlink=PATH       Talk varlink to PATH (default %s)\n"
                "     --dbus[=BUS]         Talk D-Bus: system (default), session, or an ADDRESS\n"
-               "     --json[=pretty|short] Print the reply's parameters as JSON\n"
+               "  -j --json[=pretty|short] Print the reply's parameters as JSON (-j: pretty on a\n"
+               "                          terminal, else short)\n"
+               "     --no-pager           Do not pipe the output into a pager\n"
+               "     --no-legend          Do not print table headers and the \"N listed\" lines\n"
+               "  -q --quiet              Do not print legends, hints and warnings\n"
                "  -l --full               Do not shorten command lines\n"
+               "     --utc                Print times in UTC rather than local time\n"
                "     --at=TIME            Name the process that held PID at TIME\n"
                "                          (origin, ancestors, descendants, tree, history)\n"
                "     --alive              Only alive processes / logins (descendants, tree, logins)\n"
                "     --limit=N            At most N entries (descendants, tree, history, logins)\n"
                "     --user=USER          Logins of this user, name or uid (logins)\n"
-               "     --since=TIME         Logins that began at or after TIME (logins)\n"
+               "     --since=TIME         Logins active at or begun after TIME (logins)\n"
                "     --until=TIME         Logins that began at or before TIME (logins)\n"
                "     --boot=ID            Boot id for resolve (default: the current boot)\n"
-               "     --type=TYPE[,TYPE…]  Event types for watch: fork, exec, uid, gid, sid,\n"
+               "     --type=TYPE[,TYPE...] Event types for watch: fork, exec, uid, gid, sid,\n"
                "                          ptrace, comm, coredump, exit\n"
                "     --login=INSTANCE     tree: the processes of the login that began there\n"
                "     --format=text|dot    tree: box-drawing text (default) or Graphviz dot\n\n"
@@ -3858,6 +3752,63 @@ typedef struct Verb {
         unsigned flags;
         int (*run)(char **args, unsigned n);
 } Verb;
+
+/* `lineagectl help VERB`: what one command takes, from the lines of help() and the verb's flags. */
+static const struct {
+        const char *name, *usage, *text;
+} verb_help[] = {
+        { "origin", "origin PID", "The login and the birth ancestors of a process, nearest first." },
+        { "ancestors", "ancestors PID", "The birth ancestors as a table, nearest first." },
+        { "descendants", "descendants PID", "Everything born under a process, alive and exited, by depth." },
+        { "tree", "tree PID|@INSTANCE|--login=INSTANCE", "The descendants drawn as a tree; with --login, the\n"
+          "processes of the login that began at INSTANCE, the login as the header." },
+        { "caba", "caba PID", "The closest alive born ancestor, from the events and from the kernel." },
+        { "history", "history PID", "The events of one process instance: fork, exec, uid, gid, sid, ptrace,\n"
+          "comm, coredump, exit." },
+        { "resolve", "resolve PID TIME", "Which process held PID at TIME (in this boot, or --boot=ID)." },
+        { "logins", "logins", "Recorded logins, newest first." },
+        { "status", "status", "The counters of the daemon." },
+        { "watch", "watch [PID]", "Print events as they are recorded (under PID: of it and of what it starts\n"
+          "later), until interrupted." },
+        { "enrich", "enrich", "Read journalctl -o json lines on standard input and write them with LINEAGE_*\n"
+          "fields added." },
+        { "help", "help [COMMAND]", "Show the help, or what one command takes." },
+};
+
+static const struct {
+        unsigned flag;
+        const char *lines;
+} flag_help[] = {
+        { VERB_AT, "     --at=TIME            Name the process that held PID at TIME\n" },
+        { VERB_ALIVE, "     --alive              Only alive processes / logins\n" },
+        { VERB_LIMIT, "     --limit=N            At most N entries\n" },
+        { VERB_LOGINS, "     --user=USER          Logins of this user, name or uid\n"
+                       "     --since=TIME         Logins active at or begun after TIME\n"
+                       "     --until=TIME         Logins begun at or before TIME\n" },
+        { VERB_BOOT, "     --boot=ID            Boot id (default: the current boot)\n" },
+        { VERB_TYPES, "     --type=TYPE[,TYPE...] Event types: fork, exec, uid, gid, sid, ptrace, comm,\n"
+                      "                          coredump, exit\n" },
+        { VERB_TREE, "     --login=INSTANCE     The processes of the login that began there\n"
+                     "     --format=text|dot    Box-drawing text (default) or Graphviz dot\n" },
+};
+
+static int help_verb(const char *name, unsigned flags) {
+        for (size_t i = 0; i < ELEMENTSOF(verb_help); i++) {
+                if (!streq(verb_help[i].name, name))
+                        continue;
+                printf("%s [OPTIONS...] %s\n\n%s\n", program_invocation_short_name, verb_help[i].usage,
+                       verb_help[i].text);
+                if (flags != 0)
+                        printf("\nOptions of %s:\n", name);
+                for (size_t k = 0; k < ELEMENTSOF(flag_help); k++)
+                        if (flags & flag_help[k].flag)
+                                fputs(flag_help[k].lines, stdout);
+                printf("\nSee %s --help for the options of every command, TIME and the exit status,\n"
+                       "and lineagectl(1).\n", program_invocation_short_name);
+                return 0;
+        }
+        return log_error_errno(EINVAL, "Unknown command \"%s\"; see %s --help.", name, program_invocation_short_name);
+}
 
 static int run_target(char **args, int (*fn)(const Target *)) {
         Target t;
@@ -3937,9 +3888,11 @@ static int run_resolve(char **args, unsigned n) {
         if (n < 2 && !arg_at_set)
                 return log_error_errno(EINVAL, "resolve needs a TIME: lineagectl resolve PID TIME");
         if (n >= 2 && parse_time(args[1], &at) < 0)
-                return log_error_errno(EINVAL, "Invalid time: %s", args[1]);
+                return log_error_errno(EINVAL, "Invalid time: %s (see systemd.time(7))", args[1]);
         return verb_resolve(&t, at);
 }
+
+static int run_help(char **args, unsigned n);
 
 static const Verb verbs[] = {
         { "origin", 1, 1, VERB_AT, run_origin },
@@ -3953,7 +3906,19 @@ static const Verb verbs[] = {
         { "status", 0, 0, 0, run_status },
         { "watch", 0, 1, VERB_TYPES, run_watch },
         { "enrich", 0, 0, 0, run_enrich },
+        { "help", 0, 1, 0, run_help },
 };
+
+static int run_help(char **args, unsigned n) {
+        if (n == 0) {
+                help();
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, args[0]))
+                        return help_verb(args[0], verbs[i].flags);
+        return help_verb(args[0], 0); /* unknown: says so */
+}
 
 /* getopt would read a relative TIME such as "-5min" as short options: such words are marked with
  * HIDDEN before parsing and unmarked when used. */
@@ -4001,6 +3966,9 @@ enum {
         ARG_TYPE,
         ARG_LOGIN,
         ARG_FORMAT,
+        ARG_UTC,
+        ARG_NO_PAGER,
+        ARG_NO_LEGEND,
 };
 
 static int parse_option(int c, const char *value, unsigned *used_flags) {
@@ -4013,6 +3981,7 @@ static int parse_option(int c, const char *value, unsigned *used_flags) {
         case ARG_DBUS:
                 arg_bus = value && value[0] ? value : "system";
                 return 0;
+        case 'j':
         case ARG_JSON:
                 if (!value)
                         arg_json = isatty(STDOUT_FILENO) ? JSON_PRETTY : JSON_SHORT;
@@ -4024,11 +3993,24 @@ static int parse_option(int c, const char *value, unsigned *used_flags) {
         case 'l':
                 arg_full = true;
                 return 0;
+        case ARG_UTC:
+                arg_utc = true;
+                return 0;
+        case ARG_NO_PAGER:
+                arg_no_pager = true;
+                return 0;
+        case ARG_NO_LEGEND:
+                arg_no_legend = true;
+                return 0;
+        case 'q':
+                arg_quiet = arg_no_legend = true;
+                (void) log_set_max_level_from_string("err");
+                return 0;
         case ARG_AT:
                 *used_flags |= VERB_AT;
                 arg_at_set = true;
                 if (parse_time(value, &arg_at) < 0)
-                        return log_error_errno(EINVAL, "Invalid time: %s", value);
+                        return log_error_errno(EINVAL, "Invalid time: %s (see systemd.time(7))", value);
                 return 0;
         case ARG_ALIVE:
                 *used_flags |= VERB_ALIVE;
@@ -4050,7 +4032,7 @@ static int parse_option(int c, const char *value, unsigned *used_flags) {
                 *used_flags |= VERB_LOGINS;
                 *(c == ARG_SINCE ? &arg_since_set : &arg_until_set) = true;
                 if (parse_time(value, c == ARG_SINCE ? &arg_since : &arg_until) < 0)
-                        return log_error_errno(EINVAL, "Invalid time: %s", value);
+                        return log_error_errno(EINVAL, "Invalid time: %s (see systemd.time(7))", value);
                 return 0;
         case ARG_BOOT:
                 *used_flags |= VERB_BOOT;
@@ -4101,6 +4083,10 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
                 { "dbus", optional_argument, NULL, ARG_DBUS },
                 { "json", optional_argument, NULL, ARG_JSON },
                 { "full", no_argument, NULL, 'l' },
+                { "utc", no_argument, NULL, ARG_UTC },
+                { "no-pager", no_argument, NULL, ARG_NO_PAGER },
+                { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+                { "quiet", no_argument, NULL, 'q' },
                 { "at", required_argument, NULL, ARG_AT },
                 { "alive", no_argument, NULL, ARG_ALIVE },
                 { "limit", required_argument, NULL, ARG_LIMIT },
@@ -4118,7 +4104,7 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
         const Verb *verb = NULL;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "hl", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hljq", options, NULL)) >= 0) {
                 if (c == 'h') {
                         help();
                         return 0;
@@ -4136,8 +4122,10 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
         }
         if (varlink_given && arg_bus)
                 return log_error_errno(EINVAL, "--varlink= and --dbus cannot be used together.");
-        if (optind >= argc)
-                return log_error_errno(EINVAL, "Missing command; see %s --help.", program_invocation_short_name);
+        if (optind >= argc) { /* a bare lineagectl is asking what it can do */
+                help();
+                return 0;
+        }
         for (size_t i = 0; i < ELEMENTSOF(verbs) && !verb; i++)
                 if (streq(verbs[i].name, argv[optind]))
                         verb = &verbs[i];
@@ -4190,6 +4178,7 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_setup();
+        glyph_init();
         tzset();
         use_color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && !(term && streq(term, "dumb"));
         args = hide_relative_times(argc, argv);
@@ -4205,11 +4194,16 @@ int main(int argc, char *argv[]) {
         n = (unsigned) (argc - optind - 1);
         for (unsigned i = 0; i < n && i < ELEMENTSOF(words); i++)
                 words[i] = (char *) unhide(args[optind + 1 + i]);
+        /* A live stream and a filter are not paged; everything else is, on a terminal. */
+        if (!streq(verb->name, "watch") && !streq(verb->name, "enrich"))
+                (void) pager_open(arg_no_pager);
         r = verb->run(words, n);
         json_object_put(arg_types);
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 log_error("Failed to write the output.");
+                pager_close();
                 return EXIT_FAILURE;
         }
+        pager_close();
         return exit_status(r < 0 ? r : 0);
 }

@@ -771,23 +771,24 @@ static int call_start(LineageDbus *d, sd_bus_message *m, const char *method, boo
 
 /* Each method's in-arguments, in order, named like the varlink parameters they become. A zero
  * number, false, "" and an empty array mean "not given" (the key is left out), except loginUid,
- * where -1 does, since 0 is root. "Q" stands for ResolveBatch's a(sxxx) queries. */
+ * where -1 does, since 0 is root. "Q" stands for ResolveBatch's a(suxx) queries.
+ * A pid is "u", as logind takes it. */
 static const struct {
         const char *name;
         const char *signature;
         const char *params[6];
         bool watch;
 } methods[] = {
-        { "GetOrigin", "xtx", { "pid", "instance", "at" } },
-        { "GetAncestors", "xtx", { "pid", "instance", "at" } },
-        { "GetDescendants", "xtxub", { "pid", "instance", "at", "limit", "aliveOnly" } },
-        { "GetCaba", "xt", { "pid", "instance" } },
-        { "GetHistory", "xtxu", { "pid", "instance", "at", "limit" } },
-        { "Resolve", "xxs", { "pid", "at", "bootId" } },
+        { "GetOrigin", "utx", { "pid", "instance", "at" } },
+        { "GetAncestors", "utx", { "pid", "instance", "at" } },
+        { "GetDescendants", "utxub", { "pid", "instance", "at", "limit", "aliveOnly" } },
+        { "GetCaba", "ut", { "pid", "instance" } },
+        { "GetHistory", "utxu", { "pid", "instance", "at", "limit" } },
+        { "Resolve", "uxs", { "pid", "at", "bootId" } },
         { "ResolveBatch", "Q", { "queries" } },
         { "ListLogins", "xxxbu", { "loginUid", "since", "until", "aliveOnly", "limit" } },
         { "GetStatus", "", {} },
-        { "Watch", "xtas", { "pid", "instance", "types" }, .watch = true },
+        { "Watch", "utas", { "pid", "instance", "types" }, .watch = true },
 };
 
 static int params_add(json_object *params, const char *key, json_object *v) {
@@ -838,22 +839,23 @@ static int read_string_array(sd_bus_message *m, json_object **ret) {
         return 0;
 }
 
-/* Reads ResolveBatch's a(sxxx) (bootId, pid, realtime, monotonic) into an array of ResolveQuery
+/* Reads ResolveBatch's a(suxx) (bootId, pid, realtime, monotonic) into an array of ResolveQuery
  * objects; "" for bootId, 0 for realtime and -1 for monotonic mean "not given". Other values are
  * passed on as they are, for query to judge. More than RESOLVE_BATCH_MAX is -E2BIG. */
 static int read_queries(sd_bus_message *m, json_object **ret) {
         _cleanup_(dbus_json_putp) json_object *a = json_object_new_array();
         const char *boot;
-        int64_t pid, realtime, monotonic;
+        int64_t realtime, monotonic;
+        uint32_t pid;
         size_t n = 0;
         int r;
 
         if (!a)
                 return -ENOMEM;
-        r = sd_bus_message_enter_container(m, 'a', "(sxxx)");
+        r = sd_bus_message_enter_container(m, 'a', "(suxx)");
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_read(m, "(sxxx)", &boot, &pid, &realtime, &monotonic)) > 0) {
+        while ((r = sd_bus_message_read(m, "(suxx)", &boot, &pid, &realtime, &monotonic)) > 0) {
                 _cleanup_(dbus_json_putp) json_object *q = NULL;
 
                 if (++n > RESOLVE_BATCH_MAX)
@@ -861,7 +863,7 @@ static int read_queries(sd_bus_message *m, json_object **ret) {
                 q = json_object_new_object();
                 if (!q)
                         return -ENOMEM;
-                r = params_add(q, "pid", json_object_new_int64(pid));
+                r = params_add(q, "pid", json_object_new_int64((int64_t) pid));
                 if (r >= 0 && boot[0])
                         r = params_add(q, "bootId", json_object_new_string(boot));
                 if (r >= 0 && realtime != 0)
@@ -982,31 +984,31 @@ static int method_unwatch(sd_bus_message *m, void *userdata, sd_bus_error *error
 static const sd_bus_vtable lineage_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("GetOrigin",
-                                SD_BUS_ARGS("x", pid, "t", instance, "x", at),
+                                SD_BUS_ARGS("u", pid, "t", instance, "x", at),
                                 SD_BUS_RESULT("a{sv}", reply),
                                 method_query, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetAncestors",
-                                SD_BUS_ARGS("x", pid, "t", instance, "x", at),
+                                SD_BUS_ARGS("u", pid, "t", instance, "x", at),
                                 SD_BUS_RESULT("a{sv}", reply),
                                 method_query, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetDescendants",
-                                SD_BUS_ARGS("x", pid, "t", instance, "x", at, "u", limit, "b", aliveOnly),
+                                SD_BUS_ARGS("u", pid, "t", instance, "x", at, "u", limit, "b", aliveOnly),
                                 SD_BUS_RESULT("a{sv}", reply),
                                 method_query, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetCaba",
-                                SD_BUS_ARGS("x", pid, "t", instance),
+                                SD_BUS_ARGS("u", pid, "t", instance),
                                 SD_BUS_RESULT("a{sv}", reply),
                                 method_query, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetHistory",
-                                SD_BUS_ARGS("x", pid, "t", instance, "x", at, "u", limit),
+                                SD_BUS_ARGS("u", pid, "t", instance, "x", at, "u", limit),
                                 SD_BUS_RESULT("a{sv}", reply),
                                 method_query, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Resolve",
-                                SD_BUS_ARGS("x", pid, "x", at, "s", bootId),
+                                SD_BUS_ARGS("u", pid, "x", at, "s", bootId),
                                 SD_BUS_RESULT("a{sv}", reply),
                                 method_query, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ResolveBatch",
-                                SD_BUS_ARGS("a(sxxx)", queries),
+                                SD_BUS_ARGS("a(suxx)", queries),
                                 SD_BUS_RESULT("a{sv}", reply),
                                 method_query, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListLogins",
@@ -1018,7 +1020,7 @@ static const sd_bus_vtable lineage_vtable[] = {
                                 SD_BUS_RESULT("a{sv}", reply),
                                 method_query, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Watch",
-                                SD_BUS_ARGS("x", pid, "t", instance, "as", types),
+                                SD_BUS_ARGS("u", pid, "t", instance, "as", types),
                                 SD_BUS_RESULT("o", subscription),
                                 method_query, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Unwatch",

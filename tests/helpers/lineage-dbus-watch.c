@@ -37,7 +37,7 @@ static int call_watch(sd_bus *bus, int64_t pid, const char *types, sd_bus_error 
         r = sd_bus_message_new_method_call(bus, &m, LINEAGE_DBUS_NAME, LINEAGE_DBUS_PATH, LINEAGE_DBUS_INTERFACE,
                                            "Watch");
         if (r >= 0)
-                r = sd_bus_message_append(m, "xt", pid, (uint64_t) 0);
+                r = sd_bus_message_append(m, "ut", (uint32_t) pid, (uint64_t) 0);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "s");
         if (r < 0)

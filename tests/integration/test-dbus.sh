@@ -101,7 +101,7 @@ check "status.bootId" "$(pj get status.bootId <"$T/status.json" | tr -d -)" "$(t
 check "status.events is a map" "$(pj get status.events.fork <"$T/status.json" | grep -c '^[0-9][0-9]*$')" 1
 
 echo "# GetOrigin of this shell"
-call GetOrigin xtx $$ 0 0 | pj reply >"$T/origin.json" || fail "GetOrigin failed"
+call GetOrigin utx $$ 0 0 | pj reply >"$T/origin.json" || fail "GetOrigin failed"
 check "process.pid" "$(pj get process.pid <"$T/origin.json")" "$$"
 check "process.alive" "$(pj get process.alive <"$T/origin.json")" true
 check "nearest ancestor" "$(pj get ancestors.0.pid <"$T/origin.json")" "$PPID"
@@ -134,7 +134,7 @@ bash -c 'read -r -t 60 _' _ $'\xffname' <>"$T/hold" &
 odd=$!
 CLEANUP_PIDS+=("$odd")
 settle
-call GetOrigin xtx "$odd" 0 0 | pj reply >"$T/odd.json" || fail "GetOrigin of a process with a non-UTF-8 argument failed"
+call GetOrigin utx "$odd" 0 0 | pj reply >"$T/odd.json" || fail "GetOrigin of a process with a non-UTF-8 argument failed"
 python3 "$VLCALL" "$SOCK" org.lineaged.Lineage.GetOrigin "{\"pid\": $odd}" | pj varlink >"$T/odd-varlink.json" ||
         fail "GetOrigin over varlink failed"
 check "argv[4] over D-Bus" "$(pj get process.argv.4 <"$T/odd.json")" "$(pj get process.argv.4 <"$T/odd-varlink.json")"
@@ -142,20 +142,25 @@ check "argv[4] ends in" "$(pj get process.argv.4 <"$T/odd.json" | grep -o 'name$
 kill "$odd"
 
 echo "# errors"
-check "unknown pid" "$(call_error GetOrigin int64:999999999 uint64:0 int64:0)" "$NAME.Error.NoSuchProcess"
-check "neither pid nor instance" "$(call_error GetOrigin int64:0 uint64:0 int64:0)" org.freedesktop.DBus.Error.InvalidArgs
-check "instance beyond int64" "$(call_error_message GetOrigin int64:1 uint64:18446744073709551615 int64:0)" \
+check "unknown pid" "$(call_error GetOrigin uint32:999999999 uint64:0 int64:0)" "$NAME.Error.NoSuchProcess"
+check "neither pid nor instance" "$(call_error GetOrigin uint32:0 uint64:0 int64:0)" org.freedesktop.DBus.Error.InvalidArgs
+# A pid is "u", as logind takes it: the old "x" is refused, and a u beyond what a pid can be is invalid.
+check "a pid as int64 (the old signature)" "$(call_error GetOrigin int64:1 uint64:0 int64:0)" org.freedesktop.DBus.Error.InvalidArgs
+check "a pid beyond INT32_MAX" "$(call_error_message GetOrigin uint32:4294967295 uint64:0 int64:0)" "Invalid parameter: pid"
+check "Resolve's pid is u too" "$(call_error Resolve uint32:999999999 int64:1 string:)" "$NAME.Error.NoSuchProcess"
+check "ResolveBatch's queries are a(suxx)" "$(call ResolveBatch -- 'a(suxx)' 1 "" 999999999 1 -1 | pj reply | pj get answers.0.resolved)" false
+check "instance beyond int64" "$(call_error_message GetOrigin uint32:1 uint64:18446744073709551615 int64:0)" \
         "Invalid parameter: instance"
 check "wrong argument types" "$(call_error GetOrigin string:x)" org.freedesktop.DBus.Error.InvalidArgs
-check "unknown event type" "$(call_error_message Watch int64:0 uint64:0 array:string:exec,nonsense)" \
+check "unknown event type" "$(call_error_message Watch uint32:0 uint64:0 array:string:exec,nonsense)" \
         "Invalid parameter: types"
 many=$(printf 'exec,%.0s' $(seq 40))
-check "too many event types" "$(call_error_message Watch int64:0 uint64:0 "array:string:${many%,}")" \
+check "too many event types" "$(call_error_message Watch uint32:0 uint64:0 "array:string:${many%,}")" \
         "Invalid parameter: types"
 check "Unwatch of an unknown subscription" "$(call_error Unwatch objpath:$OBJ/watch/424242)" \
         org.freedesktop.DBus.Error.InvalidArgs
 check "GetDescendants of pid 1, limit 1" \
-        "$(call GetDescendants xtxub 1 0 0 1 false | pj reply | pj get truncated)" true
+        "$(call GetDescendants utxub 1 0 0 1 false | pj reply | pj get truncated)" true
 check "ListLogins (loginUid -1 = any)" "$(call ListLogins xxxbu -- -1 0 0 false 5 | pj reply | pj get logins | head -c 1)" "["
 
 echo "# policy and caller identity (uid 65534)"
@@ -163,7 +168,7 @@ echo "# policy and caller identity (uid 65534)"
         fail "an unprivileged user may not call GetStatus"
 check "unprivileged GetOrigin of root's shell" \
         "$("${NOBODY[@]}" dbus-send --bus="$BUS" --print-reply --dest="$NAME" "$OBJ" "$NAME.GetOrigin" \
-                int64:$$ uint64:0 int64:0 2>&1 >/dev/null | sed -n 's/^Error \([^:]*\):.*/\1/p')" \
+                uint32:$$ uint64:0 int64:0 2>&1 >/dev/null | sed -n 's/^Error \([^:]*\):.*/\1/p')" \
         "$NAME.Error.PermissionDenied"
 "${NOBODY[@]}" busctl --address="$BUS" call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
         RequestName su "$NAME" 4 >/dev/null 2>&1 && fail "an unprivileged user may take $NAME"

@@ -63,7 +63,7 @@ for _ in $(seq 100); do
         busctl --address="$BUS" status "$NAME" >/dev/null 2>&1 && break
         sleep 0.05
 done
-busctl --address="$BUS" --json=short call "$NAME" "$OBJ" "$NAME" GetDescendants xtxub 0 "$ROOT" 0 100000 false \
+busctl --address="$BUS" --json=short call "$NAME" "$OBJ" "$NAME" GetDescendants utxub 0 "$ROOT" 0 100000 false \
         >"$T/dbus.json" || fail "GetDescendants over D-Bus failed"
 
 python3 - "$DB" "$ROOT" "$LEAVER" "$T" "${ODD[@]}" "$LATE" "$NEWPARENT" <<'EOF' || fail "the answers do not match the database"

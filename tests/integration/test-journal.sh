@@ -201,6 +201,24 @@ done
 cmp -s "$T/enriched.json" "$T/enriched-dbus.json" || { diff "$T/enriched.json" "$T/enriched-dbus.json" | head; fail "varlink and D-Bus enrich differ"; }
 echo "ok: identical over varlink and D-Bus"
 
+echo "# -o json-pretty, -o export, -o json-seq: refused at once, pointing at -o json"
+for mode in json-pretty export json-seq; do
+        # The writer keeps the pipe open: enrich must answer from the first line, not at the end of
+        # input. A fifo of its own per mode: one still open would keep the last mode's unread bytes.
+        mkfifo "$T/fifo-$mode"
+        (J -o "$mode"; exec sleep 120) >"$T/fifo-$mode" 2>/dev/null &
+        WRITER=$!
+        CLEANUP_PIDS+=("$WRITER")
+        set +e
+        timeout 60 "$LINEAGECTL" --varlink="$SOCK" enrich <"$T/fifo-$mode" >"$T/wrong.out" 2>"$T/wrong.err"
+        rc=$?
+        set -e
+        kill "$WRITER" 2>/dev/null || true
+        check "-o $mode: exit status" "$rc" 2
+        grep -q "journalctl -o $mode.*use journalctl -o json" "$T/wrong.err" || { cat "$T/wrong.err"; fail "-o $mode: no hint to use -o json"; }
+        [ ! -s "$T/wrong.out" ] || fail "-o $mode: something was written"
+done
+
 echo "# an unprivileged caller: nothing of another user is added"
 chmod 0711 "$T"
 setpriv --reuid="$STRANGER" --regid="$STRANGER" --clear-groups "$LINEAGECTL" --varlink="$SOCK" enrich \

@@ -40,7 +40,7 @@ tree double-fork
 settle
 D=${PIDS[df-daemon]}
 V=$(ctl origin "$D")
-same "origin of df-daemon" "$V" "$(ctl_dbus origin "$D")" "$(bus GetOrigin xtx "$D" 0 0)"
+same "origin of df-daemon" "$V" "$(ctl_dbus origin "$D")" "$(bus GetOrigin utx "$D" 0 0)"
 check "nearest ancestor" "$(jget "$V" ancestors.0.pid)" "${PIDS[df-child]}"
 check "next ancestor" "$(jget "$V" ancestors.1.pid)" "${PIDS[df-parent]}"
 check "df-child exited" "$(jget "$V" ancestors.0.alive)" false
@@ -57,7 +57,7 @@ settle
 SHI=$(inst "$SH")
 CLEANUP_PIDS+=($(q "SELECT pid FROM instances WHERE birth_parent = $SHI"))
 V=$(ctl descendants "@$SHI")
-same "descendants of the exited shell" "$V" "$(ctl_dbus descendants "@$SHI")" "$(bus GetDescendants xtxub 0 "$SHI" 0 0 false)"
+same "descendants of the exited shell" "$V" "$(ctl_dbus descendants "@$SHI")" "$(bus GetDescendants utxub 0 "$SHI" 0 0 false)"
 check "the shell has exited" "$(jget "$V" process.alive)" false
 check "both sleepers listed" "$(jget "$V" descendants.0.argv.0) $(jget "$V" descendants.1.argv.0)" "sleep sleep"
 check "they were reparented" "$(jget "$V" descendants.0.parentPid)" "$(awk '{print $4}' "/proc/$(jget "$V" descendants.0.pid)/stat")"
@@ -92,7 +92,7 @@ read -r P TA TB < "$T/reuse"
 settle
 VA=$(ctl resolve "$P" "$TA")
 VB=$(ctl resolve "$P" "$TB")
-same "resolve at the first time" "$VA" "$(ctl_dbus resolve "$P" "$TA")" "$(bus Resolve xxs "$P" "$TA" "")"
+same "resolve at the first time" "$VA" "$(ctl_dbus resolve "$P" "$TA")" "$(bus Resolve uxs "$P" "$TA" "")"
 [ "$(jget "$VA" process.instance)" != "$(jget "$VB" process.instance)" ] || fail "the two holders of pid $P were not told apart"
 check "first holder started before the second" \
         "$(python3 -c 'import sys; print(int(sys.argv[1]) < int(sys.argv[2]))' "$(jget "$VA" process.startTime)" "$(jget "$VB" process.startTime)")" True

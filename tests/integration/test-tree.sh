@@ -3,7 +3,8 @@
 # lineagectl tree: box-drawing text and Graphviz dot of real trees (chain, double fork, siblings) and of a login.
 . "$(dirname "$0")/lib.sh"
 
-ctl() { "$LINEAGECTL" --varlink="$SOCK" "$@"; }
+# Box drawing needs a UTF-8 locale (elsewhere lineagectl draws ASCII, checked in test-conventions.sh).
+ctl() { LC_ALL=C.UTF-8 "$LINEAGECTL" --varlink="$SOCK" "$@"; }
 start_daemon
 
 # expect_text FILE: stdin holds the expected text, FILE what lineagectl printed.
@@ -82,7 +83,7 @@ python3 - "$T/df.txt" "$P" "$IP" "$CH" "$ICH" "$D" "$ID" "$RP" <<'EOF' || { cat 
 import re, sys
 lines = open(sys.argv[1]).read().rstrip("\n").split("\n")
 p, ip, c, ic, d, i_d, rp = sys.argv[2:]
-ts = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}"
+ts = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} \S+"  # with the zone
 want = [rf"{p} @{ip} tg-df-parent \(exited {ts} status 0\)",
         rf"└─{c} @{ic} tg-df-child \(exited {ts} status 0\)",
         rf"  └─{d} @{i_d} tg-df-daemon \[reparented to {rp}\]"]
@@ -164,7 +165,7 @@ import re, sys
 text = open(sys.argv[1]).read()
 session, service, il, login, sleeper, isleeper = sys.argv[2:]
 head, _, tree = text.partition("\n\n")
-ts = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}"
+ts = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} \S+"  # with the zone
 want = [rf"Login: session {session} of unknown user \(uid 4242\)",
         rf"  Service: {re.escape(service)}",
         rf"  Started: {ts} by @{il}",
