@@ -85,7 +85,7 @@ origin_with_login() {
 
 # The login of GetOrigin over D-Bus, as plain JSON.
 dbus_login() {
-        busctl --address="$BUS" --json=short call "$NAME" "$OBJ" "$NAME" GetOrigin xtx "$1" 0 0 | python3 -c '
+        busctl --address="$BUS" --json=short call "$NAME" "$OBJ" "$NAME" GetOrigin utx "$1" 0 0 | python3 -c '
 import json, sys
 def plain(v):
     if isinstance(v, dict) and set(v) == {"type", "data"}:

@@ -114,15 +114,15 @@ r=$(as_vis "$T/lineagectl" --varlink="$SOCK" --json origin "$P" 2>&1 || true)
 no_secret "lineagectl origin" "$r"
 
 echo "# D-Bus, as $VIS"
-r=$(vis_bus GetHistory xtxu "$P" 0 0 0)
+r=$(vis_bus GetHistory utxu "$P" 0 0 0)
 no_secret "D-Bus GetHistory" "$r"
 case $r in *'"sleep"'*) echo "ok: D-Bus GetHistory shows the exec of sleep" ;; *) fail "D-Bus GetHistory: $r" ;; esac
-no_secret "D-Bus GetOrigin" "$(vis_bus GetOrigin xtx "$P" 0 0)"
-no_secret "D-Bus GetAncestors" "$(vis_bus GetAncestors xtx "$P" 0 0)"
-no_secret "D-Bus GetDescendants" "$(vis_bus GetDescendants xtxub "$P" 0 0 0 false)"
-no_secret "D-Bus Resolve" "$(vis_bus Resolve xxs "$P" "$(date +%s%6N)" "")"
-no_secret "D-Bus ResolveBatch" "$(vis_bus ResolveBatch 'a(sxxx)' 1 "" "$P" "$(date +%s%6N)" -1)"
-r=$(busctl --address="$BUS" --json=short call "$NAME" "$OBJ" "$NAME" GetHistory xtxu "$P" 0 0 0)
+no_secret "D-Bus GetOrigin" "$(vis_bus GetOrigin utx "$P" 0 0)"
+no_secret "D-Bus GetAncestors" "$(vis_bus GetAncestors utx "$P" 0 0)"
+no_secret "D-Bus GetDescendants" "$(vis_bus GetDescendants utxub "$P" 0 0 0 false)"
+no_secret "D-Bus Resolve" "$(vis_bus Resolve uxs "$P" "$(date +%s%6N)" "")"
+no_secret "D-Bus ResolveBatch" "$(vis_bus ResolveBatch 'a(suxx)' 1 "" "$P" "$(date +%s%6N)" -1)"
+r=$(busctl --address="$BUS" --json=short call "$NAME" "$OBJ" "$NAME" GetHistory utxu "$P" 0 0 0)
 case $r in *"$SECRET"*) echo "ok: root's D-Bus GetHistory shows the secret" ;; *) fail "root lost the secret on D-Bus" ;; esac
 
 echo "# a drop without exec: the process is the user's, its command line is not"
@@ -143,8 +143,8 @@ check "its command line is redacted" "$(jget "$r" parameters.process.redacted)" 
 check "but it is the user's process" "$(jget "$r" parameters.process.uid)" "$VIS_UID"
 r=$(vis_vl GetHistory "{\"pid\": $D}")
 no_secret "GetHistory of a process dropped without exec" "$r"
-no_secret "D-Bus GetHistory of a process dropped without exec" "$(vis_bus GetHistory xtxu "$D" 0 0 0)"
-no_secret "D-Bus GetOrigin of a process dropped without exec" "$(vis_bus GetOrigin xtx "$D" 0 0)"
+no_secret "D-Bus GetHistory of a process dropped without exec" "$(vis_bus GetHistory utxu "$D" 0 0 0)"
+no_secret "D-Bus GetOrigin of a process dropped without exec" "$(vis_bus GetOrigin utx "$D" 0 0)"
 
 echo "# the other way: the user's process that became root's shows only what it did as the user's"
 mkfifo "$T/go3"
