@@ -2470,15 +2470,42 @@ typedef struct SearchFilter {
         int64_t uid, since, until, limit, login_instance, session;
         uint64_t boot;                  /* with session: its boot (0: any) */
         bool alive, exe_basename, argv_plain;
+        const char *argv_piece;         /* the needle's longest plain run (see argv_needle_plain()) */
+        size_t argv_piece_len;
 } SearchFilter;
+
+static bool argv_byte_plain(unsigned char c) {
+        return c >= 0x20 && c != 0x7f && c != '"' && c != '\\' && c != ' ';
+}
 
 /* A needle that JSON stores as it is, and that no argument separator can contain: found in the stored
  * JSON text exactly where it is found in one argument. */
 static bool argv_needle_plain(const char *s) {
         for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\' || *p == ' ')
+                if (!argv_byte_plain(*p))
                         return false;
         return true;
+}
+
+/* The longest plain run of a needle that is not plain as a whole ("curl -s" → "curl"): every command
+ * line holding the needle holds it in its stored JSON, so it is a cheap test to make first. Length 0
+ * when the needle has no plain byte. */
+static size_t argv_needle_piece(const char *s, const char **ret) {
+        size_t best = 0, best_len = 0, run = 0, n = strlen(s);
+
+        for (size_t k = 0; k <= n; k++) {
+                if (k < n && argv_byte_plain((unsigned char) s[k])) {
+                        run++;
+                        continue;
+                }
+                if (run > best_len) {
+                        best = k - run;
+                        best_len = run;
+                }
+                run = 0;
+        }
+        *ret = s + best;
+        return best_len;
 }
 
 /* exe and argv of one exec, row or event: the conditions shared by both halves of the union. */
@@ -2487,8 +2514,11 @@ static void search_exec_sql(FILE *f, const SearchFilter *s, const char *exe, con
                 fprintf(f, s->exe_basename ? " AND %s GLOB '*/' || :exe" : " AND %s GLOB :exe", exe);
         if (s->argv && s->argv_plain)
                 fprintf(f, " AND instr(%s, :argv) > 0", argv);
-        else if (s->argv)
+        else if (s->argv) {
+                if (s->argv_piece_len > 0)
+                        fprintf(f, " AND instr(%s, :argvpiece) > 0", argv);
                 fprintf(f, " AND instr((SELECT group_concat(value, ' ') FROM json_each(%s)), :argv) > 0", argv);
+        }
 }
 
 static char *search_sql(const SearchFilter *s, bool privileged) {
@@ -2629,6 +2659,8 @@ static int search_params(Query *q, const QueryCaller *c, json_object *params, Se
                 return set_error(e, QUERY_ERROR_PERMISSION_DENIED, NULL);
         s->exe_basename = s->exe && !strchr(s->exe, '/');
         s->argv_plain = s->argv && argv_needle_plain(s->argv);
+        if (s->argv && !s->argv_plain)
+                s->argv_piece_len = argv_needle_piece(s->argv, &s->argv_piece);
         return search_login(q, c, params, s, e);
 }
 
@@ -2658,6 +2690,9 @@ static int method_search(Query *q, const QueryCaller *c, json_object *params, js
         bind_named_text(st, ":exe", s.exe);
         bind_named_text(st, ":comm", s.comm);
         bind_named_text(st, ":argv", s.argv);
+        if (s.argv_piece_len > 0)
+                sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":argvpiece"), s.argv_piece,
+                                  (int) s.argv_piece_len, SQLITE_TRANSIENT);
         bind_named_int(st, ":uid", s.uid);
         bind_named_int(st, ":boot", (int64_t) s.boot);
         bind_named_int(st, ":session", s.session);
