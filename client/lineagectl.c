@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "json-scan.h"
+#include "offline.h"
 #include "lineage/names.h"
 #include "lineage/util.h"
 
@@ -58,6 +59,7 @@ enum {
 
 static const char *arg_varlink = LINEAGE_DEFAULT_VARLINK;
 static const char *arg_bus = NULL; /* NULL: varlink */
+static const char *arg_database = NULL; /* --database: answers from this file, without the daemon */
 static int arg_json = JSON_OFF;
 static bool arg_full = false;
 static bool arg_at_set = false;
@@ -1155,8 +1157,24 @@ static int bus_call(const char *method, json_object *params, json_object **ret) 
         return 0;
 }
 
+/* The daemon's answer from the --database file (offline.c). */
+static int offline_method(const char *method, json_object *params, json_object **ret) {
+        _cleanup_json_ json_object *eparams = NULL;
+        const char *error = NULL;
+        int r;
+
+        r = offline_call(method, params, ret, &error, &eparams);
+        if (r >= 0)
+                return 0;
+        if (!error)
+                return log_error_errno(r, "Failed to answer %s from %s: %m", method, arg_database);
+        return report_error(method, params, error, eparams, NULL);
+}
+
 /* Calls method with params over the chosen transport; on success *ret is the reply's parameters. */
 static int call_method(const char *method, json_object *params, json_object **ret) {
+        if (arg_database)
+                return offline_method(method, params, ret);
         if (arg_bus)
                 return bus_call(method, params, ret);
         return varlink_call(method, params, ret);
@@ -3760,6 +3778,8 @@ static void help(void) {
                "     --version            Show the version\n"
                "     --varlink=PATH       Talk varlink to PATH (default %s)\n"
                "     --dbus[=BUS]         Talk D-Bus: system (default), session, or an ADDRESS\n"
+               "     --database=PATH      Answer from a lineage database file, without the\n"
+               "                          daemon (read-only: a private copy is read)\n"
                "     --json[=pretty|short] Print the reply's parameters as JSON\n"
                "  -l --full               Do not shorten command lines\n"
                "     --at=TIME            Name the process that held PID at TIME\n"
@@ -3795,6 +3815,7 @@ typedef struct Verb {
         unsigned min_args, max_args; /* after the verb */
         unsigned flags;
         int (*run)(char **args, unsigned n);
+        bool offline;                /* can be answered from a --database file */
 } Verb;
 
 static int run_target(char **args, int (*fn)(const Target *)) {
@@ -3898,15 +3919,15 @@ static int run_resolve(char **args, unsigned n) {
 }
 
 static const Verb verbs[] = {
-        { "origin", 1, 1, VERB_AT, run_origin },
-        { "ancestors", 1, 1, VERB_AT, run_ancestors },
-        { "descendants", 1, 1, VERB_AT | VERB_ALIVE | VERB_LIMIT, run_descendants },
-        { "tree", 0, 1, VERB_AT | VERB_ALIVE | VERB_LIMIT | VERB_TREE | VERB_LOGIN, run_tree },
-        { "caba", 1, 1, 0, run_caba },
-        { "history", 1, 1, VERB_AT | VERB_LIMIT, run_history },
-        { "resolve", 1, 2, VERB_AT | VERB_BOOT, run_resolve },
-        { "logins", 0, 0, VERB_ALIVE | VERB_LIMIT | VERB_LOGINS, run_logins },
-        { "search", 0, 0, VERB_ALIVE | VERB_LIMIT | VERB_LOGINS | VERB_LOGIN | VERB_SEARCH | VERB_BOOT, run_search },
+        { "origin", 1, 1, VERB_AT, run_origin, true },
+        { "ancestors", 1, 1, VERB_AT, run_ancestors, true },
+        { "descendants", 1, 1, VERB_AT | VERB_ALIVE | VERB_LIMIT, run_descendants, true },
+        { "tree", 0, 1, VERB_AT | VERB_ALIVE | VERB_LIMIT | VERB_TREE | VERB_LOGIN, run_tree, true },
+        { "caba", 1, 1, 0, run_caba, true },
+        { "history", 1, 1, VERB_AT | VERB_LIMIT, run_history, true },
+        { "resolve", 1, 2, VERB_AT | VERB_BOOT, run_resolve, true },
+        { "logins", 0, 0, VERB_ALIVE | VERB_LIMIT | VERB_LOGINS, run_logins, true },
+        { "search", 0, 0, VERB_ALIVE | VERB_LIMIT | VERB_LOGINS | VERB_LOGIN | VERB_SEARCH | VERB_BOOT, run_search, true },
         { "status", 0, 0, 0, run_status },
         { "watch", 0, 1, VERB_TYPES, run_watch },
         { "enrich", 0, 0, 0, run_enrich },
@@ -3961,6 +3982,7 @@ enum {
         ARG_EXE,
         ARG_COMM,
         ARG_ARGV,
+        ARG_DATABASE,
 };
 
 static int parse_option(int c, const char *value, unsigned *used_flags) {
@@ -3972,6 +3994,11 @@ static int parse_option(int c, const char *value, unsigned *used_flags) {
                 return 0;
         case ARG_DBUS:
                 arg_bus = value && value[0] ? value : "system";
+                return 0;
+        case ARG_DATABASE:
+                if (!value[0])
+                        return log_error_errno(EINVAL, "--database= needs the path of a lineage database.");
+                arg_database = value;
                 return 0;
         case ARG_JSON:
                 if (!value)
@@ -4084,6 +4111,7 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
                 { "exe", required_argument, NULL, ARG_EXE },
                 { "comm", required_argument, NULL, ARG_COMM },
                 { "argv", required_argument, NULL, ARG_ARGV },
+                { "database", required_argument, NULL, ARG_DATABASE },
                 {}
         };
         unsigned used_flags = 0, n;
@@ -4107,8 +4135,8 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
                 if (r < 0)
                         return r;
         }
-        if (varlink_given && arg_bus)
-                return log_error_errno(EINVAL, "--varlink= and --dbus cannot be used together.");
+        if (varlink_given + !!arg_bus + !!arg_database > 1)
+                return log_error_errno(EINVAL, "--varlink=, --dbus and --database= cannot be used together.");
         if (optind >= argc)
                 return log_error_errno(EINVAL, "Missing command; see %s --help.", program_invocation_short_name);
         for (size_t i = 0; i < ELEMENTSOF(verbs) && !verb; i++)
@@ -4125,6 +4153,9 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
                 return log_error_errno(EINVAL, "%s does not apply to %s; see %s --help.",
                                        option_name(used_flags & ~verb->flags), verb->name,
                                        program_invocation_short_name);
+        if (arg_database && !verb->offline)
+                return log_error_errno(EINVAL, "%s needs the running daemon: it cannot be answered from a database file.",
+                                       verb->name);
         *ret_verb = verb;
         return 1;
 }
@@ -4178,7 +4209,16 @@ int main(int argc, char *argv[]) {
         n = (unsigned) (argc - optind - 1);
         for (unsigned i = 0; i < n && i < ELEMENTSOF(words); i++)
                 words[i] = (char *) unhide(args[optind + 1 + i]);
+        if (arg_database) {
+                r = offline_open(arg_database, NULL);
+                if (r < 0) {
+                        offline_close();
+                        json_object_put(arg_types);
+                        return r == -EACCES ? EXIT_PERMISSION : r == -ENOENT ? EXIT_NO_SUCH_PROCESS : EXIT_FAILURE;
+                }
+        }
         r = verb->run(words, n);
+        offline_close();
         json_object_put(arg_types);
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 log_error("Failed to write the output.");
