@@ -36,6 +36,12 @@ static int64_t get_int(json_object *o, const char *key) {
         return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
 }
 
+static const char *get_str(json_object *o, const char *key) {
+        json_object *v;
+
+        return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
 static sd_bus_message *build(sd_bus *bus, const char *method, json_object *p) {
         sd_bus_message *m = NULL;
         json_object *v;
@@ -56,6 +62,12 @@ static sd_bus_message *build(sd_bus *bus, const char *method, json_object *p) {
                                           get_int(p, "at"), (uint32_t) get_int(p, "limit"),
                                           (int) (json_object_object_get_ex(p, "aliveOnly", &v) &&
                                                  json_object_get_boolean(v)));
+        else if (strcmp(method, "Search") == 0)
+                r = sd_bus_message_append(m, "sssxtusxxbu", get_str(p, "exe"), get_str(p, "comm"), get_str(p, "argv"),
+                                          json_object_object_get_ex(p, "uid", &v) ? json_object_get_int64(v) : (int64_t) -1,
+                                          (uint64_t) get_int(p, "loginInstance"), (uint32_t) get_int(p, "auditSession"),
+                                          get_str(p, "bootId"), get_int(p, "since"), get_int(p, "until"), 0,
+                                          (uint32_t) get_int(p, "limit"));
         else {
                 fprintf(stderr, "dbus-query-bench: unsupported method %s\n", method);
                 exit(2);
@@ -65,7 +77,7 @@ static sd_bus_message *build(sd_bus *bus, const char *method, json_object *p) {
         return m;
 }
 
-/* The number of elements of the reply's "descendants" or "ancestors" array, 0 when it has none. */
+/* The number of elements of the reply's "descendants", "ancestors" or "processes" array, 0 when it has none. */
 static size_t count_items(sd_bus_message *reply) {
         size_t n = 0;
         const char *key;
@@ -76,7 +88,7 @@ static size_t count_items(sd_bus_message *reply) {
         while (sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
                 if (sd_bus_message_read_basic(reply, 's', &key) <= 0)
                         return n;
-                if ((strcmp(key, "descendants") == 0 || strcmp(key, "ancestors") == 0) &&
+                if ((strcmp(key, "descendants") == 0 || strcmp(key, "ancestors") == 0 || strcmp(key, "processes") == 0) &&
                     sd_bus_message_enter_container(reply, 'v', "aa{sv}") > 0 &&
                     sd_bus_message_enter_container(reply, 'a', "a{sv}") > 0) {
                         while ((r = sd_bus_message_skip(reply, "a{sv}")) > 0)

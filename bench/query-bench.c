@@ -13,7 +13,7 @@
  * the clock stopped) and counted as errors when they carry "error"; a call unanswered for 30 s fails
  * the run (exit 3). Prints one line:
  *   query method=M calls=N errors=E p50_us=.. p90_us=.. p99_us=.. max_us=.. mean_us=.. reply_bytes=..
- *   items=..   (items: the largest descendants/ancestors array seen) */
+ *   items=..   (items: the largest descendants/ancestors/processes array seen) */
 #include <errno.h>
 #include <signal.h>
 #include <json-c/json.h>
@@ -184,6 +184,7 @@ int main(int argc, char **argv) {
                                         fprintf(stderr, "query-bench: %s -> %.300s\n", m, buf);
                         } else if (json_object_object_get_ex(reply, "parameters", &params)) {
                                 if ((json_object_object_get_ex(params, "descendants", &v) ||
+                                     json_object_object_get_ex(params, "processes", &v) ||
                                      json_object_object_get_ex(params, "ancestors", &v)) &&
                                     json_object_array_length(v) > items)
                                         items = json_object_array_length(v);

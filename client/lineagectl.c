@@ -20,6 +20,7 @@
 #include "glyph.h"
 #include "journal-format.h"
 #include "json-scan.h"
+#include "offline.h"
 #include "pager.h"
 #include "time-parse.h"
 #include "lineage/names.h"
@@ -56,11 +57,14 @@ enum {
         VERB_LOGINS = 1 << 3, /* takes --user, --since, --until */
         VERB_TYPES = 1 << 4,  /* takes --type */
         VERB_BOOT = 1 << 5,   /* takes --boot */
-        VERB_TREE = 1 << 6,   /* takes --login, --format */
+        VERB_TREE = 1 << 6,   /* takes --format */
+        VERB_LOGIN = 1 << 7,  /* takes --login */
+        VERB_SEARCH = 1 << 8, /* takes --exe, --comm, --argv */
 };
 
 static const char *arg_varlink = LINEAGE_DEFAULT_VARLINK;
 static const char *arg_bus = NULL; /* NULL: varlink */
+static const char *arg_database = NULL; /* --database: answers from this file, without the daemon */
 static int arg_json = JSON_OFF;
 static bool arg_full = false;
 static bool arg_utc = false;            /* --utc: print times in UTC */
@@ -78,7 +82,8 @@ static bool arg_since_set = false, arg_until_set = false;
 static int64_t arg_since = 0, arg_until = 0;
 static json_object *arg_types = NULL;
 static const char *arg_boot = NULL;
-static int64_t arg_login = 0;            /* tree --login=INSTANCE */
+static const char *arg_login = NULL;     /* tree --login=INSTANCE, search --login=@INSTANCE|SESSION */
+static const char *arg_exe = NULL, *arg_comm = NULL, *arg_argv = NULL; /* search */
 static bool arg_format_dot = false;      /* tree --format=dot */
 
 static bool use_color = false;
@@ -359,6 +364,7 @@ typedef struct Target {
         const char *name; /* as typed */
         int64_t pid;      /* 0 when an instance was given */
         int64_t instance; /* 0 when a pid was given */
+        bool login;       /* tree --login: instance is where a login began */
 } Target;
 
 /* "PID" or "@INSTANCE". */
@@ -749,7 +755,7 @@ static int varlink_call(const char *method, json_object *params, json_object **r
 static const struct {
         const char *method;
         const char *signature;
-        const char *names[5];
+        const char *names[11];
 } bus_methods[] = {
         { "GetOrigin", "utx", { "pid", "instance", "at" } },
         { "GetAncestors", "utx", { "pid", "instance", "at" } },
@@ -758,6 +764,8 @@ static const struct {
         { "GetHistory", "utxu", { "pid", "instance", "at", "limit" } },
         { "Resolve", "uxs", { "pid", "at", "bootId" } },
         { "ListLogins", "xxxbu", { "loginUid", "since", "until", "aliveOnly", "limit" } },
+        { "Search", "sssxtusxxbu", { "exe", "comm", "argv", "uid", "loginInstance", "auditSession", "bootId",
+                                     "since", "until", "aliveOnly", "limit" } },
         { "GetStatus", "", {} },
         { "Watch", "ut", { "pid", "instance" } }, /* + "as" types, appended separately */
 };
@@ -790,7 +798,7 @@ static int bus_append_args(sd_bus_message *m, const char *method, json_object *p
                         continue;
                 for (size_t k = 0; sig[k] && r >= 0; k++) {
                         const char *name = bus_methods[i].names[k];
-                        int64_t v = jint_or(params, name, streq(name, "loginUid") ? -1 : 0);
+                        int64_t v = jint_or(params, name, streq(name, "loginUid") || streq(name, "uid") ? -1 : 0);
 
                         switch (sig[k]) {
                         case 'x':
@@ -1080,8 +1088,24 @@ static int bus_call(const char *method, json_object *params, json_object **ret) 
         return 0;
 }
 
+/* The daemon's answer from the --database file (offline.c). */
+static int offline_method(const char *method, json_object *params, json_object **ret) {
+        _cleanup_json_ json_object *eparams = NULL;
+        const char *error = NULL;
+        int r;
+
+        r = offline_call(method, params, ret, &error, &eparams);
+        if (r >= 0)
+                return 0;
+        if (!error)
+                return log_error_errno(r, "Failed to answer %s from %s: %m", method, arg_database);
+        return report_error(method, params, error, eparams, NULL);
+}
+
 /* Calls method with params over the chosen transport; on success *ret is the reply's parameters. */
 static int call_method(const char *method, json_object *params, json_object **ret) {
+        if (arg_database)
+                return offline_method(method, params, ret);
         if (arg_bus)
                 return bus_call(method, params, ret);
         return varlink_call(method, params, ret);
@@ -1804,8 +1828,8 @@ static int verb_tree(const Target *t) {
         size_t n;
         int r;
 
-        if (arg_login > 0) {
-                r = request_login(arg_login, &login);
+        if (t->login) {
+                r = request_login(t->instance, &login);
                 if (r < 0)
                         return r;
                 extra = json_object_new_object();
@@ -2108,6 +2132,112 @@ static int verb_logins(void) {
         if (!arg_no_legend)
                 printf("%zu login(s) listed.\n", jarr_len(logins));
         print_truncated_default(reply, 1000);
+        return 0;
+}
+
+/* The user name of a uid, else the number. */
+static char *user_label(int64_t uid) {
+        struct passwd *pw = uid >= 0 ? getpwuid((uid_t) uid) : NULL;
+        char *s;
+
+        if (pw && pw->pw_name)
+                return strdup(pw->pw_name);
+        return asprintf(&s, "%" PRIi64, uid) < 0 ? NULL : s;
+}
+
+/* PID INSTANCE USER STARTED ENDED COMMAND, like ps. */
+static int add_search_row(Table *t, json_object *p) {
+        char *cmd = process_command(p, arg_full ? SIZE_MAX : TABLE_COMMAND_MAX);
+        int64_t end;
+        int r;
+
+        r = table_addf(t, "%" PRIi64, jint_or(p, "pid", 0));
+        if (r >= 0)
+                r = table_addf(t, "@%" PRIi64, jint_or(p, "instance", 0));
+        if (r >= 0)
+                r = table_add(t, user_label(jint_or(p, "uid", -1)));
+        if (r >= 0)
+                r = table_add(t, strdup(TS(jint_or(p, "startTime", 0))));
+        if (r >= 0 && jbool(p, "alive"))
+                r = table_add(t, strdup("alive"));
+        else if (r >= 0 && jint(p, "exitTime", &end))
+                r = table_addf(t, "%s%s", jbool(p, "exitUnknown") ? "by " : "", TS(end));
+        else if (r >= 0)
+                r = table_add(t, strdup("-"));
+        if (r >= 0)
+                r = table_add(t, TAKE_PTR(cmd));
+        free(cmd);
+        return r;
+}
+
+/* search --login=@INSTANCE (the login that began there) or SESSION (an audit session id). */
+static int search_login_params(json_object *params) {
+        uint64_t u;
+        bool instance = arg_login[0] == '@';
+
+        if (safe_atou64(arg_login + instance, &u) < 0 || (instance ? u == 0 || u > INT64_MAX : u > UINT32_MAX))
+                return log_error_errno(EINVAL, "Invalid login: %s (expected @INSTANCE where it began, or an audit SESSION id)",
+                                       arg_login);
+        if (json_add(params, instance ? "loginInstance" : "auditSession", json_object_new_int64((int64_t) u)) < 0)
+                return log_oom();
+        return 0;
+}
+
+static int search_params(json_object **ret) {
+        _cleanup_json_ json_object *params = json_object_new_object();
+        int r;
+
+        if (!params)
+                return log_oom();
+        if ((arg_exe && json_add(params, "exe", json_object_new_string(arg_exe)) < 0) ||
+            (arg_comm && json_add(params, "comm", json_object_new_string(arg_comm)) < 0) ||
+            (arg_argv && json_add(params, "argv", json_object_new_string(arg_argv)) < 0) ||
+            (arg_user_set && json_add(params, "uid", json_object_new_int64(arg_user)) < 0) ||
+            (arg_since_set && json_add(params, "since", json_object_new_int64(arg_since)) < 0) ||
+            (arg_until_set && json_add(params, "until", json_object_new_int64(arg_until)) < 0) ||
+            (arg_boot && json_add(params, "bootId", json_object_new_string(arg_boot)) < 0) ||
+            (arg_alive && json_add(params, "aliveOnly", json_object_new_boolean(true)) < 0) ||
+            (arg_limit_set && json_add(params, "limit", json_object_new_int64((int64_t) arg_limit)) < 0))
+                return log_oom();
+        if (arg_login) {
+                r = search_login_params(params);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(params);
+        return 0;
+}
+
+static int verb_search(void) {
+        static const char *const header[] = { "PID", "INSTANCE", "USER", "STARTED", "ENDED", "COMMAND" };
+        _cleanup_json_ json_object *reply = NULL, *params = NULL;
+        _cleanup_(table_done) Table table = { .n_columns = ELEMENTSOF(header) };
+        json_object *list;
+        int r;
+
+        r = search_params(&params);
+        if (r < 0)
+                return r;
+        r = request("Search", params, &reply);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        list = jarr(reply, "processes");
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(header); i++)
+                r = table_add(&table, strdup(header[i]));
+        for (size_t i = 0; r >= 0 && i < jarr_len(list); i++)
+                r = add_search_row(&table, json_object_array_get_idx(list, i));
+        if (r < 0)
+                return log_oom();
+        if (jarr_len(list) > 0) {
+                r = table_print(&table);
+                if (r < 0)
+                        return r;
+                putchar('\n');
+        }
+        if (jbool(reply, "truncated"))
+                printf("%zu process(es) listed, newest first; older matches were left out (--limit=).\n", jarr_len(list));
+        else
+                printf("%zu process(es) found.\n", jarr_len(list));
         return 0;
 }
 
@@ -3706,6 +3836,7 @@ static void help(void) {
                "  history PID             Events of one process instance\n"
                "  resolve PID TIME        Which process held PID at TIME\n"
                "  logins                  Recorded logins, newest first\n"
+               "  search                  Processes by what they ran, who, when, newest first\n"
                "  status                  Counters of the daemon\n"
                "  watch [PID]             Print events as they are recorded, until interrupted\n"
                "  enrich                  Add LINEAGE_* fields to journalctl -o json lines\n"
@@ -3721,6 +3852,8 @@ static void help(void) {
                "     --version            Show the version\n"
                "     --varlink=PATH       Talk varlink to PATH (default %s)\n"
                "     --dbus[=BUS]         Talk D-Bus: system (default), session, or an ADDRESS\n"
+               "     --database=PATH      Answer from a lineage database file, without the\n"
+               "                          daemon (read-only: a private copy is read)\n"
                "  -j --json[=pretty|short] Print the reply's parameters as JSON (-j: pretty on a\n"
                "                          terminal, else short)\n"
                "     --no-pager           Do not pipe the output into a pager\n"
@@ -3732,13 +3865,23 @@ static void help(void) {
                "                          (origin, ancestors, descendants, tree, history)\n"
                "     --alive              Only alive processes / logins (descendants, tree, logins)\n"
                "     --limit=N            At most N entries (descendants, tree, history, logins)\n"
-               "     --user=USER          Logins of this user, name or uid (logins)\n"
-               "     --since=TIME         Logins active at or begun after TIME (logins)\n"
-               "     --until=TIME         Logins that began at or before TIME (logins)\n"
-               "     --boot=ID            Boot id for resolve (default: the current boot)\n"
+               "     --user=USER          Logins of this user (logins), processes of this real\n"
+               "                          user (search); a name or uid\n"
+               "     --since=TIME         Logins active at or begun after TIME (logins),\n"
+               "                          processes begun at or after TIME (search)\n"
+               "     --until=TIME         Logins / processes that began at or before TIME\n"
+               "                          (logins, search)\n"
+               "     --boot=ID            Boot id for resolve and search --login=SESSION\n"
+               "                          (default: the current boot)\n"
+               "     --exe=PATTERN        search: the executable, a shell pattern; without /\n"
+               "                          the file name in any directory\n"
+               "     --comm=PATTERN       search: the process name, a shell pattern\n"
+               "     --argv=TEXT          search: text anywhere in the command line\n"
                "     --type=TYPE[,TYPE...] Event types for watch: fork, exec, uid, gid, sid,\n"
                "                          ptrace, comm, coredump, exit\n"
                "     --login=INSTANCE     tree: the processes of the login that began there\n"
+               "     --login=@INSTANCE|SESSION\n"
+               "                          search: processes of that login, or audit session\n"
                "     --format=text|dot    tree: box-drawing text (default) or Graphviz dot\n\n"
                "Exit status:\n"
                "  0 success, 1 other failure, 2 bad usage, 3 no such process,\n"
@@ -3751,6 +3894,7 @@ typedef struct Verb {
         unsigned min_args, max_args; /* after the verb */
         unsigned flags;
         int (*run)(char **args, unsigned n);
+        bool offline;                /* can be answered from a --database file */
 } Verb;
 
 /* `lineagectl help VERB`: what one command takes, from the lines of help() and the verb's flags. */
@@ -3767,6 +3911,8 @@ static const struct {
           "comm, coredump, exit." },
         { "resolve", "resolve PID TIME", "Which process held PID at TIME (in this boot, or --boot=ID)." },
         { "logins", "logins", "Recorded logins, newest first." },
+        { "search", "search [--exe=PATTERN] [--comm=PATTERN] [--argv=TEXT] [--user=USER] [--login=@INSTANCE|SESSION]",
+          "Processes by what they ran, who ran them, in which login and when, newest first." },
         { "status", "status", "The counters of the daemon." },
         { "watch", "watch [PID]", "Print events as they are recorded (under PID: of it and of what it starts\n"
           "later), until interrupted." },
@@ -3782,14 +3928,21 @@ static const struct {
         { VERB_AT, "     --at=TIME            Name the process that held PID at TIME\n" },
         { VERB_ALIVE, "     --alive              Only alive processes / logins\n" },
         { VERB_LIMIT, "     --limit=N            At most N entries\n" },
-        { VERB_LOGINS, "     --user=USER          Logins of this user, name or uid\n"
-                       "     --since=TIME         Logins active at or begun after TIME\n"
-                       "     --until=TIME         Logins begun at or before TIME\n" },
+        { VERB_LOGINS, "     --user=USER          Logins of this user (logins), processes of this real\n"
+                       "                          user (search); a name or uid\n"
+                       "     --since=TIME         Logins active at or begun after TIME (logins),\n"
+                       "                          processes begun at or after TIME (search)\n"
+                       "     --until=TIME         Logins / processes begun at or before TIME\n" },
+        { VERB_SEARCH, "     --exe=PATTERN        The executable, a shell pattern; without / the file\n"
+                       "                          name in any directory\n"
+                       "     --comm=PATTERN       The process name, a shell pattern\n"
+                       "     --argv=TEXT          Text anywhere in the command line\n" },
+        { VERB_LOGIN, "     --login=INSTANCE     tree: the processes of the login that began there;\n"
+                      "                          search: @INSTANCE, or an audit SESSION id\n" },
         { VERB_BOOT, "     --boot=ID            Boot id (default: the current boot)\n" },
         { VERB_TYPES, "     --type=TYPE[,TYPE...] Event types: fork, exec, uid, gid, sid, ptrace, comm,\n"
                       "                          coredump, exit\n" },
-        { VERB_TREE, "     --login=INSTANCE     The processes of the login that began there\n"
-                     "     --format=text|dot    Box-drawing text (default) or Graphviz dot\n" },
+        { VERB_TREE, "     --format=text|dot    Box-drawing text (default) or Graphviz dot\n" },
 };
 
 static int help_verb(const char *name, unsigned flags) {
@@ -3829,13 +3982,28 @@ static int run_ancestors(char **args, _unused_ unsigned n) {
 static int run_descendants(char **args, _unused_ unsigned n) {
         return run_target(args, verb_descendants);
 }
+/* --login=[@]INSTANCE of tree: the instance where the login began. */
+static int parse_login_instance(const char *s, int64_t *ret) {
+        uint64_t u;
+
+        if (safe_atou64(s[0] == '@' ? s + 1 : s, &u) < 0 || u == 0 || u > INT64_MAX)
+                return log_error_errno(EINVAL, "Invalid login: %s (expected the INSTANCE where it began)", s);
+        *ret = (int64_t) u;
+        return 0;
+}
+
 static int run_tree(char **args, unsigned n) {
-        Target t = { .name = "--login", .instance = arg_login };
+        Target t = { .name = "--login", .login = true };
         int r;
 
         if (arg_format_dot && arg_json != JSON_OFF)
                 return log_error_errno(EINVAL, "--format=dot and --json cannot be used together.");
-        if ((n > 0) == (arg_login > 0))
+        if (arg_login) {
+                r = parse_login_instance(arg_login, &t.instance);
+                if (r < 0)
+                        return r;
+        }
+        if ((n > 0) == !!arg_login)
                 return log_error_errno(EINVAL, "tree takes %s: lineagectl tree PID|@INSTANCE|--login=INSTANCE",
                                        n > 0 ? "a PID or --login, not both" : "a PID, @INSTANCE or --login=INSTANCE");
         if (n > 0) {
@@ -3853,6 +4021,9 @@ static int run_history(char **args, _unused_ unsigned n) {
 }
 static int run_logins(_unused_ char **args, _unused_ unsigned n) {
         return verb_logins();
+}
+static int run_search(_unused_ char **args, _unused_ unsigned n) {
+        return verb_search();
 }
 static int run_status(_unused_ char **args, _unused_ unsigned n) {
         return verb_status();
@@ -3895,14 +4066,15 @@ static int run_resolve(char **args, unsigned n) {
 static int run_help(char **args, unsigned n);
 
 static const Verb verbs[] = {
-        { "origin", 1, 1, VERB_AT, run_origin },
-        { "ancestors", 1, 1, VERB_AT, run_ancestors },
-        { "descendants", 1, 1, VERB_AT | VERB_ALIVE | VERB_LIMIT, run_descendants },
-        { "tree", 0, 1, VERB_AT | VERB_ALIVE | VERB_LIMIT | VERB_TREE, run_tree },
-        { "caba", 1, 1, 0, run_caba },
-        { "history", 1, 1, VERB_AT | VERB_LIMIT, run_history },
-        { "resolve", 1, 2, VERB_AT | VERB_BOOT, run_resolve },
-        { "logins", 0, 0, VERB_ALIVE | VERB_LIMIT | VERB_LOGINS, run_logins },
+        { "origin", 1, 1, VERB_AT, run_origin, true },
+        { "ancestors", 1, 1, VERB_AT, run_ancestors, true },
+        { "descendants", 1, 1, VERB_AT | VERB_ALIVE | VERB_LIMIT, run_descendants, true },
+        { "tree", 0, 1, VERB_AT | VERB_ALIVE | VERB_LIMIT | VERB_TREE | VERB_LOGIN, run_tree, true },
+        { "caba", 1, 1, 0, run_caba, true },
+        { "history", 1, 1, VERB_AT | VERB_LIMIT, run_history, true },
+        { "resolve", 1, 2, VERB_AT | VERB_BOOT, run_resolve, true },
+        { "logins", 0, 0, VERB_ALIVE | VERB_LIMIT | VERB_LOGINS, run_logins, true },
+        { "search", 0, 0, VERB_ALIVE | VERB_LIMIT | VERB_LOGINS | VERB_LOGIN | VERB_SEARCH | VERB_BOOT, run_search, true },
         { "status", 0, 0, 0, run_status },
         { "watch", 0, 1, VERB_TYPES, run_watch },
         { "enrich", 0, 0, 0, run_enrich },
@@ -3969,6 +4141,10 @@ enum {
         ARG_UTC,
         ARG_NO_PAGER,
         ARG_NO_LEGEND,
+        ARG_EXE,
+        ARG_COMM,
+        ARG_ARGV,
+        ARG_DATABASE,
 };
 
 static int parse_option(int c, const char *value, unsigned *used_flags) {
@@ -3980,6 +4156,11 @@ static int parse_option(int c, const char *value, unsigned *used_flags) {
                 return 0;
         case ARG_DBUS:
                 arg_bus = value && value[0] ? value : "system";
+                return 0;
+        case ARG_DATABASE:
+                if (!value[0])
+                        return log_error_errno(EINVAL, "--database= needs the path of a lineage database.");
+                arg_database = value;
                 return 0;
         case 'j':
         case ARG_JSON:
@@ -4042,11 +4223,17 @@ static int parse_option(int c, const char *value, unsigned *used_flags) {
                 *used_flags |= VERB_TYPES;
                 return add_types(value);
         case ARG_LOGIN:
-                *used_flags |= VERB_TREE;
-                if (safe_atou64(value[0] == '@' ? value + 1 : value, &u) < 0 || u == 0 || u > INT64_MAX)
-                        return log_error_errno(EINVAL, "Invalid login: %s (expected the INSTANCE where it began)",
-                                               value);
-                arg_login = (int64_t) u;
+                *used_flags |= VERB_LOGIN;
+                arg_login = value;
+                return 0;
+        case ARG_EXE:
+        case ARG_COMM:
+        case ARG_ARGV:
+                *used_flags |= VERB_SEARCH;
+                if (!value[0])
+                        return log_error_errno(EINVAL, "--%s= needs a value.",
+                                               c == ARG_EXE ? "exe" : c == ARG_COMM ? "comm" : "argv");
+                *(c == ARG_EXE ? &arg_exe : c == ARG_COMM ? &arg_comm : &arg_argv) = value;
                 return 0;
         case ARG_FORMAT:
                 *used_flags |= VERB_TREE;
@@ -4070,7 +4257,11 @@ static const char *option_name(unsigned flags) {
         if (flags & VERB_TYPES)
                 return "--type";
         if (flags & VERB_TREE)
-                return "--login/--format";
+                return "--format";
+        if (flags & VERB_LOGIN)
+                return "--login";
+        if (flags & VERB_SEARCH)
+                return "--exe/--comm/--argv";
         return "--boot";
 }
 
@@ -4097,6 +4288,10 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
                 { "type", required_argument, NULL, ARG_TYPE },
                 { "login", required_argument, NULL, ARG_LOGIN },
                 { "format", required_argument, NULL, ARG_FORMAT },
+                { "exe", required_argument, NULL, ARG_EXE },
+                { "comm", required_argument, NULL, ARG_COMM },
+                { "argv", required_argument, NULL, ARG_ARGV },
+                { "database", required_argument, NULL, ARG_DATABASE },
                 {}
         };
         unsigned used_flags = 0, n;
@@ -4120,8 +4315,8 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
                 if (r < 0)
                         return r;
         }
-        if (varlink_given && arg_bus)
-                return log_error_errno(EINVAL, "--varlink= and --dbus cannot be used together.");
+        if (varlink_given + !!arg_bus + !!arg_database > 1)
+                return log_error_errno(EINVAL, "--varlink=, --dbus and --database= cannot be used together.");
         if (optind >= argc) { /* a bare lineagectl is asking what it can do */
                 help();
                 return 0;
@@ -4140,6 +4335,9 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
                 return log_error_errno(EINVAL, "%s does not apply to %s; see %s --help.",
                                        option_name(used_flags & ~verb->flags), verb->name,
                                        program_invocation_short_name);
+        if (arg_database && !verb->offline)
+                return log_error_errno(EINVAL, "%s needs the running daemon: it cannot be answered from a database file.",
+                                       verb->name);
         *ret_verb = verb;
         return 1;
 }
@@ -4194,10 +4392,19 @@ int main(int argc, char *argv[]) {
         n = (unsigned) (argc - optind - 1);
         for (unsigned i = 0; i < n && i < ELEMENTSOF(words); i++)
                 words[i] = (char *) unhide(args[optind + 1 + i]);
+        if (arg_database) {
+                r = offline_open(arg_database, NULL);
+                if (r < 0) {
+                        offline_close();
+                        json_object_put(arg_types);
+                        return r == -EACCES ? EXIT_PERMISSION : r == -ENOENT ? EXIT_NO_SUCH_PROCESS : EXIT_FAILURE;
+                }
+        }
         /* A live stream and a filter are not paged; everything else is, on a terminal. */
         if (!streq(verb->name, "watch") && !streq(verb->name, "enrich"))
                 (void) pager_open(arg_no_pager);
         r = verb->run(words, n);
+        offline_close();
         json_object_put(arg_types);
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 log_error("Failed to write the output.");

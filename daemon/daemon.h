@@ -28,6 +28,10 @@ typedef struct DaemonConfig {
 } DaemonConfig;
 
 int daemon_new(Daemon **ret, const DaemonConfig *config);
+/* A daemon that only answers from the database at path (lineagectl --database): no kernel, no /proc (the
+ * file may come from another machine), an empty tracker, nothing recorded. Queries default to the boot
+ * boot_id (NULL: the newest boot in the file). -ENOENT: no such boot in the file. */
+int daemon_new_offline(Daemon **ret, const char *path, const char *boot_id);
 Daemon *daemon_free(Daemon *d);
 
 /* Subscribes, scans /proc, records until SIGTERM/SIGINT, flushes. */

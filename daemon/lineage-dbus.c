@@ -770,13 +770,13 @@ static int call_start(LineageDbus *d, sd_bus_message *m, const char *method, boo
 /* ---- methods ---- */
 
 /* Each method's in-arguments, in order, named like the varlink parameters they become. A zero
- * number, false, "" and an empty array mean "not given" (the key is left out), except loginUid,
- * where -1 does, since 0 is root. "Q" stands for ResolveBatch's a(suxx) queries.
+ * number, false, "" and an empty array mean "not given" (the key is left out), except loginUid
+ * and uid, where -1 does, since 0 is root. "Q" stands for ResolveBatch's a(suxx) queries.
  * A pid is "u", as logind takes it. */
 static const struct {
         const char *name;
         const char *signature;
-        const char *params[6];
+        const char *params[11];
         bool watch;
 } methods[] = {
         { "GetOrigin", "utx", { "pid", "instance", "at" } },
@@ -787,6 +787,8 @@ static const struct {
         { "Resolve", "uxs", { "pid", "at", "bootId" } },
         { "ResolveBatch", "Q", { "queries" } },
         { "ListLogins", "xxxbu", { "loginUid", "since", "until", "aliveOnly", "limit" } },
+        { "Search", "sssxtusxxbu", { "exe", "comm", "argv", "uid", "loginInstance", "auditSession", "bootId",
+                                     "since", "until", "aliveOnly", "limit" } },
         { "GetStatus", "", {} },
         { "Watch", "utas", { "pid", "instance", "types" }, .watch = true },
 };
@@ -896,7 +898,7 @@ static int read_param(sd_bus_message *m, char type, const char *name, json_objec
         switch (type) {
         case 'x':
                 r = sd_bus_message_read_basic(m, 'x', &x);
-                if (r < 0 || x == (streq(name, "loginUid") ? -1 : 0))
+                if (r < 0 || x == (streq(name, "loginUid") || streq(name, "uid") ? -1 : 0))
                         return r;
                 return params_add(params, name, json_object_new_int64(x));
         case 't':
@@ -1013,6 +1015,12 @@ static const sd_bus_vtable lineage_vtable[] = {
                                 method_query, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListLogins",
                                 SD_BUS_ARGS("x", loginUid, "x", since, "x", until, "b", aliveOnly, "u", limit),
+                                SD_BUS_RESULT("a{sv}", reply),
+                                method_query, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Search",
+                                SD_BUS_ARGS("s", exe, "s", comm, "s", argv, "x", uid, "t", loginInstance,
+                                            "u", auditSession, "s", bootId, "x", since, "x", until,
+                                            "b", aliveOnly, "u", limit),
                                 SD_BUS_RESULT("a{sv}", reply),
                                 method_query, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetStatus",

@@ -152,7 +152,7 @@ static int method_watch(VarlinkCall *call, json_object *parameters, void *userda
 
 static const char *const methods[] = {
         "GetOrigin", "GetAncestors", "GetDescendants", "GetCaba", "GetHistory",
-        "Resolve", "ResolveBatch", "ListLogins", "GetStatus",
+        "Resolve", "ResolveBatch", "ListLogins", "Search", "GetStatus",
 };
 
 static int listen_path(VarlinkServer *s, const char *path) {
