@@ -47,7 +47,7 @@ contains() {
         fi
 }
 
-expect "commands" "ancestors caba descendants enrich help history logins origin resolve status tree watch" lineagectl ""
+expect "commands" "ancestors caba descendants enrich help history logins origin resolve search status tree watch" lineagectl ""
 expect "a command by its start" "tree" lineagectl tr
 expect "a command after options" "logins" lineagectl --json=short --utc lo
 expect "help COMMAND" "history" lineagectl help hi
