@@ -2622,6 +2622,17 @@ static void search_exec_sql(FILE *f, const SearchFilter *s, const char *exe, con
         }
 }
 
+/* For an unprivileged caller, the rules of caller_sees_image() and caller_sees_event() as SQL: what the
+ * process ran counts only when it was the caller's then (rows from before schema 8 carry no owner and
+ * are judged by who the process is now). A search must not find by a command line it would not show. */
+#define SEARCH_OWNER_NOW "(i.uid = :caller OR i.login_uid = :caller)"
+#define SEARCH_IMAGE_OWNER                                                                                   \
+        " AND CASE WHEN i.image_uid IS NULL THEN " SEARCH_OWNER_NOW                                          \
+        " ELSE (i.image_uid = :caller OR i.image_login_uid = :caller) END"
+#define SEARCH_EVENT_OWNER                                                                                   \
+        " AND CASE WHEN e.uid IS NULL THEN " SEARCH_OWNER_NOW                                                \
+        " ELSE (e.uid = :caller OR e.login_uid = :caller) END"
+
 static char *search_sql(const SearchFilter *s, bool privileged) {
         char *sql = NULL;
         size_t size = 0;
@@ -2633,14 +2644,21 @@ static char *search_sql(const SearchFilter *s, bool privileged) {
                 /* An exec matches in the row (the last one) or in events (earlier ones). */
                 fputs("WITH m(id) AS (SELECT i.id FROM instances i WHERE 1", f);
                 search_exec_sql(f, s, "i.exe", "i.argv");
-                fputs(" UNION SELECT e.instance FROM events e WHERE e.type = 2", f);
+                if (!privileged)
+                        fputs(SEARCH_IMAGE_OWNER, f);
+                fputs(" UNION SELECT e.instance FROM events e", f);
+                if (!privileged)
+                        fputs(" JOIN instances i ON i.id = e.instance", f);
+                fputs(" WHERE e.type = 2", f);
                 search_exec_sql(f, s, "e.text", "e.argv");
+                if (!privileged)
+                        fputs(SEARCH_EVENT_OWNER, f);
                 fputs(") SELECT " PROCESS_COLUMNS " FROM m JOIN instances i ON i.id = m.id", f);
         } else
                 fputs("SELECT " PROCESS_COLUMNS " FROM instances i", f);
         fputs(" JOIN boots b ON b.id = i.boot WHERE 1", f);
         if (s->comm)
-                fputs(" AND i.comm GLOB :comm", f);
+                fputs(privileged ? " AND i.comm GLOB :comm" : " AND i.comm GLOB :comm" SEARCH_IMAGE_OWNER, f);
         if (s->uid >= 0)
                 fputs(" AND i.uid = :uid", f);
         if (s->session >= 0)
@@ -2651,9 +2669,9 @@ static char *search_sql(const SearchFilter *s, bool privileged) {
                 fputs(" AND i.start_time <= :until", f);
         if (s->alive)
                 fputs(" AND i.exit_time IS NULL", f);
-        /* The same rule as caller_sees(): real uid or loginuid. */
+        /* As caller_may_see(): theirs now, or its image was theirs. */
         if (!privileged)
-                fputs(" AND (i.uid = :caller OR i.login_uid = :caller)", f);
+                fputs(" AND (" SEARCH_OWNER_NOW " OR i.image_uid = :caller OR i.image_login_uid = :caller)", f);
         fputs(" ORDER BY i.start_time DESC, i.id DESC LIMIT :limit", f);
         if (fclose(f) != 0) {
                 free(sql);

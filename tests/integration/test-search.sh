@@ -189,6 +189,30 @@ assert mine in [p["pid"]["data"] for p in d], d
 print("ok: over D-Bus the user finds", len(d), "process(es), all their own")' "$USER_UID" "$MINE" <<< "$r" ||
         fail "D-Bus Search as the user: $r"
 
+echo "# a command line from before a drop to the user is not theirs to find"
+mkfifo "$T/go2"
+mkfifo -m 0666 "$T/hold2"
+bash -c 'read -r _ < "$1"; exec setpriv --reuid="$3" --regid="$4" --clear-groups bash -c "read -r -t 300 _ <> \"\$0\"" "$2"' \
+        bash "$T/go2" "$T/hold2" "$USER_UID" "$(id -g "$USER_NAME")" "drop-$TAG" &
+DROP=$!
+CLEANUP_PIDS+=("$DROP")
+r=$(wait_count "{\"argv\": \"drop-$JTAG\"}" 1)
+check "root finds the command line before the drop" "$(pids "$r")" "$DROP"
+echo x > "$T/go2"
+for _ in $(seq 600); do
+        [ "$(jget "$(vl GetOrigin "{\"pid\": $DROP}")" parameters.process.uid)" = "$USER_UID" ] && break
+        sleep 0.1
+done
+r=$(as_user "{\"argv\": \"drop-$JTAG\"}")
+check "the user does not find root's command line of their process" "$(count "$r")" 0
+r=$(as_user "{\"comm\": \"bash\", \"aliveOnly\": true}")
+python3 -c 'import json, sys
+d = json.load(sys.stdin)["parameters"]["processes"]
+assert int(sys.argv[1]) in [p["pid"] for p in d], d' "$DROP" <<< "$r" || fail "the user does not find their process by its name now: $r"
+echo "ok: the user finds their process by what it runs as theirs"
+r=$(search "{\"argv\": \"drop-$JTAG\"}")
+check "root still finds it" "$(pids "$r")" "$DROP"
+
 echo "# which filters use an index"
 plan() { sqlite3 "$DB" "EXPLAIN QUERY PLAN $1" | tr '\n' ' '; }
 p=$(plan "SELECT id FROM instances WHERE exe GLOB '/usr/bin/cu*'")
