@@ -108,7 +108,7 @@ check "limit 0 is refused" "$(field "$r" error)" org.varlink.service.InvalidPara
 
 echo "# by login: the session that began at a login instance, or its sessionid"
 if [ -w /proc/self/loginuid ] && [ "$(cat /proc/self/loginuid)" = 4294967295 ]; then
-        fake_login 4545
+        fake_login 4747
         S=${L[sleeper]}
         for _ in $(seq 600); do
                 li=$(jget "$(vl GetOrigin "{\"pid\": $S}")" parameters.login.instance)
