@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lineage-dbus-watch: a D-Bus client for tests/integration/test-dbus.sh that holds one connection, so Watch works. */
 #include <inttypes.h>
+#include <poll.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
 
 #include "lineage/names.h"
 #include "lineage/util.h"
 
-#define TIMEOUT_USEC (30 * USEC_PER_SEC)
+/* How long a method call or an awaited event may take. Generous on purpose: under a sanitizer on a
+ * loaded machine a reply can take many seconds, and sd-bus's default of 25 s made the suite flaky. The
+ * test's own timeout stays the real bound. */
+#define TIMEOUT_USEC (120 * USEC_PER_SEC)
 
 static int connect_bus(const char *address, sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -18,6 +22,8 @@ static int connect_bus(const char *address, sd_bus **ret) {
                 r = sd_bus_set_address(bus, address);
         if (r >= 0)
                 r = sd_bus_set_bus_client(bus, true);
+        if (r >= 0)
+                r = sd_bus_set_method_call_timeout(bus, TIMEOUT_USEC);
         if (r >= 0)
                 r = sd_bus_start(bus);
         if (r < 0)
@@ -178,14 +184,28 @@ static int do_watch(const char *address, const char *pid_arg, const char *types,
         return 0;
 }
 
-/* listen ADDRESS SECONDS: counts the Event signals of any subscription this connection can see. */
-static int do_listen(const char *address, const char *seconds_arg) {
+/* Counts the Event signals among the messages sd-bus has already read. */
+static int count_queued(sd_bus *bus, uint64_t *n) {
+        for (;;) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+                int r;
+
+                r = sd_bus_process(bus, &m);
+                if (r <= 0)
+                        return r;
+                if (m && sd_bus_message_is_signal(m, LINEAGE_DBUS_INTERFACE, NULL))
+                        (*n)++;
+        }
+}
+
+/* listen ADDRESS: counts the Event signals of any subscription this connection can see, until stdin
+ * ends; then asks the bus for a reply, so that whatever it routed before is counted too. */
+static int do_listen(const char *address) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        uint64_t seconds, n = 0, deadline;
+        uint64_t n = 0;
         int r;
 
-        if (safe_atou64(seconds_arg, &seconds) < 0 || seconds > 600)
-                return log_error_errno(EINVAL, "Bad SECONDS.");
         r = connect_bus(address, &bus);
         if (r < 0)
                 return r;
@@ -194,36 +214,59 @@ static int do_listen(const char *address, const char *seconds_arg) {
                 return log_error_errno(r, "Failed to add the match: %m");
         printf("listening\n");
         fflush(stdout);
-        deadline = now_usec(CLOCK_MONOTONIC) + seconds * USEC_PER_SEC;
         for (;;) {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+                struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = sd_bus_get_fd(bus) } };
+                char buf[64];
+                ssize_t k;
 
-                r = next_message(bus, deadline, &m);
-                if (r == -ETIMEDOUT)
-                        break;
+                r = count_queued(bus, &n);
                 if (r < 0)
                         return log_error_errno(r, "Failed to read from the bus: %m");
-                if (sd_bus_message_is_signal(m, LINEAGE_DBUS_INTERFACE, NULL))
-                        n++;
+                r = sd_bus_get_events(bus);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read from the bus: %m");
+                p[1].events = (short) r;
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(errno, "poll() failed: %m");
+                }
+                if (p[0].revents == 0)
+                        continue;
+                k = read(STDIN_FILENO, buf, sizeof(buf));
+                if (k == 0 || (k < 0 && errno != EINTR && errno != EAGAIN))
+                        break;
         }
+        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetId",
+                               &error, NULL, "");
+        if (r < 0)
+                return log_error_errno(r, "GetId failed: %s", error.message ?: "?");
+        r = count_queued(bus, &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read from the bus: %m");
         printf("received %" PRIu64 "\n", n);
         return 0;
 }
 
-/* limit ADDRESS: subscribes until refused; prints "ok N error NAME". */
-static int do_limit(const char *address) {
+/* limit ADDRESS PID: subscribes to PID's subtree until refused; prints "ok N error NAME". PID should be
+ * a quiet process: this counts subscriptions, and a watch of everything (PID 0) would have the daemon
+ * send every event on the machine to us, so that on a busy machine the replies queue behind them. */
+static int do_limit(const char *address, const char *pid_arg) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        uint64_t pid;
         unsigned n = 0;
         int r;
 
+        if (safe_atou64(pid_arg, &pid) < 0 || pid > INT64_MAX)
+                return log_error_errno(EINVAL, "Bad PID.");
         r = connect_bus(address, &bus);
         if (r < 0)
                 return r;
         for (; n < 1000; n++) {
                 _cleanup_free_ char *path = NULL;
 
-                r = call_watch(bus, 0, "-", &error, &path);
+                r = call_watch(bus, (int64_t) pid, "-", &error, &path);
                 if (r < 0)
                         break;
         }
@@ -237,12 +280,12 @@ int main(int argc, char **argv) {
         log_setup();
         if (argc == 6 && streq(argv[1], "watch"))
                 r = do_watch(argv[2], argv[3], argv[4], argv[5]);
-        else if (argc == 4 && streq(argv[1], "listen"))
-                r = do_listen(argv[2], argv[3]);
-        else if (argc == 3 && streq(argv[1], "limit"))
-                r = do_limit(argv[2]);
+        else if (argc == 3 && streq(argv[1], "listen"))
+                r = do_listen(argv[2]);
+        else if (argc == 4 && streq(argv[1], "limit"))
+                r = do_limit(argv[2], argv[3]);
         else
-                fprintf(stderr, "Usage: %s watch ADDRESS PID TYPES|- COUNT | listen ADDRESS SECONDS | limit ADDRESS\n",
+                fprintf(stderr, "Usage: %s watch ADDRESS PID TYPES|- COUNT | listen ADDRESS | limit ADDRESS PID\n",
                         argv[0]);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -51,24 +51,52 @@ check() {
         echo "ok: $1 = $3"
 }
 
+# q SQL: a query on the test database; waits out a commit or checkpoint in progress instead of failing.
 q() {
-        sqlite3 -batch -noheader "$DB" "$@"
+        sqlite3 -batch -noheader -cmd ".timeout 10000" "$DB" "$@"
+}
+
+# How long the tests wait for something that should take a moment: a deadline, never a fixed sleep,
+# and generous, since a sanitizer build on a loaded machine is many times slower.
+WAIT_TIMEOUT=${WAIT_TIMEOUT:-60}
+
+# wait_for DESCRIPTION COMMAND...: runs COMMAND until it succeeds; fails the test once WAIT_TIMEOUT
+# seconds have passed.
+wait_for() {
+        local what=$1 deadline=$((SECONDS + WAIT_TIMEOUT))
+
+        shift
+        until "$@"; do
+                [ "$SECONDS" -lt "$deadline" ] || fail "timed out after $WAIT_TIMEOUT s waiting for: $what"
+                sleep 0.05
+        done
+}
+
+# wait_exec PID EXE: waits until PID runs EXE, i.e. has exec'd, so that a settle afterwards covers its
+# exec too and not only its fork ($! is known as soon as the fork returns).
+wait_exec() {
+        local exe
+        exe=$(readlink -f "$2")
+        wait_for "process $1 to run $exe" exec_done "$1" "$exe"
+}
+exec_done() {
+        [ "$(readlink "/proc/$1/exe" 2>/dev/null)" = "$2" ]
 }
 
 # Starts lineaged with extra options; returns once it is recording.
 start_daemon() {
+        # Emptied first: the new daemon truncates it only once it runs, and until then the previous
+        # daemon's "Recording" line would pass for this one's.
+        : >"$T/daemon.log"
         "$LINEAGED" --database="$DB" --varlink="$SOCK" --dbus=none --commit-interval=50 "$@" \
                 >"$T/daemon.log" 2>&1 &
         DAEMON_PID=$!
-        for _ in $(seq 1 200); do
-                if grep -q "Recording process lineage" "$T/daemon.log"; then
-                        return 0
-                fi
-                kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$T/daemon.log"; fail "lineaged died at start"; }
-                sleep 0.05
-        done
-        cat "$T/daemon.log"
-        fail "lineaged did not become ready"
+        wait_for "lineaged to start recording" daemon_ready
+}
+daemon_ready() {
+        grep -q "Recording process lineage" "$T/daemon.log" && return 0
+        kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$T/daemon.log"; fail "lineaged died at start"; }
+        return 1
 }
 
 stop_daemon() {
@@ -77,9 +105,35 @@ stop_daemon() {
         DAEMON_PID=
 }
 
-# Waits until the daemon has committed what happened so far (two commit intervals and a batch).
+# Waits until the daemon has recorded and committed everything that happened before the call. A marker
+# process exits; the kernel queues that exit on the daemon's proc connector socket behind every earlier
+# event, so once the marker's exit is in the database, so is everything before it. The marker is found
+# by its pid among the instances recorded after it was started (a pid can come back). If the daemon
+# records lost events meanwhile (a new gap), the marker may be among them: a new one is started, which
+# still comes after everything the call waits for. Works with --proc=DIR too: the marker's fork and
+# exit come from the kernel, not from DIR.
 settle() {
-        sleep 0.3
+        local deadline=$((SECONDS + WAIT_TIMEOUT))
+
+        [ -n "$DAEMON_PID" ] || fail "settle: no daemon is running"
+        settle_mark
+        until marker_committed; do
+                kill -0 "$DAEMON_PID" 2>/dev/null || fail "settle: lineaged is gone"
+                [ "$SECONDS" -lt "$deadline" ] ||
+                        fail "timed out after $WAIT_TIMEOUT s waiting for lineaged to commit the exit of settle's marker, process $SETTLE_MARKER"
+                [ "$(q "SELECT count(*) FROM gaps")" = "$SETTLE_GAPS" ] || settle_mark
+                sleep 0.02
+        done
+}
+settle_mark() {
+        SETTLE_GAPS=$(q "SELECT count(*) FROM gaps") || fail "settle: cannot read $DB"
+        SETTLE_SINCE=$(q "SELECT coalesce(max(id), 0) FROM instances") || fail "settle: cannot read $DB"
+        ( : ) &
+        SETTLE_MARKER=$!
+        wait "$SETTLE_MARKER"
+}
+marker_committed() {
+        [ "$(q "SELECT count(*) FROM instances WHERE pid = $SETTLE_MARKER AND id > $SETTLE_SINCE AND exit_time IS NOT NULL")" = 1 ]
 }
 
 # Runs a treegen scenario in the background; fills the associative array PIDS from its "NAME PID" lines
@@ -162,12 +216,12 @@ EOF
         dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile >"$T/bus.log" 2>&1 &
         BUS_PID=$!
         CLEANUP_PIDS+=("$BUS_PID")
-        for _ in $(seq 100); do
-                [ -S "$T/bus" ] && return 0
-                sleep 0.05
-        done
-        cat "$T/bus.log"
-        fail "dbus-daemon did not start"
+        wait_for "dbus-daemon to listen" bus_ready
+}
+bus_ready() {
+        [ -S "$T/bus" ] && return 0
+        kill -0 "$BUS_PID" 2>/dev/null || { cat "$T/bus.log"; fail "dbus-daemon died at start"; }
+        return 1
 }
 
 # fake_login UID: a pam_loginuid-style login by fake-login.py, run as the coproc FAKE. Fills the global

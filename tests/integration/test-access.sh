@@ -15,11 +15,13 @@ as_nobody() {
         runuser -u nobody -- python3 "$T/vlcall.py" "$SOCK" "org.lineaged.Lineage.$1" "${2:-{\}}" || true
 }
 
-runuser -u nobody -- sh -c 'sleep 300 & echo $! > /tmp/lineage-access.$$; wait' 2>/dev/null &
+# The pid file is opened by this shell (as root), written by nobody's shell once the sleeper is forked.
+runuser -u nobody -- sh -c 'sleep 300 & echo $!; wait' >"$T/mine.pid" 2>/dev/null &
 CLEANUP_PIDS+=($!)
-sleep 0.3
-MINE=$(cat /tmp/lineage-access.*); rm -f /tmp/lineage-access.*
+wait_for "nobody's sleeper to start" test -s "$T/mine.pid"
+MINE=$(cat "$T/mine.pid")
 CLEANUP_PIDS+=("$MINE")
+wait_exec "$MINE" "$(command -v sleep)"
 setsid sleep 300 >/dev/null 2>&1 &
 ROOTS=$!
 CLEANUP_PIDS+=("$ROOTS")
@@ -65,9 +67,16 @@ echo "# Watch as nobody carries only nobody's events"
 runuser -u nobody -- python3 "$T/vlcall.py" "$SOCK" org.lineaged.Lineage.Watch '{}' --more 1000 > "$T/watch.out" 2>/dev/null &
 WATCH=$!
 CLEANUP_PIDS+=("$WATCH")
-sleep 0.3
+# A Watch has no first reply: nobody's processes are started until the watcher reports one, so the watch
+# is in place. Then root's processes and a last one of nobody's; once that one is reported, the daemon
+# has handled root's before it, and they must not be in the stream.
+nobody_marker() { runuser -u nobody -- sh -c 'echo $$; exec /bin/true'; }
+watch_saw() { grep -q "\"pid\": $1[,}]" "$T/watch.out"; }
+marker_seen() { watch_saw "$(nobody_marker)"; }
+wait_for "Watch as nobody to report nobody's process" marker_seen
 for _ in 1 2 3; do /bin/true; runuser -u nobody -- /bin/true; done
-sleep 0.5
+LAST=$(nobody_marker)
+wait_for "Watch as nobody to report process $LAST" watch_saw "$LAST"
 kill "$WATCH" 2>/dev/null || true
 python3 - "$T/watch.out" "$NOBODY_UID" <<'PY' || fail "Watch leaked another user's events"
 import json, sys

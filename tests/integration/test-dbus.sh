@@ -82,12 +82,9 @@ call_error_message() {
                 sed -n 's/^Error [^:]*: //p'
 }
 
+name_on_bus() { busctl --address="$BUS" status "$NAME" >/dev/null 2>&1; }
 start_daemon --dbus="$BUS"
-for _ in $(seq 100); do
-        busctl --address="$BUS" status "$NAME" >/dev/null 2>&1 && break
-        sleep 0.05
-done
-busctl --address="$BUS" status "$NAME" >/dev/null 2>&1 || fail "$NAME did not appear on the bus"
+wait_for "$NAME to appear on the bus" name_on_bus
 grep -q "Serving $NAME on D-Bus" "$T/daemon.log" || fail "no D-Bus start-up message"
 
 echo "# introspection matches schema/org.lineaged.Lineage1.xml"
@@ -176,38 +173,45 @@ echo "ok: only root may own $NAME"
 
 if [ -x "$WATCHER" ]; then
         echo "# Watch: events of a subtree, unicast to the subscriber"
-        mkfifo "$T/go"
-        bash -c 'read -r _ <"$1"; /bin/true & echo $!; wait; /bin/true & echo $!; wait' _ "$T/go" >"$T/kids" &
+        mkfifo "$T/go" "$T/listen-stop"
+        bash -c 'echo ready; read -r _ <"$1"; /bin/true & echo $!; wait; /bin/true & echo $!; wait' _ "$T/go" >"$T/kids" &
         parent=$!
         CLEANUP_PIDS+=("$parent")
-        # Let the daemon see that bash's own exec first: it happened before the watch, but a slow daemon
-        # (the sanitizer run) could still be handing it out once the watch exists.
-        sleep 0.5
-        "$WATCHER" listen "$BUS" 4 >"$T/listen.out" &
+        # Bash's own exec happened before the watch, so the daemon must have recorded it before the watch
+        # exists: once bash runs its script it has exec'd, and settle waits for the daemon.
+        wait_for "bash to start" grep -q '^ready$' "$T/kids"
+        settle
+        # The listener counts until told to stop, so it sees everything the watcher did, however slow.
+        "$WATCHER" listen "$BUS" <"$T/listen-stop" >"$T/listen.out" &
         listener=$!
+        exec {listen_stop}>"$T/listen-stop"
         "$WATCHER" watch "$BUS" "$parent" exec 2 >"$T/watch.out" &
         watcher=$!
-        for _ in $(seq 100); do
-                grep -q '^subscription ' "$T/watch.out" && grep -q '^listening' "$T/listen.out" && break
-                sleep 0.05
-        done
-        grep -q '^subscription ' "$T/watch.out" || fail "Watch did not answer: $(cat "$T/watch.out")"
+        wait_for "Watch to answer" grep -q '^subscription ' "$T/watch.out"
+        wait_for "the listener to start" grep -q '^listening' "$T/listen.out"
         echo go >"$T/go"
         wait "$parent"
         wait "$watcher" || fail "the watcher failed: $(cat "$T/watch.out")"
+        exec {listen_stop}>&-
         mapfile -t kids <"$T/kids"
-        check "first exec event" "$(sed -n 2p "$T/watch.out")" "event exec ${kids[0]}"
-        check "second exec event" "$(sed -n 3p "$T/watch.out")" "event exec ${kids[1]}"
+        check "first exec event" "$(sed -n 2p "$T/watch.out")" "event exec ${kids[1]}"
+        check "second exec event" "$(sed -n 3p "$T/watch.out")" "event exec ${kids[2]}"
         check "Unwatch" "$(sed -n 4p "$T/watch.out")" unwatched
-        wait "$listener"
+        wait "$listener" || fail "the listener failed: $(cat "$T/listen.out")"
         check "signals seen by another connection" "$(cat "$T/listen.out" | tail -n 1)" "received 0"
 
         echo "# Watch limits; subscriptions end with their connection"
         # 17 connections x 16 subscriptions exceed the daemon's 256 in all: only works when each
-        # connection's subscriptions are freed after it closes.
+        # connection's subscriptions are freed after it closes. They watch a sleeper that does nothing:
+        # a watch of every process would flood each connection with the machine's events.
+        sleep 600 &
+        quiet=$!
+        CLEANUP_PIDS+=("$quiet")
+        settle
         for i in $(seq 17); do
-                check "connection $i" "$("$WATCHER" limit "$BUS")" "ok 16 error $NAME.Error.TooManyWatchers"
+                check "connection $i" "$("$WATCHER" limit "$BUS" "$quiet")" "ok 16 error $NAME.Error.TooManyWatchers"
         done
+        kill "$quiet"
 else
         echo "SKIP: Watch checks need $WATCHER (tests/helpers/lineage-dbus-watch.c is not built)"
 fi
@@ -217,10 +221,7 @@ echo "# a second daemon on the same bus cannot take the name and keeps serving v
         >"$T/second.log" 2>&1 &
 second=$!
 CLEANUP_PIDS+=("$second")
-for _ in $(seq 200); do
-        grep -q "Recording process lineage" "$T/second.log" && break
-        sleep 0.05
-done
+wait_for "the second daemon to start" grep -q "Recording process lineage" "$T/second.log"
 grep -q "owned by another process, continuing without D-Bus" "$T/second.log" ||
         { cat "$T/second.log"; fail "no warning about the taken name"; }
 python3 "$VLCALL" "$T/second.sock" org.lineaged.Lineage.GetStatus >/dev/null || fail "second daemon: no varlink"
@@ -231,10 +232,7 @@ echo "ok: second daemon warned and served varlink"
 echo "# the bus goes away: the daemon keeps serving varlink"
 kill "$BUS_PID"
 wait "$BUS_PID" 2>/dev/null || true
-for _ in $(seq 100); do
-        grep -q "Lost the D-Bus connection" "$T/daemon.log" && break
-        sleep 0.05
-done
+wait_for "the daemon to notice" grep -q "Lost the D-Bus connection" "$T/daemon.log"
 grep -q "Lost the D-Bus connection; serving varlink meanwhile and reconnecting" "$T/daemon.log" ||
         fail "no warning on disconnect"
 kill -0 "$DAEMON_PID" || fail "lineaged died with the bus"
@@ -244,10 +242,7 @@ echo "ok: survived the bus"
 echo "# the bus comes back (dbus-daemon restarted): the daemon reconnects and takes its name again"
 sleep 1.5   # a failed try or two first: the retry goes on with a longer delay
 start_bus
-for _ in $(seq 200); do
-        busctl --address="$BUS" status "$NAME" >/dev/null 2>&1 && break
-        sleep 0.1
-done
+wait_for "$NAME to come back on the new bus" name_on_bus
 grep -q "Reconnected to D-Bus" "$T/daemon.log" || fail "no reconnect logged"
 call GetStatus | pj reply >"$T/status2.json" || fail "no answer on the new bus"
 check "status on the new bus" "$(pj get status.bootId <"$T/status2.json" | tr -d -)" "$(tr -d - </proc/sys/kernel/random/boot_id)"

@@ -61,17 +61,17 @@ JOURNALD_START=$(date +%s%6N)
 SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_LEVEL=info setpriv --pdeathsig=TERM "$JOURNALD" >"$T/journald.log" 2>&1 &
 JOURNALD_PID=$!
 CLEANUP_PIDS+=("$JOURNALD_PID")
-for _ in $(seq 100); do
-        [ -S /run/systemd/journal/socket ] && [ -S /run/systemd/journal/stdout ] && [ -S /run/systemd/journal/dev-log ] && break
+journald_ready() {
+        [ -S /run/systemd/journal/socket ] && [ -S /run/systemd/journal/stdout ] && [ -S /run/systemd/journal/dev-log ] && return 0
         kill -0 "$JOURNALD_PID" 2>/dev/null || { cat "$T/journald.log"; fail "systemd-journald exited at start"; }
-        sleep 0.05
-done
-[ -S /run/systemd/journal/dev-log ] || { cat "$T/journald.log"; fail "systemd-journald did not create its sockets"; }
+        return 1
+}
+wait_for "systemd-journald to create its sockets" journald_ready
 J() { journalctl --directory="$JDIR" --no-pager "$@"; }
 NONCE="lineage-journal-test nonce $RANDOM$RANDOM"
 logger -u /run/systemd/journal/dev-log -t lineage-test "$NONCE"
-for _ in $(seq 100); do J -o cat 2>/dev/null | grep -qxF "$NONCE" && break; sleep 0.05; done
-J -o cat | grep -qxF "$NONCE" || fail "the nonce did not reach $JDIR"
+nonce_in_journal() { J -o cat 2>/dev/null | grep -qxF "$NONCE"; }
+wait_for "the nonce to reach $JDIR" nonce_in_journal
 check "the journal read is on the test's tmpfs" "$(findmnt -n -o TARGET --target "$JDIR")" /run
 check "it holds nothing older than this journald" "$(J -o json | python3 -c '
 import json, sys
@@ -80,17 +80,15 @@ print(min(int(json.loads(l)["__REALTIME_TIMESTAMP"]) for l in sys.stdin) >= int(
 echo "# lineaged on a private bus, exporting to the journal"
 start_bus
 start_daemon --dbus="$BUS" --journal-export
-for _ in $(seq 100); do grep -q "Serving org.lineaged.Lineage1" "$T/daemon.log" && break; sleep 0.05; done
+wait_for "lineaged on the bus" grep -q "Serving org.lineaged.Lineage1" "$T/daemon.log"
 
 echo "# writers: logger and systemd-cat, in and out of a login, daemonized, in a pid namespace, a reused pid"
 python3 "$WRITERS" "$SOCK" "$LOGIN_UID" >"$T/writers.json" || fail "journal-writers.py failed"
 [ "$(tail -n 1 "$T/writers.json")" = DONE ] || fail "journal-writers.py did not finish"
 sed -i '$d' "$T/writers.json"
 check "writers" "$(wc -l <"$T/writers.json")" 8
-for _ in $(seq 100); do
-        [ "$(J -o cat | grep -c -E '^lineage-journal-test (plain|login|reuse)-')" -ge 8 ] && break
-        sleep 0.05
-done
+writer_lines() { [ "$(J -o cat | grep -c -E '^lineage-journal-test (plain|login|reuse)-')" -ge 8 ]; }
+wait_for "the writers' lines in the journal" writer_lines
 settle
 
 echo "# journalctl -o json | lineagectl enrich: every line of every writer, all exited by now"
@@ -170,13 +168,19 @@ grep -q "__MONOTONIC_TIMESTAMP" "$T/check.out" || fail "no line was resolved by 
 echo "ok: every writer's line names its instance and login, lines are unchanged otherwise"
 
 echo "# stdout lines of processes that exit at once: right, or unchanged, never another process's"
-QUICK=()
+QUICK=() SINCE=()
 for i in $(seq 10); do
+        # The instance recorded first for the pid after this point is the logger's: the pid may come
+        # back later on a busy machine, but not before a full cycle of pids. (Settled first, so that
+        # no earlier holder of the pid is still on its way to the database.)
+        settle
+        SINCE+=("$(q "SELECT coalesce(max(id), 0) FROM instances")")
         systemd-cat -t lineage-test echo "lineage-journal-test quick $i" &
         QUICK+=($!)
         wait $!
 done
-for _ in $(seq 100); do [ "$(J -o cat | grep -c '^lineage-journal-test quick')" -ge 10 ] && break; sleep 0.05; done
+quick_lines() { [ "$(J -o cat | grep -c '^lineage-journal-test quick')" -ge 10 ]; }
+wait_for "the quick lines in the journal" quick_lines
 settle
 J -o json | ctl enrich >"$T/quick.json"
 resolved=0
@@ -185,7 +189,8 @@ for i in $(seq 10); do
         [ -n "$line" ] || fail "quick $i: not in the journal"
         got=$(jget "$line" LINEAGE_INSTANCE)
         [ -z "$got" ] && continue
-        check "quick $i: instance" "$got" "$(q "SELECT id FROM instances WHERE pid = ${QUICK[i - 1]} ORDER BY start_time DESC LIMIT 1")"
+        check "quick $i: instance" "$got" \
+                "$(q "SELECT id FROM instances WHERE pid = ${QUICK[i - 1]} AND id > ${SINCE[i - 1]} ORDER BY id LIMIT 1")"
         resolved=$((resolved + 1))
 done
 echo "note: $resolved of 10 lines of processes that printed and exited at once were resolved (journald stamps stream lines when it reads them)"
@@ -279,28 +284,38 @@ FOLLOW_JOURNAL=$!
 ctl enrich <"$T/follow.fifo" >"$T/follow.json" 2>"$T/follow.err" &
 FOLLOW_ENRICH=$!
 CLEANUP_PIDS+=("$FOLLOW_JOURNAL" "$FOLLOW_ENRICH")
-sleep 1
+# Lines logged before journalctl follows are not shown (-n 0): log probes until one comes through.
+PROBE=0
+following() {
+        PROBE=$((PROBE + 1))
+        logger -u /run/systemd/journal/dev-log -t lineage-test "lineage-journal-test follow-probe $PROBE"
+        grep -q "follow-probe" "$T/follow.json"
+}
+wait_for "journalctl -f | lineagectl enrich to follow" following
 # Logs at once after its birth: lineaged may not have committed it yet when the line arrives.
 systemd-cat -t lineage-test sh -c 'echo "lineage-journal-test follow $$"; sleep 0.2' &
 CAT=$!
 wait "$CAT"
-for _ in $(seq 100); do [ -n "$(by_message "$T/follow.json" "lineage-journal-test follow $CAT")" ] && break; sleep 0.05; done
+followed() { [ -n "$(by_message "$T/follow.json" "lineage-journal-test follow $CAT")" ]; }
+wait_for "the followed line to come through" followed
 line=$(by_message "$T/follow.json" "lineage-journal-test follow $CAT")
-[ -n "$line" ] || fail "the followed line did not come through"
 check "followed line: the instance of its fresh process" "$(jget "$line" LINEAGE_INSTANCE)" \
         "$(q "SELECT id FROM instances WHERE pid = $CAT ORDER BY start_time DESC LIMIT 1")"
 kill "$FOLLOW_JOURNAL"
 wait "$FOLLOW_ENRICH" || fail "enrich of journalctl -f did not end cleanly at EOF"
 
 echo "# lineaged --journal-export: its own entries in this journal"
-sleep 2.71828 &
+sleep 271.828 &   # alive until the checks are done: its pid must not come back meanwhile
 SLEEPER=$!
 CLEANUP_PIDS+=("$SLEEPER")
-for _ in $(seq 100); do [ -n "$(J LINEAGE_EVENT=exec "LINEAGE_PID=$SLEEPER" -o json)" ] && break; sleep 0.05; done
+exported() { [ -n "$(J LINEAGE_EVENT=exec "LINEAGE_PID=$SLEEPER" -o json)" ]; }
+wait_for "lineaged's exec entry for $SLEEPER" exported
+settle
 e=$(J LINEAGE_EVENT=exec "LINEAGE_PID=$SLEEPER" -o json | tail -n 1)
-check "exec entry: argv" "$(jget "$e" LINEAGE_ARGV)" "sleep 2.71828"
+check "exec entry: argv" "$(jget "$e" LINEAGE_ARGV)" "sleep 271.828"
 check "exec entry: instance" "$(jget "$e" LINEAGE_INSTANCE)" "$(inst "$SLEEPER")"
 check "exec entry: comm" "$(jget "$e" LINEAGE_COMM)" sleep
+kill "$SLEEPER"
 login=$(python3 -c 'import json,sys; print(json.dumps(next(json.loads(l)["login"] for l in open(sys.argv[1]) if json.loads(l)["login"])))' "$T/writers.json")
 LI=$(jget "$login" instance)
 for event in login-start login-end; do

@@ -15,7 +15,9 @@ LATE=$!
 CLEANUP_PIDS+=("$LATE")
 CONT_TICKS=$(awk '{print $22}' /proc/self/stat)   # now, in stat's start-time ticks
 kill -CONT "$DAEMON_PID"
-sleep 3                                     # the rescan waits at least 100 ms; commits follow
+rescanned() { [ "$(grep -c "^Scanned " "$T/daemon.log")" -ge 2 ]; }
+wait_for "the rescan after the storm" rescanned   # the first "Scanned" line is the start's
+settle
 r=$(vl GetStatus)
 echo "status: lost $(jget "$r" parameters.status.eventsLost), overflows $(jget "$r" parameters.status.overflows), gaps $(jget "$r" parameters.status.gaps)"
 [ "$(jget "$r" parameters.status.overflows)" -ge 1 ] || [ "$(jget "$r" parameters.status.eventsLost)" -ge 1 ] || fail "no loss detected"

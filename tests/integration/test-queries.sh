@@ -51,8 +51,10 @@ grep -q "exited" "$T/origin.txt" || fail "human output does not mark exited ance
 release_tree
 
 echo "# descendants of a shell that has exited"
-sh -c 'sleep 300 >/dev/null 2>&1 & sleep 300 >/dev/null 2>&1 & echo $$' > "$T/sh.pid"
-SH=$(cat "$T/sh.pid")
+sh -c 'sleep 300 >/dev/null 2>&1 & echo $!; sleep 300 >/dev/null 2>&1 & echo $!; echo $$' > "$T/sh.pid"
+{ read -r S1; read -r S2; read -r SH; } < "$T/sh.pid"
+wait_exec "$S1" "$(command -v sleep)"
+wait_exec "$S2" "$(command -v sleep)"
 settle
 SHI=$(inst "$SH")
 CLEANUP_PIDS+=($(q "SELECT pid FROM instances WHERE birth_parent = $SHI"))
@@ -66,27 +68,41 @@ echo "# Resolve of a reused pid"
 python3 - "$T" <<'PY'
 import os, sys, time
 t = sys.argv[1]
-a = os.fork()
-if a == 0:
-    time.sleep(0.5); os._exit(0)
+
+def child():
+    """A child that lives until its pipe is closed: its lifetime does not depend on the machine's load."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(w)
+        os.read(r, 1)
+        os._exit(0)
+    os.close(r)
+    return pid, w
+
+def end(pid, w):
+    os.close(w)
+    os.waitpid(pid, 0)
+
+# The pauses keep the asked times well inside each lifetime, whatever the daemon's clock conversion.
+a, wa = child()
 time.sleep(0.2)
 t_a = int(time.time() * 1e6)
-os.waitpid(a, 0)
+time.sleep(0.2)
+end(a, wa)
 time.sleep(0.2)
 for _ in range(50):  # ask the kernel for the same pid again
     with open("/proc/sys/kernel/ns_last_pid", "w") as f:
         f.write(str(a - 1))
-    b = os.fork()
-    if b == 0:
-        time.sleep(2); os._exit(0)
+    b, wb = child()
     if b == a:
         break
-    os.waitpid(b, 0)
+    end(b, wb)
 else:
     sys.exit("could not get pid %d again" % a)
 time.sleep(0.2)
 open(t + "/reuse", "w").write(f"{a} {t_a} {int(time.time() * 1e6)}\n")
-os.waitpid(b, 0)
+end(b, wb)
 PY
 read -r P TA TB < "$T/reuse"
 settle
@@ -106,6 +122,7 @@ cp /bin/sleep "$BADEXE"
 "$BADEXE" 300 &
 BAD=$!
 CLEANUP_PIDS+=("$BAD")
+wait_exec "$BAD" "$BADEXE"
 settle
 for m in GetOrigin GetAncestors GetHistory; do
         r=$(vl "$m" "{\"pid\": $BAD}") || fail "$m of a process with a non-UTF-8 exe failed (invalid JSON?)"

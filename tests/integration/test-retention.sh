@@ -32,11 +32,8 @@ ORIGIN_BEFORE=$(q "SELECT group_concat(ancestor_pid, ' ') FROM (SELECT ancestor_
 
 sleep 2
 start_daemon --keep=1s
-for _ in $(seq 100); do
-        r=$(vl GetStatus)
-        [ "$(jget "$r" parameters.status.pruned)" -gt 3000 ] && break
-        sleep 0.2
-done
+pruned_enough() { [ "$(jget "$(vl GetStatus)" parameters.status.pruned)" -gt 3000 ]; }
+wait_for "retention to prune the churn" pruned_enough
 sleep 1
 r=$(vl GetStatus)
 echo "pruned $(jget "$r" parameters.status.pruned) instances"

@@ -56,17 +56,24 @@ check "GetHistory without exec" "$(history 12 | tr '\n' ';')" "fork -;exit -;"
 
 echo "# new rows: two execs in different commits, two in one commit, one exec"
 SH=$(readlink -f /bin/sh) SLEEP=$(readlink -f "$(command -v sleep)")
-sh -c 'sleep 0.5; exec sleep 30' &
+# apart: sh execs sleep only once its own exec is committed, however slow the machine is.
+mkfifo "$T/apart"
+sh -c 'read -r _; exec sleep 30' <>"$T/apart" &
 APART=$!
 sh -c 'exec sleep 31' &
 TOGETHER=$!
 sleep 32 &
 ONCE=$!
 CLEANUP_PIDS+=("$APART" "$TOGETHER" "$ONCE")
-sleep 0.8
+wait_exec "$APART" /bin/sh
+settle
+echo go >"$T/apart"
+for p in "$APART" "$TOGETHER" "$ONCE"; do
+        wait_exec "$p" "$SLEEP"
+done
 settle
 A=$(inst "$APART") B=$(inst "$TOGETHER") C=$(inst "$ONCE")
-check "apart: history" "$(history "$A" | tr '\n' ';')" "fork -;exec $SH sh -c sleep 0.5; exec sleep 30;exec $SLEEP sleep 30;"
+check "apart: history" "$(history "$A" | tr '\n' ';')" "fork -;exec $SH sh -c read -r _; exec sleep 30;exec $SLEEP sleep 30;"
 # (Two execs within one batch: the first image is gone before it can be read, so it may be unknown.)
 check "together: history" "$(history "$B" | sed "s|^exec $SH sh -c exec sleep 31\$|exec -|" | tr '\n' ';')" \
         "fork -;exec -;exec $SLEEP sleep 31;"
@@ -78,7 +85,7 @@ check "earlier execs are events rows" \
 check "event_log of the new rows" \
         "$(q "SELECT count(*), count(id), sum(type = 'exec') FROM event_log WHERE instance IN ($A, $B, $C)")" "5|2|5"
 check "event_log in time order" "$(q "SELECT group_concat(cmdline, ',') FROM (SELECT cmdline FROM event_log WHERE instance = $A ORDER BY time)")" \
-        "sh -c sleep 0.5; exec sleep 30,sleep 30"
+        "sh -c read -r _; exec sleep 30,sleep 30"
 kill "$APART" "$TOGETHER" "$ONCE"
 wait "$APART" "$TOGETHER" "$ONCE" 2>/dev/null || true
 settle

@@ -14,7 +14,7 @@ def main():
     if "--more" in sys.argv:
         more = int(sys.argv[sys.argv.index("--more") + 1])
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(30)
+    s.settimeout(120)  # generous: a sanitizer build on a loaded machine can take long to answer
     s.connect(sock)
     msg = {"method": method, "parameters": params}
     if more:
