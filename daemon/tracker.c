@@ -1093,6 +1093,13 @@ static void apply_exec_info(Tracker *t, Instance *i, const ProcInfo *info) {
                 observe_exec(t, i);
                 return;
         }
+        /* The new image is what was read, nothing else: an exe or argv that could not be read (the
+         * process was already exiting) is unknown, not the one inherited at fork or run before. What
+         * the instance still holds of an earlier image depends on when the last commit fell, so keeping
+         * it would also make a replay differ from the live run. */
+        instance_free_strings(t, i);
+        i->argv_changed = true;
+        i->flags &= ~INSTANCE_ARGV_TRUNCATED;
         apply_facts(t, i, info);
         observe_exec(t, i);
         if (i->pending_exec < 0 || (size_t) i->pending_exec >= t->n_events)
