@@ -64,6 +64,8 @@ struct Daemon {
         bool replay_by_time;            /* replay: commit at the live cadence (--commit-interval given) */
         uint64_t replay_commit_ns;      /* the record time of the next such commit; 0 before the first event */
         bool replay_after_info;         /* the last records were a batch's info records */
+        LineageExecSource exec_source;  /* where exec images come from */
+        char *exec_source_reason;       /* why not bpf, when procfs was not asked for */
         int store_error;                /* last commit error, 0 when healthy */
         uint64_t store_error_since;     /* realtime µs of the first failure in a row */
 };
@@ -144,6 +146,7 @@ Daemon *daemon_free(Daemon *d) {
         store_free(d->store);
         record_writer_close(d->record);
         sd_event_unref(d->event);
+        free(d->exec_source_reason);
         free(d);
         return NULL;
 }
@@ -174,6 +177,12 @@ const char *daemon_proc_root(Daemon *d) {
 }
 int daemon_store_error(Daemon *d) {
         return d->store_error;
+}
+LineageExecSource daemon_exec_source(Daemon *d) {
+        return d->exec_source;
+}
+const char *daemon_exec_source_reason(Daemon *d) {
+        return d->exec_source_reason;
 }
 
 static bool session_known(uint32_t audit_session, void *userdata) {
@@ -540,10 +549,18 @@ static void daemon_schedule_rescan(Daemon *d) {
         (void) sd_event_source_set_enabled(d->rescan_timer, SD_EVENT_ONESHOT);
 }
 
+static void read_exec_info(Tracker *t, Instance *i, void *userdata);
+
 static void on_event(const CnprocEvent *ev, void *userdata) {
         Daemon *d = userdata;
+        Instance *p;
         int r;
 
+        /* A child forked right after its parent's exec inherits the new image: read the parent's now,
+         * before the fork is handled (and recorded: a replay then applies it first too). */
+        p = tracker_fork_parent_pending(d->tracker, ev);
+        if (p)
+                read_exec_info(d->tracker, p, d);
         if (d->record && (r = record_write_event(d->record, ev)) < 0)
                 record_failed(d, r);
         tracker_handle_event(d->tracker, ev);
@@ -801,6 +818,20 @@ static int daemon_serve(Daemon *d) {
         return lineage_dbus_new(&d->dbus, d->event, d->query, d->config.dbus);
 }
 
+/* --exec-source: procfs when asked for; bpf when asked for or by default, where it loads. */
+static int daemon_choose_exec_source(Daemon *d) {
+        d->exec_source = LINEAGE_EXEC_SOURCE_PROCFS;
+        if (d->config.exec_source && streq(d->config.exec_source, "procfs"))
+                return 0;
+        if (d->config.exec_source)
+                return log_error_errno(EOPNOTSUPP, "--exec-source=bpf: this lineaged was built without the eBPF exec source.");
+        d->exec_source_reason = strdup("built without the eBPF exec source");
+        if (!d->exec_source_reason)
+                return log_oom();
+        log_info("Reading exec images from /proc: this lineaged was built without the eBPF exec source.");
+        return 0;
+}
+
 int daemon_run(Daemon *d) {
         static const CnprocCallbacks cb = {
                 .event = on_event,
@@ -810,6 +841,9 @@ int daemon_run(Daemon *d) {
         int r;
 
         r = setup_signals(d);
+        if (r < 0)
+                return r;
+        r = daemon_choose_exec_source(d);
         if (r < 0)
                 return r;
         r = daemon_begin_boot(d);
@@ -908,7 +942,8 @@ static void replay_saw(Daemon *d, uint64_t mono_ns) {
 /* At the live cadence: commits what came before an event once the record's time has passed the next
  * commit (the live daemon's timer would have fired by then). Live commits fall between batches, after
  * the facts read at a batch's end (info records); so does this one, unless a whole further interval
- * passes without any (then no exec is waiting for its image either). */
+ * passes without any. Never while an exec waits for its image: a parent's image read before its
+ * child's fork is an info record in the middle of a batch, and live did not commit there. */
 static int replay_commit_before(Daemon *d, uint64_t at_ns) {
         uint64_t interval = d->config.commit_interval_usec * 1000;
 
@@ -919,6 +954,8 @@ static int replay_commit_before(Daemon *d, uint64_t at_ns) {
                 return 0;
         }
         if (at_ns < d->replay_commit_ns || (!d->replay_after_info && at_ns < d->replay_commit_ns + interval))
+                return 0;
+        if (tracker_waits_for_info(d->tracker))
                 return 0;
         d->replay_commit_ns = at_ns + interval;
         return daemon_flush(d);
