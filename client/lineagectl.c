@@ -2091,6 +2091,10 @@ static void print_status_exec(json_object *s) {
                         n += (size_t) snprintf(line + n, sizeof(line) - n, "%s%s %" PRIi64 " with image, %" PRIi64 " without",
                                                n ? "; " : "", key, json_object_get_int64(val), jint_or(without, key, 0));
         print_field(19, "Execs", "%s", n ? line : "none");
+        if (streq_ptr(jstr(s, "execSource"), "bpf"))
+                print_field(19, "eBPF records", "%" PRIi64 " read, %" PRIi64 " lost, %" PRIi64 " exec(s) only it saw, %" PRIi64 " unmatched",
+                            jint_or(s, "bpfRecords", 0), jint_or(s, "bpfLost", 0), jint_or(s, "bpfOnlyExecs", 0),
+                            jint_or(s, "bpfUnmatched", 0));
 }
 
 static int verb_status(void) {

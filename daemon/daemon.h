@@ -75,6 +75,13 @@ int64_t daemon_realtime_offset(Daemon *d);
  * when it is, or when procfs was asked for). */
 LineageExecSource daemon_exec_source(Daemon *d);
 const char *daemon_exec_source_reason(Daemon *d);
+typedef struct DaemonBpfStats {
+        uint64_t records;               /* read from the eBPF ring buffer */
+        uint64_t lost;                  /* dropped by the kernel (ring buffer full): recorded as gaps */
+        uint64_t only_bpf;              /* execs the connector did not report, recorded from the record */
+        uint64_t unmatched;             /* records for no instance we know: not recorded */
+} DaemonBpfStats;
+void daemon_get_bpf_stats(Daemon *d, DaemonBpfStats *ret);
 /* Commits pending rows now (before a query that needs them). */
 int daemon_flush(Daemon *d);
 

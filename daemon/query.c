@@ -2454,6 +2454,15 @@ static int method_get_status(Query *q, const QueryCaller *c, json_object *params
                                json_object_new_string(lineage_exec_source_to_string(daemon_exec_source(q->daemon))));
         if (daemon_exec_source_reason(q->daemon))
                 json_object_object_add(st, "execSourceReason", json_object_new_string(daemon_exec_source_reason(q->daemon)));
+        {
+                DaemonBpfStats bs;
+
+                daemon_get_bpf_stats(q->daemon, &bs);
+                add_int(st, "bpfRecords", (int64_t) bs.records);
+                add_int(st, "bpfLost", (int64_t) bs.lost);
+                add_int(st, "bpfOnlyExecs", (int64_t) bs.only_bpf);
+                add_int(st, "bpfUnmatched", (int64_t) bs.unmatched);
+        }
         if (add_exec_counts(st, &ts) < 0) {
                 json_object_put(reply);
                 json_object_put(st);

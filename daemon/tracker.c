@@ -1109,14 +1109,14 @@ static void observe_exec(Tracker *t, Instance *i) {
 }
 
 /* The exec part of tracker_apply_info(): the new image, onto the instance and its queued exec event. */
-static void apply_exec_info(Tracker *t, Instance *i, const ProcInfo *info) {
+static void apply_exec_info(Tracker *t, Instance *i, const ProcInfo *info, LineageExecSource source) {
         TrackerEvent *e;
 
         i->needs_info = false;
         if (!(info->have & PROCFS_STAT) || !ticks_match(i->start_ticks, info->start_ticks)) {
                 /* Gone before we could look (or the pid is someone else's now). */
                 forget_image(t, i);
-                count_exec(t, i, LINEAGE_EXEC_SOURCE_PROCFS);
+                count_exec(t, i, source);
                 observe_exec(t, i);
                 return;
         }
@@ -1128,7 +1128,7 @@ static void apply_exec_info(Tracker *t, Instance *i, const ProcInfo *info) {
         i->argv_changed = true;
         i->flags &= ~INSTANCE_ARGV_TRUNCATED;
         apply_facts(t, i, info);
-        count_exec(t, i, LINEAGE_EXEC_SOURCE_PROCFS);
+        count_exec(t, i, source);
         observe_exec(t, i);
         if (i->pending_exec < 0 || (size_t) i->pending_exec >= t->n_events)
                 return;
@@ -1148,11 +1148,17 @@ static void apply_exec_info(Tracker *t, Instance *i, const ProcInfo *info) {
 }
 
 int tracker_apply_info(Tracker *t, Instance *i, const ProcInfo *info) {
+        return tracker_apply_info_from(t, i, info, LINEAGE_EXEC_SOURCE_PROCFS);
+}
+
+int tracker_apply_info_from(Tracker *t, Instance *i, const ProcInfo *info, LineageExecSource source) {
         uint32_t old_session = i->sessionid;
 
+        if ((unsigned) source >= _LINEAGE_EXEC_SOURCE_MAX)
+                source = LINEAGE_EXEC_SOURCE_PROCFS;
         i->needs_login = false;
         if (i->needs_info)
-                apply_exec_info(t, i, info);
+                apply_exec_info(t, i, info, source);
         else if ((info->have & PROCFS_LOGIN) &&
                  (!(info->have & PROCFS_STAT) || ticks_match(i->start_ticks, info->start_ticks))) {
                 i->loginuid = info->loginuid;

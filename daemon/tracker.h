@@ -190,6 +190,8 @@ void tracker_adopt_end(Tracker *t);
 typedef void (*TrackerInfoCallback)(Tracker *t, Instance *i, void *userdata);
 void tracker_foreach_needs_info(Tracker *t, TrackerInfoCallback cb, void *userdata);
 int tracker_apply_info(Tracker *t, Instance *i, const ProcInfo *info);
+/* The same, saying where an exec's image came from (tracker_apply_info: procfs). */
+int tracker_apply_info_from(Tracker *t, Instance *i, const ProcInfo *info, LineageExecSource source);
 /* Whether a live instance still waits for its facts to be read (needs_info or needs_login): the live
  * daemon commits only when none does, so a replay holds its commits back until then too. */
 bool tracker_waits_for_info(const Tracker *t);

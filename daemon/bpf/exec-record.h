@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The record exec.bpf.c writes to its ring buffer for every exec: shared by the eBPF program and the daemon. */
+#pragma once
+
+#define EXEC_BPF_FILENAME_MAX 4096U     /* bprm->filename and bprm->interp, each (PATH_MAX) */
+#define EXEC_BPF_ARGV_MAX (32U * 1024U) /* as PROCFS_ARGV_MAX */
+/* The variable part holds filename, interp (when it differs) and argv, one after the other; offsets are
+ * masked for the verifier, so the buffer leaves room for each part at its largest masked offset. */
+#define EXEC_BPF_DATA_MAX (64U * 1024U)
+
+enum {
+        EXEC_BPF_ARGV_TRUNCATED = 1 << 0,  /* argv was longer than EXEC_BPF_ARGV_MAX */
+        EXEC_BPF_ARGV_FAULT = 1 << 1,      /* reading argv from the new image's stack failed */
+        EXEC_BPF_FILENAME_FAULT = 1 << 2,  /* reading bprm->filename failed */
+        EXEC_BPF_INTERP = 1 << 3,          /* interp differs from filename (a #! script, binfmt_misc) */
+        EXEC_BPF_DELETED = 1 << 4,         /* the executable had no links left when it ran */
+};
+
+struct exec_bpf_record {
+        __u64 start_boottime;   /* ns of CLOCK_BOOTTIME: /proc/PID/stat field 22 is this in clock ticks */
+        __u64 ktime;            /* bpf_ktime_get_ns(): CLOCK_MONOTONIC of the exec */
+        __u64 cgroup_id;
+        __u64 ino;              /* of the file the kernel ran (the interpreter, for a script) */
+        __u32 dev;              /* its superblock's device, kernel encoding (MAJOR << 20 | MINOR) */
+        __s32 tgid;
+        __s32 old_tid;          /* the thread that called exec (not the leader, when a thread exec'd) */
+        __u32 uid, euid, gid, egid;
+        __u32 loginuid, sessionid;
+        __u32 flags;
+        __u32 filename_len;     /* bytes at data[0], with the final NUL; 0 when it could not be read */
+        __u32 interp_len;       /* bytes at data[filename_len], with the final NUL, when EXEC_BPF_INTERP */
+        __u32 argv_len;         /* bytes at data[filename_len + interp_len], NUL-separated */
+        char comm[16];
+        /* followed by filename_len + interp_len + argv_len bytes */
+};
