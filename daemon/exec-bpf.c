@@ -47,6 +47,7 @@ static void bpf_exec_free(BpfExec *x) {
                 return;
         free(x->filename);
         free(x->interp);
+        free(x->path);
         free(x->argv);
         free(x);
 }
@@ -93,6 +94,28 @@ static char *copy_str(const char *p, uint32_t len) {
         return strndup(p, len); /* stops at the NUL the kernel wrote */
 }
 
+/* "/a/b/c" from the components "c\0b\0a\0" (last first, as the kernel walked them). */
+static char *join_path(const char *comps, uint32_t len) {
+        const char *starts[EXEC_BPF_PATH_DEPTH];
+        size_t n = 0, total = 1;
+        char *p, *w;
+
+        if (len == 0 || comps[len - 1] != 0)
+                return NULL;
+        for (uint32_t o = 0; o < len; o += (uint32_t) strlen(comps + o) + 1) {
+                if (n >= EXEC_BPF_PATH_DEPTH || comps[o] == 0 || strchr(comps + o, '/'))
+                        return NULL; /* not what the program writes */
+                starts[n++] = comps + o;
+                total += strlen(comps + o) + 1;
+        }
+        p = w = malloc(total);
+        if (!p)
+                return NULL;
+        while (n > 0)
+                w = stpcpy(stpcpy(w, "/"), starts[--n]);
+        return p;
+}
+
 /* Appends a decoded record to its pid's chain and to the arrival order. */
 static int hold(ExecBpf *b, BpfExec *x) {
         BpfExec *head = hashmap_get(b->by_pid, (uint64_t) x->tgid);
@@ -122,7 +145,8 @@ static int on_record(void *ctx, void *data, size_t size) {
         b->stats.records++;
         if (size < sizeof(*r) || r->tgid <= 0 || r->filename_len > EXEC_BPF_FILENAME_MAX ||
             r->interp_len > EXEC_BPF_FILENAME_MAX || r->argv_len > EXEC_BPF_ARGV_MAX ||
-            size - sizeof(*r) < (size_t) r->filename_len + r->interp_len + r->argv_len) {
+            r->path_len > EXEC_BPF_PATH_DEPTH * EXEC_BPF_NAME_MAX ||
+            size - sizeof(*r) < (size_t) r->filename_len + r->interp_len + r->path_len + r->argv_len) {
                 b->stats.malformed++;
                 return 0;
         }
@@ -141,10 +165,11 @@ static int on_record(void *ctx, void *data, size_t size) {
         x->filename = copy_str(d, r->filename_len);
         if (r->flags & EXEC_BPF_INTERP)
                 x->interp = copy_str(d + r->filename_len, r->interp_len);
+        x->path = join_path(d + r->filename_len + r->interp_len, r->path_len);
         if (r->argv_len > 0) {
                 x->argv = malloc(r->argv_len);
                 if (x->argv) {
-                        memcpy(x->argv, d + r->filename_len + r->interp_len, r->argv_len);
+                        memcpy(x->argv, d + r->filename_len + r->interp_len + r->path_len, r->argv_len);
                         x->argv_len = r->argv_len;
                         /* argv promises a final NUL, like /proc/PID/cmdline; a truncated one gets one. */
                         x->argv[x->argv_len - 1] = 0;
@@ -157,10 +182,23 @@ static int on_record(void *ctx, void *data, size_t size) {
         return 0;
 }
 
+/* libbpf's messages (the verifier's log on a failed load is long): debug level only; the caller logs
+ * the failure once. */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap) {
+        char buf[1024];
+
+        if (log_max_level < LOG_LEVEL_DEBUG)
+                return 0;
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        log_debug("libbpf: %s", buf);
+        return 0;
+}
+
 int exec_bpf_new(ExecBpf **ret) {
         _cleanup_(exec_bpf_freep) ExecBpf *b = NULL;
         int r, ncpus;
 
+        libbpf_set_print(libbpf_log);
         b = calloc(1, sizeof(ExecBpf));
         if (!b)
                 return -ENOMEM;
@@ -359,7 +397,15 @@ int exec_bpf_resolve(ExecBpf *b, const BpfExec *x, const char *proc_root, char *
         char *p;
 
         /* /dev/fd/N (fexecve) names nothing once the exec closed the descriptor: /proc only. */
-        bool absolute = name && name[0] == '/' && strncmp(name, "/dev/fd/", 8) != 0 && strncmp(name, "/proc/", 6) != 0;
+        bool absolute;
+
+        if (x->path) {
+                if (x->flags & BPF_EXEC_DELETED)
+                        return asprintf(ret, "%s (deleted)", x->path) < 0 ? -ENOMEM : 0;
+                *ret = strdup(x->path);
+                return *ret ? 0 : -ENOMEM;
+        }
+        absolute = name && name[0] == '/' && strncmp(name, "/dev/fd/", 8) != 0 && strncmp(name, "/proc/", 6) != 0;
 
         if (absolute) {
                 e = hashmap_get(b->paths, path_key(name, x->dev, x->ino));

@@ -23,6 +23,7 @@ typedef struct BpfExec {
         char comm[16];
         char *filename;                 /* as exec was given it (bprm->filename); NULL when unreadable */
         char *interp;                   /* what the kernel ran it with, when that differs (#!, binfmt_misc) */
+        char *path;                     /* the file's path, walked by the kernel; NULL when not known */
         char *argv;                     /* NUL-separated; NULL when empty or unreadable */
         uint32_t argv_len;
 
@@ -37,6 +38,7 @@ enum {
         BPF_EXEC_FILENAME_FAULT = 1 << 2,
         BPF_EXEC_INTERP = 1 << 3,
         BPF_EXEC_DELETED = 1 << 4,
+        BPF_EXEC_PATH_TRUNCATED = 1 << 5,
 };
 
 typedef struct ExecBpfStats {
@@ -66,9 +68,10 @@ BpfExec *exec_bpf_take_stale(ExecBpf *b, uint64_t before_ns);
 uint64_t exec_bpf_take_lost(ExecBpf *b);
 void exec_bpf_get_stats(const ExecBpf *b, ExecBpfStats *ret);
 
-/* The absolute path of the file an exec ran: the name it was given (or its interpreter), made
- * absolute against the process's cwd when relative and checked to be the same file (device and
- * inode), else /proc/PID/exe when that is still the same file, else -ENOENT. */
+/* The absolute path of the file an exec ran: the one the kernel walked from the file itself (with
+ * " (deleted)" when it had no links left, as /proc/PID/exe says); else the name it was given (or its
+ * interpreter) made absolute and checked to be the same file (device and inode); else /proc/PID/exe
+ * when that is still the same file; else -ENOENT. */
 int exec_bpf_resolve(ExecBpf *b, const BpfExec *x, const char *proc_root, char **ret);
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(ExecBpf *, exec_bpf_free);

@@ -51,6 +51,70 @@ static __always_inline __u32 read_str(char *dst, const char *src) {
         return n > 0 ? (__u32) n : 0;
 }
 
+/* The path of the file the kernel ran, walked from its dentry up through its mounts (bpf_d_path() is
+ * not allowed on raw tracepoints): component names, last first. One step per bpf_loop() iteration, so
+ * the verifier checks the step once. */
+struct path_walk {
+        struct dentry *dentry;
+        struct vfsmount *vfsmnt;
+        __u32 off, n;
+        int done;               /* 1: reached the root; -1: failed */
+};
+
+static long path_step(__u32 index, void *ctx) {
+        struct path_walk *w = ctx;
+        /* Plain locals: a BPF_CORE_READ() through w would be relocated against struct path_walk. */
+        struct dentry *dentry = w->dentry, *root, *parent;
+        struct vfsmount *vfsmnt = w->vfsmnt;
+        struct mount *mnt = container_of(vfsmnt, struct mount, mnt), *up;
+        __u32 cpu = bpf_get_smp_processor_id(), n = w->n, off = w->off;
+        struct scratch *s;
+        long len;
+
+        root = BPF_CORE_READ(vfsmnt, mnt_root);
+        parent = BPF_CORE_READ(dentry, d_parent);
+        if (dentry == root || dentry == parent) {
+                /* The top of this mount: continue from where it is mounted, if anywhere. */
+                up = BPF_CORE_READ(mnt, mnt_parent);
+                if (up == mnt || dentry != root) {
+                        w->done = 1;
+                        return 1;
+                }
+                w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+                w->vfsmnt = &up->mnt;
+                return 0;
+        }
+        s = bpf_map_lookup_elem(&scratch, &cpu);
+        if (!s || n > (EXEC_BPF_PATH_DEPTH - 1) * EXEC_BPF_NAME_MAX) {
+                w->done = -1;
+                return 1;
+        }
+        len = bpf_probe_read_kernel_str(&s->data[(off + n) & EXEC_BPF_OFF_MASK], EXEC_BPF_NAME_MAX,
+                                        BPF_CORE_READ(dentry, d_name.name));
+        if (len <= 0) {
+                w->done = -1;
+                return 1;
+        }
+        w->n = n + (__u32) len;
+        w->dentry = parent;
+        return 0;
+}
+
+static __always_inline __u32 read_path(struct scratch *s, struct file *file, __u32 off) {
+        struct path_walk w = {
+                .dentry = BPF_CORE_READ(file, f_path.dentry),
+                .vfsmnt = BPF_CORE_READ(file, f_path.mnt),
+                .off = off,
+        };
+
+        bpf_loop(EXEC_BPF_PATH_DEPTH * 2, path_step, &w, 0);
+        if (w.done != 1) {
+                s->rec.flags |= EXEC_BPF_PATH_TRUNCATED;
+                return 0;
+        }
+        return w.n;
+}
+
 /* argv of the new image, from its stack (the current task's own memory). */
 static __always_inline void read_argv(struct scratch *s, struct task_struct *task, __u32 off) {
         struct mm_struct *mm = BPF_CORE_READ(task, mm);
@@ -61,7 +125,7 @@ static __always_inline void read_argv(struct scratch *s, struct task_struct *tas
                 len = EXEC_BPF_ARGV_MAX;
                 s->rec.flags |= EXEC_BPF_ARGV_TRUNCATED;
         }
-        off &= 4 * EXEC_BPF_FILENAME_MAX - 1;
+        off &= EXEC_BPF_OFF_MASK;
         asm volatile("" : "+r"(len));
         if (len == 0 || len > EXEC_BPF_ARGV_MAX)
                 return;
@@ -115,8 +179,11 @@ int lineage_exec(struct bpf_raw_tracepoint_args *ctx) {
                 s->rec.interp_len = read_str(&s->data[off & (EXEC_BPF_FILENAME_MAX * 2 - 1)], interp);
                 off += s->rec.interp_len;
         }
+        off &= 4 * EXEC_BPF_FILENAME_MAX - 1;
+        s->rec.path_len = read_path(s, BPF_CORE_READ(bprm, file), off);
+        off += s->rec.path_len;
         read_argv(s, task, off);
-        size = sizeof(s->rec) + (off & (4 * EXEC_BPF_FILENAME_MAX - 1)) + s->rec.argv_len;
+        size = sizeof(s->rec) + (off & (EXEC_BPF_OFF_MASK)) + s->rec.argv_len;
         asm volatile("" : "+r"(size));
         if (size > sizeof(*s))
                 return 0;
