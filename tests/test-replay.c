@@ -97,6 +97,20 @@ static void write_record(const char *path) {
         CHECK(write_exec(w, 200, T0 + 320 * MS) >= 0);
         CHECK(write_info(w, 200, fork_at, "second", NULL, NULL, 0) >= 0);
         CHECK(write_exit(w, 200, 100, T0 + 330 * MS) >= 0);
+        /* 300 execs; the eBPF exec source's record completes the event. */
+        CHECK(write_fork(w, 100, 300, T0 + 400 * MS) >= 0);
+        CHECK(write_exec(w, 300, T0 + 410 * MS) >= 0);
+        {
+                static const char third[] = "/bin/third\0-x\0";
+                ProcInfo p = { .have = PROCFS_STAT | PROCFS_STATUS | PROCFS_LOGIN | PROCFS_EXE | PROCFS_ARGV, .pid = 300,
+                               .sid = 100, .pgid = 100, .start_ticks = (T0 + 400 * MS) / (NSEC_PER_SEC / 100),
+                               .ruid = 1000, .euid = 1000, .loginuid = PROCFS_UNSET_ID, .sessionid = PROCFS_UNSET_ID,
+                               .exe = (char *) "/usr/bin/third", .argv = (char *) third, .argv_len = sizeof(third) - 1 };
+
+                strcpy(p.comm, "third");
+                CHECK(record_write_bpf_exec(w, &p) >= 0);
+        }
+        CHECK(write_exit(w, 300, 100, T0 + 420 * MS) >= 0);
         CHECK(record_writer_flush(w) >= 0);
 }
 
@@ -157,6 +171,13 @@ static void test_unknown_image_after_exec(void) {
         many = rows_of(db2, 200);
         CHECK_STR(one, want);
         CHECK_STR(many, want);
+        free(one);
+        free(many);
+        /* The eBPF record's image, replayed. */
+        one = rows_of(db1, 300);
+        many = rows_of(db2, 300);
+        CHECK_STR(one, "row exe=/usr/bin/third argv=[\"/bin/third\",\"-x\"] exec_time=1700001000410000\n");
+        CHECK_STR(many, one);
 }
 
 int main(void) {
