@@ -15,18 +15,26 @@ wait_for() {
         fail "$1: got '$got', expected '$3' within 60 s"
 }
 
+# The first instance of a pid born since the last mark (pids are reused fast on a busy machine).
+mark() {
+        SINCE=$(($(date +%s%N) / 1000 - 1000))
+}
+instance_of() {
+        wait_for "pid $1 recorded" "SELECT count(*) > 0 FROM instances WHERE pid = $1 AND start_time >= $SINCE" 1 >&2
+        q "SELECT id FROM instances WHERE pid = $1 AND start_time >= $SINCE ORDER BY start_time LIMIT 1"
+}
+
 start_daemon --exec-source=procfs
 DASH=$(readlink -f /bin/sh)
 N=300
 
 # Each child of the runner execs dash, which forks a subshell at once (the "(exit 0)") that never
 # execs: the subshell's image is dash, whatever the child ran before its exec (bash).
+mark
 (for ((i = 1; i <= N; i++)); do sh -c '(exit 0); exit 0' "execfork-$i"; done) &
 runner=$!
 wait "$runner"
-wait_for "the runner is recorded as exited" "SELECT count(*) FROM instances WHERE pid = $runner AND exit_time IS NOT NULL
-        AND start_time >= (SELECT max(started) FROM runs)" 1
-R=$(q "SELECT id FROM instances WHERE pid = $runner ORDER BY start_time DESC LIMIT 1")
+R=$(instance_of "$runner")
 wait_for "subshells of the runner's children recorded" "SELECT count(*) FROM instances c JOIN instances g ON g.birth_parent = c.id
         WHERE c.birth_parent = $R AND g.exit_time IS NOT NULL" $N
 
@@ -48,6 +56,31 @@ check "execs with another exec's argv" "$(q "SELECT count(*) FROM instances WHER
         AND argv NOT LIKE '[\"sh\",\"-c\",\"(exit 0); exit 0\",\"execfork-%\"]'")" 0
 check "execs with an argv recorded twice" "$(q "SELECT count(*) - count(DISTINCT argv) FROM instances WHERE birth_parent = $R
         AND argv IS NOT NULL")" 0
+
+# Short-lived execs with a unique argv each while two fork+exec loops churn: some images are unknown
+# (the process was gone before /proc was read), none is another's.
+N2=${EXEC_PROCFS_N:-2000}
+churn() { while :; do /bin/true; done; }
+churn >/dev/null 2>&1 &
+churn1=$!
+churn >/dev/null 2>&1 &
+churn2=$!
+CLEANUP_PIDS+=("$churn1" "$churn2")
+mark
+"$BUILD_DIR/tests/helpers/lineage-execgen" spawn "$N2" "unique$$" /bin/true &
+gen=$!
+wait "$gen"
+kill "$churn1" "$churn2"
+wait "$churn1" "$churn2" 2>/dev/null || true
+G=$(instance_of "$gen")
+wait_for "execs of the generator recorded" "SELECT count(*) FROM instances WHERE birth_parent = $G AND exit_time IS NOT NULL" "$N2"
+TRUE=$(readlink -f /bin/true)
+check "execs with another image" "$(q "SELECT count(*) FROM instances WHERE birth_parent = $G AND exe IS NOT NULL AND exe != '$TRUE'")" 0
+check "execs with another argv" "$(q "SELECT count(*) FROM instances WHERE birth_parent = $G AND argv IS NOT NULL
+        AND argv NOT LIKE '[\"/bin/true\",\"unique$$-%\"]'")" 0
+check "argv recorded twice" "$(q "SELECT count(*) - count(DISTINCT argv) FROM instances WHERE birth_parent = $G AND argv IS NOT NULL")" 0
+right=$(q "SELECT count(*) FROM instances WHERE birth_parent = $G AND exe IS NOT NULL")
+echo "images under churn (procfs): $right right, $((N2 - right)) unknown, 0 wrong of $N2"
 
 status=$(vl GetStatus)
 check "GetStatus names the source" "$(jget "$status" parameters.status.execSource)" procfs
