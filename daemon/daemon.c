@@ -846,11 +846,9 @@ static void complete_exec_from_bpf(Daemon *d, int32_t tgid) {
                 apply_bpf_exec(d, i, x);
 }
 
-/* Records no connector event claimed, and ring-buffer overflow (a gap, like connector loss). */
-static void bpf_unclaimed(Daemon *d) {
-        uint64_t before = d->last_event_ns > BPF_UNCLAIMED_NSEC ? d->last_event_ns - BPF_UNCLAIMED_NSEC : 0;
+/* Ring-buffer overflow: a gap, like connector loss. */
+static void bpf_check_lost(Daemon *d) {
         uint64_t lost = exec_bpf_take_lost(d->bpf);
-        BpfExec *x;
         int r;
 
         if (lost > 0) {
@@ -861,6 +859,14 @@ static void bpf_unclaimed(Daemon *d) {
                         record_failed(d, r);
                 add_bpf_gap(d, &l);
         }
+}
+
+/* Records no connector event claimed. */
+static void bpf_unclaimed(Daemon *d) {
+        uint64_t before = d->last_event_ns > BPF_UNCLAIMED_NSEC ? d->last_event_ns - BPF_UNCLAIMED_NSEC : 0;
+        BpfExec *x;
+        int r;
+
         while ((x = exec_bpf_take_stale(d->bpf, before))) {
                 Instance *i = tracker_get(d->tracker, x->tgid);
                 CnprocEvent ev = { .type = LINEAGE_EVENT_EXEC, .pid = x->tgid, .tgid = x->tgid, .timestamp_ns = x->mono_ns };
@@ -879,14 +885,21 @@ static void bpf_unclaimed(Daemon *d) {
 }
 
 static void on_bpf_records(void *userdata) {
-        bpf_unclaimed(userdata);
+        Daemon *d = userdata;
+
+        bpf_check_lost(d);
+        bpf_unclaimed(d);
 }
 
 static void on_batch_done(void *userdata) {
         Daemon *d = userdata;
 
-        if (d->bpf)
+        if (d->bpf) {
+                /* The program wakes us only when its ring fills up: read it with every batch. */
+                (void) exec_bpf_consume(d->bpf);
+                bpf_check_lost(d);
                 bpf_unclaimed(d);
+        }
         tracker_foreach_needs_info(d->tracker, read_exec_info, d);
 }
 

@@ -8,9 +8,11 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+#define RING_SIZE (16 * 1024 * 1024)
+
 struct {
         __uint(type, BPF_MAP_TYPE_RINGBUF);
-        __uint(max_entries, 16 * 1024 * 1024);
+        __uint(max_entries, RING_SIZE);
 } events SEC(".maps");
 
 /* Records that did not fit into the ring buffer: the daemon turns a rise into a gap. */
@@ -143,8 +145,9 @@ int lineage_exec(struct bpf_raw_tracepoint_args *ctx) {
         const char *filename, *interp;
         struct scratch *s;
         struct inode *inode;
-        __u32 cpu = bpf_get_smp_processor_id(), off, size;
-        __u64 id = bpf_get_current_pid_tgid();
+        __u32 cpu = bpf_get_smp_processor_id(), off;
+        __u64 size;
+        __u64 id = bpf_get_current_pid_tgid(), wakeup;
 
         s = bpf_map_lookup_elem(&scratch, &cpu);
         if (!s)
@@ -183,11 +186,15 @@ int lineage_exec(struct bpf_raw_tracepoint_args *ctx) {
         s->rec.path_len = read_path(s, BPF_CORE_READ(bprm, file), off);
         off += s->rec.path_len;
         read_argv(s, task, off);
+        /* The daemon reads the ring with each batch of connector events (every exec sends one), so
+         * it is woken only when the ring fills up, not for every record. */
+        wakeup = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > RING_SIZE / 4 ? BPF_RB_FORCE_WAKEUP
+                                                                                : BPF_RB_NO_WAKEUP;
         size = sizeof(s->rec) + (off & (EXEC_BPF_OFF_MASK)) + s->rec.argv_len;
         asm volatile("" : "+r"(size));
         if (size > sizeof(*s))
                 return 0;
-        if (bpf_ringbuf_output(&events, s, size, 0) < 0)
+        if (bpf_ringbuf_output(&events, s, size, wakeup) < 0)
                 count_lost();
         return 0;
 }
