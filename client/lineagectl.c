@@ -2252,6 +2252,29 @@ static void print_status_events(json_object *events) {
         print_field(19, "Events", "%s", n ? line : "none");
 }
 
+/* "Exec source: bpf", then per source "bpf 1203 with image, 4 without". */
+static void print_status_exec(json_object *s) {
+        json_object *with = jobj(s, "execsWithImage"), *without = jobj(s, "execsWithoutImage");
+        char line[512] = "";
+        size_t n = 0;
+
+        if (jstr(s, "execSourceReason"))
+                print_field(19, "Exec source", "%s (%s)", strna(jstr(s, "execSource")), jstr(s, "execSourceReason"));
+        else
+                print_field(19, "Exec source", "%s", strna(jstr(s, "execSource")));
+        if (!with)
+                return;
+        json_object_object_foreach(with, key, val)
+                if (n < sizeof(line) && !needs_escape(key))
+                        n += (size_t) snprintf(line + n, sizeof(line) - n, "%s%s %" PRIi64 " with image, %" PRIi64 " without",
+                                               n ? "; " : "", key, json_object_get_int64(val), jint_or(without, key, 0));
+        print_field(19, "Execs", "%s", n ? line : "none");
+        if (streq_ptr(jstr(s, "execSource"), "bpf"))
+                print_field(19, "eBPF records", "%" PRIi64 " read, %" PRIi64 " lost, %" PRIi64 " exec(s) only it saw, %" PRIi64 " unmatched",
+                            jint_or(s, "bpfRecords", 0), jint_or(s, "bpfLost", 0), jint_or(s, "bpfOnlyExecs", 0),
+                            jint_or(s, "bpfUnmatched", 0));
+}
+
 static int verb_status(void) {
         _cleanup_json_ json_object *reply = NULL, *params = json_object_new_object();
         json_object *s;
@@ -2278,6 +2301,7 @@ static int verb_status(void) {
         print_field(19, "Overflows", "%" PRIi64, jint_or(s, "overflows", 0));
         print_field(19, "Gaps", "%" PRIi64, jint_or(s, "gaps", 0));
         print_field(19, "Unattributed events", "%" PRIi64, jint_or(s, "unattributedEvents", 0));
+        print_status_exec(s);
         print_field(19, "Database", "%s", strna(jstr(s, "databasePath")));
         print_field(19, "Database size", "%s", format_bytes(buf, sizeof(buf), jint_or(s, "databaseSize", 0)));
         print_field(19, "Database error", "%s", jstr(s, "databaseError") ?: "none");

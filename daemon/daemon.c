@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "exec-bpf.h"
 #include "journal-export.h"
 #include "lineage-dbus.h"
 #include "lineage-varlink.h"
@@ -30,6 +31,9 @@
 /* While the database cannot be written, events wait in memory up to this much; beyond it the queued
  * rows are dropped and the stretch is recorded as a "storage" gap. */
 #define PENDING_MEMORY_MAX (256U * 1024U * 1024U)
+/* A BPF exec record no connector event claimed within this much of the connector's own time is an
+ * exec only the eBPF program saw (the connector lost it). */
+#define BPF_UNCLAIMED_NSEC (1 * NSEC_PER_SEC)
 /* Retention works in small steps so event intake never waits long: rows per step, and how often. */
 #define PRUNE_STEP_ROWS 2000U
 #define PRUNE_IDLE_USEC (10 * USEC_PER_SEC)
@@ -67,6 +71,12 @@ struct Daemon {
         bool replay_by_time;            /* replay: commit at the live cadence (--commit-interval given) */
         uint64_t replay_commit_ns;      /* the record time of the next such commit; 0 before the first event */
         bool replay_after_info;         /* the last records were a batch's info records */
+        LineageExecSource exec_source;  /* where exec images come from */
+        char *exec_source_reason;       /* why not bpf, when procfs was not asked for */
+        ExecBpf *bpf;                   /* the eBPF exec source, when in use */
+        uint64_t last_event_ns;         /* CLOCK_MONOTONIC of the newest connector event */
+        uint64_t bpf_only;              /* execs only the eBPF program saw, recorded */
+        uint64_t bpf_unmatched;         /* its records for no instance we know: not recorded */
         int store_error;                /* last commit error, 0 when healthy */
         uint64_t store_error_since;     /* realtime µs of the first failure in a row */
         LogRatelimit store_log;         /* the failed commit's message, while the fault lasts */
@@ -197,10 +207,12 @@ Daemon *daemon_free(Daemon *d) {
         query_free(d->query);
         journal_export_free(d->journal);
         cnproc_free(d->cnproc);
+        exec_bpf_free(d->bpf);
         tracker_free(d->tracker);
         store_free(d->store);
         record_writer_close(d->record);
         sd_event_unref(d->event);
+        free(d->exec_source_reason);
         free(d);
         return NULL;
 }
@@ -231,6 +243,20 @@ const char *daemon_proc_root(Daemon *d) {
 }
 int daemon_store_error(Daemon *d) {
         return d->store_error;
+}
+LineageExecSource daemon_exec_source(Daemon *d) {
+        return d->exec_source;
+}
+const char *daemon_exec_source_reason(Daemon *d) {
+        return d->exec_source_reason;
+}
+void daemon_get_bpf_stats(Daemon *d, DaemonBpfStats *ret) {
+        ExecBpfStats s = {};
+
+        if (d->bpf)
+                exec_bpf_get_stats(d->bpf, &s);
+        *ret = (DaemonBpfStats) { .records = s.records, .lost = s.lost, .only_bpf = d->bpf_only,
+                                  .unmatched = d->bpf_unmatched };
 }
 
 static bool session_known(uint32_t audit_session, void *userdata) {
@@ -642,13 +668,25 @@ static void daemon_schedule_rescan(Daemon *d) {
         (void) sd_event_source_set_enabled(d->rescan_timer, SD_EVENT_ONESHOT);
 }
 
+static void read_exec_info(Tracker *t, Instance *i, void *userdata);
+static void complete_exec_from_bpf(Daemon *d, int32_t tgid);
+
 static void on_event(const CnprocEvent *ev, void *userdata) {
         Daemon *d = userdata;
+        Instance *p;
         int r;
 
+        /* A child forked right after its parent's exec inherits the new image: read the parent's now,
+         * before the fork is handled (and recorded: a replay then applies it first too). */
+        p = tracker_fork_parent_pending(d->tracker, ev);
+        if (p)
+                read_exec_info(d->tracker, p, d);
         if (d->record && (r = record_write_event(d->record, ev)) < 0)
                 record_failed(d, r);
         tracker_handle_event(d->tracker, ev);
+        d->last_event_ns = MAX(d->last_event_ns, ev->timestamp_ns);
+        if (d->bpf && ev->type == LINEAGE_EVENT_EXEC)
+                complete_exec_from_bpf(d, ev->tgid);
 }
 
 static void on_loss(const CnprocLoss *loss, void *userdata) {
@@ -848,12 +886,35 @@ static void begin_login(Daemon *d, Instance *i, const ProcInfo *info) {
         journal_export_login_start(d->journal, l);
 }
 
+/* What was read after an exec (or a uid/sid change) applied, logins begun or detailed. */
+static void apply_exec_facts(Daemon *d, Instance *i, const ProcInfo *info, bool exec, LineageExecSource source) {
+        Login *l;
+
+        if (tracker_apply_info_from(d->tracker, i, info, source) > 0)
+                begin_login(d, i, info);
+        else if (exec && (l = tracker_login_for_session(d->tracker, i->sessionid)) &&
+                 (!l->remote_address || !l->tty) && l->detail_tries < LOGIN_DETAIL_TRIES)
+                /* The session's first execs carry SSH_CONNECTION and the terminal. */
+                read_login_details(d, l, i, info, false);
+}
+
+/* Ring-buffer overflow: the execs it dropped fall back to /proc; the stretch is a gap. */
+static void add_bpf_gap(Daemon *d, const RecordBpfLoss *l) {
+        uint64_t at = tracker_realtime_from_mono(d->tracker, l->at_ns);
+        TrackerGap g = { .start_time = at, .end_time = at, .lost = l->lost, .cpu = -1, .reason = "bpf-overflow" };
+
+        tracker_add_gap(d->tracker, &g);
+}
+
+static bool ticks_match_slack(uint64_t a, uint64_t b) {
+        return a + 1 >= b && b + 1 >= a;
+}
+
 static void read_exec_info(Tracker *t, Instance *i, void *userdata) {
         Daemon *d = userdata;
         unsigned mask = i->needs_info ? PROCFS_STAT | PROCFS_EXE | PROCFS_ARGV | PROCFS_LOGIN : PROCFS_STAT | PROCFS_LOGIN;
         bool exec = i->needs_info;
         ProcInfo info = {};
-        Login *l;
         int r;
 
         r = procfs_read(d->config.proc, i->pid, mask, &info);
@@ -868,18 +929,120 @@ static void read_exec_info(Tracker *t, Instance *i, void *userdata) {
         }
         if (d->record && (r = record_write_info(d->record, &info)) < 0)
                 record_failed(d, r);
-        if (tracker_apply_info(t, i, &info) > 0)
-                begin_login(d, i, &info);
-        else if (exec && (l = tracker_login_for_session(t, i->sessionid)) &&
-                 (!l->remote_address || !l->tty) && l->detail_tries < LOGIN_DETAIL_TRIES)
-                /* The session's first execs carry SSH_CONNECTION and the terminal. */
-                read_login_details(d, l, i, &info, false);
+        apply_exec_facts(d, i, &info, exec, LINEAGE_EXEC_SOURCE_PROCFS);
         proc_info_done(&info);
+}
+
+/* ---- the eBPF exec source: the join ----
+ * The connector stays the source of lineage. Each of its exec events is completed from the eBPF
+ * record of the same instance (pid and start time), taken in the order the kernel wrote them, right
+ * when the event is handled; the record was written before the connector's message was sent, so it
+ * is in the ring buffer by then unless the ring overflowed. Without one, the exec falls back to the
+ * /proc read at the batch's end (counted as procfs). A record that no connector event claims (the
+ * connector lost it) is recorded as an exec of its instance, at the record's time, if that instance
+ * is known and alive; else it is counted as unmatched. */
+
+/* The facts of an exec from its eBPF record, as a ProcInfo: what the tracker and the record take. */
+static void bpf_exec_info(Daemon *d, const Instance *i, const BpfExec *x, ProcInfo *info) {
+        char *exe = NULL;
+
+        *info = (ProcInfo) {
+                .have = PROCFS_STAT | PROCFS_STATUS | PROCFS_LOGIN, .pid = i->pid, .start_ticks = i->start_ticks,
+                .sid = i->sid, .pgid = i->pgid, .tgid = i->pid, .ruid = x->uid, .euid = x->euid, .rgid = x->gid,
+                .egid = x->egid, .loginuid = x->loginuid, .sessionid = x->sessionid,
+        };
+        procfs_sanitize_comm(x->comm, strnlen(x->comm, sizeof(x->comm)), info->comm, sizeof(info->comm));
+        if (exec_bpf_resolve(d->bpf, x, d->config.proc, &exe) >= 0) {
+                info->exe = exe;
+                info->have |= PROCFS_EXE;
+        }
+        if (x->argv && x->argv_len > 0) {
+                info->argv = x->argv;   /* borrowed: cleared before proc_info_done() */
+                info->argv_len = x->argv_len;
+                info->argv_truncated = x->flags & BPF_EXEC_ARGV_TRUNCATED;
+                info->have |= PROCFS_ARGV;
+        }
+}
+
+static void apply_bpf_exec(Daemon *d, Instance *i, const BpfExec *x) {
+        ProcInfo info;
+        int r;
+
+        bpf_exec_info(d, i, x, &info);
+        if (d->record && (r = record_write_bpf_exec(d->record, &info)) < 0)
+                record_failed(d, r);
+        apply_exec_facts(d, i, &info, true, LINEAGE_EXEC_SOURCE_BPF);
+        info.argv = NULL;
+        proc_info_done(&info);
+}
+
+static void complete_exec_from_bpf(Daemon *d, int32_t tgid) {
+        Instance *i = tracker_get(d->tracker, tgid);
+        BpfExec *x;
+
+        if (!i || !i->needs_info)
+                return;
+        x = exec_bpf_take(d->bpf, i->pid, i->start_ticks);
+        if (!x && exec_bpf_consume(d->bpf) > 0)
+                x = exec_bpf_take(d->bpf, i->pid, i->start_ticks);
+        if (x)
+                apply_bpf_exec(d, i, x);
+}
+
+/* Ring-buffer overflow: a gap, like connector loss. */
+static void bpf_check_lost(Daemon *d) {
+        uint64_t lost = exec_bpf_take_lost(d->bpf);
+        int r;
+
+        if (lost > 0) {
+                RecordBpfLoss l = { .lost = lost, .at_ns = now_nsec(CLOCK_MONOTONIC) };
+
+                log_warning("The eBPF exec ring buffer dropped %" PRIu64 " records; recording a gap.", lost);
+                if (d->record && (r = record_write_bpf_loss(d->record, &l)) < 0)
+                        record_failed(d, r);
+                add_bpf_gap(d, &l);
+        }
+}
+
+/* Records no connector event claimed. */
+static void bpf_unclaimed(Daemon *d) {
+        uint64_t before = d->last_event_ns > BPF_UNCLAIMED_NSEC ? d->last_event_ns - BPF_UNCLAIMED_NSEC : 0;
+        BpfExec *x;
+        int r;
+
+        while ((x = exec_bpf_take_stale(d->bpf, before))) {
+                Instance *i = tracker_get(d->tracker, x->tgid);
+                CnprocEvent ev = { .type = LINEAGE_EVENT_EXEC, .pid = x->tgid, .tgid = x->tgid, .timestamp_ns = x->mono_ns };
+
+                if (!i || !ticks_match_slack(i->start_ticks, x->start_ticks)) {
+                        d->bpf_unmatched++;
+                        continue;
+                }
+                d->bpf_only++;
+                if (d->record && (r = record_write_event(d->record, &ev)) < 0)
+                        record_failed(d, r);
+                tracker_handle_event(d->tracker, &ev);
+                if (i->needs_info)
+                        apply_bpf_exec(d, i, x);
+        }
+}
+
+static void on_bpf_records(void *userdata) {
+        Daemon *d = userdata;
+
+        bpf_check_lost(d);
+        bpf_unclaimed(d);
 }
 
 static void on_batch_done(void *userdata) {
         Daemon *d = userdata;
 
+        if (d->bpf) {
+                /* The program wakes us only when its ring fills up: read it with every batch. */
+                (void) exec_bpf_consume(d->bpf);
+                bpf_check_lost(d);
+                bpf_unclaimed(d);
+        }
         tracker_foreach_needs_info(d->tracker, read_exec_info, d);
 }
 
@@ -957,6 +1120,51 @@ static int daemon_serve(Daemon *d) {
         return lineage_dbus_new(&d->dbus, d->event, d->query, d->config.dbus);
 }
 
+static const char *bpf_failure(int r) {
+        switch (r) {
+        case -EOPNOTSUPP:
+                return "this lineaged was built without the eBPF exec source";
+        case -EPERM:
+        case -EACCES:
+                return "not permitted to load eBPF programs (not root, or kernel lockdown)";
+        case -ENOENT:
+        case -ESRCH:
+                return "the kernel has no BTF or no sched_process_exec tracepoint";
+        default:
+                return NULL;
+        }
+}
+
+/* --exec-source: procfs when asked for; bpf when asked for or by default, where it loads. */
+static int daemon_choose_exec_source(Daemon *d) {
+        const char *why;
+        int r;
+
+        d->exec_source = LINEAGE_EXEC_SOURCE_PROCFS;
+        if (d->config.exec_source && streq(d->config.exec_source, "procfs")) {
+                log_info("Reading exec images from /proc (--exec-source=procfs).");
+                return 0;
+        }
+        r = exec_bpf_new(&d->bpf);
+        if (r >= 0) {
+                d->exec_source = LINEAGE_EXEC_SOURCE_BPF;
+                log_info("Reading exec images from the eBPF exec source.");
+                return 0;
+        }
+        why = bpf_failure(r);
+        if (d->config.exec_source)
+                return why ? log_error_errno(r, "--exec-source=bpf: %s.", why)
+                           : log_error_errno(r, "--exec-source=bpf: failed to load the eBPF program: %m");
+        if (why)
+                d->exec_source_reason = strdup(why);
+        else
+                r = asprintf(&d->exec_source_reason, "the eBPF program failed to load: %s", strerror(-r)) < 0 ? -ENOMEM : 0;
+        if (!d->exec_source_reason)
+                return log_oom();
+        log_info("Reading exec images from /proc: %s.", d->exec_source_reason);
+        return 0;
+}
+
 int daemon_run(Daemon *d) {
         static const CnprocCallbacks cb = {
                 .event = on_event,
@@ -966,6 +1174,9 @@ int daemon_run(Daemon *d) {
         int r;
 
         r = setup_signals(d);
+        if (r < 0)
+                return r;
+        r = daemon_choose_exec_source(d);
         if (r < 0)
                 return r;
         r = daemon_begin_boot(d);
@@ -1012,6 +1223,11 @@ int daemon_run(Daemon *d) {
         r = cnproc_attach(d->cnproc, d->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the proc connector: %m");
+        if (d->bpf) {
+                r = exec_bpf_attach(d->bpf, d->event, on_bpf_records, d);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to watch the eBPF exec ring buffer: %m");
+        }
         r = sd_event_add_time_relative(d->event, &d->commit_timer, CLOCK_MONOTONIC, d->config.commit_interval_usec,
                                        10 * USEC_PER_MSEC, on_commit_timer, d);
         if (r < 0)
@@ -1078,7 +1294,8 @@ static void replay_saw(Daemon *d, uint64_t mono_ns) {
 /* At the live cadence: commits what came before an event once the record's time has passed the next
  * commit (the live daemon's timer would have fired by then). Live commits fall between batches, after
  * the facts read at a batch's end (info records); so does this one, unless a whole further interval
- * passes without any (then no exec is waiting for its image either). */
+ * passes without any. Never while an exec waits for its image: a parent's image read before its
+ * child's fork is an info record in the middle of a batch, and live did not commit there. */
 static int replay_commit_before(Daemon *d, uint64_t at_ns) {
         uint64_t interval = d->config.commit_interval_usec * 1000;
 
@@ -1089,6 +1306,8 @@ static int replay_commit_before(Daemon *d, uint64_t at_ns) {
                 return 0;
         }
         if (at_ns < d->replay_commit_ns || (!d->replay_after_info && at_ns < d->replay_commit_ns + interval))
+                return 0;
+        if (tracker_waits_for_info(d->tracker))
                 return 0;
         d->replay_commit_ns = at_ns + interval;
         return daemon_flush(d);
@@ -1187,6 +1406,27 @@ static int replay_reconcile(uint64_t exit_time, void *userdata) {
         return 0;
 }
 
+static int replay_bpf_exec(const ProcInfo *info, void *userdata) {
+        Daemon *d = userdata;
+        Instance *i;
+
+        if (!d->tracker)
+                return -EBADMSG;
+        i = tracker_get(d->tracker, info->pid);
+        if (i)
+                (void) tracker_apply_info_from(d->tracker, i, info, LINEAGE_EXEC_SOURCE_BPF);
+        return 0;
+}
+
+static int replay_bpf_loss(const RecordBpfLoss *l, void *userdata) {
+        Daemon *d = userdata;
+
+        if (!d->tracker)
+                return -EBADMSG;
+        add_bpf_gap(d, l);
+        return 0;
+}
+
 static int replay_login(const RecordLogin *l, void *userdata) {
         Daemon *d = userdata;
 
@@ -1206,6 +1446,8 @@ int daemon_replay(Daemon *d) {
                 .info = replay_info,
                 .login = replay_login,
                 .reconcile = replay_reconcile,
+                .bpf_exec = replay_bpf_exec,
+                .bpf_loss = replay_bpf_loss,
         };
         uint64_t t0 = now_nsec(CLOCK_MONOTONIC);
         TrackerStats st = {};

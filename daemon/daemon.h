@@ -24,6 +24,7 @@ typedef struct DaemonConfig {
         bool journal_export;
         int receive_buffer;             /* bytes; 0 = default */
         uint64_t keep_usec;             /* --keep: prune exited instances older than this; 0 = keep all */
+        const char *exec_source;        /* --exec-source: "bpf", "procfs", or NULL: bpf where it loads */
         uint64_t max_size;              /* --max-size: prune the oldest while the database uses more; 0 = no limit */            /* one journal entry per exec and login start/end */
 } DaemonConfig;
 
@@ -77,6 +78,17 @@ void daemon_varlink_stats(Daemon *d, struct VarlinkStats *ret);
 uint64_t daemon_pruned(Daemon *d);
 /* CLOCK_REALTIME - CLOCK_MONOTONIC of the running boot, ns. */
 int64_t daemon_realtime_offset(Daemon *d);
+/* Where exec images come from in this run, and why not from the eBPF program when it is not (NULL
+ * when it is, or when procfs was asked for). */
+LineageExecSource daemon_exec_source(Daemon *d);
+const char *daemon_exec_source_reason(Daemon *d);
+typedef struct DaemonBpfStats {
+        uint64_t records;               /* read from the eBPF ring buffer */
+        uint64_t lost;                  /* dropped by the kernel (ring buffer full): recorded as gaps */
+        uint64_t only_bpf;              /* execs the connector did not report, recorded from the record */
+        uint64_t unmatched;             /* records for no instance we know: not recorded */
+} DaemonBpfStats;
+void daemon_get_bpf_stats(Daemon *d, DaemonBpfStats *ret);
 /* Commits pending rows now (before a query that needs them). */
 int daemon_flush(Daemon *d);
 

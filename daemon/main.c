@@ -46,6 +46,10 @@ static void help(void) {
                "  --max-size=BYTES       prune the oldest exited processes while the database uses\n"
                "                         more than this (512K, 64M, 2G)\n"
                "  --receive-buffer=BYTES kernel socket buffer for events (default 64 MiB)\n"
+               "  --exec-source=bpf|procfs\n"
+               "                         where an exec's executable and argv come from: the eBPF\n"
+               "                         program, or /proc read after the event (default: bpf where\n"
+               "                         it loads, else procfs)\n"
                "  --journal-export       write one journal entry per exec and per login start/end,\n"
                "                         with LINEAGE_* fields\n"
                "  --log-level=LEVEL      err, warning, notice, info or debug (default info)\n"
@@ -111,6 +115,7 @@ int main(int argc, char **argv) {
         enum {
                 ARG_DATABASE = 0x100, ARG_VARLINK, ARG_DBUS, ARG_PROC, ARG_RECORD, ARG_REPLAY,
                 ARG_COMMIT_INTERVAL, ARG_BATCH_INTERVAL, ARG_LOG_LEVEL, ARG_VERSION, ARG_JOURNAL_EXPORT, ARG_RECEIVE_BUFFER, ARG_KEEP, ARG_MAX_SIZE,
+                ARG_EXEC_SOURCE,
         };
         static const struct option options[] = {
                 { "database", required_argument, NULL, ARG_DATABASE },
@@ -126,6 +131,7 @@ int main(int argc, char **argv) {
                 { "receive-buffer", required_argument, NULL, ARG_RECEIVE_BUFFER },
                 { "keep", required_argument, NULL, ARG_KEEP },
                 { "max-size", required_argument, NULL, ARG_MAX_SIZE },
+                { "exec-source", required_argument, NULL, ARG_EXEC_SOURCE },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -197,6 +203,13 @@ int main(int argc, char **argv) {
                         config.receive_buffer = (int) v;
                         break;
                 }
+                case ARG_EXEC_SOURCE:
+                        config.exec_source = optarg;
+                        if ((int) lineage_exec_source_from_string(optarg) < 0) {
+                                log_error("Invalid --exec-source=%s: bpf or procfs expected.", optarg);
+                                return 2;
+                        }
+                        break;
                 case ARG_JOURNAL_EXPORT:
                         config.journal_export = true;
                         break;

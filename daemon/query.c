@@ -2493,6 +2493,24 @@ static uint64_t rss_bytes(void) {
         return (uint64_t) resident * (uint64_t) sysconf(_SC_PAGESIZE);
 }
 
+/* Execs recorded with and without an executable, by where their image came from. */
+static int add_exec_counts(json_object *st, const TrackerStats *ts) {
+        json_object *with = json_object_new_object(), *without = json_object_new_object();
+
+        if (!with || !without) {
+                json_object_put(with);
+                json_object_put(without);
+                return -ENOMEM;
+        }
+        for (int k = 0; k < _LINEAGE_EXEC_SOURCE_MAX; k++) {
+                add_int(with, lineage_exec_source_to_string((LineageExecSource) k), (int64_t) ts->exec_image[k]);
+                add_int(without, lineage_exec_source_to_string((LineageExecSource) k), (int64_t) ts->exec_no_image[k]);
+        }
+        json_object_object_add(st, "execsWithImage", with);
+        json_object_object_add(st, "execsWithoutImage", without);
+        return 0;
+}
+
 static int method_get_status(Query *q, const QueryCaller *c, json_object *params, json_object **ret, QueryError *e) {
         json_object *reply, *st, *events;
         CnprocStats cs = {};
@@ -2528,6 +2546,24 @@ static int method_get_status(Query *q, const QueryCaller *c, json_object *params
         add_int(st, "overflows", (int64_t) cs.overflows);
         add_int(st, "gaps", (int64_t) ts.gaps);
         add_int(st, "unattributedEvents", (int64_t) ts.unattributed);
+        json_object_object_add(st, "execSource",
+                               json_object_new_string(lineage_exec_source_to_string(daemon_exec_source(q->daemon))));
+        if (daemon_exec_source_reason(q->daemon))
+                json_object_object_add(st, "execSourceReason", json_object_new_string(daemon_exec_source_reason(q->daemon)));
+        {
+                DaemonBpfStats bs;
+
+                daemon_get_bpf_stats(q->daemon, &bs);
+                add_int(st, "bpfRecords", (int64_t) bs.records);
+                add_int(st, "bpfLost", (int64_t) bs.lost);
+                add_int(st, "bpfOnlyExecs", (int64_t) bs.only_bpf);
+                add_int(st, "bpfUnmatched", (int64_t) bs.unmatched);
+        }
+        if (add_exec_counts(st, &ts) < 0) {
+                json_object_put(reply);
+                json_object_put(st);
+                return -ENOMEM;
+        }
         json_object_object_add(st, "databasePath", json_object_new_string(store_path(daemon_store(q->daemon))));
         add_int(st, "databaseSize", (int64_t) store_size(daemon_store(q->daemon)));
         add_int(st, "databaseUsed", (int64_t) store_used_bytes(daemon_store(q->daemon)));

@@ -130,6 +130,14 @@ int record_write_login(RecordWriter *w, const RecordLogin *l) {
         return write_record(w, RECORD_LOGIN, l, sizeof(*l), NULL, 0, NULL, 0, NULL, 0);
 }
 
+int record_write_bpf_exec(RecordWriter *w, const ProcInfo *info) {
+        return write_procinfo(w, RECORD_BPF_EXEC, info, NULL, 0, -1);
+}
+
+int record_write_bpf_loss(RecordWriter *w, const RecordBpfLoss *loss) {
+        return write_record(w, RECORD_BPF_LOSS, loss, sizeof(*loss), NULL, 0, NULL, 0, NULL, 0);
+}
+
 int record_write_reconcile(RecordWriter *w, uint64_t exit_time) {
         return write_record(w, RECORD_RECONCILE, &exit_time, sizeof(exit_time), NULL, 0, NULL, 0, NULL, 0);
 }
@@ -181,6 +189,8 @@ static int parse_procinfo(const uint8_t *buf, size_t len, RecordKind kind, const
         memcpy(i.nscaba.levels, p.nscaba, sizeof(p.nscaba));
         if (kind == RECORD_SCAN)
                 return h->scan ? h->scan(&i, tids, p.n_tids, p.caba_tgid, userdata) : 0;
+        if (kind == RECORD_BPF_EXEC)
+                return h->bpf_exec ? h->bpf_exec(&i, userdata) : 0;
         return h->info ? h->info(&i, userdata) : 0;
 }
 
@@ -227,6 +237,7 @@ static int dispatch(uint32_t kind, const uint8_t *p, size_t len, const RecordHan
                 return h->scan_end ? h->scan_end(userdata) : 0;
         case RECORD_SCAN:
         case RECORD_INFO:
+        case RECORD_BPF_EXEC:
                 return parse_procinfo(p, len, (RecordKind) kind, h, userdata);
         case RECORD_RECONCILE: {
                 uint64_t at;
@@ -235,6 +246,14 @@ static int dispatch(uint32_t kind, const uint8_t *p, size_t len, const RecordHan
                         return -EBADMSG;
                 memcpy(&at, p, sizeof(at));
                 return h->reconcile ? h->reconcile(at, userdata) : 0;
+        }
+        case RECORD_BPF_LOSS: {
+                RecordBpfLoss l;
+
+                if (len != sizeof(l))
+                        return -EBADMSG;
+                memcpy(&l, p, sizeof(l));
+                return h->bpf_loss ? h->bpf_loss(&l, userdata) : 0;
         }
         case RECORD_LOGIN: {
                 RecordLogin l = {};

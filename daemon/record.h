@@ -23,6 +23,8 @@ typedef enum RecordKind {
         RECORD_INFO = 7,        /* facts read after an exec: ProcInfo */
         RECORD_LOGIN = 8,       /* a login began at pid, or its details were read: RecordLogin */
         RECORD_RECONCILE = 9,   /* after a scan: instances it did not find exited by then: uint64_t realtime µs */
+        RECORD_BPF_EXEC = 10,   /* the image of an exec from the eBPF exec source, path resolved: ProcInfo */
+        RECORD_BPF_LOSS = 11,   /* the eBPF ring buffer dropped records: RecordBpfLoss */
 } RecordKind;
 
 typedef struct RecordLogin {
@@ -48,6 +50,11 @@ typedef enum RecordLoginTrust {
 /* The size of a RecordLogin before it had trust. */
 #define RECORD_LOGIN_SIZE_V1 offsetof(RecordLogin, trust)
 
+typedef struct RecordBpfLoss {
+        uint64_t lost;          /* records dropped since the last loss record */
+        uint64_t at_ns;         /* CLOCK_MONOTONIC when it was noticed */
+} RecordBpfLoss;
+
 typedef struct RecordClock {
         TrackerClock clock;
         char boot_id[33];
@@ -67,6 +74,8 @@ int record_write_scan_end(RecordWriter *w);
 int record_write_info(RecordWriter *w, const ProcInfo *info);
 int record_write_login(RecordWriter *w, const RecordLogin *l);
 int record_write_reconcile(RecordWriter *w, uint64_t exit_time);
+int record_write_bpf_exec(RecordWriter *w, const ProcInfo *info);
+int record_write_bpf_loss(RecordWriter *w, const RecordBpfLoss *loss);
 int record_writer_flush(RecordWriter *w);
 
 /* What a reader hands out. Pointers are valid only during the callback. */
@@ -80,6 +89,8 @@ typedef struct RecordHandlers {
         int (*info)(const ProcInfo *info, void *userdata);
         int (*login)(const RecordLogin *l, void *userdata);
         int (*reconcile)(uint64_t exit_time, void *userdata);
+        int (*bpf_exec)(const ProcInfo *info, void *userdata);
+        int (*bpf_loss)(const RecordBpfLoss *loss, void *userdata);
 } RecordHandlers;
 
 /* Decodes a whole record stream held in memory; every length is checked. Returns the number of records,

@@ -474,6 +474,14 @@ static Instance *instance_new(Tracker *t, int32_t pid, uint64_t start_ticks, uin
 
 static void observe_exec(Tracker *t, Instance *i);
 
+/* An exec's image is settled (read, or known to be unknowable): count it by source. */
+static void count_exec(Tracker *t, const Instance *i, LineageExecSource source) {
+        if (i->exe)
+                t->stats.exec_image[source]++;
+        else
+                t->stats.exec_no_image[source]++;
+}
+
 /* An exec was seen but what it ran could not be read: do not leave the pre-exec name and executable
  * in place, the record says "unknown" instead. */
 static void forget_image(Tracker *t, Instance *i) {
@@ -492,6 +500,7 @@ static void instance_close(Tracker *t, Instance *i, uint64_t exit_time) {
         if (i->needs_info) {
                 /* Exec'd and exited within one batch: what it ran is unknown. */
                 forget_image(t, i);
+                count_exec(t, i, LINEAGE_EXEC_SOURCE_PROCFS);
                 observe_exec(t, i);
         }
 
@@ -678,6 +687,15 @@ static void handle_exit(Tracker *t, const CnprocEvent *ev) {
         i->exit_parent_id = reaper && reaper != i ? reaper->id : 0;
         instance_close(t, i, tracker_realtime_from_mono(t, ev->timestamp_ns));
         observe(t, i, LINEAGE_EVENT_EXIT, i->exit_time, ev->pid, i->exit_status, i->exit_signal);
+}
+
+Instance *tracker_fork_parent_pending(const Tracker *t, const CnprocEvent *ev) {
+        Instance *p;
+
+        if (ev->type != LINEAGE_EVENT_FORK || ev->pid != ev->tgid)
+                return NULL; /* a new thread inherits nothing we record */
+        p = tracker_get(t, ev->fork.parent_tgid);
+        return p && p->needs_info ? p : NULL;
 }
 
 static void handle_exec(Tracker *t, Instance *i, const CnprocEvent *ev, uint64_t time) {
@@ -1169,6 +1187,14 @@ void tracker_foreach_needs_info(Tracker *t, TrackerInfoCallback cb, void *userda
         needs_list_prune(t);
 }
 
+bool tracker_waits_for_info(const Tracker *t) {
+        /* Flagged instances are dirty: the dirty list holds them all, even when the needs list is short. */
+        for (const Instance *i = t->dirty_head; i; i = i->dirty_next)
+                if (needs_reading(i))
+                        return true;
+        return false;
+}
+
 static void observe_exec(Tracker *t, Instance *i) {
         /* Borrowed for the observers only: they do not keep or free it. */
         TrackerEvent e = { .instance = i->id, .type = LINEAGE_EVENT_EXEC, .text = (char *) i->exe, .argv = i->argv,
@@ -1181,7 +1207,6 @@ static void observe_exec(Tracker *t, Instance *i) {
         notify(t, &e, i);
 }
 
-/* The exec part of tracker_apply_info(): the new image, onto the instance and its queued exec event. */
 /* The image of i is now that of its last exec: it belongs to whoever the process was at that exec (the
  * stamp of its queued event), else to its owner now. */
 static void set_image_owner_from_exec(Tracker *t, Instance *i) {
@@ -1191,7 +1216,8 @@ static void set_image_owner_from_exec(Tracker *t, Instance *i) {
         i->image_loginuid = e ? e->loginuid : i->loginuid;
 }
 
-static void apply_exec_info(Tracker *t, Instance *i, const ProcInfo *info) {
+/* The exec part of tracker_apply_info(): the new image, onto the instance and its queued exec event. */
+static void apply_exec_info(Tracker *t, Instance *i, const ProcInfo *info, LineageExecSource source) {
         TrackerEvent *e;
 
         i->needs_info = false;
@@ -1199,10 +1225,19 @@ static void apply_exec_info(Tracker *t, Instance *i, const ProcInfo *info) {
         if (!(info->have & PROCFS_STAT) || !ticks_match(i->start_ticks, info->start_ticks)) {
                 /* Gone before we could look (or the pid is someone else's now). */
                 forget_image(t, i);
+                count_exec(t, i, source);
                 observe_exec(t, i);
                 return;
         }
+        /* The new image is what was read, nothing else: an exe or argv that could not be read (the
+         * process was already exiting) is unknown, not the one inherited at fork or run before. What
+         * the instance still holds of an earlier image depends on when the last commit fell, so keeping
+         * it would also make a replay differ from the live run. */
+        instance_free_strings(t, i);
+        i->argv_changed = true;
+        i->flags &= ~INSTANCE_ARGV_TRUNCATED;
         apply_facts(t, i, info);
+        count_exec(t, i, source);
         observe_exec(t, i);
         if (i->pending_exec < 0 || (size_t) i->pending_exec >= t->n_events)
                 return;
@@ -1222,12 +1257,18 @@ static void apply_exec_info(Tracker *t, Instance *i, const ProcInfo *info) {
 }
 
 int tracker_apply_info(Tracker *t, Instance *i, const ProcInfo *info) {
+        return tracker_apply_info_from(t, i, info, LINEAGE_EXEC_SOURCE_PROCFS);
+}
+
+int tracker_apply_info_from(Tracker *t, Instance *i, const ProcInfo *info, LineageExecSource source) {
         uint32_t old_session = i->sessionid, old_loginuid = i->loginuid;
         bool ours = (info->have & PROCFS_LOGIN) && (!(info->have & PROCFS_STAT) || ticks_match(i->start_ticks, info->start_ticks));
 
+        if ((unsigned) source >= _LINEAGE_EXEC_SOURCE_MAX)
+                source = LINEAGE_EXEC_SOURCE_PROCFS;
         i->needs_login = false;
         if (i->needs_info)
-                apply_exec_info(t, i, info);
+                apply_exec_info(t, i, info, source);
         else if (ours) {
                 i->loginuid = info->loginuid;
                 i->sessionid = info->sessionid;

@@ -150,6 +150,10 @@ typedef struct TrackerStats {
         uint64_t stale;                 /* instances closed because their pid was reused under us */
         uint64_t gaps;
         uint64_t lost;
+        /* Execs recorded with an executable (exec_image) and without (exec_no_image: it could not be
+         * known), by where the image came from (LineageExecSource). */
+        uint64_t exec_image[_LINEAGE_EXEC_SOURCE_MAX];
+        uint64_t exec_no_image[_LINEAGE_EXEC_SOURCE_MAX];
 } TrackerStats;
 
 /* What a flush hands to the store. Returning < 0 aborts the flush; everything stays queued. */
@@ -174,6 +178,10 @@ void tracker_set_clock(Tracker *t, const TrackerClock *clock);
 
 /* Kernel events, in socket order. */
 void tracker_handle_event(Tracker *t, const CnprocEvent *ev);
+/* A fork event whose parent exec'd and still waits for its new image (needs_info): the child inherits
+ * that image, so the caller resolves the parent first (tracker_apply_info), then hands the fork in.
+ * NULL when the fork needs nothing first. */
+Instance *tracker_fork_parent_pending(const Tracker *t, const CnprocEvent *ev);
 /* A detected loss: recorded as a gap. */
 void tracker_handle_loss(Tracker *t, const CnprocLoss *loss);
 /* Any other gap (the daemon was down, storage dropped rows). */
@@ -204,6 +212,11 @@ void tracker_adopt_end(Tracker *t);
 typedef void (*TrackerInfoCallback)(Tracker *t, Instance *i, void *userdata);
 void tracker_foreach_needs_info(Tracker *t, TrackerInfoCallback cb, void *userdata);
 int tracker_apply_info(Tracker *t, Instance *i, const ProcInfo *info);
+/* The same, saying where an exec's image came from (tracker_apply_info: procfs). */
+int tracker_apply_info_from(Tracker *t, Instance *i, const ProcInfo *info, LineageExecSource source);
+/* Whether a live instance still waits for its facts to be read (needs_info or needs_login): the live
+ * daemon commits only when none does, so a replay holds its commits back until then too. */
+bool tracker_waits_for_info(const Tracker *t);
 
 /* Logins. tracker_apply_info() returns 1 when it found i in an audit session other than the one it
  * inherited: a login began at i or at one of its live birth ancestors. The caller finds the earliest

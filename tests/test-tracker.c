@@ -421,6 +421,65 @@ static void test_owner_stamps(void) {
         tracker_remove_observer(t, NULL);
 }
 
+/* The image after an exec is only what /proc gave: an exe that could not be read is unknown, not the
+ * one inherited at fork; a child forked after the exec, before the read, waits for the parent's read
+ * (the daemon reads first when tracker_fork_parent_pending() says so) and inherits the new image.
+ * Execs are counted with and without an image. */
+static void test_exec_image(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+        ProcInfo info = { .have = PROCFS_STAT, .pid = 800 };
+        CnprocEvent fork_ev;
+        TrackerStats st;
+        Instance *i;
+
+        scan_root(t, 1, 0);
+        fork_proc(t, 1, 800);
+        i = tracker_get(t, 800);
+        /* The parent's image, inherited: /sbin/init, say. */
+        {
+                ProcInfo p = { .have = PROCFS_STAT | PROCFS_EXE | PROCFS_ARGV, .pid = 800, .start_ticks = i->start_ticks,
+                               .exe = (char *) "/sbin/init", .argv = (char *) "init", .argv_len = 5 };
+
+                simple(t, LINEAGE_EVENT_EXEC, 800, 800);
+                tracker_apply_info(t, i, &p);
+        }
+        CHECK(streq_ptr(i->exe, "/sbin/init"));
+        /* exec again; /proc then has stat but no exe or cmdline (the process is exiting) */
+        simple(t, LINEAGE_EVENT_EXEC, 800, 800);
+        info.start_ticks = i->start_ticks;
+        strcpy(info.comm, "gone");
+        tracker_apply_info(t, i, &info);
+        CHECK(i->exe == NULL);
+        CHECK(i->argv == NULL && i->argv_len == 0);
+        CHECK(tracker_pending_exec(t, i) && !tracker_pending_exec(t, i)->text && !tracker_pending_exec(t, i)->argv);
+        flush(t);
+
+        /* 800 execs /bin/new and forks 801 before the batch's read. */
+        simple(t, LINEAGE_EVENT_EXEC, 800, 800);
+        fork_ev = ev(LINEAGE_EVENT_FORK, 801, 801);
+        fork_ev.fork.parent_pid = fork_ev.fork.parent_tgid = 800;
+        CHECK(tracker_fork_parent_pending(t, &fork_ev) == i);
+        {
+                ProcInfo p = { .have = PROCFS_STAT | PROCFS_EXE, .pid = 800, .start_ticks = i->start_ticks,
+                               .exe = (char *) "/bin/new" };
+
+                tracker_apply_info(t, i, &p);
+        }
+        CHECK(tracker_fork_parent_pending(t, &fork_ev) == NULL);
+        tracker_handle_event(t, &fork_ev);
+        CHECK(streq_ptr(tracker_get(t, 801)->exe, "/bin/new"));
+        /* A thread's creation needs nothing first. */
+        simple(t, LINEAGE_EVENT_EXEC, 800, 800);
+        fork_ev = ev(LINEAGE_EVENT_FORK, 802, 800);
+        fork_ev.fork.parent_pid = fork_ev.fork.parent_tgid = 800;
+        CHECK(tracker_fork_parent_pending(t, &fork_ev) == NULL);
+
+        tracker_get_stats(t, &st);
+        CHECK(st.exec_image[LINEAGE_EXEC_SOURCE_PROCFS] == 2);
+        CHECK(st.exec_no_image[LINEAGE_EXEC_SOURCE_PROCFS] == 1);
+        CHECK(st.exec_image[LINEAGE_EXEC_SOURCE_BPF] == 0 && st.exec_no_image[LINEAGE_EXEC_SOURCE_BPF] == 0);
+}
+
 /* ---- the needs-info list ---- */
 
 typedef struct Visits {
@@ -842,6 +901,7 @@ static void test_login_privilege(void) {
 
 int main(void) {
         test_exec_then_exit();
+        test_exec_image();
         test_chain_and_reparent();
         test_threads();
         test_exec_from_thread();

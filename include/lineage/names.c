@@ -43,3 +43,21 @@ LineageSource lineage_source_from_string(const char *s) {
                         return (LineageSource) i;
         return (LineageSource) -EINVAL;
 }
+
+static const char *const exec_source_table[_LINEAGE_EXEC_SOURCE_MAX] = {
+        [LINEAGE_EXEC_SOURCE_PROCFS] = "procfs",
+        [LINEAGE_EXEC_SOURCE_BPF] = "bpf",
+};
+
+const char *lineage_exec_source_to_string(LineageExecSource s) {
+        if ((unsigned) s >= _LINEAGE_EXEC_SOURCE_MAX)
+                return NULL;
+        return exec_source_table[s];
+}
+
+LineageExecSource lineage_exec_source_from_string(const char *s) {
+        for (int i = 0; i < _LINEAGE_EXEC_SOURCE_MAX; i++)
+                if (streq(exec_source_table[i], s))
+                        return (LineageExecSource) i;
+        return (LineageExecSource) -EINVAL;
+}

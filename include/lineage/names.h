@@ -34,7 +34,17 @@ typedef enum LineageSource {
         _LINEAGE_SOURCE_MAX,
 } LineageSource;
 
+/* Where the image (exe, argv) of an exec came from: /proc read after the event, or the kernel-side
+ * record of the eBPF exec source. The names are shown by GetStatus and given to --exec-source. */
+typedef enum LineageExecSource {
+        LINEAGE_EXEC_SOURCE_PROCFS,
+        LINEAGE_EXEC_SOURCE_BPF,
+        _LINEAGE_EXEC_SOURCE_MAX,
+} LineageExecSource;
+
 const char *lineage_event_type_to_string(LineageEventType t);
 LineageEventType lineage_event_type_from_string(const char *s);
 const char *lineage_source_to_string(LineageSource s);
 LineageSource lineage_source_from_string(const char *s);
+const char *lineage_exec_source_to_string(LineageExecSource s);
+LineageExecSource lineage_exec_source_from_string(const char *s);
