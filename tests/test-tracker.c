@@ -443,41 +443,41 @@ static void test_exec_image(void) {
                 simple(t, LINEAGE_EVENT_EXEC, 800, 800);
                 tracker_apply_info(t, i, &p);
         }
-        CHECK(streq_ptr(i->exe, "/sbin/init"));
+        ASSERT_TRUE(streq_ptr(i->exe, "/sbin/init"));
         /* exec again; /proc then has stat but no exe or cmdline (the process is exiting) */
         simple(t, LINEAGE_EVENT_EXEC, 800, 800);
         info.start_ticks = i->start_ticks;
         strcpy(info.comm, "gone");
         tracker_apply_info(t, i, &info);
-        CHECK(i->exe == NULL);
-        CHECK(i->argv == NULL && i->argv_len == 0);
-        CHECK(tracker_pending_exec(t, i) && !tracker_pending_exec(t, i)->text && !tracker_pending_exec(t, i)->argv);
+        ASSERT_TRUE(i->exe == NULL);
+        ASSERT_TRUE(i->argv == NULL && i->argv_len == 0);
+        ASSERT_TRUE(tracker_pending_exec(t, i) && !tracker_pending_exec(t, i)->text && !tracker_pending_exec(t, i)->argv);
         flush(t);
 
         /* 800 execs /bin/new and forks 801 before the batch's read. */
         simple(t, LINEAGE_EVENT_EXEC, 800, 800);
         fork_ev = ev(LINEAGE_EVENT_FORK, 801, 801);
         fork_ev.fork.parent_pid = fork_ev.fork.parent_tgid = 800;
-        CHECK(tracker_fork_parent_pending(t, &fork_ev) == i);
+        ASSERT_TRUE(tracker_fork_parent_pending(t, &fork_ev) == i);
         {
                 ProcInfo p = { .have = PROCFS_STAT | PROCFS_EXE, .pid = 800, .start_ticks = i->start_ticks,
                                .exe = (char *) "/bin/new" };
 
                 tracker_apply_info(t, i, &p);
         }
-        CHECK(tracker_fork_parent_pending(t, &fork_ev) == NULL);
+        ASSERT_TRUE(tracker_fork_parent_pending(t, &fork_ev) == NULL);
         tracker_handle_event(t, &fork_ev);
-        CHECK(streq_ptr(tracker_get(t, 801)->exe, "/bin/new"));
+        ASSERT_TRUE(streq_ptr(tracker_get(t, 801)->exe, "/bin/new"));
         /* A thread's creation needs nothing first. */
         simple(t, LINEAGE_EVENT_EXEC, 800, 800);
         fork_ev = ev(LINEAGE_EVENT_FORK, 802, 800);
         fork_ev.fork.parent_pid = fork_ev.fork.parent_tgid = 800;
-        CHECK(tracker_fork_parent_pending(t, &fork_ev) == NULL);
+        ASSERT_TRUE(tracker_fork_parent_pending(t, &fork_ev) == NULL);
 
         tracker_get_stats(t, &st);
-        CHECK(st.exec_image[LINEAGE_EXEC_SOURCE_PROCFS] == 2);
-        CHECK(st.exec_no_image[LINEAGE_EXEC_SOURCE_PROCFS] == 1);
-        CHECK(st.exec_image[LINEAGE_EXEC_SOURCE_BPF] == 0 && st.exec_no_image[LINEAGE_EXEC_SOURCE_BPF] == 0);
+        ASSERT_TRUE(st.exec_image[LINEAGE_EXEC_SOURCE_PROCFS] == 2);
+        ASSERT_TRUE(st.exec_no_image[LINEAGE_EXEC_SOURCE_PROCFS] == 1);
+        ASSERT_TRUE(st.exec_image[LINEAGE_EXEC_SOURCE_BPF] == 0 && st.exec_no_image[LINEAGE_EXEC_SOURCE_BPF] == 0);
 }
 
 /* ---- the needs-info list ---- */
