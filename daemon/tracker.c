@@ -895,7 +895,12 @@ static bool grow_scan(Tracker *t) {
         return true;
 }
 
+static void cred_forget_all(Tracker *t);
+
 void tracker_scan_begin(Tracker *t, uint64_t at_ns) {
+        /* Losses before the scan count before what it reads, not after. */
+        if (t->cred_loss)
+                cred_forget_all(t);
         t->scan_at_ns = at_ns;
         t->n_scan_new = 0;
         t->n_scan_zombies = 0;

@@ -890,6 +890,22 @@ static void test_login_privilege(void) {
         tracker_foreach_needs_info(t, nop_cb, NULL);
         ASSERT_TRUE(read_session(t, 110, 0, 20) == 1);
         ASSERT_TRUE(!privileged(t, 110, 0, 0, 0));
+        /* The rescan that follows a loss reads everyone again: windows start afresh from what it read. */
+        fork_proc(t, 1, 111);
+        tracker_handle_loss(t, &(CnprocLoss) { .reason = CNPROC_LOSS_ENOBUFS, .after_ns = now_ns, .before_ns = now_ns + 1 });
+        {
+                ProcInfo p = { .have = PROCFS_STAT | PROCFS_STATUS | PROCFS_LOGIN, .pid = 111,
+                               .start_ticks = tracker_get(t, 111)->start_ticks, .loginuid = PROCFS_UNSET_ID,
+                               .sessionid = PROCFS_UNSET_ID };
+
+                strcpy(p.comm, "rescanned");
+                tracker_scan_begin(t, now_ns);
+                ASSERT_TRUE(tracker_scan_add(t, &p, NULL, 0, -1) >= 0);
+                tracker_scan_end(t);
+        }
+        tracker_foreach_needs_info(t, nop_cb, NULL);
+        ASSERT_TRUE(read_session(t, 111, 0, 21) == 1);
+        ASSERT_TRUE(privileged(t, 111, 0, 0, 0));
         /* Another process on the same pid (another start time): not the one that began it. */
         {
                 Instance *i = tracker_get(t, 100);
