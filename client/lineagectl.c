@@ -154,8 +154,9 @@ static int json_add(json_object *o, const char *key, json_object *v) {
         return 0;
 }
 
-/* Escapes control characters (C0, DEL, C1) so that nothing the daemon sends can drive the terminal. */
-static char *escape_controls(const char *s) {
+/* Escapes control characters (C0, DEL, C1) so that nothing the daemon sends can drive the terminal, and
+ * with backslash set the backslash itself, so that the text "\x1b" and a real ESC print differently. */
+static char *escape_controls(const char *s, bool backslash) {
         size_t n = 0, i, k = 0;
         char *r;
 
@@ -172,6 +173,9 @@ static char *escape_controls(const char *s) {
                 else if (c == 0xc2 && (unsigned char) s[i + 1] >= 0x80 && (unsigned char) s[i + 1] <= 0x9f) {
                         k += sprintf(r + k, "\\u%04x", (unsigned char) s[i + 1]);
                         i++;
+                } else if (c == '\\' && backslash) {
+                        r[k++] = '\\';
+                        r[k++] = '\\';
                 } else
                         r[k++] = (char) c;
         }
@@ -179,18 +183,20 @@ static char *escape_controls(const char *s) {
         return r;
 }
 
-static bool needs_escape(const char *s) {
+static bool needs_escape(const char *s, bool backslash) {
         for (; *s; s++) {
                 unsigned char c = (unsigned char) *s;
 
-                if (c < 0x20 || c == 0x7f || (c == 0xc2 && (unsigned char) s[1] >= 0x80 && (unsigned char) s[1] <= 0x9f))
+                if (c < 0x20 || c == 0x7f || (c == 0xc2 && (unsigned char) s[1] >= 0x80 && (unsigned char) s[1] <= 0x9f) ||
+                    (c == '\\' && backslash))
                         return true;
         }
         return false;
 }
 
-/* Replaces every string in a reply by its escaped form, once, before human output. */
-static int json_sanitize(json_object *o, unsigned depth) {
+/* Replaces every string in a reply by its escaped form, once, before human output. argv and comm come
+ * escaped by the daemon (a byte as \xNN, a backslash as \\ or \x5c): their backslashes stay as they are. */
+static int json_sanitize_full(json_object *o, unsigned depth, bool escaped) {
         int r;
 
         if (depth > JSON_DEPTH_MAX)
@@ -198,16 +204,16 @@ static int json_sanitize(json_object *o, unsigned depth) {
         if (json_object_is_type(o, json_type_string)) {
                 _cleanup_free_ char *e = NULL;
 
-                if (!needs_escape(json_object_get_string(o)))
+                if (!needs_escape(json_object_get_string(o), !escaped))
                         return 0;
-                e = escape_controls(json_object_get_string(o));
+                e = escape_controls(json_object_get_string(o), !escaped);
                 if (!e || !json_object_set_string(o, e))
                         return -ENOMEM;
                 return 0;
         }
         if (json_object_is_type(o, json_type_array)) {
                 for (size_t i = 0; i < json_object_array_length(o); i++) {
-                        r = json_sanitize(json_object_array_get_idx(o, i), depth + 1);
+                        r = json_sanitize_full(json_object_array_get_idx(o, i), depth + 1, escaped);
                         if (r < 0)
                                 return r;
                 }
@@ -215,13 +221,16 @@ static int json_sanitize(json_object *o, unsigned depth) {
         }
         if (json_object_is_type(o, json_type_object)) {
                 json_object_object_foreach(o, key, val) {
-                        (void) key;
-                        r = json_sanitize(val, depth + 1);
+                        r = json_sanitize_full(val, depth + 1, streq(key, "argv") || streq(key, "comm"));
                         if (r < 0)
                                 return r;
                 }
         }
         return 0;
+}
+
+static int json_sanitize(json_object *o, unsigned depth) {
+        return json_sanitize_full(o, depth, false);
 }
 
 static size_t utf8_width(const char *s) {
@@ -2068,7 +2077,7 @@ static void print_status_events(json_object *events) {
         size_t n = 0;
 
         json_object_object_foreach(events, key, val)
-                if (n < sizeof(line) && !needs_escape(key))
+                if (n < sizeof(line) && !needs_escape(key, true))
                         n += (size_t) snprintf(line + n, sizeof(line) - n, "%s%s %" PRIi64, n ? ", " : "", key,
                                                json_object_get_int64(val));
         print_field(19, "Events", "%s", n ? line : "none");

@@ -454,8 +454,10 @@ static size_t json_escape_byte(char *out, unsigned char c) {
                 memcpy(out, "\\\"", 2);
                 return 2;
         case '\\':
-                memcpy(out, "\\\\", 2);
-                return 2;
+                /* The text \\ (escaped for JSON): a backslash that starts no escape, so that an argument
+                 * holding the text "\x1b" never reads like one holding an ESC byte. */
+                memcpy(out, "\\\\\\\\", 4);
+                return 4;
         default:
                 if (c < 0x20 || c == 0x7f) {
                         /* A control character becomes the text \xNN (the backslash escaped for JSON). */
