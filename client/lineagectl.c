@@ -194,30 +194,32 @@ static bool is_invisible(uint32_t c) {
                (c >= 0x2060 && c <= 0x206f) || c == 0xfeff || (c >= 0xfff9 && c <= 0xfffb);
 }
 
-/* The escaped form of the character at s into buf (empty when it is shown as it is); its length. */
-static size_t escape_one(const char *s, char buf[static 12]) {
+/* The escaped form of the character at s into buf (empty when it is shown as it is); its length. With
+ * backslash set a backslash is escaped too, so that the text "\x1b" and a real ESC print differently;
+ * text the daemon escaped already (argv, comm: a backslash is \\ there) keeps its backslashes. */
+static size_t escape_one(const char *s, char buf[static 12], bool backslash) {
         uint32_t c;
         size_t n = utf8_decode(s, &c);
 
         buf[0] = 0;
         if (c < 0x20 || c == 0x7f || (n == 1 && c >= 0x80)) /* a control, or a byte that is not UTF-8 */
                 snprintf(buf, 12, "\\x%02x", (unsigned) c);
-        else if (c == '\\')
-                strcpy(buf, "\\\\"); /* so that a stored "\x1b" and a real ESC print differently */
+        else if (c == '\\' && backslash)
+                strcpy(buf, "\\\\");
         else if (n > 1 && is_invisible(c))
                 snprintf(buf, 12, "\\u%04x", (unsigned) c);
         return n;
 }
 
 /* Escapes what escape_one() does, so that nothing the daemon sends can drive or garble the terminal. */
-static char *escape_controls(const char *s) {
+static char *escape_controls(const char *s, bool backslash) {
         size_t k = 0;
         char *r = malloc(strlen(s) * 4 + 1), e[12];
 
         if (!r)
                 return NULL;
         for (size_t i = 0; s[i];) {
-                size_t n = escape_one(s + i, e);
+                size_t n = escape_one(s + i, e, backslash);
 
                 if (e[0]) {
                         k += (size_t) sprintf(r + k, "%s", e);
@@ -231,19 +233,20 @@ static char *escape_controls(const char *s) {
         return r;
 }
 
-static bool needs_escape(const char *s) {
+static bool needs_escape(const char *s, bool backslash) {
         char e[12];
 
         for (size_t i = 0; s[i];) {
-                i += escape_one(s + i, e);
+                i += escape_one(s + i, e, backslash);
                 if (e[0])
                         return true;
         }
         return false;
 }
 
-/* Replaces every string in a reply by its escaped form, once, before human output. */
-static int json_sanitize(json_object *o, unsigned depth) {
+/* Replaces every string in a reply by its escaped form, once, before human output. argv and comm come
+ * escaped by the daemon (a byte as \xNN, a backslash as \\ or \x5c): their backslashes stay as they are. */
+static int json_sanitize_full(json_object *o, unsigned depth, bool escaped) {
         int r;
 
         if (depth > JSON_DEPTH_MAX)
@@ -251,16 +254,16 @@ static int json_sanitize(json_object *o, unsigned depth) {
         if (json_object_is_type(o, json_type_string)) {
                 _cleanup_free_ char *e = NULL;
 
-                if (!needs_escape(json_object_get_string(o)))
+                if (!needs_escape(json_object_get_string(o), !escaped))
                         return 0;
-                e = escape_controls(json_object_get_string(o));
+                e = escape_controls(json_object_get_string(o), !escaped);
                 if (!e || !json_object_set_string(o, e))
                         return -ENOMEM;
                 return 0;
         }
         if (json_object_is_type(o, json_type_array)) {
                 for (size_t i = 0; i < json_object_array_length(o); i++) {
-                        r = json_sanitize(json_object_array_get_idx(o, i), depth + 1);
+                        r = json_sanitize_full(json_object_array_get_idx(o, i), depth + 1, escaped);
                         if (r < 0)
                                 return r;
                 }
@@ -268,13 +271,16 @@ static int json_sanitize(json_object *o, unsigned depth) {
         }
         if (json_object_is_type(o, json_type_object)) {
                 json_object_object_foreach(o, key, val) {
-                        (void) key;
-                        r = json_sanitize(val, depth + 1);
+                        r = json_sanitize_full(val, depth + 1, streq(key, "argv") || streq(key, "comm"));
                         if (r < 0)
                                 return r;
                 }
         }
         return 0;
+}
+
+static int json_sanitize(json_object *o, unsigned depth) {
+        return json_sanitize_full(o, depth, false);
 }
 
 static size_t utf8_width(const char *s) {
@@ -448,14 +454,14 @@ static void print_json_error(const char *method, json_object *call, const char *
 /* Logs one line for a failed call and returns the errno that main() maps to an exit code. */
 static int report_error(const char *method, json_object *call, const char *name, json_object *eparams,
                         const char *message) {
-        _cleanup_free_ char *escaped_name = escape_controls(name ?: ""), *escaped_message = NULL;
+        _cleanup_free_ char *escaped_name = escape_controls(name ?: "", true), *escaped_message = NULL;
         const char *n = error_short_name(name);
         int64_t pid, instance, at;
 
         print_json_error(method, call, name, eparams, message);
         /* The error comes from the daemon too: nothing of it reaches the terminal unescaped. */
         if (message)
-                message = escaped_message = escape_controls(message);
+                message = escaped_message = escape_controls(message, true);
         if (eparams)
                 (void) json_sanitize(eparams, 0);
         name = escaped_name ?: "?";
@@ -2246,7 +2252,7 @@ static void print_status_events(json_object *events) {
         size_t n = 0;
 
         json_object_object_foreach(events, key, val)
-                if (n < sizeof(line) && !needs_escape(key))
+                if (n < sizeof(line) && !needs_escape(key, true))
                         n += (size_t) snprintf(line + n, sizeof(line) - n, "%s%s %" PRIi64, n ? ", " : "", key,
                                                json_object_get_int64(val));
         print_field(19, "Events", "%s", n ? line : "none");
@@ -2265,7 +2271,7 @@ static void print_status_exec(json_object *s) {
         if (!with)
                 return;
         json_object_object_foreach(with, key, val)
-                if (n < sizeof(line) && !needs_escape(key))
+                if (n < sizeof(line) && !needs_escape(key, true))
                         n += (size_t) snprintf(line + n, sizeof(line) - n, "%s%s %" PRIi64 " with image, %" PRIi64 " without",
                                                n ? "; " : "", key, json_object_get_int64(val), jint_or(without, key, 0));
         print_field(19, "Execs", "%s", n ? line : "none");

@@ -25,6 +25,7 @@ struct Store {
         sqlite3 *db;
         char *path;
         const char *name;               /* the last component of path */
+        char *real_path;                /* path with the directory resolved: what SQLite opens */
         int dir_fd;                     /* the database's directory, checked (safe-file.h) */
         int lock_fd;                    /* PATH.lock, flock()ed while we live: one daemon per database */
         sqlite3_stmt *stmt[_STMT_MAX];
@@ -221,7 +222,7 @@ static int open_file(Store *s) {
         r = check_files(s, &checked);
         if (r < 0)
                 return r;
-        rc = sqlite3_open_v2(s->path, &s->db,
+        rc = sqlite3_open_v2(s->real_path, &s->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
         if (rc != SQLITE_OK)
                 return log_error_errno(sqlite_to_errno(rc), "Failed to open database %s: %s", s->path,
@@ -242,6 +243,24 @@ static int open_file(Store *s) {
         if (r < 0 && r != -EBADMSG)
                 return log_error_errno(r, "Failed to set up database %s: %s", s->path, sqlite3_errmsg(s->db));
         return r;
+}
+
+/* SQLite's NOFOLLOW refuses a symlink anywhere in the path, and a symlink on the way to the directory
+ * was allowed (root's or ours): SQLite is given the directory's own path, as the kernel knows it. */
+static int resolve_dir(Store *s) {
+        char proc[64], dir[PATH_MAX];
+        ssize_t n;
+
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", s->dir_fd);
+        n = readlink(proc, dir, sizeof(dir) - 1);
+        if (n < 0)
+                return log_error_errno(errno, "Failed to resolve the directory of %s: %m", s->path);
+        dir[n] = 0;
+        if (asprintf(&s->real_path, "%s/%s", streq(dir, "/") ? "" : dir, s->name) < 0) {
+                s->real_path = NULL;
+                return log_oom();
+        }
+        return 0;
 }
 
 /* One daemon per database: two would record every process twice, with conflicting parents. The lock
@@ -345,6 +364,9 @@ int store_open(Store **ret, const char *path) {
         r = safe_file_open_dir(s->path, 0700, &s->dir_fd, &s->name);
         if (r < 0)
                 return r;
+        r = resolve_dir(s);
+        if (r < 0)
+                return r;
         r = take_lock(s);
         if (r < 0)
                 return r;
@@ -368,6 +390,7 @@ Store *store_free(Store *s) {
         if (s->dir_fd >= 0)
                 close(s->dir_fd);
         free(s->path);
+        free(s->real_path);
         free(s->folded);
         free(s->json);
         free(s);
@@ -455,8 +478,10 @@ static size_t json_escape_byte(char *out, unsigned char c) {
                 memcpy(out, "\\\"", 2);
                 return 2;
         case '\\':
-                memcpy(out, "\\\\", 2);
-                return 2;
+                /* The text \\ (escaped for JSON): a backslash that starts no escape, so that an argument
+                 * holding the text "\x1b" never reads like one holding an ESC byte. */
+                memcpy(out, "\\\\\\\\", 4);
+                return 4;
         default:
                 if (c < 0x20 || c == 0x7f) {
                         /* A control character becomes the text \xNN (the backslash escaped for JSON). */

@@ -64,6 +64,15 @@ as_adv ln -s "$T/private" "$SHARED/dir"
 refused "$SHARED/dir/l3.db" "symbolic link owned by uid"
 [ ! -e "$T/private/l3.db" ] || fail "a database was created through another user's directory symlink"
 
+# Root's own symlink on the way to the directory is followed (an administrator's /var/lib/lineaged
+# pointing elsewhere, say).
+ln -s "$T/private" "$T/rootlink"
+DB="$T/rootlink/linked.db"
+start_daemon
+settle
+stop_daemon
+check "database through root's directory symlink" "$(stat -c '%U %a' "$T/private/linked.db")" "root 600"
+
 echo "# a database file another user made"
 as_adv sh -c "umask 077; printf 'mine' > '$SHARED/l4.db'"
 refused "$SHARED/l4.db" "owned by uid $(id -u "$ADV")"
