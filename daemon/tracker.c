@@ -1213,10 +1213,16 @@ static void observe_exec(Tracker *t, Instance *i) {
 }
 
 /* The image of i is now that of its last exec: it belongs to whoever the process was at that exec (the
- * stamp of its queued event), else to its owner now. */
+ * stamp of its queued event), else to its owner now. It is read from /proc after the exec: when the
+ * owner changed in between (a setuid-root program that called setuid(0)), what is read may be either
+ * owner's, and only root may see it, in the row and in the exec's event. */
 static void set_image_owner_from_exec(Tracker *t, Instance *i) {
-        const TrackerEvent *e = tracker_pending_exec(t, i);
+        TrackerEvent *e = (TrackerEvent *) tracker_pending_exec(t, i);
 
+        if (e && (e->uid != i->uid || e->loginuid != i->loginuid)) {
+                e->uid = 0;
+                e->loginuid = PROCFS_UNSET_ID;
+        }
         i->image_uid = e ? e->uid : i->uid;
         i->image_loginuid = e ? e->loginuid : i->loginuid;
 }

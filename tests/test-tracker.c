@@ -480,6 +480,25 @@ static void test_exec_image(void) {
         ASSERT_TRUE(st.exec_image[LINEAGE_EXEC_SOURCE_BPF] == 0 && st.exec_no_image[LINEAGE_EXEC_SOURCE_BPF] == 0);
 }
 
+/* An exec as 1000, then a change to root before the image was read: what is read may be root's. */
+static void test_owner_changed_before_read(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+        ProcInfo info = { .have = PROCFS_STAT | PROCFS_EXE, .pid = 80, .exe = (char *) "/usr/bin/su" };
+
+        scan_root(t, 1, 0);
+        fork_proc(t, 1, 80);
+        set_uid(t, 80, 1000);
+        simple(t, LINEAGE_EVENT_EXEC, 80, 80);
+        set_uid(t, 80, 0);
+        info.start_ticks = tracker_get(t, 80)->start_ticks;
+        strcpy(info.comm, "su");
+        tracker_apply_info(t, tracker_get(t, 80), &info);
+        ASSERT_TRUE(tracker_get(t, 80)->image_uid == 0);
+        flush(t);
+        ASSERT_TRUE(n_events == 3 && events[1].type == LINEAGE_EVENT_EXEC && events[1].uid == 0);
+        ASSERT_TRUE(events[0].uid == 1000 && events[2].uid == 0);
+}
+
 /* ---- the needs-info list ---- */
 
 typedef struct Visits {
@@ -928,6 +947,7 @@ int main(void) {
         test_loss_and_unknown();
         test_ids_and_comm();
         test_owner_stamps();
+        test_owner_changed_before_read();
         test_needs_info();
         test_needs_info_differential();
         test_outlived_login();
