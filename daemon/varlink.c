@@ -619,11 +619,14 @@ static size_t connection_stream_cut(VarlinkConnection *c) {
         return pos;
 }
 
+/* Cheap on purpose, as it is asked of every connection: whether dropping frees anything (the queue may
+ * be one message being sent) is left to the drop, which marks the stream either way, so the search for
+ * room ends. */
 static bool connection_stream_droppable(VarlinkConnection *c) {
         VarlinkCall *call = c->current;
 
         return call && call->message.more && call->state == CALL_PENDING && call->notified > 0 && !call->overflowed &&
-               call->overflow && connection_stream_cut(c) < c->out_end;
+               call->overflow && c->out_end > c->out_start;
 }
 
 static void call_set_overflowed(VarlinkCall *call, VarlinkServer *s) {
