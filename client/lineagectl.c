@@ -2138,7 +2138,7 @@ static int verb_resolve(const Target *t, int64_t at) {
 
 static int add_login_row(Table *t, json_object *l) {
         const char *addr = jstr(l, "remoteAddress");
-        int64_t port, end;
+        int64_t port, end, alive;
         int r;
 
         r = table_addf(t, "%" PRIi64, jint_or(l, "auditSession", 0));
@@ -2156,6 +2156,10 @@ static int add_login_row(Table *t, json_object *l) {
                 r = table_add(t, strdup(addr ?: "-"));
         if (r >= 0)
                 r = table_add(t, strdup(TS(jint_or(l, "startTime", 0))));
+        if (r >= 0 && jint(l, "aliveProcesses", &alive))
+                r = table_addf(t, "%" PRIi64, alive);
+        else if (r >= 0)
+                r = table_add(t, strdup("-"));
         if (r >= 0 && jint(l, "endTime", &end))
                 r = table_addf(t, "ended %s", TS(end));
         else if (r >= 0)
@@ -2164,9 +2168,9 @@ static int add_login_row(Table *t, json_object *l) {
 }
 
 static int verb_logins(void) {
-        static const char *const header[] = { "SESSION", "UID", "USER", "SERVICE", "TTY", "REMOTE", "STARTED", "STATE" };
+        static const char *const header[] = { "SESSION", "UID", "USER", "SERVICE", "TTY", "REMOTE", "STARTED", "ALIVE", "STATE" };
         _cleanup_json_ json_object *reply = NULL, *params = json_object_new_object();
-        _cleanup_(table_done) Table table = { .n_columns = 8 };
+        _cleanup_(table_done) Table table = { .n_columns = 9 };
         json_object *logins;
         int r = 0;
 

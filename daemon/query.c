@@ -81,7 +81,9 @@ static const char *const sql_text[_SQL_MAX] = {
                        " FROM instances i WHERE id = ?1",
         [SQL_LOGIN_BY_INSTANCE] = "SELECT " LOGIN_COLUMNS " FROM logins WHERE instance = ?1",
         /* Logins overlapping [since, until], newest first. */
-        [SQL_LIST_LOGINS] = "SELECT " LOGIN_COLUMNS " FROM logins WHERE (?1 IS NULL OR login_uid = ?1)"
+        /* ...with how many processes of the session are alive (what daemonized away included). */
+        [SQL_LIST_LOGINS] = "SELECT " LOGIN_COLUMNS ", (SELECT count(*) FROM instances i WHERE i.boot = logins.boot"
+                            " AND i.audit_session = logins.audit_session AND i.exit_time IS NULL) FROM logins WHERE (?1 IS NULL OR login_uid = ?1)"
                             " AND (?2 IS NULL OR end_time IS NULL OR end_time >= ?2) AND (?3 IS NULL OR start_time <= ?3)"
                             " AND (?4 = 0 OR end_time IS NULL) ORDER BY start_time DESC, instance DESC LIMIT ?5",
 };
@@ -699,6 +701,8 @@ static json_object *login_json(sqlite3_stmt *st) {
         add_int(o, "startTime", sqlite3_column_int64(st, 9));
         add_col_int(o, "endTime", st, 10);
         json_object_object_add(o, "alive", json_object_new_boolean(alive));
+        if (sqlite3_column_count(st) > 11)
+                add_int(o, "aliveProcesses", sqlite3_column_int64(st, 11));
         return o;
 }
 
