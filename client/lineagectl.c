@@ -578,6 +578,15 @@ static int report_error(const char *method, json_object *call, const char *name,
         if (streq(n, "NoSuchProcess")) {
                 if (jint(call, "instance", &instance) && instance > 0)
                         log_error("No process instance @%" PRIi64 " is recorded.", instance);
+                else if (jint(call, "pid", &pid) && jint(call, "at", &at) && at > 0 &&
+                         streq_ptr(jstr(eparams, "notRecording"), "before-first-run"))
+                        log_error("No process with pid %" PRIi64 " at %s is known: lineaged was not recording yet "
+                                  "(that is before its first run in this boot).", pid, TS(at));
+                else if (jint(call, "pid", &pid) && jint(call, "at", &at) && at > 0 && jstr(eparams, "notRecording"))
+                        log_error("No process with pid %" PRIi64 " at %s is known: lineaged was not recording then "
+                                  "(a %s gap in the record).", pid, TS(at), jstr(eparams, "notRecording"));
+                else if (jint(call, "pid", &pid) && jint(call, "at", &at) && at > 0 && streq(method, "Resolve"))
+                        log_error("No process held pid %" PRIi64 " at %s (lineaged was recording).", pid, TS(at));
                 else if (jint(call, "pid", &pid) && jint(call, "at", &at) && at > 0)
                         log_error("No process with pid %" PRIi64 " at %s is recorded.", pid, TS(at));
                 else if (jint(call, "pid", &pid))

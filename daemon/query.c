@@ -1963,6 +1963,36 @@ static int lookup_boot(Query *q, const char *boot_id, BootCache *cache) {
         return 0;
 }
 
+/* Why a time has no holder of a pid when lineaged was not recording then: "before-first-run" (of this
+ * boot), or the reason of the recorded gap it falls in ("downtime", "overflow", …); NULL while it
+ * was recording. The string lives until the next call. */
+static const char *not_recording(Query *q, uint64_t boot, int64_t at, char buf[static 32]) {
+        sqlite3 *db = store_db(daemon_store(q->daemon));
+        sqlite3_stmt *st = NULL;
+        const char *r = NULL;
+
+        if (sqlite3_prepare_v2(db, "SELECT min(started) FROM runs WHERE boot = ?1", -1, &st, NULL) != SQLITE_OK)
+                return NULL;
+        sqlite3_bind_int64(st, 1, (int64_t) boot);
+        if (sqlite3_step(st) == SQLITE_ROW &&
+            (sqlite3_column_type(st, 0) == SQLITE_NULL || at < sqlite3_column_int64(st, 0)))
+                r = "before-first-run";
+        sqlite3_finalize(st);
+        if (r)
+                return r;
+        if (sqlite3_prepare_v2(db, "SELECT reason FROM gaps WHERE boot = ?1 AND start_time <= ?2 AND end_time >= ?2"
+                               " ORDER BY reason = 'downtime' DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+                return NULL;
+        sqlite3_bind_int64(st, 1, (int64_t) boot);
+        sqlite3_bind_int64(st, 2, at);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+                snprintf(buf, 32, "%s", (const char *) sqlite3_column_text(st, 0));
+                r = buf;
+        }
+        sqlite3_finalize(st);
+        return r;
+}
+
 static int method_resolve(Query *q, const QueryCaller *c, json_object *params, json_object **ret, QueryError *e) {
         _cleanup_(json_object_putp) json_object *reply = NULL;
         json_object *process = NULL, *gaps;
@@ -1990,6 +2020,14 @@ static int method_resolve(Query *q, const QueryCaller *c, json_object *params, j
                 boot = bc.rowid;
         }
         r = find_target(q, c, params, true, boot, 0, &t, e);
+        if (r == -ESRCH && e->parameters) {
+                /* Nobody, or nobody known: say which. */
+                char buf[32];
+                const char *why = not_recording(q, boot, at, buf);
+
+                if (why)
+                        json_object_object_add(e->parameters, "notRecording", json_object_new_string(why));
+        }
         if (r < 0)
                 return r;
         reply = json_object_new_object();

@@ -145,11 +145,38 @@ echo "# 10. logins: how many processes of a session are alive"
 kill -0 "$SLEEPER1" || fail "the sleeper of the first login is gone"
 logins_ended() { [ -z "$(jget "$(vl ListLogins "{\"loginUid\": $LUID, \"aliveOnly\": true}")" parameters.logins.0)" ]; }
 until_true "both logins ended" logins_ended
+alive_processes() { [ "$(jget "$(vl ListLogins "{\"loginUid\": $LUID}")" parameters.logins.$1.aliveProcesses)" = "$2" ]; }
+until_true "the sleepers' sessions recorded" alive_processes 0 1
+until_true "the sleepers' sessions recorded" alive_processes 1 1
 ctl logins --user=$LUID | awk 'NR > 1 && NF > 0 && !/listed/ { print $(NF - 3), $(NF - 2) }' >"$T/logins-alive.txt"
 expect_text "$T/logins-alive.txt" <<EOF
 1 ended
 1 ended
 EOF
 kill "$SLEEPER1"
-alive_processes() { [ "$(jget "$(vl ListLogins "{\"loginUid\": $LUID}")" parameters.logins.1.aliveProcesses)" = "$1" ]; }
-until_true "the first login's sleeper no longer counted" alive_processes 0
+until_true "the first login's sleeper no longer counted" alive_processes 1 0
+
+echo "# 6. resolve: not recording (before the first run, inside a downtime gap) is not nobody"
+NOPID=4000001   # a pid nobody holds (pid_max is at most 4194304, and usually far lower)
+[ ! -d "/proc/$NOPID" ] || fail "pid $NOPID exists"
+BEFORE=$(( $(q "SELECT min(started) FROM runs") - 3600 * 1000000 ))
+ctl resolve "$NOPID" "$BEFORE" 2>"$T/resolve-before.txt" && fail "resolve before the first run answered"
+grep -q "is known: lineaged was not recording yet (that is before its first run in this boot)" "$T/resolve-before.txt" ||
+        { cat "$T/resolve-before.txt"; fail "resolve before the first run does not say so"; }
+echo "ok: before the first run: not recording yet"
+ctl resolve "$NOPID" now 2>"$T/resolve-nobody.txt" && fail "resolve of a free pid answered"
+grep -q "^No process held pid $NOPID at .* (lineaged was recording)\.$" "$T/resolve-nobody.txt" ||
+        { cat "$T/resolve-nobody.txt"; fail "resolve while recording does not say nobody held it"; }
+echo "ok: while recording: nobody"
+stop_daemon
+DOWN=$(( $(date +%s%N) / 1000 ))   # after the stop, before the next start: inside the downtime gap
+start_daemon
+has_downtime() { [ -n "$(q "SELECT id FROM gaps WHERE reason = 'downtime' AND start_time <= $DOWN AND end_time >= $DOWN")" ]; }
+until_true "the downtime gap recorded" has_downtime
+ctl resolve "$NOPID" "$DOWN" 2>"$T/resolve-gap.txt" && fail "resolve inside the gap answered"
+grep -q "is known: lineaged was not recording then (a downtime gap in the record)" "$T/resolve-gap.txt" ||
+        { cat "$T/resolve-gap.txt"; fail "resolve inside a gap does not say so"; }
+echo "ok: inside the downtime gap: not recording"
+check "Resolve's error says notRecording" \
+        "$(python3 "$SOURCE_DIR/tests/integration/vlcall.py" "$SOCK" org.lineaged.Lineage.Resolve "{\"pid\": $NOPID, \"at\": $DOWN}" 2>&1 | grep -o '"notRecording": "[a-z-]*"')" \
+        '"notRecording": "downtime"'
