@@ -469,6 +469,15 @@ static int report_error(const char *method, json_object *call, const char *name,
         if (streq(n, "NoSuchProcess")) {
                 if (jint(call, "instance", &instance) && instance > 0)
                         log_error("No process instance @%" PRIi64 " is recorded.", instance);
+                else if (jint(call, "pid", &pid) && jint(call, "at", &at) && at > 0 &&
+                         streq_ptr(jstr(eparams, "notRecording"), "before-first-run"))
+                        log_error("No process with pid %" PRIi64 " at %s is known: lineaged was not recording yet "
+                                  "(that is before its first run in this boot).", pid, TS(at));
+                else if (jint(call, "pid", &pid) && jint(call, "at", &at) && at > 0 && jstr(eparams, "notRecording"))
+                        log_error("No process with pid %" PRIi64 " at %s is known: lineaged was not recording then "
+                                  "(a %s gap in the record).", pid, TS(at), jstr(eparams, "notRecording"));
+                else if (jint(call, "pid", &pid) && jint(call, "at", &at) && at > 0 && streq(method, "Resolve"))
+                        log_error("No process held pid %" PRIi64 " at %s (lineaged was recording).", pid, TS(at));
                 else if (jint(call, "pid", &pid) && jint(call, "at", &at) && at > 0)
                         log_error("No process with pid %" PRIi64 " at %s is recorded.", pid, TS(at));
                 else if (jint(call, "pid", &pid))
@@ -2074,7 +2083,7 @@ static int verb_resolve(const Target *t, int64_t at) {
 
 static int add_login_row(Table *t, json_object *l) {
         const char *addr = jstr(l, "remoteAddress");
-        int64_t port, end;
+        int64_t port, end, alive;
         int r;
 
         r = table_addf(t, "%" PRIi64, jint_or(l, "auditSession", 0));
@@ -2096,6 +2105,10 @@ static int add_login_row(Table *t, json_object *l) {
                 r = table_add(t, strdup("-"));
         if (r >= 0)
                 r = table_addf(t, "%s (%s)", TS(jint_or(l, "startTime", 0)), AGO(jint_or(l, "startTime", 0)));
+        if (r >= 0 && jint(l, "aliveProcesses", &alive))
+                r = table_addf(t, "%" PRIi64, alive);
+        else if (r >= 0)
+                r = table_add(t, strdup("-"));
         if (r >= 0 && jint(l, "endTime", &end))
                 r = table_addf(t, "ended %s%s", TS(end), self_declared(l) ? ", self-declared" : "");
         else if (r >= 0)
@@ -2104,9 +2117,9 @@ static int add_login_row(Table *t, json_object *l) {
 }
 
 static int verb_logins(void) {
-        static const char *const header[] = { "SESSION", "UID", "USER", "SERVICE", "TTY", "REMOTE", "STARTED", "STATE" };
+        static const char *const header[] = { "SESSION", "UID", "USER", "SERVICE", "TTY", "REMOTE", "STARTED", "ALIVE", "STATE" };
         _cleanup_json_ json_object *reply = NULL, *params = json_object_new_object();
-        _cleanup_(table_done) Table table = { .n_columns = 8 };
+        _cleanup_(table_done) Table table = { .n_columns = 9 };
         json_object *logins;
         int r = 0;
 

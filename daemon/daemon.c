@@ -503,6 +503,22 @@ static bool exited_ancestor_has_pid(Daemon *d, const Instance *i, int32_t pid) {
         return false;
 }
 
+/* clone(CLONE_PARENT) makes the creator's current parent the parent: the fork event names that one,
+ * the kernel's CABA the creator. The creator may have been reparented (to a reaper) before it
+ * cloned, so its birth parent is not i's; or it has exited since and is a zombie, no longer ours.
+ * Either way /proc still shows it, with i's recorded birth parent as its parent, born before i. */
+static bool creator_cloned_parent(Daemon *d, const Instance *i, int32_t kernel_tgid) {
+        ProcInfo info = {};
+        bool r;
+
+        if (kernel_tgid <= 0 || i->birth_parent_pid <= 0 ||
+            procfs_read(d->config.proc, kernel_tgid, PROCFS_STAT, &info) < 0)
+                return false;
+        r = info.ppid == i->birth_parent_pid && info.start_ticks <= i->start_ticks;
+        proc_info_done(&info);
+        return r;
+}
+
 CabaAgreement daemon_check_caba(Daemon *d, Instance *i, int32_t kernel_tgid) {
         const Instance *u = tracker_caba(i);
         Instance *k = tracker_get(d->tracker, kernel_tgid);
@@ -513,7 +529,8 @@ CabaAgreement daemon_check_caba(Daemon *d, Instance *i, int32_t kernel_tgid) {
         (void) daemon_flush(d); /* the walk below reads the database */
         if (exited_ancestor_has_pid(d, i, kernel_tgid))
                 a = CABA_ZOMBIE;
-        else if (k && k->birth_parent_id > 0 && k->birth_parent_id == i->birth_parent_id)
+        else if ((k && k->birth_parent_id > 0 && k->birth_parent_id == i->birth_parent_id) ||
+                 creator_cloned_parent(d, i, kernel_tgid))
                 a = CABA_CLONE_PARENT;
         else
                 a = CABA_DISAGREE;

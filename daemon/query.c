@@ -85,7 +85,9 @@ static const char *const sql_text[_SQL_MAX] = {
                        " FROM instances i WHERE id = ?1",
         [SQL_LOGIN_BY_INSTANCE] = "SELECT " LOGIN_COLUMNS " FROM logins WHERE instance = ?1",
         /* Logins overlapping [since, until], newest first. */
-        [SQL_LIST_LOGINS] = "SELECT " LOGIN_COLUMNS " FROM logins WHERE (?1 IS NULL OR login_uid = ?1)"
+        /* ...with how many processes of the session are alive (what daemonized away included). */
+        [SQL_LIST_LOGINS] = "SELECT " LOGIN_COLUMNS ", (SELECT count(*) FROM instances i WHERE i.boot = logins.boot"
+                            " AND i.audit_session = logins.audit_session AND i.exit_time IS NULL) FROM logins WHERE (?1 IS NULL OR login_uid = ?1)"
                             " AND (?2 IS NULL OR end_time IS NULL OR end_time >= ?2) AND (?3 IS NULL OR start_time <= ?3)"
                             " AND (?4 = 0 OR end_time IS NULL) ORDER BY start_time DESC, instance DESC LIMIT ?5",
 };
@@ -750,6 +752,8 @@ static json_object *login_json(sqlite3_stmt *st) {
         add_col_int(o, "endTime", st, 10);
         json_object_object_add(o, "alive", json_object_new_boolean(alive));
         json_object_object_add(o, "selfDeclared", json_object_new_boolean(sqlite3_column_int(st, 11) != 0));
+        if (sqlite3_column_count(st) > 12)
+                add_int(o, "aliveProcesses", sqlite3_column_int64(st, 12));
         return o;
 }
 
@@ -2036,6 +2040,36 @@ static int lookup_boot(Query *q, const char *boot_id, BootCache *cache) {
         return 0;
 }
 
+/* Why a time has no holder of a pid when lineaged was not recording then: "before-first-run" (of this
+ * boot), or the reason of the recorded gap it falls in ("downtime", "overflow", …); NULL while it
+ * was recording. The string lives until the next call. */
+static const char *not_recording(Query *q, uint64_t boot, int64_t at, char buf[static 32]) {
+        sqlite3 *db = store_db(daemon_store(q->daemon));
+        sqlite3_stmt *st = NULL;
+        const char *r = NULL;
+
+        if (sqlite3_prepare_v2(db, "SELECT min(started) FROM runs WHERE boot = ?1", -1, &st, NULL) != SQLITE_OK)
+                return NULL;
+        sqlite3_bind_int64(st, 1, (int64_t) boot);
+        if (sqlite3_step(st) == SQLITE_ROW &&
+            (sqlite3_column_type(st, 0) == SQLITE_NULL || at < sqlite3_column_int64(st, 0)))
+                r = "before-first-run";
+        sqlite3_finalize(st);
+        if (r)
+                return r;
+        if (sqlite3_prepare_v2(db, "SELECT reason FROM gaps WHERE boot = ?1 AND start_time <= ?2 AND end_time >= ?2"
+                               " ORDER BY reason = 'downtime' DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+                return NULL;
+        sqlite3_bind_int64(st, 1, (int64_t) boot);
+        sqlite3_bind_int64(st, 2, at);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+                snprintf(buf, 32, "%s", (const char *) sqlite3_column_text(st, 0));
+                r = buf;
+        }
+        sqlite3_finalize(st);
+        return r;
+}
+
 static int method_resolve(Query *q, const QueryCaller *c, json_object *params, json_object **ret, QueryError *e) {
         _cleanup_(json_object_putp) json_object *reply = NULL;
         json_object *process = NULL, *gaps;
@@ -2063,6 +2097,14 @@ static int method_resolve(Query *q, const QueryCaller *c, json_object *params, j
                 boot = bc.rowid;
         }
         r = find_target(q, c, params, true, boot, 0, &t, e);
+        if (r == -ESRCH && e->parameters) {
+                /* Nobody, or nobody known: say which. */
+                char buf[32];
+                const char *why = not_recording(q, boot, at, buf);
+
+                if (why)
+                        json_object_object_add(e->parameters, "notRecording", json_object_new_string(why));
+        }
         if (r < 0)
                 return r;
         reply = json_object_new_object();

@@ -61,7 +61,7 @@ CA=$(pid_of "tg-cousin-a 600") CB=$(pid_of "tg-cousin-b 600") CC=$(pid_of "tg-co
 CLEANUP_PIDS+=("$CA" "$CB" "$CC")
 until_true "the whole tree recorded" has_descendants "$R" 6
 subshells_exited() {
-        [ "$(q "SELECT count(*) FROM instances WHERE comm = 'bash' AND exit_time IS NOT NULL AND
+        [ "$(q "SELECT count(*) FROM instances WHERE exit_time IS NOT NULL AND
                 id IN (SELECT birth_parent FROM instances WHERE pid IN ($CA, $CB, $CC))")" = 3 ]
 }
 until_true "the subshells' exits recorded" subshells_exited
@@ -105,22 +105,23 @@ echo "ok: JSON keeps the text as recorded"
 kill "$BIDI"
 
 echo "# 5. limited answers say what they left out, and where"
-fake_login 4242
+LUID=$((47000 + $$ % 1000))   # a uid of our own: other tests on this machine make logins of 4242
+fake_login $LUID
 SLEEPER1=${L[sleeper]}
 fake_logout
-fake_login 4242
+fake_login $LUID
 fake_logout
 logins_of() { [ "$(q "SELECT count(*) FROM logins WHERE login_uid = $1")" = "$2" ]; }
-until_true "two logins of 4242 recorded" logins_of 4242 2
-ctl logins --user=4242 --limit=1 | tail -n 2 >"$T/logins-limit.txt" || fail "logins --limit failed"
+until_true "two logins of $LUID recorded" logins_of $LUID 2
+ctl logins --user=$LUID --limit=1 | tail -n 2 >"$T/logins-limit.txt" || fail "logins --limit failed"
 expect_text "$T/logins-limit.txt" <<EOF
 1 login(s) listed.
 … more exist; raise --limit (now 1) to see them
 EOF
-ctl logins --user=4242 --limit=2 | tail -n 1 >"$T/logins-all.txt"
+ctl logins --user=$LUID --limit=2 | tail -n 1 >"$T/logins-all.txt"
 expect_text "$T/logins-all.txt" <<<"2 login(s) listed."
-check "ListLogins says truncated" "$(jget "$(vl ListLogins '{"loginUid": 4242, "limit": 1}')" parameters.truncated)" true
-check "ListLogins says complete" "$(jget "$(vl ListLogins '{"loginUid": 4242, "limit": 2}')" parameters.truncated)" false
+check "ListLogins says truncated" "$(jget "$(vl ListLogins "{\"loginUid\": $LUID, \"limit\": 1}")" parameters.truncated)" true
+check "ListLogins says complete" "$(jget "$(vl ListLogins "{\"loginUid\": $LUID, \"limit\": 2}")" parameters.truncated)" false
 
 # One instance that execs three times: fork, exec ×3, exit.
 bash -c 'exec -a tg-hist-1 bash -c "exec -a tg-hist-2 bash -c \"exec -a tg-hist-3 true\""' </dev/null >/dev/null 2>&1 &
@@ -138,3 +139,44 @@ echo "# 11. status: the receive buffer as asked and as the kernel gave it"
 ctl status | grep 'Receive buffer' | sed 's/^ *//' >"$T/rcvbuf.txt"
 expect_text "$T/rcvbuf.txt" <<<"Receive buffer: 64.0M asked, 128.0M given by the kernel"
 check "GetStatus receiveBufferRequested" "$(jget "$(vl GetStatus)" parameters.status.receiveBufferRequested)" $((64 * 1024 * 1024))
+
+echo "# 10. logins: how many processes of a session are alive"
+# The first login of $LUID above ended, and its double-forked sleeper still runs.
+kill -0 "$SLEEPER1" || fail "the sleeper of the first login is gone"
+logins_ended() { [ -z "$(jget "$(vl ListLogins "{\"loginUid\": $LUID, \"aliveOnly\": true}")" parameters.logins.0)" ]; }
+until_true "both logins ended" logins_ended
+alive_processes() { [ "$(jget "$(vl ListLogins "{\"loginUid\": $LUID}")" parameters.logins.$1.aliveProcesses)" = "$2" ]; }
+until_true "the sleepers' sessions recorded" alive_processes 0 1
+until_true "the sleepers' sessions recorded" alive_processes 1 1
+ctl logins --user=$LUID | awk 'NR > 1 && NF > 0 && !/listed/ { print $(NF - 3), $(NF - 2) }' >"$T/logins-alive.txt"
+expect_text "$T/logins-alive.txt" <<EOF
+1 ended
+1 ended
+EOF
+kill "$SLEEPER1"
+until_true "the first login's sleeper no longer counted" alive_processes 1 0
+
+echo "# 6. resolve: not recording (before the first run, inside a downtime gap) is not nobody"
+NOPID=4000001   # a pid nobody holds (pid_max is at most 4194304, and usually far lower)
+[ ! -d "/proc/$NOPID" ] || fail "pid $NOPID exists"
+BEFORE=$(( $(q "SELECT min(started) FROM runs") - 3600 * 1000000 ))
+ctl resolve "$NOPID" "$BEFORE" 2>"$T/resolve-before.txt" && fail "resolve before the first run answered"
+grep -q "is known: lineaged was not recording yet (that is before its first run in this boot)" "$T/resolve-before.txt" ||
+        { cat "$T/resolve-before.txt"; fail "resolve before the first run does not say so"; }
+echo "ok: before the first run: not recording yet"
+ctl resolve "$NOPID" now 2>"$T/resolve-nobody.txt" && fail "resolve of a free pid answered"
+grep -q "^No process held pid $NOPID at .* (lineaged was recording)\.$" "$T/resolve-nobody.txt" ||
+        { cat "$T/resolve-nobody.txt"; fail "resolve while recording does not say nobody held it"; }
+echo "ok: while recording: nobody"
+stop_daemon
+DOWN=$(( $(date +%s%N) / 1000 ))   # after the stop, before the next start: inside the downtime gap
+start_daemon
+has_downtime() { [ -n "$(q "SELECT id FROM gaps WHERE reason = 'downtime' AND start_time <= $DOWN AND end_time >= $DOWN")" ]; }
+until_true "the downtime gap recorded" has_downtime
+ctl resolve "$NOPID" "$DOWN" 2>"$T/resolve-gap.txt" && fail "resolve inside the gap answered"
+grep -q "is known: lineaged was not recording then (a downtime gap in the record)" "$T/resolve-gap.txt" ||
+        { cat "$T/resolve-gap.txt"; fail "resolve inside a gap does not say so"; }
+echo "ok: inside the downtime gap: not recording"
+check "Resolve's error says notRecording" \
+        "$(python3 "$SOURCE_DIR/tests/integration/vlcall.py" "$SOCK" org.lineaged.Lineage.Resolve "{\"pid\": $NOPID, \"at\": $DOWN}" 2>&1 | grep -o '"notRecording": "[a-z-]*"')" \
+        '"notRecording": "downtime"'
