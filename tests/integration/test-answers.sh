@@ -96,9 +96,9 @@ CLEANUP_PIDS+=("$BIDI")
 until_true "the bidi process recorded with its argv" has_argv "$BIDI" tg-bidi
 ctl --full origin "$BIDI" | grep tg-bidi | sed 's/^ *//' >"$T/bidi.txt" || fail "origin failed"
 IBIDI=$(inst "$BIDI")
-# (the daemon stores the real ESC of argv as the text \x1b already, so both show as \\x1b here)
+# (the daemon stores a real ESC of argv as the text \x1b and a backslash as \\: the two differ)
 expect_text "$T/bidi.txt" <<EOF
-$BIDI @$IBIDI  tg-bidi innocent\\u202egnp.sh \\u2066x\\u2069 zw\\u200bsp\\ufeff ls\\u2028ps nbsp$(printf '\u00a0')é \\\\x1b real\\\\x1b 600  (alive)
+$BIDI @$IBIDI  tg-bidi innocent\\u202egnp.sh \\u2066x\\u2069 zw\\u200bsp\\ufeff ls\\u2028ps nbsp$(printf '\u00a0')é \\\\x1b real\\x1b 600  (alive)
 EOF
 ctl --json=short ancestors "$BIDI" | grep -q $'innocent\u202egnp.sh' || fail "JSON output is not the text as recorded"
 echo "ok: JSON keeps the text as recorded"

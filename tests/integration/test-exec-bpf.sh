@@ -10,8 +10,8 @@ execgen() {
         ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 exec "$BUILD_DIR/tests/helpers/lineage-execgen" "$@"
 }
 
-# wait_for DESCRIPTION SQL EXPECTED: polls the database until SQL prints EXPECTED (240 s at most).
-wait_for() {
+# wait_sql DESCRIPTION SQL EXPECTED: polls the database until SQL prints EXPECTED (240 s at most).
+wait_sql() {
         local got=
         for _ in $(seq 1 2400); do
                 got=$(q "$2" 2>/dev/null || true)
@@ -26,7 +26,7 @@ mark() {
         SINCE=$(($(date +%s%N) / 1000 - 1000))
 }
 instance_of() {
-        wait_for "pid $1 recorded" "SELECT count(*) > 0 FROM instances WHERE pid = $1 AND start_time >= $SINCE" 1 >&2
+        wait_sql "pid $1 recorded" "SELECT count(*) > 0 FROM instances WHERE pid = $1 AND start_time >= $SINCE" 1 >&2
         q "SELECT id FROM instances WHERE pid = $1 AND start_time >= $SINCE ORDER BY start_time LIMIT 1"
 }
 
@@ -58,7 +58,7 @@ secs=$SECONDS
 kill "$churn1" "$churn2"
 wait "$churn1" "$churn2" 2>/dev/null || true
 G=$(instance_of "$gen")
-wait_for "execs of the generator recorded" "SELECT count(*) FROM instances WHERE birth_parent = $G AND exit_time IS NOT NULL" "$N"
+wait_sql "execs of the generator recorded" "SELECT count(*) FROM instances WHERE birth_parent = $G AND exit_time IS NOT NULL" "$N"
 check "gaps during the run" "$(q "SELECT count(*) FROM gaps WHERE start_time >= (SELECT max(started) FROM runs)")" 0
 check "execs without their exe" "$(q "SELECT count(*) FROM instances WHERE birth_parent = $G AND exe IS NULL")" 0
 check "execs with another image" "$(q "SELECT count(*) FROM instances WHERE birth_parent = $G AND exe != '$TRUE'")" 0
@@ -75,7 +75,7 @@ texec=$!
 CLEANUP_PIDS+=("$texec")
 for _ in $(seq 1 600); do [ -s "$T/thread.out" ] && [ "$(readlink /proc/$texec/exe)" = "$SLEEP" ] && break; sleep 0.1; done
 I=$(instance_of "$texec")
-wait_for "the thread's exec recorded on its thread group" "SELECT exe || ' ' || argv FROM instances WHERE id = $I" \
+wait_sql "the thread's exec recorded on its thread group" "SELECT exe || ' ' || argv FROM instances WHERE id = $I" \
         "$SLEEP [\"/bin/sleep\",\"3000\"]"
 kill "$texec"
 
@@ -87,7 +87,7 @@ mark
 p=$!
 wait "$p"
 I=$(instance_of "$p")
-wait_for "the script: its interpreter, argv as the kernel ran it" "SELECT exe || ' ' || argv FROM instances WHERE id = $I" \
+wait_sql "the script: its interpreter, argv as the kernel ran it" "SELECT exe || ' ' || argv FROM instances WHERE id = $I" \
         "$DASH [\"/bin/sh\",\"$T/script.sh\",\"script$$\"]"
 
 echo "# a relative path"
@@ -97,7 +97,7 @@ mark
 p=$!
 wait "$p"
 I=$(instance_of "$p")
-wait_for "a relative path made absolute" "SELECT exe || ' ' || argv FROM instances WHERE id = $I" \
+wait_sql "a relative path made absolute" "SELECT exe || ' ' || argv FROM instances WHERE id = $I" \
         "$T/reltrue [\"./reltrue\",\"relative$$\"]"
 
 echo "# fexecve"
@@ -105,7 +105,7 @@ mark
 (execgen fexecve /bin/true "fexecve$$") > "$T/fexec.out"
 p=$(cat "$T/fexec.out")
 I=$(instance_of "$p")
-wait_for "fexecve: what /dev/fd/N pointed to" "SELECT exe || ' ' || argv FROM instances WHERE id = $I" \
+wait_sql "fexecve: what /dev/fd/N pointed to" "SELECT exe || ' ' || argv FROM instances WHERE id = $I" \
         "$TRUE [\"/bin/true\",\"fexecve$$\"]"
 
 echo "# a binary deleted right after its exec"
@@ -117,7 +117,7 @@ CLEANUP_PIDS+=("$p")
 for _ in $(seq 1 600); do [ "$(readlink /proc/$p/exe)" = "$T/delsleep" ] && break; sleep 0.1; done
 rm -f "$T/delsleep"
 I=$(instance_of "$p")
-wait_for "the deleted binary's path, as it was when it ran" "SELECT exe || ' ' || argv FROM instances WHERE id = $I" \
+wait_sql "the deleted binary's path, as it was when it ran" "SELECT exe || ' ' || argv FROM instances WHERE id = $I" \
         "$T/delsleep [\"$T/delsleep\",\"3000\"]"
 kill "$p"
 
@@ -128,7 +128,7 @@ unshare -m sh -c "mount -t tmpfs none '$T/mnt' && cp /bin/true '$T/mnt/nstrue' &
 p=$!
 wait "$p" || fail "unshare -m failed"
 I=$(instance_of "$p")
-wait_for "the file on a mount only that namespace has" "SELECT exe || ' ' || argv FROM instances WHERE id = $I" \
+wait_sql "the file on a mount only that namespace has" "SELECT exe || ' ' || argv FROM instances WHERE id = $I" \
         "$T/mnt/nstrue [\"$T/mnt/nstrue\",\"mountns$$\"]"
 
 echo "# children forked right after their parent's exec"
@@ -138,7 +138,7 @@ mark
 runner=$!
 wait "$runner"
 R=$(instance_of "$runner")
-wait_for "subshells recorded" "SELECT count(*) FROM instances c JOIN instances g ON g.birth_parent = c.id
+wait_sql "subshells recorded" "SELECT count(*) FROM instances c JOIN instances g ON g.birth_parent = c.id
         WHERE c.birth_parent = $R AND g.exit_time IS NOT NULL" $M
 check "execs and subshells with an image other than dash" "$(q "SELECT count(*) FROM instances c JOIN instances g ON g.birth_parent = c.id
         WHERE c.birth_parent = $R AND (c.exe IS NOT '$DASH' OR g.exe IS NOT '$DASH')")" 0

@@ -4,8 +4,8 @@
 # its parent's exec inherits the new image, and GetStatus names the source and counts execs by it.
 . "$(dirname "$0")/lib.sh"
 
-# wait_for DESCRIPTION SQL EXPECTED: polls the database until SQL prints EXPECTED (60 s at most).
-wait_for() {
+# wait_sql DESCRIPTION SQL EXPECTED: polls the database until SQL prints EXPECTED (60 s at most).
+wait_sql() {
         local got=
         for _ in $(seq 1 600); do
                 got=$(q "$2" 2>/dev/null || true)
@@ -20,7 +20,7 @@ mark() {
         SINCE=$(($(date +%s%N) / 1000 - 1000))
 }
 instance_of() {
-        wait_for "pid $1 recorded" "SELECT count(*) > 0 FROM instances WHERE pid = $1 AND start_time >= $SINCE" 1 >&2
+        wait_sql "pid $1 recorded" "SELECT count(*) > 0 FROM instances WHERE pid = $1 AND start_time >= $SINCE" 1 >&2
         q "SELECT id FROM instances WHERE pid = $1 AND start_time >= $SINCE ORDER BY start_time LIMIT 1"
 }
 
@@ -35,7 +35,7 @@ mark
 runner=$!
 wait "$runner"
 R=$(instance_of "$runner")
-wait_for "subshells of the runner's children recorded" "SELECT count(*) FROM instances c JOIN instances g ON g.birth_parent = c.id
+wait_sql "subshells of the runner's children recorded" "SELECT count(*) FROM instances c JOIN instances g ON g.birth_parent = c.id
         WHERE c.birth_parent = $R AND g.exit_time IS NOT NULL" $N
 
 known=$(q "SELECT count(*) FROM instances WHERE birth_parent = $R AND exe IS NOT NULL")
@@ -74,7 +74,7 @@ wait "$gen"
 kill "$churn1" "$churn2"
 wait "$churn1" "$churn2" 2>/dev/null || true
 G=$(instance_of "$gen")
-wait_for "execs of the generator recorded" "SELECT count(*) FROM instances WHERE birth_parent = $G AND exit_time IS NOT NULL" "$N2"
+wait_sql "execs of the generator recorded" "SELECT count(*) FROM instances WHERE birth_parent = $G AND exit_time IS NOT NULL" "$N2"
 TRUE=$(readlink -f /bin/true)
 check "execs with another image" "$(q "SELECT count(*) FROM instances WHERE birth_parent = $G AND exe IS NOT NULL AND exe != '$TRUE'")" 0
 check "execs with another argv" "$(q "SELECT count(*) FROM instances WHERE birth_parent = $G AND argv IS NOT NULL
