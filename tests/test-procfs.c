@@ -132,13 +132,11 @@ static void test_stat_malformed(void) {
         for (size_t i = 0; i < ELEMENTSOF(mids); i++) {
                 /* Field 22 directly followed by garbage must fail; so build without the tail for the last ones. */
                 n = (size_t) snprintf(buf, sizeof(buf), "5 (x) %s", mids[i]);
-                if (procfs_parse_stat(buf, n, &p) != -EBADMSG) {
+                if (procfs_parse_stat(buf, n, &p) != -EBADMSG)
                         TEST_FAIL("stat mid %zu accepted: %s", i, mids[i]);
-                }
                 n = make_stat(buf, sizeof(buf), 5, LIT("x"), mids[i]);
-                if (i < ELEMENTSOF(mids) - 1 && procfs_parse_stat(buf, n, &p) != -EBADMSG) {
+                if (i < ELEMENTSOF(mids) - 1 && procfs_parse_stat(buf, n, &p) != -EBADMSG)
                         TEST_FAIL("stat mid %zu (with tail) accepted: %s", i, mids[i]);
-                }
         }
         /* Failing parses leave p alone. */
         ASSERT_EQ(p.pid, 777);
@@ -151,12 +149,10 @@ static void test_stat_malformed(void) {
         for (size_t len = 0; len < n; len++) {
                 int r = procfs_parse_stat(buf, len, &p);
 
-                if (len < good_from && r != -EBADMSG) {
+                if (len < good_from && r != -EBADMSG)
                         TEST_FAIL("stat truncated to %zu bytes accepted", len);
-                }
-                if (len >= good_from && r != 0) {
+                if (len >= good_from && r != 0)
                         TEST_FAIL("stat truncated to %zu bytes rejected", len);
-                }
         }
 
         p.pid = 777;
@@ -195,10 +191,9 @@ static void check_nscaba_ok(const char *v, size_t len, bool bare, unsigned n, co
 
         memset(&c, 0xaa, sizeof(c));
         r = procfs_parse_nscaba(v, len, &c);
-        if (r != 0 || !c.present || c.bare != bare || c.malformed || c.n_levels != n) {
+        if (r != 0 || !c.present || c.bare != bare || c.malformed || c.n_levels != n)
                 TEST_FAIL("NScaba value of %zu bytes: r=%d present=%d bare=%d n=%u, expected bare=%d n=%u",
                           len, r, c.present, c.bare, c.n_levels, bare, n);
-        }
         for (unsigned i = 0; i < n; i++)
                 ASSERT_EQ(c.levels[i], levels[i]);
 }
@@ -206,9 +201,8 @@ static void check_nscaba_ok(const char *v, size_t len, bool bare, unsigned n, co
 static void check_nscaba_bad(const char *v, size_t len, const char *what) {
         ProcNscaba c = { .n_levels = 12345 };
 
-        if (procfs_parse_nscaba(v, len, &c) != -EBADMSG) {
+        if (procfs_parse_nscaba(v, len, &c) != -EBADMSG)
                 TEST_FAIL("NScaba hostile value accepted: %s", what);
-        }
         ASSERT_EQ(c.n_levels, 12345); /* untouched */
 }
 
@@ -361,9 +355,8 @@ static void test_status_malformed(void) {
         ProcInfo p = { .tgid = 555 };
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
-                if (procfs_parse_status(bad[i], strlen(bad[i]), &p) != -EBADMSG) {
+                if (procfs_parse_status(bad[i], strlen(bad[i]), &p) != -EBADMSG)
                         TEST_FAIL("malformed status %zu accepted", i);
-                }
         ASSERT_EQ(p.tgid, 555);
         ASSERT_EQ(procfs_parse_status(LIT(""), &p), -EBADMSG);
 
@@ -876,9 +869,8 @@ static void test_real_eacces(void) {
         }
         if (waitpid(child, &status, 0) != child)
                 die("waitpid");
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 TEST_FAIL("EACCES child failed with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-        }
 }
 
 

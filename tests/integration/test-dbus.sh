@@ -207,6 +207,7 @@ if [ -x "$WATCHER" ]; then
         sleep 600 &
         quiet=$!
         CLEANUP_PIDS+=("$quiet")
+        wait_exec "$quiet" "$(command -v sleep)"   # its exec, too, is over before the watches begin
         settle
         for i in $(seq 17); do
                 check "connection $i" "$("$WATCHER" limit "$BUS" "$quiet")" "ok 16 error $NAME.Error.TooManyWatchers"
