@@ -854,8 +854,20 @@ static void read_login_details(Daemon *d, Login *l, Instance *i, const ProcInfo 
                 if (procfs_read_tcp_peer(d->config.proc, i->pid, rl.remote_address, sizeof(rl.remote_address), &port) >= 0)
                         rl.remote_port = (int32_t) port;
         }
-        if (!l->tty && info && (info->have & PROCFS_STAT) && info->tty_nr != 0)
-                tty_name(info->tty_nr, rl.tty, sizeof(rl.tty));
+        if (!l->tty) {
+                uint32_t tty_nr = info && (info->have & PROCFS_STAT) ? info->tty_nr : 0;
+
+                if (tty_nr == 0 && d->exec_source == LINEAGE_EXEC_SOURCE_BPF) {
+                        /* The eBPF record carries no terminal: read it (a login's first execs only). */
+                        ProcInfo st = {};
+
+                        if (procfs_read(d->config.proc, i->pid, PROCFS_STAT, &st) >= 0)
+                                tty_nr = st.tty_nr;
+                        proc_info_done(&st);
+                }
+                if (tty_nr != 0)
+                        tty_name(tty_nr, rl.tty, sizeof(rl.tty));
+        }
         if (!l->unit && (r = procfs_read_cgroup(d->config.proc, i->pid, &cgroup)) >= 0)
                 cgroup_session(cgroup, rl.logind_session, sizeof(rl.logind_session), rl.unit, sizeof(rl.unit));
         if (!l->trust_checked)
@@ -963,8 +975,10 @@ static void read_exec_info(Tracker *t, Instance *i, void *userdata) {
 static void bpf_exec_info(Daemon *d, const Instance *i, const BpfExec *x, ProcInfo *info) {
         char *exe = NULL;
 
+        /* Login ids are left to the batch's end, as for every exec: a login is begun there, once the
+         * batch's exits are known, along the live ancestors (see begin_login()). */
         *info = (ProcInfo) {
-                .have = PROCFS_STAT | PROCFS_STATUS | PROCFS_LOGIN, .pid = i->pid, .start_ticks = i->start_ticks,
+                .have = PROCFS_STAT | PROCFS_STATUS, .pid = i->pid, .start_ticks = i->start_ticks,
                 .sid = i->sid, .pgid = i->pgid, .tgid = i->pid, .ruid = x->uid, .euid = x->euid, .rgid = x->gid,
                 .egid = x->egid, .loginuid = x->loginuid, .sessionid = x->sessionid,
         };
@@ -989,6 +1003,8 @@ static void apply_bpf_exec(Daemon *d, Instance *i, const BpfExec *x) {
         if (d->record && (r = record_write_bpf_exec(d->record, &info)) < 0)
                 record_failed(d, r);
         apply_exec_facts(d, i, &info, true, LINEAGE_EXEC_SOURCE_BPF);
+        if (i->flags & INSTANCE_ALIVE)
+                tracker_request_login(d->tracker, i);
         info.argv = NULL;
         proc_info_done(&info);
 }
@@ -1430,8 +1446,11 @@ static int replay_bpf_exec(const ProcInfo *info, void *userdata) {
         if (!d->tracker)
                 return -EBADMSG;
         i = tracker_get(d->tracker, info->pid);
-        if (i)
-                (void) tracker_apply_info_from(d->tracker, i, info, LINEAGE_EXEC_SOURCE_BPF);
+        if (!i)
+                return 0;
+        (void) tracker_apply_info_from(d->tracker, i, info, LINEAGE_EXEC_SOURCE_BPF);
+        if (i->flags & INSTANCE_ALIVE)
+                tracker_request_login(d->tracker, i); /* as live: its info record follows */
         return 0;
 }
 

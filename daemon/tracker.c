@@ -1192,6 +1192,12 @@ void tracker_foreach_needs_info(Tracker *t, TrackerInfoCallback cb, void *userda
         needs_list_prune(t);
 }
 
+void tracker_request_login(Tracker *t, Instance *i) {
+        i->needs_login = true;
+        needs_list_add(t, i);
+        mark_dirty(t, i);
+}
+
 bool tracker_waits_for_info(const Tracker *t) {
         /* Flagged instances are dirty: the dirty list holds them all, even when the needs list is short. */
         for (const Instance *i = t->dirty_head; i; i = i->dirty_next)

@@ -217,6 +217,8 @@ int tracker_apply_info_from(Tracker *t, Instance *i, const ProcInfo *info, Linea
 /* Whether a live instance still waits for its facts to be read (needs_info or needs_login): the live
  * daemon commits only when none does, so a replay holds its commits back until then too. */
 bool tracker_waits_for_info(const Tracker *t);
+/* Asks for i's login ids to be read at the end of the batch (tracker_foreach_needs_info). */
+void tracker_request_login(Tracker *t, Instance *i);
 
 /* Logins. tracker_apply_info() returns 1 when it found i in an audit session other than the one it
  * inherited: a login began at i or at one of its live birth ancestors. The caller finds the earliest
