@@ -12,9 +12,8 @@
 #define DBUS_LOCAL_OBJECT "/org/freedesktop/DBus/Local"
 
 /* Watch events queued towards the bus before the watch being served is ended as too slow: the bus
- * itself stopped reading from us, so queueing more would only grow our memory. An event is at most
- * about 70 KiB (two 32 KiB argv), so this holds the queue near 32 MiB. */
-#define WRITE_QUEUE_MAX 512U
+ * itself stopped reading from us, so queueing more would only grow our memory. */
+#define WRITE_QUEUE_MAX 4096U
 /* Containers nested in a reply; query's answers use four at most. */
 #define JSON_DEPTH_MAX 16U
 /* Queries in one ResolveBatch call, as query accepts: more are refused before anything is built. */

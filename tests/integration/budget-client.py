@@ -9,9 +9,10 @@
 #                             "answered" once each has an answer waiting, then on "check" reads them
 #                             all and prints "replies OK LIMITS OTHER"
 #   status SOCK FIELD         prints that field of GetStatus (waiting as long as a loaded daemon needs)
-#   churn N BYTES             N processes with an argument of BYTES control characters (six bytes each
-#                             in JSON); prints its pid, "spawned", ends them on "release" and prints
-#                             "done", then stays until stdin closes (their birth parent)
+#   churn BYTES               prints its pid; on "spawn N" starts N more processes with an argument of
+#                             BYTES control characters (six bytes each in JSON) and prints "spawned
+#                             TOTAL"; on "release" ends them all and prints "done"; stays until stdin
+#                             closes (their birth parent)
 import json
 import os
 import select
@@ -145,18 +146,22 @@ def status(path, field):
     say(json.loads(buf.split(b"\0", 1)[0])["parameters"]["status"][field])
 
 
-def churn(n, size):
+def churn(size):
     say(os.getpid())
     fat = "\x01" * size
-    # Each waits on its stdin: alive until we close it, however late the daemon reads its argv.
-    procs = [subprocess.Popen(["/bin/sh", "-c", "read x", "churn", fat], stdin=subprocess.PIPE) for _ in range(n)]
-    say("spawned")
-    wait_stdin("release")
-    for p in procs:
-        p.stdin.close()
-        p.wait()
-    say("done")
-    wait_stdin()
+    procs = []
+    for line in sys.stdin:
+        words = line.split()
+        if words[:1] == ["spawn"]:
+            # Each waits on its stdin: alive until released, however late the daemon reads its argv.
+            for _ in range(int(words[1])):
+                procs.append(subprocess.Popen(["/bin/sh", "-c", "read x", "churn", fat], stdin=subprocess.PIPE))
+            say("spawned", len(procs))
+        elif words[:1] == ["release"]:
+            for p in procs:
+                p.stdin.close()
+                p.wait()
+            say("done")
 
 
 def main():
@@ -170,7 +175,7 @@ def main():
     elif mode == "status":
         status(args[0], args[1])
     elif mode == "churn":
-        churn(int(args[0]), int(args[1]))
+        churn(int(args[0]))
     else:
         sys.exit(f"unknown mode {mode}")
 
