@@ -107,7 +107,6 @@ kill "$BIDI"
 echo "# 5. limited answers say what they left out, and where"
 LUID=$((47000 + $$ % 1000))   # a uid of our own: other tests on this machine make logins of 4242
 fake_login $LUID
-SLEEPER1=${L[sleeper]}
 fake_logout
 fake_login $LUID
 fake_logout
@@ -141,20 +140,29 @@ expect_text "$T/rcvbuf.txt" <<<"Receive buffer: 64.0M asked, 128.0M given by the
 check "GetStatus receiveBufferRequested" "$(jget "$(vl GetStatus)" parameters.status.receiveBufferRequested)" $((64 * 1024 * 1024))
 
 echo "# 10. logins: how many processes of a session are alive"
-# The first login of $LUID above ended, and its double-forked sleeper still runs.
-kill -0 "$SLEEPER1" || fail "the sleeper of the first login is gone"
-logins_ended() { [ -z "$(jget "$(vl ListLogins "{\"loginUid\": $LUID, \"aliveOnly\": true}")" parameters.logins.0)" ]; }
-until_true "both logins ended" logins_ended
-alive_processes() { [ "$(jget "$(vl ListLogins "{\"loginUid\": $LUID}")" parameters.logins.$1.aliveProcesses)" = "$2" ]; }
-until_true "the sleepers' sessions recorded" alive_processes 0 1
-until_true "the sleepers' sessions recorded" alive_processes 1 1
-ctl logins --user=$LUID | awk 'NR > 1 && NF > 0 && !/listed/ { print $(NF - 3), $(NF - 2) }' >"$T/logins-alive.txt"
-expect_text "$T/logins-alive.txt" <<EOF
-1 ended
-1 ended
-EOF
-kill "$SLEEPER1"
-until_true "the first login's sleeper no longer counted" alive_processes 1 0
+# A login (loginuid written, then exec: the daemon reads the new session while the login lives) that
+# leaves a daemonized process behind when it ends.
+LUID2=$((LUID + 1))
+coproc LOGIN10 { python3 -c 'import os, sys
+with open("/proc/self/loginuid", "w") as f:
+    f.write(sys.argv[1])
+os.execv("/bin/bash", ["bash", "-c", "(exec -a tg-persist sleep 600 </dev/null >/dev/null 2>&1 &); read x"])' "$LUID2"; }
+CLEANUP_PIDS+=("$LOGIN10_PID")
+until_true "the persisting process started" pid_of "tg-persist 600" >/dev/null
+PERSIST=$(pid_of "tg-persist 600")
+CLEANUP_PIDS+=("$PERSIST")
+login10() { jget "$(vl ListLogins "{\"loginUid\": $LUID2}")" "parameters.logins.0.$1"; }
+both_alive() { [ "$(login10 aliveProcesses)" = 2 ]; }
+until_true "the login and its daemonized process counted" both_alive
+eval "exec ${LOGIN10[1]}>&-"
+wait "$LOGIN10_PID" 2>/dev/null || true
+ended_one_alive() { [ "$(login10 alive)" = false ] && [ "$(login10 aliveProcesses)" = 1 ]; }
+until_true "the login ended, its daemonized process alive" ended_one_alive
+ctl logins --user=$LUID2 | awk 'NR > 1 && NF > 0 && !/listed/ { print $(NF - 3), $(NF - 2) }' >"$T/logins-alive.txt"
+expect_text "$T/logins-alive.txt" <<<"1 ended"
+kill "$PERSIST"
+none_alive() { [ "$(login10 aliveProcesses)" = 0 ]; }
+until_true "the daemonized process no longer counted" none_alive
 
 echo "# 6. resolve: not recording (before the first run, inside a downtime gap) is not nobody"
 NOPID=4000001   # a pid nobody holds (pid_max is at most 4194304, and usually far lower)

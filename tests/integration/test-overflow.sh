@@ -32,6 +32,8 @@ for p in $(ls /proc | grep -E '^[0-9]+$'); do
         [ -r "/proc/$p/stat" ] || continue
         st=$(awk '{print $22}' "/proc/$p/stat" 2>/dev/null) || continue
         [ -n "$st" ] || continue
+        # A zombie has exited (its reaping is no event): recorded as exited, not as alive.
+        [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ] || continue
         # What the rescan had to find: processes that existed when the daemon resumed. Later ones
         # (other work on the machine) are the events' business and may not be committed yet.
         [ "$st" -le "$CONT_TICKS" ] || continue
