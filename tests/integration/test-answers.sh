@@ -127,7 +127,7 @@ bash -c 'exec -a tg-hist-1 bash -c "exec -a tg-hist-2 bash -c \"exec -a tg-hist-
 H=$!
 wait "$H"
 until_true "the history's exit recorded" recorded "$H" exited
-ctl history --limit=1 "$H" | sed -E 's/^[0-9-]+ [0-9:.]+  //' >"$T/history-limit.txt" || fail "history --limit failed"
+ctl history --limit=1 "$H" | sed -E 's/^[0-9-]+ [0-9:.]+( [A-Za-z+0-9:-]+)?  //' >"$T/history-limit.txt" || fail "history --limit failed"
 cat "$T/history-limit.txt"
 check "history --limit=1: birth, one event, where the rest was left out, exit" \
         "$(cut -c1-9 "$T/history-limit.txt" | tr -s ' ' | tr '\n' '|')" \
@@ -158,7 +158,9 @@ eval "exec ${LOGIN10[1]}>&-"
 wait "$LOGIN10_PID" 2>/dev/null || true
 ended_one_alive() { [ "$(login10 alive)" = false ] && [ "$(login10 aliveProcesses)" = 1 ]; }
 until_true "the login ended, its daemonized process alive" ended_one_alive
-ctl logins --user=$LUID2 | awk 'NR > 1 && NF > 0 && !/listed/ { print $(NF - 3), $(NF - 2) }' >"$T/logins-alive.txt"
+# ALIVE is the column before STATE ("ended TIME [ZONE]"): the word before "ended".
+ctl logins --user=$LUID2 | awk 'NR > 1 && NF > 0 && !/listed/ { for (i = 2; i <= NF; i++) if ($i == "ended") print $(i - 1), $i }' \
+        >"$T/logins-alive.txt"
 expect_text "$T/logins-alive.txt" <<<"1 ended"
 kill "$PERSIST"
 none_alive() { [ "$(login10 aliveProcesses)" = 0 ]; }
