@@ -72,6 +72,27 @@ wait_for() {
         done
 }
 
+# wait_sql DESCRIPTION SQL EXPECTED: polls the database until SQL prints EXPECTED, for WAIT_TIMEOUT s.
+wait_sql() {
+        local got deadline=$((SECONDS + WAIT_TIMEOUT))
+
+        until got=$(q "$2" 2>/dev/null || true); [ "$got" = "$3" ]; do
+                [ "$SECONDS" -lt "$deadline" ] || fail "$1: got '$got', expected '$3' within $WAIT_TIMEOUT s"
+                sleep 0.1
+        done
+        echo "ok: $1 = $3"
+}
+
+# mark, then instance_of PID: the first instance of PID born since the mark (pids are reused fast on a
+# busy machine, so the newest instance of a pid may be another process's).
+mark() {
+        SINCE=$(($(date +%s%N) / 1000 - 1000))
+}
+instance_of() {
+        wait_sql "pid $1 recorded" "SELECT count(*) > 0 FROM instances WHERE pid = $1 AND start_time >= $SINCE" 1 >&2
+        q "SELECT id FROM instances WHERE pid = $1 AND start_time >= $SINCE ORDER BY start_time LIMIT 1"
+}
+
 # wait_exec PID EXE: waits until PID runs EXE, i.e. has exec'd, so that a settle afterwards covers its
 # exec too and not only its fork ($! is known as soon as the fork returns).
 wait_exec() {

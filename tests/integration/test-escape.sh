@@ -5,11 +5,6 @@
 . "$(dirname "$0")/lib.sh"
 
 ESC=$(printf '\033')
-wait_for() { # wait_for DESCRIPTION COMMAND...: up to 60 s
-        local what=$1; shift
-        for _ in $(seq 600); do "$@" && return 0; sleep 0.1; done
-        fail "timed out waiting for: $what"
-}
 recorded() { [ -n "$(q "SELECT argv FROM instances WHERE pid = $1 AND argv IS NOT NULL")" ]; }
 
 start_daemon

@@ -4,25 +4,6 @@
 # its parent's exec inherits the new image, and GetStatus names the source and counts execs by it.
 . "$(dirname "$0")/lib.sh"
 
-# wait_sql DESCRIPTION SQL EXPECTED: polls the database until SQL prints EXPECTED (60 s at most).
-wait_sql() {
-        local got=
-        for _ in $(seq 1 600); do
-                got=$(q "$2" 2>/dev/null || true)
-                [ "$got" = "$3" ] && { echo "ok: $1 = $3"; return 0; }
-                sleep 0.1
-        done
-        fail "$1: got '$got', expected '$3' within 60 s"
-}
-
-# The first instance of a pid born since the last mark (pids are reused fast on a busy machine).
-mark() {
-        SINCE=$(($(date +%s%N) / 1000 - 1000))
-}
-instance_of() {
-        wait_sql "pid $1 recorded" "SELECT count(*) > 0 FROM instances WHERE pid = $1 AND start_time >= $SINCE" 1 >&2
-        q "SELECT id FROM instances WHERE pid = $1 AND start_time >= $SINCE ORDER BY start_time LIMIT 1"
-}
 
 start_daemon --exec-source=procfs
 DASH=$(readlink -f /bin/sh)

@@ -4,11 +4,6 @@
 # writes what is still in memory before exiting (issue 11, item 9).
 . "$(dirname "$0")/lib.sh"
 
-wait_for() { # wait_for DESCRIPTION COMMAND...: up to 60 s
-        local what=$1; shift
-        for _ in $(seq 600); do "$@" && return 0; sleep 0.1; done
-        fail "timed out waiting for: $what"
-}
 recorded() { [ "$(q "SELECT count(*) FROM instances WHERE pid = $1")" -ge 1 ]; }
 
 start_daemon

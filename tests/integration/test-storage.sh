@@ -10,14 +10,6 @@ trap 'umount -l "$T/small" 2>/dev/null || true; cleanup' EXIT
 DB="$T/small/lineage.db"
 
 db_error() { jget "$(vl GetStatus)" parameters.status.databaseError; }
-wait_for() { # wait_for DESCRIPTION COMMAND...: until WAIT_SECS (60) seconds have passed
-        local what=$1 deadline=$((SECONDS + ${WAIT_SECS:-60}))
-        shift
-        until "$@"; do
-                [ "$SECONDS" -lt "$deadline" ] || fail "timed out waiting for: $what"
-                sleep 0.1
-        done
-}
 has_error() { [ -n "$(db_error)" ]; }
 no_error() { [ -z "$(db_error)" ]; }
 
@@ -54,7 +46,7 @@ rm "$T/small/filler"
 mount -o remount,size=1g "$T/small"
 # Watching the log, not asking: every query would commit first, and the first commit to succeed writes
 # the whole backlog, which on a busy machine takes a while.
-WAIT_SECS=300 wait_for "the database to be writable again" grep -q "is writable again" "$T/daemon.log"
+WAIT_TIMEOUT=300 wait_for "the database to be writable again" grep -q "is writable again" "$T/daemon.log"
 no_error || fail "the status still reports an error"
 grep -q "is writable again" "$T/daemon.log" || fail "recovery not logged"
 failed=$(sed -n 's/.*is writable again (after \([0-9]*\) failed commits).*/\1/p' "$T/daemon.log" | head -n 1)

@@ -31,16 +31,6 @@ as_vis() { runuser -u "$VIS" -- "$@"; }
 vis_vl() { as_vis python3 "$T/vlcall.py" "$SOCK" "org.lineaged.Lineage.$1" "$2" || true; }
 # vis_bus METHOD SIGNATURE ARGS...: the D-Bus call made by the user.
 vis_bus() { as_vis busctl --address="$BUS" --json=short call "$NAME" "$OBJ" "$NAME" "$@" 2>&1 || true; }
-# wait_for DESCRIPTION COMMAND...: polls until COMMAND succeeds (a loaded machine may take a while).
-wait_for() {
-        local what=$1 end=$((SECONDS + 60))
-        shift
-        while [ $SECONDS -lt $end ]; do
-                "$@" && return 0
-                sleep 0.1
-        done
-        fail "timed out waiting for $what"
-}
 # history_has PID PYTHON-CONDITION: root's GetHistory of PID has an exec event e matching the condition.
 history_has() {
         vl GetHistory "{\"pid\": $1}" 2>/dev/null | python3 -c 'import json, sys
