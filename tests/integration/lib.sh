@@ -93,6 +93,23 @@ instance_of() {
         q "SELECT id FROM instances WHERE pid = $1 AND start_time >= $SINCE ORDER BY start_time LIMIT 1"
 }
 
+# make_fake_proc ROOT PID PPID STATE COMM START_TICKS NSCABA-VALUE: one process in a synthetic procfs (a
+# patched kernel's, with NScaba:), its stat and status replaced whole, so a reader never sees half of them.
+make_fake_proc() {
+        local root=$1 pid=$2 ppid=$3 state=$4 comm=$5 start=$6 nscaba=$7
+        mkdir -p "$root/$pid/task/$pid"
+        printf '%s (%s) %s %s %s %s 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 %s 1000000 100 18446744073709551615\n' \
+                "$pid" "$comm" "$state" "$ppid" "$pid" "$pid" "$start" > "$root/$pid/stat.new"
+        {
+                printf 'Name:\t%s\nState:\t%s\nTgid:\t%s\nNgid:\t0\nPid:\t%s\nPPid:\t%s\n' "$comm" "$state" "$pid" "$pid" "$ppid"
+                printf 'TracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nNSpid:\t%s\nNSsid:\t%s\n' "$pid" "$pid"
+                printf 'NScaba:%b\nThreads:\t1\n' "$nscaba"
+        } > "$root/$pid/status.new"
+        mv "$root/$pid/stat.new" "$root/$pid/stat"
+        mv "$root/$pid/status.new" "$root/$pid/status"
+        [ "$state" = Z ] || printf '%s\0' "$comm" > "$root/$pid/cmdline"   # a zombie's is empty
+}
+
 # wait_exec PID EXE: waits until PID runs EXE, i.e. has exec'd, so that a settle afterwards covers its
 # exec too and not only its fork ($! is known as soon as the fork returns).
 wait_exec() {

@@ -3,31 +3,7 @@
 # The CABA cross-check on clone(CLONE_PARENT) by a reparented creator, alive or a zombie: real events, a patched procfs's NScaba.
 . "$(dirname "$0")/lib.sh"
 
-# until_true DESCRIPTION COMMAND...: polls COMMAND until it succeeds (120 s at most).
-until_true() {
-        local what=$1 i
-        shift
-        for i in $(seq 1 2400); do
-                "$@" && return 0
-                sleep 0.05
-        done
-        fail "$what: not true after 120 s"
-}
 
-# make_proc ROOT PID PPID STATE COMM START_TICKS NSCABA-VALUE: one process in a synthetic procfs.
-make_proc() {
-        local root=$1 pid=$2 ppid=$3 state=$4 comm=$5 start=$6 nscaba=$7
-        mkdir -p "$root/$pid"
-        printf '%s (%s) %s %s %s %s 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 %s 1000000 100 18446744073709551615\n' \
-                "$pid" "$comm" "$state" "$ppid" "$pid" "$pid" "$start" > "$root/$pid/stat.new"
-        {
-                printf 'Name:\t%s\nState:\t%s\nTgid:\t%s\nNgid:\t0\nPid:\t%s\nPPid:\t%s\n' "$comm" "$state" "$pid" "$pid" "$ppid"
-                printf 'TracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nNSpid:\t%s\nNSsid:\t%s\n' "$pid" "$pid"
-                printf 'NScaba:%b\nThreads:\t1\n' "$nscaba"
-        } > "$root/$pid/status.new"
-        mv "$root/$pid/stat.new" "$root/$pid/stat"
-        mv "$root/$pid/status.new" "$root/$pid/status"
-}
 
 # start_ticks PID: field 22 of the real /proc/PID/stat.
 start_ticks() {
@@ -35,7 +11,7 @@ start_ticks() {
 }
 
 P="$T/proc"
-make_proc "$P" 1 0 S init "$(start_ticks 1)" '\t0'
+make_fake_proc "$P" 1 0 S init "$(start_ticks 1)" '\t0'
 start_daemon --proc="$P"
 grep -q "The kernel provides NScaba" "$T/daemon.log" || fail "NScaba support not detected"
 
@@ -53,7 +29,7 @@ clone_parent() {
         [ -n "${CPR[x]:-}" ] || fail "clone-parent.py did not start"
         C=${CPR[c]} X=${CPR[x]} REAPER=${CPR[reaper]}
         CLEANUP_PIDS+=("$X")
-        [ "$REAPER" = 1 ] || [ -d "$P/$REAPER" ] || make_proc "$P" "$REAPER" 1 S reaper "$(start_ticks "$REAPER")" '\t1'
+        [ "$REAPER" = 1 ] || [ -d "$P/$REAPER" ] || make_fake_proc "$P" "$REAPER" 1 S reaper "$(start_ticks "$REAPER")" '\t1'
 }
 birth_parent_recorded() {
         [ "$(q "SELECT birth_parent_pid FROM instances WHERE pid = $X ORDER BY id DESC LIMIT 1")" = "$REAPER" ]
@@ -64,11 +40,11 @@ exit_recorded() {
 
 echo "# (a) the creator had been reparented before clone(CLONE_PARENT): events name its current parent, the kernel the creator"
 clone_parent alive
-until_true "X recorded with the creator's current parent as birth parent" birth_parent_recorded
+wait_for "X recorded with the creator's current parent as birth parent" birth_parent_recorded
 # The creator's own kernel CABA agrees with the events (the periodic cross-check reads it too).
 UC=$(jget "$(vl GetCaba "{\"pid\": $C}")" parameters.caba.pid)
-make_proc "$P" "$C" "$REAPER" S cp-creator 1 "\\t$UC"
-make_proc "$P" "$X" "$REAPER" S tg-cp-x 2 "\\t$C"
+make_fake_proc "$P" "$C" "$REAPER" S cp-creator 1 "\\t$UC"
+make_fake_proc "$P" "$X" "$REAPER" S tg-cp-x 2 "\\t$C"
 r=$(vl GetCaba "{\"pid\": $X}")
 check "(a) userspace CABA: the reaper" "$(jget "$r" parameters.caba.pid)" "$REAPER"
 check "(a) kernel CABA: the creator" "$(jget "$r" parameters.kernelCabaPid)" "$C"
@@ -80,17 +56,17 @@ wait "$CP_PID" 2>/dev/null || true
 
 echo "# (b) the creator exited and is an unreaped zombie: the kernel names the zombie"
 clone_parent exit
-until_true "X recorded with the creator's current parent as birth parent" birth_parent_recorded
-until_true "the creator's exit recorded" exit_recorded "$C"
-make_proc "$P" "$C" "$REAPER" Z cp-creator 1 "\\t$REAPER"
-make_proc "$P" "$X" "$REAPER" S tg-cp-x 2 "\\t$C"
+wait_for "X recorded with the creator's current parent as birth parent" birth_parent_recorded
+wait_for "the creator's exit recorded" exit_recorded "$C"
+make_fake_proc "$P" "$C" "$REAPER" Z cp-creator 1 "\\t$REAPER"
+make_fake_proc "$P" "$X" "$REAPER" S tg-cp-x 2 "\\t$C"
 r=$(vl GetCaba "{\"pid\": $X}")
 check "(b) userspace CABA: the reaper" "$(jget "$r" parameters.caba.pid)" "$REAPER"
 check "(b) kernel CABA: the zombie creator" "$(jget "$r" parameters.kernelCabaPid)" "$C"
 check "(b) the documented clone-parent difference" "$(jget "$r" parameters.difference)" clone-parent
 check "(b) not counted as a disagreement" "$(jget "$(vl GetStatus)" parameters.status.cabaDisagreements)" 0
 echo "# (c) a process whose parent merely is the reaper too is not taken for a creator"
-make_proc "$P" "$C" "$REAPER" S cp-creator 999999999999 "\\t$REAPER"   # born after X: cannot have created it
+make_fake_proc "$P" "$C" "$REAPER" S cp-creator 999999999999 "\\t$REAPER"   # born after X: cannot have created it
 r=$(vl GetCaba "{\"pid\": $X}")
 check "born after X: unexplained" "$(jget "$r" parameters.difference)" unexplained
 check "counted once" "$(jget "$(vl GetStatus)" parameters.status.cabaDisagreements)" 1

@@ -3,16 +3,6 @@
 # A zombie found by the start-up scan is recorded as exited (exit unknown, by the scan), on a real kernel and on a patched procfs.
 . "$(dirname "$0")/lib.sh"
 
-# until_true DESCRIPTION COMMAND...: polls COMMAND until it succeeds (120 s at most).
-until_true() {
-        local what=$1 i
-        shift
-        for i in $(seq 1 2400); do
-                "$@" && return 0
-                sleep 0.05
-        done
-        fail "$what: not true after 120 s"
-}
 
 echo "# real kernel: P forks Q, Q forks R and exits, P has not reaped Q when lineaged starts"
 coproc ZT { python3 "$SOURCE_DIR/tests/integration/zombie-tree.py"; }
@@ -26,7 +16,7 @@ done
 CLEANUP_PIDS+=("${Z[r]}")
 start_daemon
 exited() { [ -n "$(q "SELECT id FROM instances WHERE pid = $1 AND exit_time IS NOT NULL")" ]; }
-until_true "the zombie's exit recorded" exited "${Z[q]}"
+wait_for "the zombie's exit recorded" exited "${Z[q]}"
 row=$(q "SELECT (flags & 8) != 0, exit_time >= start_time, exit_time <= (SELECT max(last_commit) FROM runs)
           FROM instances WHERE pid = ${Z[q]}")
 check "the zombie: exit not observed, bounded by the scan" "$row" "1|1|1"
@@ -45,31 +35,18 @@ wait "$ZT_PID" 2>/dev/null || true
 stop_daemon
 
 echo "# patched procfs (NScaba:): P -> Q (a zombie) -> R; R's CABA moves on to P"
-make_proc() {
-        local root=$1 pid=$2 ppid=$3 state=$4 comm=$5 start=$6 nscaba=$7
-        mkdir -p "$root/$pid"
-        printf '%s (%s) %s %s %s %s 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 %s 1000000 100 18446744073709551615\n' \
-                "$pid" "$comm" "$state" "$ppid" "$pid" "$pid" "$start" > "$root/$pid/stat"
-        {
-                printf 'Name:\t%s\nState:\t%s\nTgid:\t%s\nNgid:\t0\nPid:\t%s\nPPid:\t%s\n' "$comm" "$state" "$pid" "$pid" "$ppid"
-                printf 'TracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nNSpid:\t%s\nNSsid:\t%s\n' "$pid" "$pid"
-                printf 'NScaba:%b\nThreads:\t1\n' "$nscaba"
-        } > "$root/$pid/status"
-        mkdir -p "$root/$pid/task/$pid"
-        [ "$state" = Z ] || printf '%s\0' "$comm" > "$root/$pid/cmdline"
-}
 P="$T/proc"
 F=900000000000   # start times in the future: real events for these small pids are another process's
-make_proc "$P" 1 0 S init $F '\t0'
-make_proc "$P" 300 1 S zt-p $((F + 1)) '\t1'
-make_proc "$P" 301 300 Z zt-q $((F + 2)) '\t300'
-make_proc "$P" 302 1 S zt-r $((F + 3)) '\t301'
+make_fake_proc "$P" 1 0 S init $F '\t0'
+make_fake_proc "$P" 300 1 S zt-p $((F + 1)) '\t1'
+make_fake_proc "$P" 301 300 Z zt-q $((F + 2)) '\t300'
+make_fake_proc "$P" 302 1 S zt-r $((F + 3)) '\t301'
 rm -f "$DB"
 start_daemon --proc="$P"
 row() { q "SELECT (exit_time IS NOT NULL) || ' ' || ((flags & 8) != 0) || ' ' || birth_parent_pid || ' ' || caba_pid
            FROM instances WHERE pid = $1 AND start_ticks >= $F"; }
 recorded() { [ -n "$(q "SELECT id FROM instances WHERE pid = $1 AND start_ticks >= $F")" ]; }
-until_true "R recorded" recorded 302
+wait_for "R recorded" recorded 302
 check "Q: exited, exit unknown, born of P" "$(row 301)" "1 1 300 300"
 check "R: alive, born of Q, its CABA is P" "$(row 302)" "0 0 301 300"
 r=$(vl GetCaba '{"pid": 302}')
