@@ -20,6 +20,7 @@
 #include "glyph.h"
 #include "journal-format.h"
 #include "json-scan.h"
+#include "lineage/dbus-methods.h"
 #include "offline.h"
 #include "pager.h"
 #include "time-parse.h"
@@ -765,26 +766,6 @@ static int varlink_call(const char *method, json_object *params, json_object **r
 
 /* ---- D-Bus transport ------------------------------------------------------------------------- */
 
-/* The typed in-arguments of each method, in order; absent ones are sent as 0/""/false/empty, or -1
- * for loginUid (those mean "not given" to the daemon). */
-static const struct {
-        const char *method;
-        const char *signature;
-        const char *names[11];
-} bus_methods[] = {
-        { "GetOrigin", "utx", { "pid", "instance", "at" } },
-        { "GetAncestors", "utx", { "pid", "instance", "at" } },
-        { "GetDescendants", "utxub", { "pid", "instance", "at", "limit", "aliveOnly" } },
-        { "GetCaba", "ut", { "pid", "instance" } },
-        { "GetHistory", "utxu", { "pid", "instance", "at", "limit" } },
-        { "Resolve", "uxs", { "pid", "at", "bootId" } },
-        { "ListLogins", "xxxbu", { "loginUid", "since", "until", "aliveOnly", "limit" } },
-        { "Search", "sssxtusxxbu", { "exe", "comm", "argv", "uid", "loginInstance", "auditSession", "bootId",
-                                     "since", "until", "aliveOnly", "limit" } },
-        { "GetStatus", "", {} },
-        { "Watch", "ut", { "pid", "instance" } }, /* + "as" types, appended separately */
-};
-
 /* ResolveBatch's queries as a(suxx): bootId ("" = the current boot), pid, realtime (0 = not given),
  * monotonic (-1 = not given). */
 static int bus_append_queries(sd_bus_message *m, json_object *queries) {
@@ -802,46 +783,63 @@ static int bus_append_queries(sd_bus_message *m, json_object *queries) {
         return r < 0 ? r : 0;
 }
 
-static int bus_append_args(sd_bus_message *m, const char *method, json_object *params) {
-        if (streq(method, "ResolveBatch"))
-                return bus_append_queries(m, jarr(params, "queries"));
-        for (size_t i = 0; i < ELEMENTSOF(bus_methods); i++) {
-                const char *sig = bus_methods[i].signature;
-                int r = 0;
+/* Strings of a JSON array as a D-Bus "as". */
+static int bus_append_strings(sd_bus_message *m, json_object *array) {
+        _cleanup_free_ char **strv = calloc(jarr_len(array) + 1, sizeof(char *));
 
-                if (!streq(bus_methods[i].method, method))
-                        continue;
-                for (size_t k = 0; sig[k] && r >= 0; k++) {
-                        const char *name = bus_methods[i].names[k];
-                        int64_t v = jint_or(params, name, streq(name, "loginUid") || streq(name, "uid") ? -1 : 0);
+        if (!strv)
+                return -ENOMEM;
+        for (size_t i = 0; i < jarr_len(array); i++)
+                strv[i] = (char *) json_object_get_string(json_object_array_get_idx(array, i));
+        return sd_bus_message_append_strv(m, strv);
+}
 
-                        switch (sig[k]) {
-                        case 'x':
-                                r = sd_bus_message_append_basic(m, 'x', &v);
-                                break;
-                        case 't': {
-                                uint64_t t = (uint64_t) v;
-                                r = sd_bus_message_append_basic(m, 't', &t);
-                                break;
-                        }
-                        case 'u': {
-                                uint32_t u = (uint32_t) v;
-                                r = sd_bus_message_append_basic(m, 'u', &u);
-                                break;
-                        }
-                        case 'b': {
-                                int b = jbool(params, name);
-                                r = sd_bus_message_append_basic(m, 'b', &b);
-                                break;
-                        }
-                        case 's':
-                                r = sd_bus_message_append_basic(m, 's', jstr(params, name) ?: "");
-                                break;
-                        }
+/* The typed in-arguments of a method (lineage/dbus-methods.h); absent ones are sent as what means
+ * "not given" to the daemon: 0, "", false, an empty array, or -1 for loginUid and uid. */
+static int bus_append_args(sd_bus_message *m, const char *name, json_object *params) {
+        const LineageDbusMethod *method = lineage_dbus_method(name);
+        const char *sig;
+        int r = 0;
+
+        if (!method)
+                return -EOPNOTSUPP;
+        sig = method->signature;
+        for (size_t k = 0, p = 0; sig[k] && r >= 0; k++, p++) {
+                const char *param = method->params[p];
+                int64_t v = jint_or(params, param, lineage_dbus_param_minus_one(param) ? -1 : 0);
+
+                switch (sig[k]) {
+                case 'Q':
+                        r = bus_append_queries(m, jarr(params, param));
+                        break;
+                case 'a':
+                        r = bus_append_strings(m, jarr(params, param));
+                        k++; /* the element type */
+                        break;
+                case 'x':
+                        r = sd_bus_message_append_basic(m, 'x', &v);
+                        break;
+                case 't': {
+                        uint64_t t = (uint64_t) v;
+                        r = sd_bus_message_append_basic(m, 't', &t);
+                        break;
                 }
-                return r < 0 ? r : 0;
+                case 'u': {
+                        uint32_t u = (uint32_t) v;
+                        r = sd_bus_message_append_basic(m, 'u', &u);
+                        break;
+                }
+                case 'b': {
+                        int b = jbool(params, param);
+                        r = sd_bus_message_append_basic(m, 'b', &b);
+                        break;
+                }
+                case 's':
+                        r = sd_bus_message_append_basic(m, 's', jstr(params, param) ?: "");
+                        break;
+                }
         }
-        return -EOPNOTSUPP;
+        return r < 0 ? r : 0;
 }
 
 static bool is_map_key(const char *key) {
@@ -2505,7 +2503,6 @@ static int bus_watch(json_object *params) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char **strv = NULL;
         BusWatch w = { .params = params };
         int r;
 
@@ -2520,17 +2517,9 @@ static int bus_watch(json_object *params) {
                                         "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, &w);
         if (r < 0)
                 return bus_report_error("Watch", params, &error, r);
-        strv = calloc(jarr_len(arg_types) + 1, sizeof(char *));
-        if (!strv)
-                return log_oom();
-        for (size_t i = 0; i < jarr_len(arg_types); i++)
-                strv[i] = (char *) json_object_get_string(json_object_array_get_idx(arg_types, i));
         r = bus_new_call(bus, "Watch", params, &m);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append_strv(m, strv);
-        if (r < 0)
-                return log_oom();
         r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &error, &reply);
         if (r < 0)
                 return bus_report_error("Watch", params, &error, r);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "lineage-dbus.h"
+#include "lineage/dbus-methods.h"
 #include "lineage/names.h"
 
 #define DBUS_SERVICE "org.freedesktop.DBus"
@@ -768,29 +769,6 @@ static int call_start(LineageDbus *d, sd_bus_message *m, const char *method, boo
 
 /* ---- methods ---- */
 
-/* Each method's in-arguments, in order, named like the varlink parameters they become. A zero
- * number, false, "" and an empty array mean "not given" (the key is left out), except loginUid
- * and uid, where -1 does, since 0 is root. "Q" stands for ResolveBatch's a(suxx) queries.
- * A pid is "u", as logind takes it. */
-static const struct {
-        const char *name;
-        const char *signature;
-        const char *params[11];
-        bool watch;
-} methods[] = {
-        { "GetOrigin", "utx", { "pid", "instance", "at" } },
-        { "GetAncestors", "utx", { "pid", "instance", "at" } },
-        { "GetDescendants", "utxub", { "pid", "instance", "at", "limit", "aliveOnly" } },
-        { "GetCaba", "ut", { "pid", "instance" } },
-        { "GetHistory", "utxu", { "pid", "instance", "at", "limit" } },
-        { "Resolve", "uxs", { "pid", "at", "bootId" } },
-        { "ResolveBatch", "Q", { "queries" } },
-        { "ListLogins", "xxxbu", { "loginUid", "since", "until", "aliveOnly", "limit" } },
-        { "Search", "sssxtusxxbu", { "exe", "comm", "argv", "uid", "loginInstance", "auditSession", "bootId",
-                                     "since", "until", "aliveOnly", "limit" } },
-        { "GetStatus", "", {} },
-        { "Watch", "utas", { "pid", "instance", "types" }, .watch = true },
-};
 
 static int params_add(json_object *params, const char *key, json_object *v) {
         if (!v)
@@ -897,7 +875,7 @@ static int read_param(sd_bus_message *m, char type, const char *name, json_objec
         switch (type) {
         case 'x':
                 r = sd_bus_message_read_basic(m, 'x', &x);
-                if (r < 0 || x == (streq(name, "loginUid") || streq(name, "uid") ? -1 : 0))
+                if (r < 0 || x == (lineage_dbus_param_minus_one(name) ? -1 : 0))
                         return r;
                 return params_add(params, name, json_object_new_int64(x));
         case 't':
@@ -940,28 +918,26 @@ static int read_param(sd_bus_message *m, char type, const char *name, json_objec
 static int method_query(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(dbus_json_putp) json_object *params = NULL;
         const char *member = sd_bus_message_get_member(m);
-        size_t i, k = 0;
+        const LineageDbusMethod *method = lineage_dbus_method(member);
+        size_t k = 0;
         int r;
 
-        for (i = 0; i < ELEMENTSOF(methods); i++)
-                if (streq_ptr(methods[i].name, member))
-                        break;
-        if (i >= ELEMENTSOF(methods))
+        if (!method)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_METHOD, "Unknown method %s.", strna(member));
         params = json_object_new_object();
         if (!params)
                 return -ENOMEM;
-        for (const char *sig = methods[i].signature; *sig; sig++, k++) {
-                r = read_param(m, *sig, methods[i].params[k], params);
+        for (const char *sig = method->signature; *sig; sig++, k++) {
+                r = read_param(m, *sig, method->params[k], params);
                 if (r == -ERANGE || r == -E2BIG)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid parameter: %s",
-                                                 methods[i].params[k]);
+                                                 method->params[k]);
                 if (r < 0)
                         return r;
                 if (*sig == 'a')
                         sig++; /* the element type */
         }
-        return call_start(userdata, m, methods[i].name, methods[i].watch, params, error);
+        return call_start(userdata, m, method->name, method->watch, params, error);
 }
 
 static int method_unwatch(sd_bus_message *m, void *userdata, sd_bus_error *error) {
