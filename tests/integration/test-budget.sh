@@ -111,6 +111,19 @@ kib() {
         awk -v k="$1:" '$1 == k { print $2 }' "/proc/$DAEMON_PID/status"
 }
 
+# rss_within_budget PEAK BASE: the daemon's peak RSS stayed within the output budget of one uid (and a
+# margin) over what it had before. Not under AddressSanitizer: its quarantine keeps freed memory
+# resident (up to 256 MiB) and its allocator does not give memory back, so RSS says nothing about what
+# lineaged holds; there the daemon's own count of queued output (GetStatus) is checked instead.
+rss_within_budget() {
+        if ldd "$LINEAGED" | grep -q libasan; then
+                echo "skip: the peak RSS bound under AddressSanitizer (its quarantine holds freed memory)"
+                return 0
+        fi
+        [ "$1" -lt $(($2 + BUDGET_PER_UID + MARGIN)) ] ||
+                fail "peak RSS $(($1 / MIB)) MiB is over the budget: $(($2 / MIB)) + 64 + $((MARGIN / MIB)) MiB"
+}
+
 # Resets the daemon's peak RSS (VmHWM) to its RSS now and prints that, bytes.
 reset_peak() {
         echo 5 >"/proc/$DAEMON_PID/clear_refs"
@@ -175,10 +188,11 @@ while [ "$(status_field varlinkStreamsDropped)" -lt 128 ]; do
 done
 echo "ok: all 128 streams dropped after $spawned execs with fat argv"
 peak=$(($(kib VmHWM) * 1024))
+queued=$(status_field varlinkOutputQueued)
 echo "peak RSS with 128 stalled watchers: $((peak / MIB)) MiB (VmHWM), from $((base / MIB)) MiB before they started;" \
-        "queued now: $(($(status_field varlinkOutputQueued) / MIB)) MiB"
-[ "$peak" -lt $((base + BUDGET_PER_UID + MARGIN)) ] ||
-        fail "peak RSS $((peak / MIB)) MiB is over the budget: $((base / MIB)) + 64 + $((MARGIN / MIB)) MiB"
+        "queued now: $((queued / MIB)) MiB"
+[ "$queued" -le "$BUDGET_PER_UID" ] || fail "$queued bytes queued for one uid, over its budget"
+rss_within_budget "$peak" "$base"
 tell watch check
 read -r _ slow other < <(await watch '^ended ')
 check "streams ended with TooSlow" "$slow" 128
@@ -209,8 +223,7 @@ echo "peak RSS with 64 connections of unread answers: $((peak / MIB)) MiB (VmHWM
 [ "$limits" -ge 1 ] || fail "no GetDescendants was refused with LimitsExceeded"
 check "other replies" "$other" 0
 [ "$(status_field varlinkRepliesRefused)" -gt "$refused_before" ] || fail "GetStatus counted no refused reply"
-[ "$peak" -lt $((base + BUDGET_PER_UID + MARGIN)) ] ||
-        fail "peak RSS $((peak / MIB)) MiB is over the budget: $((base / MIB)) + 64 + $((MARGIN / MIB)) MiB"
+rss_within_budget "$peak" "$base"
 release desc
 release churn
 "$LINEAGECTL" --varlink="$SOCK" status >/dev/null || fail "lineagectl status failed at the end"
