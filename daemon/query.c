@@ -2643,6 +2643,7 @@ static int method_get_status(Query *q, const QueryCaller *c, json_object *params
 #define SEARCH_DEFAULT 1000U
 #define SEARCH_MAX 100000U
 #define SEARCH_PATTERN_MAX 4096U
+#define SEARCH_LOGIN_TREE_MAX 1000000 /* processes walked below a login (a corrupt, cyclic tree ends here) */
 
 typedef struct SearchFilter {
         const char *exe, *comm, *argv;
@@ -2739,8 +2740,14 @@ static char *search_sql(const SearchFilter *s, bool privileged) {
                 fputs(privileged ? " AND i.comm GLOB :comm" : " AND i.comm GLOB :comm" SEARCH_IMAGE_OWNER, f);
         if (s->uid >= 0)
                 fputs(" AND i.uid = :uid", f);
-        if (s->session >= 0)
-                fputs(s->boot ? " AND i.boot = :boot AND i.audit_session = :session" : " AND i.audit_session = :session", f);
+        /* A login's processes: its session, and everything born under where it began (a process that
+         * exited before its session was read has none recorded, and what left the session is its too). */
+        if (s->login_instance > 0)
+                fputs(" AND (i.boot = :boot AND i.audit_session = :session OR i.id IN (WITH RECURSIVE t(id) AS"
+                      " (SELECT :login UNION ALL SELECT c.id FROM t JOIN instances c ON c.birth_parent = t.id"
+                      " LIMIT :treemax) SELECT id FROM t))", f);
+        else if (s->session >= 0)
+                fputs(" AND i.boot = :boot AND i.audit_session = :session", f);
         if (s->since >= 0)
                 fputs(" AND i.start_time >= :since", f);
         if (s->until >= 0)
@@ -2826,6 +2833,15 @@ static int search_login(Query *q, const QueryCaller *c, json_object *params, Sea
                         return invalid_parameter(e, "bootId");
                 s->boot = bc.rowid;
         }
+        /* The login that began the session, if one is recorded: its tree counts too. */
+        if (sqlite3_prepare_v2(store_db(daemon_store(q->daemon)), "SELECT instance FROM logins WHERE boot = ?1 AND"
+                               " audit_session = ?2", -1, &st, NULL) != SQLITE_OK)
+                return database_error(q, e);
+        sqlite3_bind_int64(st, 1, (int64_t) s->boot);
+        sqlite3_bind_int64(st, 2, s->session);
+        if (sqlite3_step(st) == SQLITE_ROW)
+                s->login_instance = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
         return 0;
 }
 
@@ -2893,6 +2909,8 @@ static int method_search(Query *q, const QueryCaller *c, json_object *params, js
         bind_named_int(st, ":uid", s.uid);
         bind_named_int(st, ":boot", (int64_t) s.boot);
         bind_named_int(st, ":session", s.session);
+        bind_named_int(st, ":login", s.login_instance);
+        bind_named_int(st, ":treemax", SEARCH_LOGIN_TREE_MAX);
         bind_named_int(st, ":since", s.since);
         bind_named_int(st, ":until", s.until);
         bind_named_int(st, ":caller", c->uid);

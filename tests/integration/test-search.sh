@@ -120,6 +120,18 @@ if [ -w /proc/self/loginuid ] && [ "$(cat /proc/self/loginuid)" = 4294967295 ]; 
         r=$(wait_count "{\"loginInstance\": $li, \"aliveOnly\": true, \"comm\": \"sleep\"}" 1)
         check "the login's sleeper" "$(pids "$r")" "$S"
         sess=$(field "$r" parameters.processes.0.auditSession)
+        # Everything born under the login is its, also a process that exited before its session was read.
+        python3 - "$li" "$sess" "$(vl GetDescendants "{\"instance\": $li}")" "$(search "{\"loginInstance\": $li}")" <<'PY' ||
+import json, sys
+li, sess = int(sys.argv[1]), int(sys.argv[2])
+tree = {li} | {p["instance"] for p in json.loads(sys.argv[3])["parameters"]["descendants"]}
+found = {p["instance"]: p for p in json.loads(sys.argv[4])["parameters"]["processes"]}
+assert tree <= set(found), ("not found", tree - set(found))
+for i, p in found.items():
+    assert i in tree or p.get("auditSession") == sess, p
+print(f"ok: the login's {len(tree)} born processes found, {len(found)} in all")
+PY
+                fail "Search by login misses what was born under it"
         r=$(search "{\"auditSession\": $sess, \"aliveOnly\": true, \"comm\": \"sleep\"}")
         check "by audit session" "$(pids "$r")" "$S"
         check "lineagectl --login=SESSION" \
