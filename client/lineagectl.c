@@ -24,6 +24,7 @@
 #include "offline.h"
 #include "pager.h"
 #include "time-parse.h"
+#include "lineage/fields.h"
 #include "lineage/names.h"
 #include "lineage/util.h"
 
@@ -2679,7 +2680,7 @@ typedef struct AnswerFacts {
         bool resolved, have_instance, login, have_login_uid, have_port, have_session, have_start, alive,
                 exit_unknown, have_exit, self_declared;
         int64_t instance, login_uid, port, session, start, exit;
-        const char *user, *service, *remote, *ancestry;
+        const char *user, *service, *remote, *tty, *ancestry;
 } AnswerFacts;
 
 /* One answer as enrich uses it: the fields to add (NULL: unresolved) and the realtime interval in
@@ -2739,44 +2740,32 @@ static void fields_add(Text *t, const char *key, const char *value) {
         text_add(t, "\"", 1);
 }
 
-static void fields_add_int(Text *t, const char *key, int64_t v) {
-        char buf[32];
-
-        snprintf(buf, sizeof(buf), "%" PRIi64, v);
-        fields_add(t, key, buf);
+static void fields_add_one(const char *name, const char *value, void *userdata) {
+        fields_add(userdata, name, value);
 }
 
-/* The LINEAGE_* fields of one resolved answer, each preceded by a comma, without blanks. */
+/* The LINEAGE_* fields of one resolved answer, each preceded by a comma, without blanks: the fields
+ * lineage_fields_foreach() defines, as lineaged --journal-export writes them for the same process. */
 static char *facts_fields(const AnswerFacts *a) {
+        LineageFieldLogin login = {
+                .user = a->user,
+                .uid = a->have_login_uid ? a->login_uid : -1,
+                .service = a->service,
+                .remote_address = a->remote,
+                .remote_port = a->have_port ? a->port : 0,
+                .session = a->have_session ? a->session : -1,
+                .tty = a->tty,
+                .self_declared = a->self_declared,
+        };
         Text t = {};
 
         if (!a->resolved || !a->have_instance)
                 return NULL;
-        fields_add_int(&t, "LINEAGE_INSTANCE", a->instance);
-        if (a->login) {
-                if (a->user)
-                        fields_add(&t, "LINEAGE_LOGIN_USER", a->user);
-                else if (a->have_login_uid)
-                        fields_add_int(&t, "LINEAGE_LOGIN_USER", a->login_uid);
-                if (a->service)
-                        fields_add(&t, "LINEAGE_LOGIN_SERVICE", a->service);
-                if (a->remote) {
-                        char buf[128];
-
-                        if (a->have_port)
-                                snprintf(buf, sizeof(buf), strchr(a->remote, ':') ? "[%.80s]:%" PRIi64 : "%.80s:%" PRIi64,
-                                         a->remote, a->port);
-                        else
-                                snprintf(buf, sizeof(buf), "%.80s", a->remote);
-                        fields_add(&t, "LINEAGE_LOGIN_REMOTE", buf);
-                }
-                if (a->have_session)
-                        fields_add_int(&t, "LINEAGE_LOGIN_SESSION", a->session);
-                if (a->self_declared)
-                        fields_add_int(&t, "LINEAGE_LOGIN_SELF_DECLARED", 1);
-        }
-        if (a->ancestry)
-                fields_add(&t, "LINEAGE_ANCESTRY", a->ancestry);
+        lineage_fields_foreach(&(LineageFieldValues) {
+                                       .instance = (uint64_t) a->instance,
+                                       .ancestry = a->ancestry,
+                                       .login = a->login ? &login : NULL,
+                               }, fields_add_one, &t);
         if (t.failed) {
                 free(t.s);
                 return NULL;
@@ -2815,6 +2804,7 @@ static int answer_from_json(json_object *answer, EnrichAnswer *ret) {
                 .have_login_uid = jint(l, "loginUid", &a.login_uid),
                 .service = jstr(l, "service"),
                 .remote = jstr(l, "remoteAddress"),
+                .tty = jstr(l, "tty"),
                 .have_port = jint(l, "remotePort", &a.port),
                 .have_session = jint(l, "auditSession", &a.session),
                 .self_declared = l && self_declared(l),
@@ -2836,7 +2826,7 @@ static int answer_from_json(json_object *answer, EnrichAnswer *ret) {
 
 typedef struct AnswerScan {
         AnswerFacts a;
-        JsonScanValue process, login, user, service, remote, ancestry;
+        JsonScanValue process, login, user, service, remote, tty, ancestry;
         bool bad;
 } AnswerScan;
 
@@ -2873,6 +2863,8 @@ static void scan_login_member(const JsonScanValue *key, const JsonScanValue *v, 
                 s->service = *v;
         else if (json_scan_string_equal(key, "remoteAddress"))
                 s->remote = *v;
+        else if (json_scan_string_equal(key, "tty"))
+                s->tty = *v;
         else if (json_scan_string_equal(key, "remotePort"))
                 s->a.have_port = scan_int(v, &s->a.port);
         else if (json_scan_string_equal(key, "auditSession"))
@@ -2921,12 +2913,13 @@ static int answer_from_text(const char *text, size_t n, EnrichAnswer *ret) {
                 if (json_scan_object(s.login.text, s.login.length, JSON_DEPTH_MAX, scan_login_member, &s) < 0)
                         return -EBADMSG;
         }
-        p = strings = malloc(s.user.length + s.service.length + s.remote.length + s.ancestry.length + 4);
+        p = strings = malloc(s.user.length + s.service.length + s.remote.length + s.tty.length + s.ancestry.length + 5);
         if (!strings)
                 return -ENOMEM;
         s.a.user = scan_cstr(&s.user, &p);
         s.a.service = scan_cstr(&s.service, &p);
         s.a.remote = scan_cstr(&s.remote, &p);
+        s.a.tty = scan_cstr(&s.tty, &p);
         s.a.ancestry = scan_cstr(&s.ancestry, &p);
         *ret = (EnrichAnswer) { .resolved = s.a.resolved, .fields = facts_fields(&s.a) };
         if (s.a.resolved && s.a.have_instance && !ret->fields)

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "hashmap.h"
+#include "lineage/fields.h"
 #include "procfs.h"
 #include "query.h"
 #include "varlink.h"
@@ -24,7 +25,6 @@
 #define WATCH_SUBTREE_MAX 100000U
 #define RESOLVE_BATCH_MAX 4096U
 #define RESOLVE_EXIT_GRACE_USEC (1 * USEC_PER_SEC)  /* ResolveBatch: see find_target() */
-#define ANCESTRY_MAX 8U                 /* processes named in a ResolveBatch ancestry */
 #define ANCESTRY_MAX_WALK 4096U         /* how far up ResolveBatch looks for a login */
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
@@ -2271,15 +2271,16 @@ static void login_text(sqlite3_stmt *st, JText *t) {
 }
 
 /* The login and ancestry of instance id, walking birth parents with one small query per step: the
- * nearest ANCESTRY_MAX names for the ancestry, and on up to the nearest login. ret_login: the login's
- * instance, 0 if none; ret_ancestry: "" if the walk found nothing. */
+ * nearest LINEAGE_ANCESTRY_MAX names for the ancestry (lineage_ancestry_format()), and on up to the
+ * nearest login. ret_login: the login's instance, 0 if none; ret_ancestry: "" if the walk found nothing. */
 static void lean_walk(Query *q, const QueryCaller *c, uint64_t id, uint64_t *ret_login,
-                      char ret_ancestry[static ANCESTRY_MAX * 48]) {
+                      char ret_ancestry[static LINEAGE_ANCESTRY_SIZE]) {
         struct {
                 int32_t pid;
                 char comm[32];
-        } chain[ANCESTRY_MAX];
-        size_t n = 0, login_at = SIZE_MAX, len = 0;
+        } chain[LINEAGE_ANCESTRY_MAX];
+        LineageAncestor names[LINEAGE_ANCESTRY_MAX];
+        size_t n = 0, login_at = SIZE_MAX;
         uint64_t login = 0;
 
         for (unsigned depth = 0; id > 0 && depth < ANCESTRY_MAX_WALK; depth++) {
@@ -2295,7 +2296,7 @@ static void lean_walk(Query *q, const QueryCaller *c, uint64_t id, uint64_t *ret
                 r.login_uid = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
                 r.image_uid = column_id(st, 6);
                 r.image_login_uid = column_id(st, 7);
-                if (n < ANCESTRY_MAX) {
+                if (n < LINEAGE_ANCESTRY_MAX) {
                         const char *comm = (const char *) sqlite3_column_text(st, 2);
 
                         chain[n].pid = sqlite3_column_int(st, 1);
@@ -2314,15 +2315,16 @@ static void lean_walk(Query *q, const QueryCaller *c, uint64_t id, uint64_t *ret
         }
         *ret_login = login;
         /* From the login (when it is among the nearest) or the oldest of them, down to the process. */
-        ret_ancestry[0] = 0;
-        for (size_t k = login_at == SIZE_MAX ? n : MIN(n, login_at + 1); k-- > 0;)
-                len += (size_t) snprintf(ret_ancestry + len, ANCESTRY_MAX * 48 - len, "%s%s[%d]", len ? " > " : "",
-                                         chain[k].comm, chain[k].pid);
+        if (login_at != SIZE_MAX)
+                n = MIN(n, login_at + 1);
+        for (size_t k = 0; k < n; k++)
+                names[k] = (LineageAncestor) { .pid = chain[k].pid, .comm = chain[k].comm };
+        lineage_ancestry_format(names, n, ret_ancestry, LINEAGE_ANCESTRY_SIZE);
 }
 
 /* The login (if the caller may see it) and ancestry of instance id, added to answer (json or text). */
 static void lean_origin(Query *q, const QueryCaller *c, uint64_t id, json_object *answer, JText *t) {
-        char ancestry[ANCESTRY_MAX * 48];
+        char ancestry[LINEAGE_ANCESTRY_SIZE];
         uint64_t login;
 
         lean_walk(q, c, id, &login, ancestry);

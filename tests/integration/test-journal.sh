@@ -335,6 +335,86 @@ J LINEAGE_EVENT=exec -o json -n 50 >"$T/export.json"
 ctl enrich <"$T/export.json" | cmp -s - "$T/export.json" || fail "enrich changed lineaged's own entries"
 echo "ok: unchanged"
 
+echo "# one definition of the LINEAGE_* fields: export and enrich write the same for the same process"
+# A login made as pam_loginuid makes one (its bash is the login process), which runs logger on a go; and
+# logger outside any login. For each logger, the exec entry of --journal-export and the fields enrich
+# adds to the logger's own line must agree.
+cat >"$T/fields-login.sh" <<'EOF'
+until [ -e "$1/fields-go" ]; do sleep 0.05; done
+logger -u /run/systemd/journal/dev-log -t lineage-test "lineage-fields-test login" &
+echo $! >"$1/fields-login.pid"
+wait
+EOF
+sh -c 'echo "$2" >/proc/self/loginuid && exec bash "$0" "$1"' "$T/fields-login.sh" "$T" "$LOGIN_UID" &
+FIELDS_LOGIN=$!
+CLEANUP_PIDS+=("$FIELDS_LOGIN")
+login_known() { [ "$(q "SELECT count(*) FROM logins WHERE instance = (SELECT id FROM instances WHERE pid = $FIELDS_LOGIN ORDER BY start_time DESC LIMIT 1)")" = 1 ]; }
+wait_for "lineaged to see the login of $FIELDS_LOGIN begin" login_known
+touch "$T/fields-go"
+wait "$FIELDS_LOGIN" || fail "the login shell failed"
+FIELDS_LOGGER=$(cat "$T/fields-login.pid")
+logger -u /run/systemd/journal/dev-log -t lineage-test "lineage-fields-test plain" &
+FIELDS_PLAIN=$!
+wait "$FIELDS_PLAIN"
+fields_logged() {
+        [ "$(J -o cat | grep -c '^lineage-fields-test ')" -ge 2 ] &&
+                [ -n "$(J LINEAGE_EVENT=exec "LINEAGE_PID=$FIELDS_LOGGER" -o json)" ] &&
+                [ -n "$(J LINEAGE_EVENT=exec "LINEAGE_PID=$FIELDS_PLAIN" -o json)" ]
+}
+wait_for "both loggers' lines and exec entries in the journal" fields_logged
+settle
+cat >"$T/fields.py" <<'EOF'
+import json, sys
+tag, pid, login_pid = sys.argv[1], sys.argv[2], sys.argv[3]
+export = json.loads(open(sys.argv[4]).read())
+line = json.loads(open(sys.argv[5]).read())
+# Only the exec entry has these: they describe its event and the image at that exec. A journal line
+# has its own trusted _PID, _COMM, _EXE, _CMDLINE and _UID from journald, so enrich does not repeat
+# them (and the image may have changed by a later exec when the line was written).
+EXPORT_ONLY = {"LINEAGE_EVENT", "LINEAGE_PID", "LINEAGE_PARENT_PID", "LINEAGE_COMM", "LINEAGE_EXE",
+               "LINEAGE_ARGV", "LINEAGE_UID"}
+exp = {k: v for k, v in export.items() if k.startswith("LINEAGE_")}
+enr = {k: v for k, v in line.items() if k.startswith("LINEAGE_")}
+errors = []
+for who, fields in (("export", exp), ("enrich", enr)):
+    empty = sorted(k for k, v in fields.items() if v in ("", None, []))
+    if empty:
+        errors.append(f"{who} wrote empty fields: {empty}")
+if line.get("_PID") != pid or exp.get("LINEAGE_PID") != pid:
+    errors.append(f"not the same process: the line's _PID {line.get('_PID')}, the entry's {exp.get('LINEAGE_PID')}, logger {pid}")
+if not EXPORT_ONLY <= set(exp):
+    errors.append(f"export lacks {sorted(EXPORT_ONLY - set(exp))}")
+shared = {k: v for k, v in exp.items() if k not in EXPORT_ONLY}
+if shared != enr:
+    keys = sorted(set(shared) | set(enr))
+    errors += [f"{k}: export {shared.get(k)!r}, enrich {enr.get(k)!r}" for k in keys if shared.get(k) != enr.get(k)]
+anc = enr.get("LINEAGE_ANCESTRY", "")
+if not anc.endswith(f"logger[{pid}]") or anc.count(" > ") > 7:
+    errors.append(f"ancestry {anc!r}: not at most 8 processes down to logger[{pid}]")
+if tag == "login":
+    if not anc.startswith(f"bash[{login_pid}] > "):
+        errors.append(f"ancestry {anc!r} does not start at the login bash[{login_pid}]")
+    want = {"LINEAGE_LOGIN_USER": "nobody", "LINEAGE_LOGIN_UID": "65534", "LINEAGE_LOGIN_SELF_DECLARED": "0"}
+    if any(enr.get(k) != v for k, v in want.items()) or "LINEAGE_LOGIN_SESSION" not in enr:
+        errors.append(f"login fields {enr}, expected {want} and a session")
+elif any(k.startswith("LINEAGE_LOGIN_") for k in set(enr) | set(exp)):
+    errors.append(f"login fields for a process outside any login: export {exp}, enrich {enr}")
+for e in errors:
+    print(f"error: {tag}: {e}")
+print(f"{tag}: enrich added {json.dumps(enr, sort_keys=True)}")
+sys.exit(1 if errors else 0)
+EOF
+for tag in login plain; do
+        pid=$FIELDS_PLAIN
+        [ "$tag" = login ] && pid=$FIELDS_LOGGER
+        J LINEAGE_EVENT=exec "LINEAGE_PID=$pid" -o json | tail -n 1 >"$T/fields-export-$tag.json"
+        J -o json | grep -F "\"lineage-fields-test $tag\"" | tail -n 1 | ctl enrich >"$T/fields-enrich-$tag.json" ||
+                fail "enrich of the $tag logger's line failed"
+        python3 "$T/fields.py" "$tag" "$pid" "$FIELDS_LOGIN" "$T/fields-export-$tag.json" "$T/fields-enrich-$tag.json" ||
+                fail "export and enrich disagree for the $tag logger"
+done
+echo "ok: the same LINEAGE_* fields for the same process, none empty"
+
 stop_daemon
 kill "$JOURNALD_PID"
 wait "$JOURNALD_PID" 2>/dev/null || true
