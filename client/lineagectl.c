@@ -1211,19 +1211,66 @@ static void widths_add(Widths *w, json_object *p) {
         w->instance = MAX(w->instance, snprintf(buf, sizeof(buf), "%" PRIi64, jint_or(p, "instance", 0)));
 }
 
+/* The user name of a uid (getpwuid), else the number; remembered, as a tree repeats a few uids. */
+static const char *user_name(int64_t uid) {
+        static struct {
+                int64_t uid;
+                char *name;
+        } cache[16];
+        static size_t n_cache = 0, next = 0;
+        struct passwd *pw;
+        char *s = NULL;
+
+        for (size_t i = 0; i < n_cache; i++)
+                if (cache[i].uid == uid)
+                        return cache[i].name;
+        pw = uid >= 0 && uid <= UINT32_MAX ? getpwuid((uid_t) uid) : NULL;
+        if (pw && pw->pw_name)
+                s = strdup(pw->pw_name);
+        else if (asprintf(&s, "%" PRIi64, uid) < 0)
+                s = NULL;
+        if (!s)
+                return NULL;
+        if (n_cache < ELEMENTSOF(cache))
+                next = n_cache++;
+        else {
+                free(cache[next].name);
+                next = (next + 1) % ELEMENTSOF(cache);
+        }
+        cache[next].uid = uid;
+        cache[next].name = s;
+        return s;
+}
+
+/* The user to show with p, like pstree -u: where it differs from its parent's; at the top of a chain or
+ * tree (parent NULL) where it is not root, as if under init. Unmarked processes run as the nearest
+ * marked one above them (or root), so every process's user can be read off. NULL: show none. */
+static const char *user_mark(json_object *p, json_object *parent) {
+        int64_t uid, puid = 0;
+
+        if (!jint(p, "uid", &uid))
+                return NULL;
+        if (parent && !jint(parent, "uid", &puid))
+                return user_name(uid);
+        return uid == puid ? NULL : user_name(uid);
+}
+
 static void print_left_out(size_t n);
 
-/* "4242 @100 sleep 1000  (alive)  [lineage: procfs]"; w may be NULL; left_out as print_left_out(). */
-static int print_process_line_left_out(json_object *p, const char *prefix, const Widths *w, size_t left_out) {
+/* "4242 @100  (alice) sleep 1000  (alive)  [lineage: procfs]"; w may be NULL; user as user_mark() (NULL:
+ * none); left_out as print_left_out(). */
+static int print_process_line_left_out(json_object *p, const char *prefix, const Widths *w, const char *user,
+                                       size_t left_out) {
         _cleanup_free_ char *cmd = process_command(p, arg_full ? SIZE_MAX : LINE_COMMAND_MAX);
         _cleanup_free_ char *state = process_state(p, false);
         const char *src = jstr(p, "lineageSource");
 
         if (!cmd || !state)
                 return log_oom();
-        printf("%s%s%*" PRIi64 "%s @%-*" PRIi64 "  %s  %s(%s)%s", prefix, ANSI_HIGHLIGHT, w ? w->pid : 0,
-               jint_or(p, "pid", 0), ANSI_NORMAL, w ? w->instance : 0, jint_or(p, "instance", 0), cmd,
-               jbool(p, "alive") ? "" : ANSI_GREY, state, ANSI_NORMAL);
+        printf("%s%s%*" PRIi64 "%s @%-*" PRIi64 "  %s%s%s%s  %s(%s)%s", prefix, ANSI_HIGHLIGHT, w ? w->pid : 0,
+               jint_or(p, "pid", 0), ANSI_NORMAL, w ? w->instance : 0, jint_or(p, "instance", 0),
+               user ? "(" : "", user ?: "", user ? ") " : "", cmd, jbool(p, "alive") ? "" : ANSI_GREY, state,
+               ANSI_NORMAL);
         if (src && !streq(src, "fork"))
                 printf("  [lineage: %s]", src);
         if (jbool(p, "redacted"))
@@ -1233,8 +1280,8 @@ static int print_process_line_left_out(json_object *p, const char *prefix, const
         return 0;
 }
 
-static int print_process_line(json_object *p, const char *prefix, const Widths *w) {
-        return print_process_line_left_out(p, prefix, w, 0);
+static int print_process_line(json_object *p, const char *prefix, const Widths *w, const char *user) {
+        return print_process_line_left_out(p, prefix, w, user, 0);
 }
 
 static void print_gaps(json_object *reply) {
@@ -1459,9 +1506,14 @@ static int verb_origin(const Target *t) {
         widths_add(&w, jobj(reply, "process"));
         for (size_t i = 0; i < jarr_len(ancestors); i++)
                 widths_add(&w, json_object_array_get_idx(ancestors, i));
-        r = print_process_line(jobj(reply, "process"), "  ", &w);
+        /* Nearest first: each line's parent is the next one; the user shows where it changes. */
+        r = print_process_line(jobj(reply, "process"), "  ", &w,
+                               user_mark(jobj(reply, "process"), json_object_array_get_idx(ancestors, 0)));
         for (size_t i = 0; r >= 0 && i < jarr_len(ancestors); i++)
-                r = print_process_line(json_object_array_get_idx(ancestors, i), "  ", &w);
+                r = print_process_line(json_object_array_get_idx(ancestors, i), "  ", &w,
+                                       user_mark(json_object_array_get_idx(ancestors, i),
+                                                 i + 1 < jarr_len(ancestors) ?
+                                                 json_object_array_get_idx(ancestors, i + 1) : NULL));
         if (r < 0)
                 return r;
         if (!jbool(reply, "complete"))
@@ -1470,13 +1522,33 @@ static int verb_origin(const Target *t) {
         return 0;
 }
 
-static int add_process_row(Table *t, json_object *p) {
+/* The USER cell: the user of p, and "(from OLD)" where it differs from its parent's (the next row). */
+static char *user_cell(json_object *p, json_object *parent) {
+        const char *user, *from = NULL;
+        int64_t uid;
+        char *s;
+
+        if (!jint(p, "uid", &uid))
+                return strdup("-");
+        user = user_name(uid);
+        if (!user)
+                return NULL;
+        if (parent && user_mark(p, parent) && jint(parent, "uid", &uid))
+                from = user_name(uid);
+        if (!from)
+                return strdup(user);
+        return asprintf(&s, "%s (from %s)", user, from) < 0 ? NULL : s;
+}
+
+static int add_process_row(Table *t, json_object *p, json_object *parent) {
         char *cmd = process_command(p, arg_full ? SIZE_MAX : TABLE_COMMAND_MAX);
         int r;
 
         r = table_addf(t, "%" PRIi64, jint_or(p, "pid", 0));
         if (r >= 0)
                 r = table_addf(t, "@%" PRIi64, jint_or(p, "instance", 0));
+        if (r >= 0)
+                r = table_add(t, user_cell(p, parent));
         if (r >= 0)
                 r = table_add(t, process_state(p, true));
         if (r >= 0)
@@ -1491,8 +1563,8 @@ static int add_process_row(Table *t, json_object *p) {
 
 static int verb_ancestors(const Target *t) {
         _cleanup_json_ json_object *reply = NULL;
-        _cleanup_(table_done) Table table = { .n_columns = 6 };
-        static const char *const header[] = { "PID", "INSTANCE", "STATE", "STARTED", "COMMAND", "SOURCE" };
+        _cleanup_(table_done) Table table = { .n_columns = 7 };
+        static const char *const header[] = { "PID", "INSTANCE", "USER", "STATE", "STARTED", "COMMAND", "SOURCE" };
         json_object *ancestors;
         int r = 0;
 
@@ -1501,11 +1573,12 @@ static int verb_ancestors(const Target *t) {
                 return r < 0 ? r : 0;
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(header); i++)
                 r = table_add(&table, strdup(header[i]));
-        if (r >= 0)
-                r = add_process_row(&table, jobj(reply, "process"));
         ancestors = jarr(reply, "ancestors");
+        if (r >= 0)
+                r = add_process_row(&table, jobj(reply, "process"), json_object_array_get_idx(ancestors, 0));
         for (size_t i = 0; r >= 0 && i < jarr_len(ancestors); i++)
-                r = add_process_row(&table, json_object_array_get_idx(ancestors, i));
+                r = add_process_row(&table, json_object_array_get_idx(ancestors, i),
+                                    i + 1 < jarr_len(ancestors) ? json_object_array_get_idx(ancestors, i + 1) : NULL);
         if (r < 0)
                 return log_oom();
         r = table_print(&table);
@@ -1599,6 +1672,13 @@ static int layout_new(json_object *reply, Layout *ret) {
         return 0;
 }
 
+/* The process entry i is drawn under: the one the reader compares its user with. */
+static json_object *drawn_parent(json_object *reply, size_t i) {
+        int64_t p = layout_parent(reply, i);
+
+        return p < 0 ? jobj(reply, "process") : json_object_array_get_idx(jarr(reply, "descendants"), (size_t) p);
+}
+
 /* " [2 exited ancestors left out]" after an entry drawn under a process that is not its birth parent. */
 static void print_left_out(size_t n) {
         if (n > 0)
@@ -1627,17 +1707,18 @@ static int verb_descendants(const Target *t) {
         r = layout_new(reply, &layout);
         if (r < 0)
                 return r;
-        r = print_process_line(jobj(reply, "process"), "", NULL);
+        r = print_process_line(jobj(reply, "process"), "", NULL, user_mark(jobj(reply, "process"), NULL));
         list = jarr(reply, "descendants");
         for (size_t i = 0; r >= 0 && i < jarr_len(list); i++) {
                 char indent[2 * INDENT_DEPTH_MAX + 32];
                 size_t depth = layout.depth[i];
+                json_object *p = json_object_array_get_idx(list, i);
 
                 if (depth <= INDENT_DEPTH_MAX)
                         snprintf(indent, sizeof(indent), "%*s", (int) (2 * depth), "");
                 else
                         snprintf(indent, sizeof(indent), "%*s[depth %zu] ", 2 * INDENT_DEPTH_MAX, "", depth);
-                r = print_process_line_left_out(json_object_array_get_idx(list, i), indent, NULL,
+                r = print_process_line_left_out(p, indent, NULL, user_mark(p, drawn_parent(reply, i)),
                                                 layout.left_out[i]);
         }
         if (r < 0)
@@ -1647,15 +1728,16 @@ static int verb_descendants(const Target *t) {
         return 0;
 }
 
-/* One tree entry after its box-drawing prefix: "1234 @56 sleep 10 (exited … status 0) [reparented to 1]". */
-static int print_tree_entry(json_object *p, size_t left_out) {
+/* One tree entry after its box-drawing prefix: "1234 @56 (alice) sleep 10 (exited … status 0) [reparented
+ * to 1]"; user as user_mark(). */
+static int print_tree_entry(json_object *p, const char *user, size_t left_out) {
         _cleanup_free_ char *cmd = process_command(p, arg_full ? SIZE_MAX : LINE_COMMAND_MAX);
         int64_t parent, birth;
 
         if (!cmd)
                 return log_oom();
-        printf("%s%" PRIi64 "%s @%" PRIi64 " %s", ANSI_HIGHLIGHT, jint_or(p, "pid", 0), ANSI_NORMAL,
-               jint_or(p, "instance", 0), cmd);
+        printf("%s%" PRIi64 "%s @%" PRIi64 " %s%s%s%s", ANSI_HIGHLIGHT, jint_or(p, "pid", 0), ANSI_NORMAL,
+               jint_or(p, "instance", 0), user ? "(" : "", user ?: "", user ? ") " : "", cmd);
         if (!jbool(p, "alive")) {
                 _cleanup_free_ char *state = process_state(p, false);
 
@@ -1874,7 +1956,7 @@ static int verb_tree(const Target *t) {
         open_level = calloc(INDENT_DEPTH_MAX + 2, sizeof(bool));
         if (!open_level)
                 return log_oom();
-        r = print_tree_entry(jobj(reply, "process"), 0);
+        r = print_tree_entry(jobj(reply, "process"), user_mark(jobj(reply, "process"), NULL), 0);
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 size_t d = layout.depth[i];
 
@@ -1886,7 +1968,9 @@ static int verb_tree(const Target *t) {
                 fputs(last[i] ? glyph(GLYPH_TREE_RIGHT) : glyph(GLYPH_TREE_BRANCH), stdout);
                 if (d <= INDENT_DEPTH_MAX)
                         open_level[d] = !last[i];
-                r = print_tree_entry(json_object_array_get_idx(list, i), layout.left_out[i]);
+                r = print_tree_entry(json_object_array_get_idx(list, i),
+                                     user_mark(json_object_array_get_idx(list, i), drawn_parent(reply, i)),
+                                     layout.left_out[i]);
         }
         if (r < 0)
                 return r;
@@ -1912,7 +1996,7 @@ static int verb_caba(const Target *t) {
         r = request_process("GetCaba", t, false, NULL, &reply);
         if (r != 0)
                 return r < 0 ? r : 0;
-        r = print_process_line(jobj(reply, "process"), "Process: ", NULL);
+        r = print_process_line(jobj(reply, "process"), "Process: ", NULL, NULL);
         if (r < 0)
                 return r;
         caba = jobj(reply, "caba");
@@ -1939,6 +2023,17 @@ static int verb_caba(const Target *t) {
         return 0;
 }
 
+/* "1000 (alice)", or the number alone when no user has it. */
+static void print_uid(FILE *f, int64_t uid) {
+        const char *name = user_name(uid);
+        char num[32];
+
+        snprintf(num, sizeof(num), "%" PRIi64, uid);
+        fputs(num, f);
+        if (name && !streq(name, num))
+                fprintf(f, " (%s)", name);
+}
+
 /* The details of one event for history and watch lines. */
 static char *event_details(json_object *e, json_object *p) {
         const char *type = strna(jstr(e, "type"));
@@ -1962,7 +2057,12 @@ static char *event_details(json_object *e, json_object *p) {
                 fprintf(f, "%s", cmd ?: "?");
                 if (jstr(e, "exe"))
                         fprintf(f, " (%s)", jstr(e, "exe"));
-        } else if ((streq(type, "uid") || streq(type, "gid")) && jint(e, "realId", &v) && jint(e, "effectiveId", &w))
+        } else if (streq(type, "uid") && jint(e, "realId", &v) && jint(e, "effectiveId", &w)) {
+                fputs("real ", f);
+                print_uid(f, v);
+                fputs(", effective ", f);
+                print_uid(f, w);
+        } else if (streq(type, "gid") && jint(e, "realId", &v) && jint(e, "effectiveId", &w))
                 fprintf(f, "real %" PRIi64 ", effective %" PRIi64, v, w);
         else if (streq(type, "sid") && jint(e, "sid", &v))
                 fprintf(f, "new session %" PRIi64, v);
@@ -1997,7 +2097,7 @@ static int verb_history(const Target *t) {
         if (r != 0)
                 return r < 0 ? r : 0;
         p = jobj(reply, "process");
-        r = print_process_line(p, "History of ", NULL);
+        r = print_process_line(p, "History of ", NULL, user_mark(p, NULL));
         if (r < 0)
                 return r;
         events = jarr(reply, "events");

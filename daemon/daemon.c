@@ -39,6 +39,16 @@
 #define PRUNE_IDLE_USEC (10 * USEC_PER_SEC)
 #define PRUNE_BUSY_USEC (200 * USEC_PER_MSEC)
 
+/* A live instance whose pid was gone at a /proc read (an exec image or login read at a batch's end). */
+typedef struct GoneRead {
+        uint64_t id;
+        int32_t pid;
+        uint64_t read_ns;               /* CLOCK_MONOTONIC just after the read failed */
+        uint64_t read_usec;             /* CLOCK_REALTIME then: the exit's upper bound */
+} GoneRead;
+
+#define GONE_READS_MAX 4096U            /* beyond, the next rescan finds what is gone */
+
 struct Daemon {
         DaemonConfig config;
         sd_event *event;
@@ -75,6 +85,8 @@ struct Daemon {
         char *exec_source_reason;       /* why not bpf, when procfs was not asked for */
         ExecBpf *bpf;                   /* the eBPF exec source, when in use */
         uint64_t last_event_ns;         /* CLOCK_MONOTONIC of the newest connector event */
+        GoneRead *gone_reads;           /* live instances found gone from /proc, exit not seen yet */
+        size_t n_gone_reads, n_gone_reads_alloc;
         uint64_t bpf_only;              /* execs only the eBPF program saw, recorded */
         uint64_t bpf_unmatched;         /* its records for no instance we know: not recorded */
         int store_error;                /* last commit error, 0 when healthy */
@@ -213,6 +225,7 @@ Daemon *daemon_free(Daemon *d) {
         record_writer_close(d->record);
         sd_event_unref(d->event);
         free(d->exec_source_reason);
+        free(d->gone_reads);
         free(d);
         return NULL;
 }
@@ -939,6 +952,53 @@ static bool ticks_match_slack(uint64_t a, uint64_t b) {
         return a + 1 >= b && b + 1 >= a;
 }
 
+/* i's pid is gone from /proc. Its exit message was queued before the pid went away, so it comes
+ * before any event stamped after this read: once such an event has come and i is still alive, the
+ * exit was lost (close_gone_reads). */
+static void note_gone_read(Daemon *d, const Instance *i) {
+        GoneRead *g;
+
+        if (d->n_gone_reads >= GONE_READS_MAX)
+                return;
+        if (d->n_gone_reads == d->n_gone_reads_alloc) {
+                size_t n = MAX(d->n_gone_reads_alloc * 2, (size_t) 16);
+
+                g = reallocarray(d->gone_reads, n, sizeof(GoneRead));
+                if (!g)
+                        return; /* the next rescan finds it */
+                d->gone_reads = g;
+                d->n_gone_reads_alloc = n;
+        }
+        d->gone_reads[d->n_gone_reads++] = (GoneRead) {
+                .id = i->id,
+                .pid = i->pid,
+                .read_ns = now_nsec(CLOCK_MONOTONIC),
+                .read_usec = now_usec(CLOCK_REALTIME),
+        };
+}
+
+/* At a batch's end, after its events: closes what was gone at an earlier read and whose exit did not
+ * come though later events did; keeps what may still have its exit queued. */
+static void close_gone_reads(Daemon *d) {
+        size_t keep = 0;
+
+        for (size_t k = 0; k < d->n_gone_reads; k++) {
+                GoneRead *g = &d->gone_reads[k];
+                Instance *i = tracker_get(d->tracker, g->pid);
+
+                if (!i || i->id != g->id)
+                        continue; /* its exit came (a new holder of the pid forked after it) */
+                if (d->last_event_ns <= g->read_ns) {
+                        d->gone_reads[keep++] = *g;
+                        continue;
+                }
+                log_debug("Process %d (instance %" PRIu64 ") is gone from %s and its exit never came: recorded as exited unseen.",
+                          g->pid, g->id, d->config.proc);
+                (void) tracker_close_gone(d->tracker, i, g->read_usec);
+        }
+        d->n_gone_reads = keep;
+}
+
 static void read_exec_info(Tracker *t, Instance *i, void *userdata) {
         Daemon *d = userdata;
         unsigned mask = i->needs_info ? PROCFS_STAT | PROCFS_EXE | PROCFS_ARGV | PROCFS_LOGIN : PROCFS_STAT | PROCFS_LOGIN;
@@ -947,6 +1007,9 @@ static void read_exec_info(Tracker *t, Instance *i, void *userdata) {
         int r;
 
         r = procfs_read(d->config.proc, i->pid, mask, &info);
+        /* Gone from the kernel too, not only from the /proc we read (--proc may name another tree). */
+        if (r == -ESRCH && kill(i->pid, 0) < 0 && errno == ESRCH)
+                note_gone_read(d, i);
         if (r < 0) {
                 /* Exited before we looked: the exec stays recorded without its command line. */
                 ProcInfo none = { .pid = i->pid };
@@ -1076,6 +1139,8 @@ static void on_batch_done(void *userdata) {
                 bpf_check_lost(d);
                 bpf_unclaimed(d);
         }
+        if (d->n_gone_reads > 0)
+                close_gone_reads(d);
         tracker_foreach_needs_info(d->tracker, read_exec_info, d);
 }
 

@@ -1002,6 +1002,15 @@ unsigned tracker_scan_close_unseen(Tracker *t, uint64_t exit_time) {
         return (unsigned) n;
 }
 
+bool tracker_close_gone(Tracker *t, Instance *i, uint64_t exit_time) {
+        if (!(i->flags & INSTANCE_ALIVE))
+                return false;
+        i->flags |= INSTANCE_EXIT_UNKNOWN;
+        instance_close(t, i, exit_time);
+        t->stats.stale++;
+        return true;
+}
+
 int tracker_adopt(Tracker *t, const Instance *row) {
         Instance *i;
 

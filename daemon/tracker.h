@@ -197,6 +197,11 @@ void tracker_scan_end(Tracker *t);
  * find have exited unseen. They are closed with INSTANCE_EXIT_UNKNOWN at exit_time (the gap's end: an
  * upper bound). Returns how many. */
 unsigned tracker_scan_close_unseen(Tracker *t, uint64_t exit_time);
+/* A live instance whose pid was found gone from /proc, with no exit event since, though every event
+ * queued before that read has been applied (the caller knows: an event stamped after the read came):
+ * its exit was lost. Closes it with INSTANCE_EXIT_UNKNOWN at exit_time (the read: an upper bound), as
+ * a stale instance. Returns false for an instance that has exited already. */
+bool tracker_close_gone(Tracker *t, Instance *i, uint64_t exit_time);
 
 /* Restart continuity: instances (and logins) the database holds as alive are taken back before the
  * first scan, which then keeps those still running (same instance, same lineage). */

@@ -220,6 +220,39 @@ static void test_pid_reuse(void) {
         ASSERT_TRUE(rows[first].start_time < rows[second].start_time);
 }
 
+/* A live instance whose pid was found gone with no exit event: closed as exited unseen at the read. */
+static void test_close_gone(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+        TrackerStats st;
+        uint64_t gone, child;
+        uint64_t read_at;
+        Instance *i;
+
+        scan_root(t, 1, 0);
+        fork_proc(t, 1, 450);
+        fork_proc(t, 450, 451);
+        gone = id_of(t, 450), child = id_of(t, 451);
+        ASSERT_TRUE(caba_pid(t, 451) == 450);
+        i = tracker_get(t, 450);
+        read_at = i->start_time + 5 * USEC_PER_SEC;
+        ASSERT_TRUE(tracker_close_gone(t, i, read_at));
+        ASSERT_TRUE(tracker_get(t, 450) == NULL);
+        /* Its CABA children move up, as at an exit. */
+        ASSERT_TRUE(caba_pid(t, 451) == 1);
+        tracker_get_stats(t, &st);
+        ASSERT_TRUE(st.stale == 1 && st.live == 2);
+        /* The pid is free: a new holder is a new instance, not another stale close. */
+        fork_proc(t, 1, 450);
+        ASSERT_TRUE(id_of(t, 450) != gone && id_of(t, 450) != 0);
+        tracker_get_stats(t, &st);
+        ASSERT_TRUE(st.stale == 1);
+        flush(t);
+        ASSERT_TRUE(!(rows[gone].flags & INSTANCE_ALIVE) && (rows[gone].flags & INSTANCE_EXIT_UNKNOWN));
+        ASSERT_TRUE(rows[gone].exit_time == read_at);
+        ASSERT_TRUE(rows[child].flags & INSTANCE_ALIVE);
+        ASSERT_TRUE(rows[child].birth_parent_id == gone);
+}
+
 static void test_scan_race(void) {
         _cleanup_(tracker_freep) Tracker *t = new_tracker();
         ProcInfo child = { .have = PROCFS_STAT, .pid = 600, .ppid = 1 };
@@ -941,6 +974,7 @@ int main(void) {
         test_threads();
         test_exec_from_thread();
         test_pid_reuse();
+        test_close_gone();
         test_scan_race();
         test_scan_order();
         test_complex_sessions();

@@ -104,6 +104,57 @@ ctl --json=short ancestors "$BIDI" | grep -q $'innocent\u202egnp.sh' || fail "JS
 echo "ok: JSON keeps the text as recorded"
 kill "$BIDI"
 
+echo "# 9. who ran it: the user of each process, marked where it changes along a chain and a tree"
+id nobody >/dev/null 2>&1 || fail "no user nobody to run as"
+NOBODY=$(id -u nobody)
+bash -c 'runuser -u nobody -- sleep 602; true' </dev/null >/dev/null 2>&1 &
+UR=$!
+CLEANUP_PIDS+=("$UR")
+until_true "nobody's sleeper started" pid_of "sleep 602" >/dev/null
+US=$(pid_of "sleep 602")
+CLEANUP_PIDS+=("$US")
+UU=$(awk '{ print $4 }' "/proc/$US/stat")   # runuser, which forked the sleeper and waits for it
+[ "$(awk '{ print $4 }' "/proc/$UU/stat")" = "$UR" ] || fail "runuser $UU is not the child of $UR"
+ran_as_nobody() {
+        [ -n "$(q "SELECT id FROM instances WHERE pid = $US AND uid = $NOBODY AND instr(argv, 'sleep') > 0")" ]
+}
+until_true "the sleeper recorded with its user and command" ran_as_nobody
+IUR=$(inst "$UR") IUU=$(inst "$UU") IUS=$(inst "$US")
+# (the chain's widths follow the test's own ancestors: compare with single spaces)
+ctl origin "$US" | sed 's/^ *//' | tr -s ' ' | grep -E "^($US|$UU|$UR) @" >"$T/user-origin.txt" || fail "origin failed"
+expect_text "$T/user-origin.txt" <<EOF
+$US @$IUS (nobody) sleep 602 (alive)
+$UU @$IUU runuser -u nobody -- sleep 602 (alive)
+$UR @$IUR bash -c runuser -u nobody -- sleep 602; true (alive)
+EOF
+ctl tree "$UR" >"$T/user-tree.txt" || fail "tree failed"
+expect_text "$T/user-tree.txt" <<EOF
+$UR @$IUR bash -c runuser -u nobody -- sleep 602; true
+└─$UU @$IUU runuser -u nobody -- sleep 602
+  └─$US @$IUS (nobody) sleep 602
+EOF
+ctl descendants "$UR" | tr -s ' ' >"$T/user-desc.txt" || fail "descendants failed"
+expect_text "$T/user-desc.txt" <<EOF
+$UR @$IUR bash -c runuser -u nobody -- sleep 602; true (alive)
+ $UU @$IUU runuser -u nobody -- sleep 602 (alive)
+ $US @$IUS (nobody) sleep 602 (alive)
+EOF
+ctl ancestors "$US" >"$T/user-ancestors.txt" || fail "ancestors failed"
+grep -qE "^PID +INSTANCE +USER +STATE " "$T/user-ancestors.txt" || { cat "$T/user-ancestors.txt"; fail "ancestors has no USER column"; }
+grep -qE "^$US +@$IUS +nobody \(from root\) +alive " "$T/user-ancestors.txt" ||
+        { cat "$T/user-ancestors.txt"; fail "ancestors does not mark the change to nobody"; }
+grep -qE "^$UU +@$IUU +root +alive " "$T/user-ancestors.txt" ||
+        { cat "$T/user-ancestors.txt"; fail "ancestors does not name runuser's user"; }
+echo "ok: ancestors names each user and marks the change"
+ctl history "$US" >"$T/user-history.txt" || fail "history failed"
+grep -q "^History of $US @$IUS  (nobody) sleep 602  (alive)$" "$T/user-history.txt" ||
+        { cat "$T/user-history.txt"; fail "history does not name the process's user"; }
+grep -qE "  uid +real $NOBODY \(nobody\), effective $NOBODY \(nobody\)$" "$T/user-history.txt" ||
+        { cat "$T/user-history.txt"; fail "history's uid event does not name the user"; }
+echo "ok: history names the user of the process and of its uid event"
+check "JSON keeps the uid" "$(jget "$(vl GetAncestors "{\"pid\": $US}")" parameters.process.uid)" "$NOBODY"
+kill "$US" "$UR" 2>/dev/null || true
+
 echo "# 5. limited answers say what they left out, and where"
 LUID=$((47000 + $$ % 1000))   # a uid of our own: other tests on this machine make logins of 4242
 fake_login $LUID
