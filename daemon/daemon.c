@@ -799,7 +799,7 @@ static int apply_login_record(Daemon *d, const RecordLogin *rl) {
         return 0;
 }
 
-#define LOGIN_DETAIL_TRIES 3U /* execs of a session looked at for its remote address and tty */
+#define LOGIN_DETAIL_TRIES 3U /* execs of a session looked at for its remote address */
 
 static bool child_carries_session(const Instance *c, uint32_t audit_session, void *userdata) {
         Daemon *d = userdata;
@@ -836,6 +836,20 @@ static RecordLoginTrust login_trust(Daemon *d, const Instance *at) {
         return r && exe > 0 ? RECORD_LOGIN_TRUSTED : RECORD_LOGIN_SELF_DECLARED;
 }
 
+/* The controlling terminal of instance i (stat's tty_nr, 0 for none), from what was read of it. */
+static uint32_t instance_tty_nr(Daemon *d, const Instance *i, const ProcInfo *info) {
+        uint32_t tty_nr = info && (info->have & PROCFS_STAT) ? info->tty_nr : 0;
+        ProcInfo st = {};
+
+        if (tty_nr != 0 || d->exec_source != LINEAGE_EXEC_SOURCE_BPF)
+                return tty_nr;
+        /* The eBPF record carries no terminal: read it (only while a login's terminal is looked for). */
+        if (procfs_read(d->config.proc, i->pid, PROCFS_STAT, &st) >= 0)
+                tty_nr = st.tty_nr;
+        proc_info_done(&st);
+        return tty_nr;
+}
+
 /* Reads what a login's record lacks from instance i (the login instance, or an exec in its session). */
 static void read_login_details(Daemon *d, Login *l, Instance *i, const ProcInfo *info, bool begin) {
         RecordLogin rl = { .pid = i->pid, .audit_session = l->audit_session, .begin = begin };
@@ -868,16 +882,8 @@ static void read_login_details(Daemon *d, Login *l, Instance *i, const ProcInfo 
                         rl.remote_port = (int32_t) port;
         }
         if (!l->tty) {
-                uint32_t tty_nr = info && (info->have & PROCFS_STAT) ? info->tty_nr : 0;
+                uint32_t tty_nr = instance_tty_nr(d, i, info);
 
-                if (tty_nr == 0 && d->exec_source == LINEAGE_EXEC_SOURCE_BPF) {
-                        /* The eBPF record carries no terminal: read it (a login's first execs only). */
-                        ProcInfo st = {};
-
-                        if (procfs_read(d->config.proc, i->pid, PROCFS_STAT, &st) >= 0)
-                                tty_nr = st.tty_nr;
-                        proc_info_done(&st);
-                }
                 if (tty_nr != 0)
                         tty_name(tty_nr, rl.tty, sizeof(rl.tty));
         }
@@ -928,16 +934,34 @@ static void begin_login(Daemon *d, Instance *i, const ProcInfo *info) {
         journal_export_login_start(d->journal, l);
 }
 
+/* Whether exec'ing instance i shows login l's terminal. Not a count of execs: before the shell, a
+ * session may run any number without one (pam_motd's sh -c, run-parts and each /etc/update-motd.d
+ * script under Debian's sshd). The search ends with the login, at the first terminal, or once a process
+ * leading its own session exec'd without one: sshd and login make the shell lead a session and give it
+ * the terminal before it execs, so a session that has none by then had none (ssh without -t, cron). */
+static bool exec_shows_tty(Daemon *d, Login *l, Instance *i, const ProcInfo *info) {
+        if (l->tty || l->tty_settled || l->ended)
+                return false;
+        if (instance_tty_nr(d, i, info) != 0)
+                return true;
+        if (i->sid == i->pid)
+                l->tty_settled = true;
+        return false;
+}
+
 /* What was read after an exec (or a uid/sid change) applied, logins begun or detailed. */
 static void apply_exec_facts(Daemon *d, Instance *i, const ProcInfo *info, bool exec, LineageExecSource source) {
         Login *l;
 
         if (tracker_apply_info_from(d->tracker, i, info, source) > 0)
                 begin_login(d, i, info);
-        else if (exec && (l = tracker_login_for_session(d->tracker, i->sessionid)) &&
-                 (!l->remote_address || !l->tty) && l->detail_tries < LOGIN_DETAIL_TRIES)
-                /* The session's first execs carry SSH_CONNECTION and the terminal. */
-                read_login_details(d, l, i, info, false);
+        else if (exec && (l = tracker_login_for_session(d->tracker, i->sessionid))) {
+                if (!l->remote_address && l->detail_tries < LOGIN_DETAIL_TRIES)
+                        /* The session's first execs carry SSH_CONNECTION (and the terminal, if any). */
+                        read_login_details(d, l, i, info, false);
+                else if (exec_shows_tty(d, l, i, info))
+                        read_login_details(d, l, i, info, false);
+        }
 }
 
 /* Ring-buffer overflow: the execs it dropped fall back to /proc; the stretch is a gap. */

@@ -1068,7 +1068,7 @@ int tracker_adopt_login(Tracker *t, const Login *row) {
                 .tty = row->tty ? strdup(row->tty) : NULL,
                 .logind_session = row->logind_session ? strdup(row->logind_session) : NULL,
                 .unit = row->unit ? strdup(row->unit) : NULL,
-                .detail_tries = LOGIN_ADOPTED_TRIES,
+                .detail_tries = LOGIN_ADOPTED_TRIES, .tty_settled = true,
                 .self_declared = row->self_declared, .trust_checked = true,
         };
         if (hashmap_put(t->logins, l->audit_session, l) < 0) {

@@ -44,7 +44,8 @@ struct Login {
         char *tty;                      /* pts/N, ttyN */
         char *logind_session;           /* from the cgroup path (session-N.scope) */
         char *unit;
-        unsigned detail_tries;          /* execs looked at for remote address and tty */
+        unsigned detail_tries;          /* execs looked at for remote address */
+        bool tty_settled;               /* no terminal, and none is to come (see exec_shows_tty()) */
         /* Not shown to have been begun by a privileged process running a root-owned executable (see
          * tracker_login_privileged()): service, remote address and user are the process's own claims.
          * True until checked. */

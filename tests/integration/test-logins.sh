@@ -102,6 +102,7 @@ check "ssh: user" "$(jget "$r" parameters.login.user)" "$USER_NAME"
 check "ssh: login uid" "$(jget "$r" parameters.login.loginUid)" "$USER_UID"
 check "ssh: service" "$(jget "$r" parameters.login.service)" sshd
 check "ssh: remote address" "$(jget "$r" parameters.login.remoteAddress)" 127.0.0.1
+check "ssh: without -t, no terminal" "$(jget "$r" parameters.login.tty)" ""
 check "ssh: begun by sshd as root: trusted" "$(jget "$r" parameters.login.selfDeclared)" false
 [ -n "$(jget "$r" parameters.login.auditSession)" ] || fail "ssh: no audit session"
 check "ssh: sleeper's audit session is the login's" "$(jget "$r" parameters.process.auditSession)" "$(jget "$r" parameters.login.auditSession)"
@@ -113,6 +114,55 @@ r=$(vl GetDescendants "{\"instance\": $LOGIN_INSTANCE}")
 python3 -c 'import json,sys; d=json.loads(sys.argv[1])["parameters"]["descendants"]; sys.exit(0 if any(p["pid"]==int(sys.argv[2]) for p in d) else 1)' \
         "$r" "$SLEEPER" || fail "ssh: the sleeper is not among the login's descendants"
 echo "ok: ssh: the sleeper is a descendant of the login"
+
+echo "# an ssh -tt login with a terminal, through Debian's stock /etc/pam.d/sshd"
+# UsePAM yes with service sshd: the stock stack, where pam_motd runs sh -c, run-parts and
+# /etc/update-motd.d/* (none with a terminal) in the session before the shell on the pty.
+grep -q '^[^#]*pam_motd' /etc/pam.d/sshd || echo "note: /etc/pam.d/sshd has no pam_motd here"
+# Debian ships one motd script (10-uname), others (Ubuntu) a dozen: add one that execs a few programs
+# over a moment, so that the execs before the shell do not depend on how the daemon batches events.
+if [ -d /etc/update-motd.d ]; then
+        MOTD_SCRIPT=/etc/update-motd.d/50-lineage-test-$$
+        trap 'rm -f "$MOTD_SCRIPT"; cleanup' EXIT
+        printf '#!/bin/sh\nfor n in 1 2 3 4 5; do true; sleep 0.05; /bin/true; done\n' >"$MOTD_SCRIPT"
+        chmod 755 "$MOTD_SCRIPT"
+fi
+TTY_FILE="$HOME_DIR/lineage-tty-$PORT"
+rm -f "$TTY_FILE" "$TTY_FILE.new"
+ssh -tt -i "$T/ssh/user_key" -p "$PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+        "$USER_NAME@127.0.0.1" "echo \$\$ \$(tty) > $TTY_FILE.new && mv $TTY_FILE.new $TTY_FILE && exec sleep 300" \
+        </dev/null >"$T/ssh/tty-client.log" 2>&1 &
+SSH_TT=$!
+CLEANUP_PIDS+=("$SSH_TT")
+tty_written() {
+        [ -s "$TTY_FILE" ] || { kill -0 "$SSH_TT" 2>/dev/null || { cat "$T/ssh/tty-client.log" "$T/ssh/sshd.log"; fail "ssh -tt login failed"; }; false; }
+}
+wait_for "the ssh -tt login's shell to write its terminal" tty_written
+read -r TT_PID TT_DEV < "$TTY_FILE"
+rm -f "$TTY_FILE"
+CLEANUP_PIDS+=("$TT_PID")
+case "$TT_DEV" in /dev/pts/*) ;; *) fail "ssh -tt: the shell's terminal is '$TT_DEV', not a pts";; esac
+check "ssh -tt: the shell's standard input is its terminal" "$(readlink "/proc/$TT_PID/fd/0")" "$TT_DEV"
+wait_exec "$TT_PID" "$(command -v sleep)"
+settle
+r=$(vl GetOrigin "{\"pid\": $TT_PID}")
+check "ssh -tt: user" "$(jget "$r" parameters.login.user)" "$USER_NAME"
+check "ssh -tt: tty" "$(jget "$r" parameters.login.tty)" "${TT_DEV#/dev/}"
+TT_LOGIN=$(jget "$r" parameters.login.instance)
+r=$(vl ListLogins "{\"loginUid\": $USER_UID}")
+check "ssh -tt: ListLogins tty" "$(python3 -c 'import json,sys
+for l in json.loads(sys.argv[1])["parameters"]["logins"]:
+    if l["instance"] == int(sys.argv[2]):
+        print(l.get("tty") or "")
+        break
+else:
+    print("absent")' "$r" "$TT_LOGIN")" "${TT_DEV#/dev/}"
+"$LINEAGECTL" --varlink="$SOCK" logins >"$T/logins.txt"
+grep -q "^ *[0-9]* *$USER_UID *$USER_NAME *sshd *${TT_DEV#/dev/} " "$T/logins.txt" ||
+        { cat "$T/logins.txt"; fail "ssh -tt: lineagectl logins does not show ${TT_DEV#/dev/}"; }
+echo "ok: ssh -tt: lineagectl logins shows ${TT_DEV#/dev/}"
+kill "$SSH_TT" "$TT_PID" 2>/dev/null || true
+rm -f "${MOTD_SCRIPT:-}"
 kill "$SLEEPER" "$SSHD" 2>/dev/null || true
 stop_daemon
 echo "logins: all checks passed"
