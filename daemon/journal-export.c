@@ -133,7 +133,7 @@ void journal_export_login_start(JournalExport *j, const Login *l) {
 /* The ancestry and the login of i, walked as ResolveBatch walks the database: up the birth chain (here
  * its live part, the CABA chain), the nearest LINEAGE_ANCESTRY_MAX names, stopping at the login. */
 static const Login *walk(JournalExport *j, const Instance *i, char ancestry[static LINEAGE_ANCESTRY_SIZE]) {
-        LineageAncestor chain[LINEAGE_ANCESTRY_MAX];
+        LineageAncestor chain[LINEAGE_ANCESTRY_MAX] = {};
         const Login *login = NULL;
         size_t n = 0;
 
