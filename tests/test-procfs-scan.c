@@ -368,6 +368,28 @@ static void child_main(unsigned k, bool ids, int ready_fd) {
                 pause();
 }
 
+/* Waits until pid sleeps (state S, in pause()): a child that has said it is ready may still be
+ * running on its way there, and its state would then differ between two scans. */
+static void wait_asleep(pid_t pid) {
+        char path[64], buf[512], *p;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        for (unsigned tries = 0;; tries++) {
+                FILE *f = fopen(path, "re");
+                size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+                if (f)
+                        fclose(f);
+                buf[n] = 0;
+                p = strrchr(buf, ')');
+                if (p && p[1] == ' ' && p[2] == 'S')
+                        return;
+                if (tries > 600000) /* 10 min of 1 ms polls: something is wrong, not slow */
+                        TEST_FAIL("child %d never went to sleep: %s", (int) pid, buf);
+                usleep(1000);
+        }
+}
+
 static void test_real_scan(void) {
         pid_t kids[CHILDREN];
         int ready[2];
@@ -392,6 +414,8 @@ static void test_real_scan(void) {
                 if (read(ready[0], &c, 1) != 1)
                         die("read");
         }
+        for (unsigned k = 0; k < CHILDREN; k++)
+                wait_asleep(kids[k]);
 
         /* Nothing of ours changes now: a threaded scan must give what the serial reads give. */
         ASSERT_TRUE(procfs_scan("/proc", MAX(n_threads, 3U), digest_cb, &got) >= 1);
