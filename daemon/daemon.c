@@ -2,6 +2,7 @@
 /* The daemon's main loop: subscribe first, then scan /proc, then record in batches and commit on a timer. */
 #include <ctype.h>
 #include <limits.h>
+#include <mntent.h>
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-id128.h>
@@ -88,6 +89,7 @@ struct Daemon {
         char *exec_source_reason;       /* why not bpf, when procfs was not asked for */
         ExecBpf *bpf;                   /* the eBPF exec source, when in use */
         Hashmap *cgroup_paths;          /* cgroup id of a BPF exec record -> its path (malloc'd), checked */
+        char *cgroup2_mount;            /* where the unified hierarchy is mounted ("" none), once looked up */
         uint64_t last_event_ns;         /* CLOCK_MONOTONIC of the newest connector event */
         GoneRead *gone_reads;           /* live instances found gone from /proc, exit not seen yet */
         size_t n_gone_reads, n_gone_reads_alloc;
@@ -231,13 +233,35 @@ static void read_cgroup(Daemon *d, Instance *i) {
                 tracker_set_cgroup(d->tracker, i, cg);
 }
 
+/* The unified hierarchy's mount point (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid
+ * system), looked up once; "" when none is mounted. */
+static const char *cgroup2_mount(Daemon *d) {
+        struct mntent *m;
+        FILE *f;
+
+        if (d->cgroup2_mount)
+                return d->cgroup2_mount;
+        f = setmntent("/proc/self/mounts", "re");
+        if (f) {
+                while ((m = getmntent(f)))
+                        if (streq(m->mnt_type, "cgroup2")) {
+                                d->cgroup2_mount = strdup(m->mnt_dir);
+                                break;
+                        }
+                endmntent(f);
+        }
+        if (!d->cgroup2_mount)
+                d->cgroup2_mount = strdup("");
+        return d->cgroup2_mount ?: "";
+}
+
 /* The cgroup of a BPF exec record. A cgroup's id is the inode of its directory in the unified
  * hierarchy and is never reused within a boot, so a path read once from /proc and checked against
  * that inode answers every later exec in the same cgroup without another read. */
 static void bpf_cgroup(Daemon *d, Instance *i, uint64_t id) {
         _cleanup_free_ char *cg = NULL;
         char path[PATH_MAX];
-        const char *known;
+        const char *known, *mnt;
         struct stat st;
 
         known = id && d->cgroup_paths ? hashmap_get(d->cgroup_paths, id) : NULL;
@@ -248,8 +272,8 @@ static void bpf_cgroup(Daemon *d, Instance *i, uint64_t id) {
         if (procfs_read_cgroup(d->config.proc, i->pid, &cg) < 0)
                 return; /* gone: the parent's, inherited at fork, stays */
         tracker_set_cgroup(d->tracker, i, cg);
-        if (!id || !streq(d->config.proc, "/proc") || cg[0] != '/' ||
-            (size_t) snprintf(path, sizeof(path), "/sys/fs/cgroup%s", cg) >= sizeof(path) ||
+        if (!id || !streq(d->config.proc, "/proc") || cg[0] != '/' || !*(mnt = cgroup2_mount(d)) ||
+            (size_t) snprintf(path, sizeof(path), "%s%s", mnt, cg) >= sizeof(path) ||
             stat(path, &st) < 0 || (uint64_t) st.st_ino != id)
                 return; /* not shown to be the record's cgroup (moved since, another /proc): not remembered */
         if (d->cgroup_paths && hashmap_size(d->cgroup_paths) >= CGROUP_PATHS_MAX)
@@ -275,7 +299,7 @@ Daemon *daemon_free(Daemon *d) {
         cnproc_free(d->cnproc);
         exec_bpf_free(d->bpf);
         cgroup_paths_clear(d);
-        hashmap_free(d->cgroup_paths);
+        free(d->cgroup2_mount);
         tracker_free(d->tracker);
         store_free(d->store);
         record_writer_close(d->record);
