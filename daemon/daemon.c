@@ -1131,9 +1131,10 @@ static void read_exec_info(Tracker *t, Instance *i, void *userdata) {
         }
         if (d->record && (r = record_write_info(d->record, &info)) < 0)
                 record_failed(d, r);
-        apply_exec_facts(d, i, &info, exec, LINEAGE_EXEC_SOURCE_PROCFS);
+        /* Before the facts: observers of the exec (the journal export) see where it ran. */
         if (exec)
                 read_cgroup(d, i);
+        apply_exec_facts(d, i, &info, exec, LINEAGE_EXEC_SOURCE_PROCFS);
         proc_info_done(&info);
 }
 
@@ -1177,9 +1178,9 @@ static void apply_bpf_exec(Daemon *d, Instance *i, const BpfExec *x) {
         bpf_exec_info(d, i, x, &info);
         if (d->record && (r = record_write_bpf_exec(d->record, &info)) < 0)
                 record_failed(d, r);
-        apply_exec_facts(d, i, &info, true, LINEAGE_EXEC_SOURCE_BPF);
         if (i->flags & INSTANCE_ALIVE)
                 bpf_cgroup(d, i, x->cgroup_id);
+        apply_exec_facts(d, i, &info, true, LINEAGE_EXEC_SOURCE_BPF);
         if (i->flags & INSTANCE_ALIVE)
                 tracker_request_login(d->tracker, i);
         info.argv = NULL;
