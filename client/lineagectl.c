@@ -1273,6 +1273,8 @@ static int print_process_line_left_out(json_object *p, const char *prefix, const
                ANSI_NORMAL);
         if (src && !streq(src, "fork"))
                 printf("  [lineage: %s]", src);
+        if (jstr(p, "containerId"))
+                printf("  [container: %.12s]", jstr(p, "containerId"));
         if (jbool(p, "redacted"))
                 fputs("  [redacted]", stdout);
         print_left_out(left_out);
@@ -2155,6 +2157,10 @@ static void print_process_block(json_object *p) {
                 print_field(12, "Session ID", "%" PRIi64, v);
         if (jint(p, "cabaPid", &v))
                 print_field(12, "CABA", "%" PRIi64 " @%" PRIi64, v, jint_or(p, "cabaInstance", 0));
+        if (jstr(p, "cgroup"))
+                print_field(12, "Cgroup", "%s", jstr(p, "cgroup"));
+        if (jstr(p, "containerId"))
+                print_field(12, "Container", "%s", jstr(p, "containerId"));
         if (jstr(p, "bootId"))
                 print_field(12, "Boot ID", "%s", jstr(p, "bootId"));
 }

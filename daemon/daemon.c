@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The daemon's main loop: subscribe first, then scan /proc, then record in batches and commit on a timer. */
 #include <ctype.h>
+#include <limits.h>
+#include <mntent.h>
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-id128.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "daemon.h"
 #include "exec-bpf.h"
+#include "hashmap.h"
 #include "journal-export.h"
 #include "lineage-dbus.h"
 #include "lineage-varlink.h"
@@ -84,6 +88,8 @@ struct Daemon {
         LineageExecSource exec_source;  /* where exec images come from */
         char *exec_source_reason;       /* why not bpf, when procfs was not asked for */
         ExecBpf *bpf;                   /* the eBPF exec source, when in use */
+        Hashmap *cgroup_paths;          /* cgroup id of a BPF exec record -> its path (malloc'd), checked */
+        char *cgroup2_mount;            /* where the unified hierarchy is mounted ("" none), once looked up */
         uint64_t last_event_ns;         /* CLOCK_MONOTONIC of the newest connector event */
         GoneRead *gone_reads;           /* live instances found gone from /proc, exit not seen yet */
         size_t n_gone_reads, n_gone_reads_alloc;
@@ -206,6 +212,78 @@ int daemon_new_offline(Daemon **ret, const char *path, const char *boot_id) {
         return 0;
 }
 
+#define CGROUP_PATHS_MAX 4096U           /* cgroups remembered; past that, forgotten at once */
+
+static void cgroup_paths_clear(Daemon *d) {
+        size_t state = 0;
+        void *v;
+
+        if (!d->cgroup_paths)
+                return;
+        while (hashmap_iterate(d->cgroup_paths, &state, NULL, &v))
+                free(v);
+        d->cgroup_paths = hashmap_free(d->cgroup_paths);
+}
+
+/* The process's cgroup path, read from /proc now: where it exec'd unless it moved since (rare). */
+static void read_cgroup(Daemon *d, Instance *i) {
+        _cleanup_free_ char *cg = NULL;
+
+        if (procfs_read_cgroup(d->config.proc, i->pid, &cg) >= 0)
+                tracker_set_cgroup(d->tracker, i, cg);
+}
+
+/* The unified hierarchy's mount point (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid
+ * system), looked up once; "" when none is mounted. */
+static const char *cgroup2_mount(Daemon *d) {
+        struct mntent *m;
+        FILE *f;
+
+        if (d->cgroup2_mount)
+                return d->cgroup2_mount;
+        f = setmntent("/proc/self/mounts", "re");
+        if (f) {
+                while ((m = getmntent(f)))
+                        if (streq(m->mnt_type, "cgroup2")) {
+                                d->cgroup2_mount = strdup(m->mnt_dir);
+                                break;
+                        }
+                endmntent(f);
+        }
+        if (!d->cgroup2_mount)
+                d->cgroup2_mount = strdup("");
+        return d->cgroup2_mount ?: "";
+}
+
+/* The cgroup of a BPF exec record. A cgroup's id is the inode of its directory in the unified
+ * hierarchy and is never reused within a boot, so a path read once from /proc and checked against
+ * that inode answers every later exec in the same cgroup without another read. */
+static void bpf_cgroup(Daemon *d, Instance *i, uint64_t id) {
+        _cleanup_free_ char *cg = NULL;
+        char path[PATH_MAX];
+        const char *known, *mnt;
+        struct stat st;
+
+        known = id && d->cgroup_paths ? hashmap_get(d->cgroup_paths, id) : NULL;
+        if (known) {
+                tracker_set_cgroup(d->tracker, i, known);
+                return;
+        }
+        if (procfs_read_cgroup(d->config.proc, i->pid, &cg) < 0)
+                return; /* gone: the parent's, inherited at fork, stays */
+        tracker_set_cgroup(d->tracker, i, cg);
+        if (!id || !streq(d->config.proc, "/proc") || cg[0] != '/' || !*(mnt = cgroup2_mount(d)) ||
+            (size_t) snprintf(path, sizeof(path), "%s%s", mnt, cg) >= sizeof(path) ||
+            stat(path, &st) < 0 || (uint64_t) st.st_ino != id)
+                return; /* not shown to be the record's cgroup (moved since, another /proc): not remembered */
+        if (d->cgroup_paths && hashmap_size(d->cgroup_paths) >= CGROUP_PATHS_MAX)
+                cgroup_paths_clear(d);
+        if (!d->cgroup_paths && hashmap_new(&d->cgroup_paths) < 0)
+                return;
+        if (hashmap_put(d->cgroup_paths, id, cg) >= 0)
+                cg = NULL;
+}
+
 Daemon *daemon_free(Daemon *d) {
         if (!d)
                 return NULL;
@@ -220,6 +298,8 @@ Daemon *daemon_free(Daemon *d) {
         journal_export_free(d->journal);
         cnproc_free(d->cnproc);
         exec_bpf_free(d->bpf);
+        cgroup_paths_clear(d);
+        free(d->cgroup2_mount);
         tracker_free(d->tracker);
         store_free(d->store);
         record_writer_close(d->record);
@@ -607,6 +687,12 @@ static int scan_one(ProcScanItem *item, void *userdata) {
         r = tracker_scan_add(d->tracker, &item->info, item->tids, item->n_tids, item->caba_tgid);
         if (r == -ENOMEM)
                 return log_oom();
+        if (r >= 0) {
+                Instance *i = tracker_get(d->tracker, item->pid);
+
+                if (i && tracker_same_start(i, item->info.start_ticks))
+                        read_cgroup(d, i);
+        }
         return 0;
 }
 
@@ -1045,6 +1131,9 @@ static void read_exec_info(Tracker *t, Instance *i, void *userdata) {
         }
         if (d->record && (r = record_write_info(d->record, &info)) < 0)
                 record_failed(d, r);
+        /* Before the facts: observers of the exec (the journal export) see where it ran. */
+        if (exec)
+                read_cgroup(d, i);
         apply_exec_facts(d, i, &info, exec, LINEAGE_EXEC_SOURCE_PROCFS);
         proc_info_done(&info);
 }
@@ -1089,6 +1178,8 @@ static void apply_bpf_exec(Daemon *d, Instance *i, const BpfExec *x) {
         bpf_exec_info(d, i, x, &info);
         if (d->record && (r = record_write_bpf_exec(d->record, &info)) < 0)
                 record_failed(d, r);
+        if (i->flags & INSTANCE_ALIVE)
+                bpf_cgroup(d, i, x->cgroup_id);
         apply_exec_facts(d, i, &info, true, LINEAGE_EXEC_SOURCE_BPF);
         if (i->flags & INSTANCE_ALIVE)
                 tracker_request_login(d->tracker, i);

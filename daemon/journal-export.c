@@ -7,6 +7,7 @@
 
 #include "journal-export.h"
 #include "lineage/fields.h"
+#include "procfs.h"
 
 /* MESSAGE_IDs, so that `journalctl MESSAGE_ID=…` finds each kind. */
 #define MESSAGE_ID_EXEC "3b8a1c5e2f6d4e0f9a7b1c2d3e4f5a60"
@@ -177,6 +178,13 @@ static void on_event(const TrackerEvent *ev, const Instance *i, void *userdata) 
         entry_addf(&e, LINEAGE_FIELD_EXE, "%s", i->exe ?: "");
         entry_addf(&e, LINEAGE_FIELD_ARGV, "%s", argv);
         entry_addf(&e, LINEAGE_FIELD_UID, "%u", i->uid);
+        if (i->cgroup && i->cgroup[0]) {
+                char container[PROCFS_CONTAINER_ID_LEN + 1];
+
+                entry_addf(&e, LINEAGE_FIELD_CGROUP, "%s", i->cgroup);
+                if (procfs_container_id(i->cgroup, container) > 0)
+                        entry_add(LINEAGE_FIELD_CONTAINER, container, &e);
+        }
         lineage_fields_foreach(&(LineageFieldValues) { .instance = i->id, .ancestry = ancestry, .login = l ? &fl : NULL },
                                entry_add, &e);
         count(j, entry_send(&e));

@@ -949,6 +949,66 @@ int procfs_read_cgroup(const char *root, int32_t pid, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+static bool is_container_hex(const char *s, size_t len) {
+        if (len != PROCFS_CONTAINER_ID_LEN)
+                return false;
+        for (size_t k = 0; k < len; k++)
+                if (!((s[k] >= '0' && s[k] <= '9') || (s[k] >= 'a' && s[k] <= 'f')))
+                        return false;
+        return true;
+}
+
+/* The id in one component "PREFIX-ID.scope" of a systemd-driven runtime, or NULL. */
+static const char *scope_container_id(const char *c, size_t len) {
+        static const char *const prefixes[] = { "docker-", "libpod-", "cri-containerd-", "crio-" };
+        static const char suffix[] = ".scope";
+        size_t slen = sizeof(suffix) - 1;
+
+        if (len <= slen || memcmp(c + len - slen, suffix, slen) != 0)
+                return NULL;
+        for (size_t k = 0; k < ELEMENTSOF(prefixes); k++) {
+                size_t plen = strlen(prefixes[k]);
+
+                if (len > plen + slen && memcmp(c, prefixes[k], plen) == 0 &&
+                    is_container_hex(c + plen, len - plen - slen))
+                        return c + plen;
+        }
+        return NULL;
+}
+
+int procfs_container_id(const char *cgroup, char ret[static PROCFS_CONTAINER_ID_LEN + 1]) {
+        const char *found = NULL, *prev = NULL;
+        size_t prev_len = 0;
+        bool kubepods = false;
+
+        if (!cgroup)
+                return 0;
+        /* Walk every component; the innermost match wins (a container nested in another's cgroup). */
+        for (const char *c = cgroup; *c;) {
+                size_t len = strcspn(c, "/");
+                const char *id;
+
+                if (len > 0) {
+                        if ((id = scope_container_id(c, len)))
+                                found = id;
+                        else if (is_container_hex(c, len) && (kubepods || (prev && prev_len == 6 && memcmp(prev, "docker", 6) == 0)))
+                                found = c;
+                        if (len >= 8 && memcmp(c, "kubepods", 8) == 0)
+                                kubepods = true;
+                        prev = c;
+                        prev_len = len;
+                }
+                c += len;
+                if (*c == '/')
+                        c++;
+        }
+        if (!found)
+                return 0;
+        memcpy(ret, found, PROCFS_CONTAINER_ID_LEN);
+        ret[PROCFS_CONTAINER_ID_LEN] = 0;
+        return 1;
+}
+
 #define PROCFS_FDS_MAX 1024U            /* descriptors looked at for sockets */
 #define PROCFS_NET_TCP_MAX (4U * 1024U * 1024U)
 

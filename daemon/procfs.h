@@ -99,6 +99,13 @@ int procfs_read_environ_var(const char *root, int32_t pid, const char *name, cha
 /* The process's cgroup path (unified hierarchy, else the legacy name=systemd one): malloc'd. */
 int procfs_read_cgroup(const char *root, int32_t pid, char **ret);
 
+#define PROCFS_CONTAINER_ID_LEN 64U     /* a container id: 64 lowercase hex digits */
+/* The container a cgroup path names, innermost first: a component docker-ID.scope, libpod-ID.scope,
+ * cri-containerd-ID.scope or crio-ID.scope (systemd driver), or ID right below a "docker" component
+ * or anywhere below a kubepods one (cgroupfs driver). ID must be exactly 64 lowercase hex digits.
+ * Writes it to ret (at least PROCFS_CONTAINER_ID_LEN + 1 bytes); returns 1 if found, 0 if none. */
+int procfs_container_id(const char *cgroup, char ret[static PROCFS_CONTAINER_ID_LEN + 1]);
+
 /* The peer of an established TCP connection the process holds (an sshd session's client), as text
  * into addr. -ENOENT when it holds none. */
 int procfs_read_tcp_peer(const char *root, int32_t pid, char *addr, size_t addr_size, unsigned *ret_port);

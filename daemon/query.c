@@ -33,12 +33,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
 #define PROCESS_COLUMNS                                                                                      \
         "i.id, i.pid, b.boot_id, i.start_time, i.exit_time, i.comm, i.exe, i.argv, i.uid, i.gid, i.login_uid," \
         " i.audit_session, i.sid, i.birth_parent_pid, i.birth_parent, i.exit_parent_pid, i.lineage_source,"   \
-        " i.caba_pid, i.caba, i.exit_status, i.exit_signal, i.flags, i.euid, i.boot, i.image_uid, i.image_login_uid"
+        " i.caba_pid, i.caba, i.exit_status, i.exit_signal, i.flags, i.euid, i.boot, i.image_uid, i.image_login_uid,"   \
+        " i.cgroup, i.container_id"
 enum {
         COL_ID, COL_PID, COL_BOOT_ID, COL_START, COL_EXIT, COL_COMM, COL_EXE, COL_ARGV, COL_UID, COL_GID,
         COL_LOGIN_UID, COL_AUDIT_SESSION, COL_SID, COL_BIRTH_PARENT_PID, COL_BIRTH_PARENT, COL_EXIT_PARENT_PID,
         COL_SOURCE, COL_CABA_PID, COL_CABA, COL_EXIT_STATUS, COL_EXIT_SIGNAL, COL_FLAGS, COL_EUID, COL_BOOT,
-        COL_IMAGE_UID, COL_IMAGE_LOGIN_UID,
+        COL_IMAGE_UID, COL_IMAGE_LOGIN_UID, COL_CGROUP, COL_CONTAINER_ID,
 };
 
 enum {
@@ -508,6 +509,8 @@ static json_object *process_json(Query *q, const QueryCaller *c, sqlite3_stmt *s
         add_col_int(o, "auditSession", st, COL_AUDIT_SESSION);
         add_col_int(o, "exitStatus", st, COL_EXIT_STATUS);
         add_col_int(o, "exitSignal", st, COL_EXIT_SIGNAL);
+        add_col_text(o, "cgroup", st, COL_CGROUP);
+        add_col_text(o, "containerId", st, COL_CONTAINER_ID);
         return o;
 }
 
@@ -867,7 +870,7 @@ static int method_get_ancestors(Query *q, const QueryCaller *c, json_object *par
  * reply's size (plus a quarter); others are read again when the walk emits them. The reply is sent
  * from the arena in pieces (varlink_call_reply_iov()), or copied together for json-c (D-Bus). */
 
-#define COL_N_CHILDREN (COL_IMAGE_LOGIN_UID + 1) /* DESC_SQL_SESSION only */
+#define COL_N_CHILDREN (COL_CONTAINER_ID + 1) /* DESC_SQL_SESSION only */
 #define DESC_SMALL_WALK 1024U           /* rows walked the exact way before trying the session's range */
 #define DESC_ROWS_MAX (DESCENDANTS_MAX * 4U) /* rows fetched at most (a cyclic, corrupt tree ends here) */
 
@@ -1162,6 +1165,8 @@ static void text_process(QueryText *t, const QueryCaller *c, sqlite3_stmt *st, c
         text_col_int(t, "auditSession", st, COL_AUDIT_SESSION);
         text_col_int(t, "exitStatus", st, COL_EXIT_STATUS);
         text_col_int(t, "exitSignal", st, COL_EXIT_SIGNAL);
+        text_col_text(t, "cgroup", st, COL_CGROUP);
+        text_col_text(t, "containerId", st, COL_CONTAINER_ID);
         text_literal(t, "}");
 }
 
@@ -3054,6 +3059,13 @@ static json_object *instance_json(Query *q, const QueryCaller *c, const Instance
                 add_int(o, "exitStatus", i->exit_status);
         if (!alive && i->exit_signal > 0)
                 add_int(o, "exitSignal", i->exit_signal);
+        if (i->cgroup && i->cgroup[0]) {
+                char container[PROCFS_CONTAINER_ID_LEN + 1];
+
+                json_object_object_add(o, "cgroup", new_string_utf8(i->cgroup));
+                if (procfs_container_id(i->cgroup, container) > 0)
+                        json_object_object_add(o, "containerId", json_object_new_string(container));
+        }
         return o;
 }
 

@@ -49,9 +49,9 @@ static const char *const stmt_sql[_STMT_MAX] = {
                 "INSERT INTO instances (id, boot, pid, start_ticks, start_time, exit_time, birth_parent,"
                 " birth_parent_pid, lineage_source, caba, caba_pid, exit_parent, exit_parent_pid, exit_status,"
                 " exit_signal, comm, exe, argv, uid, euid, gid, egid, login_uid, audit_session, sid, pgid, flags,"
-                " exec_time, image_uid, image_login_uid)"
+                " exec_time, image_uid, image_login_uid, cgroup, container_id)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
-                " ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?29, ?31, ?32)"
+                " ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?29, ?31, ?32, ?33, ?34)"
                 " ON CONFLICT (id) DO UPDATE SET exit_time = excluded.exit_time,"
                 " birth_parent = excluded.birth_parent, birth_parent_pid = excluded.birth_parent_pid,"
                 " lineage_source = excluded.lineage_source, caba = excluded.caba, caba_pid = excluded.caba_pid,"
@@ -68,7 +68,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
                 " argv = CASE WHEN ?28 THEN excluded.argv ELSE argv END,"
                 " uid = excluded.uid, euid = excluded.euid, gid = excluded.gid, egid = excluded.egid,"
                 " login_uid = excluded.login_uid, audit_session = excluded.audit_session,"
-                " sid = excluded.sid, pgid = excluded.pgid, flags = excluded.flags",
+                " sid = excluded.sid, pgid = excluded.pgid, flags = excluded.flags,"
+                " cgroup = excluded.cgroup, container_id = excluded.container_id",
         [STMT_EVENT] = "INSERT INTO events (instance, time, type, tid, a, b, text, argv, uid, login_uid)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         /* The exec a written row stands for, if this update replaces it (then it moves to events). */
@@ -701,6 +702,7 @@ static int sink_instance(const Instance *i, void *userdata) {
         sqlite3_stmt *st = s->stmt[STMT_INSTANCE];
         const TrackerEvent *e = s->flushing ? tracker_pending_exec(s->flushing, i) : NULL;
         bool exited = !(i->flags & INSTANCE_ALIVE), fold = false;
+        char container[PROCFS_CONTAINER_ID_LEN + 1];
         const char *argv;
         int r;
 
@@ -754,6 +756,11 @@ static int sink_instance(const Instance *i, void *userdata) {
         sqlite3_bind_int(st, 30, e && !fold);
         sqlite3_bind_int64(st, 31, i->image_uid);
         bind_opt_int(st, 32, i->image_loginuid != PROCFS_UNSET_ID, i->image_loginuid);
+        bind_opt_text(st, 33, i->cgroup);
+        if (procfs_container_id(i->cgroup, container) > 0)
+                sqlite3_bind_text(st, 34, container, -1, SQLITE_TRANSIENT);
+        else
+                sqlite3_bind_null(st, 34);
         return step_row(s, st, "instance");
 }
 
@@ -856,7 +863,7 @@ int store_flush(Store *s, Tracker *t) {
 }
 
 #define LIVE_COLUMNS "id, pid, start_ticks, start_time, birth_parent, birth_parent_pid, lineage_source, caba, caba_pid," \
-        " comm, exe, uid, euid, gid, egid, login_uid, audit_session, sid, pgid, flags, image_uid, image_login_uid"
+        " comm, exe, uid, euid, gid, egid, login_uid, audit_session, sid, pgid, flags, image_uid, image_login_uid, cgroup"
 
 int store_load_live(Store *s, StoreInstanceCallback cb, void *userdata) {
         sqlite3_stmt *st = NULL;
@@ -882,6 +889,7 @@ int store_load_live(Store *s, StoreInstanceCallback cb, void *userdata) {
                         .caba_id = (uint64_t) sqlite3_column_int64(st, 7),
                         .caba_pid = (uint32_t) sqlite3_column_int64(st, 8),
                         .exe = (char *) sqlite3_column_text(st, 10),
+                        .cgroup = (const char *) sqlite3_column_text(st, 22),
                         .uid = (uint32_t) sqlite3_column_int64(st, 11),
                         .euid = (uint32_t) sqlite3_column_int64(st, 12),
                         .gid = (uint32_t) sqlite3_column_int64(st, 13),

@@ -263,6 +263,7 @@ static void instance_free_strings(Tracker *t, Instance *i) {
 
 static void instance_free(Tracker *t, Instance *i) {
         instance_free_strings(t, i);
+        unintern(t, i->cgroup);
         free(i->tids);
         free(i);
 }
@@ -606,6 +607,7 @@ static void inherit_from_parent(Tracker *t, Instance *child, const Instance *p) 
         child->pgid = p->pgid;
         memcpy(child->comm, p->comm, sizeof(child->comm));
         child->exe = intern_ref(p->exe);
+        child->cgroup = intern_ref(p->cgroup);
         /* The image is the parent's, and so is whoever may see it. */
         child->image_uid = p->image_uid;
         child->image_loginuid = p->image_loginuid;
@@ -1021,6 +1023,7 @@ int tracker_adopt(Tracker *t, const Instance *row) {
                 return -ENOMEM;
         *i = *row;
         i->exe = row->exe ? intern(t, row->exe) : NULL;
+        i->cgroup = row->cgroup ? intern(t, row->cgroup) : NULL;
         i->argv = NULL;
         i->argv_len = 0;
         i->caba = i->caba_children = i->caba_next = i->caba_prev = NULL;
@@ -1036,6 +1039,7 @@ int tracker_adopt(Tracker *t, const Instance *row) {
         i->flags |= INSTANCE_ALIVE | INSTANCE_SCANNED;
         if (hashmap_put(t->by_pid, (uint64_t) i->pid, i) < 0) {
                 unintern(t, i->exe);
+                unintern(t, i->cgroup);
                 free(i);
                 return -ENOMEM;
         }
@@ -1309,6 +1313,19 @@ int tracker_apply_info_from(Tracker *t, Instance *i, const ProcInfo *info, Linea
         /* A session other than the inherited one, not known yet: a login began here or above. */
         return (info->have & PROCFS_LOGIN) && i->sessionid != PROCFS_UNSET_ID && i->sessionid != old_session &&
                !tracker_login_for_session(t, i->sessionid);
+}
+
+void tracker_set_cgroup(Tracker *t, Instance *i, const char *cgroup) {
+        const char *n;
+
+        if (!cgroup || (i->cgroup && streq(i->cgroup, cgroup)))
+                return;
+        n = intern(t, cgroup);
+        if (!n)
+                return; /* out of memory: the inherited path stays */
+        unintern(t, i->cgroup);
+        i->cgroup = n;
+        mark_dirty(t, i);
 }
 
 void tracker_login_changed(Tracker *t, Login *l) {

@@ -81,6 +81,8 @@ struct Instance {
         uint32_t image_uid, image_loginuid;
         char comm[32];                  /* sanitized, possibly shortened: the full name is in the database */
         const char *exe;                /* interned: shared by every instance running the same file */
+        const char *cgroup;             /* interned: its cgroup path at its last exec or the scan, else its
+                                         * parent's at fork (a child starts in its parent's cgroup); NULL unknown */
         char *argv;                     /* NUL-separated, freed after it was written */
         uint32_t argv_len;
         uint32_t caba_pid;              /* pid of the CABA (mirrors caba) */
@@ -218,6 +220,8 @@ void tracker_adopt_end(Tracker *t);
 typedef void (*TrackerInfoCallback)(Tracker *t, Instance *i, void *userdata);
 void tracker_foreach_needs_info(Tracker *t, TrackerInfoCallback cb, void *userdata);
 int tracker_apply_info(Tracker *t, Instance *i, const ProcInfo *info);
+/* Sets the instance's cgroup path (as read from /proc/PID/cgroup); NULL leaves it as it was. */
+void tracker_set_cgroup(Tracker *t, Instance *i, const char *cgroup);
 /* The same, saying where an exec's image came from (tracker_apply_info: procfs). */
 int tracker_apply_info_from(Tracker *t, Instance *i, const ProcInfo *info, LineageExecSource source);
 /* Whether a live instance still waits for its facts to be read (needs_info or needs_login): the live

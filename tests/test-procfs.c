@@ -924,6 +924,79 @@ static void test_exe_root_owned(void) {
         remove_tree(dir);
 }
 
+/* Container ids from cgroup paths: each runtime's form, and paths that only look like one. */
+static void check_container(const char *path, const char *want) {
+        char id[PROCFS_CONTAINER_ID_LEN + 1] = "";
+        int r = procfs_container_id(path, id);
+
+        if (want) {
+                if (r != 1 || strcmp(id, want) != 0)
+                        TEST_FAIL("container id of %s: got %d \"%s\", want %s", path, r, id, want);
+        } else if (r != 0)
+                TEST_FAIL("container id of %s: got \"%s\", want none", path, id);
+}
+
+static void test_container_id(void) {
+        const char *h = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        const char *g = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+        char p[1024];
+
+        snprintf(p, sizeof(p), "/system.slice/docker-%s.scope", h);
+        check_container(p, h);
+        snprintf(p, sizeof(p), "/machine.slice/libpod-%s.scope/container", h);
+        check_container(p, h);
+        snprintf(p, sizeof(p), "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1a2b.slice/cri-containerd-%s.scope", h);
+        check_container(p, h);
+        snprintf(p, sizeof(p), "/kubepods.slice/kubepods-pod1a2b.slice/crio-%s.scope", h);
+        check_container(p, h);
+        snprintf(p, sizeof(p), "/docker/%s", h);
+        check_container(p, h);
+        snprintf(p, sizeof(p), "/kubepods/besteffort/pod5f3e-11/%s", h);
+        check_container(p, h);
+        /* Nested: the innermost names the container the process is in. */
+        snprintf(p, sizeof(p), "/docker/%s/docker/%s", h, g);
+        check_container(p, g);
+        snprintf(p, sizeof(p), "/system.slice/docker-%s.scope/init.scope", h);
+        check_container(p, h);
+
+        check_container(NULL, NULL);
+        check_container("", NULL);
+        check_container("/", NULL);
+        check_container("/user.slice/user-0.slice/session-3.scope", NULL);
+        check_container("/system.slice/docker.service", NULL);
+        check_container("/docker-.scope", NULL);
+        check_container("/docker/", NULL);
+        snprintf(p, sizeof(p), "/system.slice/docker-%s0.scope", h);              /* 65 digits */
+        check_container(p, NULL);
+        snprintf(p, sizeof(p), "/system.slice/docker-%.63s.scope", h);           /* 63 digits */
+        check_container(p, NULL);
+        snprintf(p, sizeof(p), "/system.slice/docker-%.63sg.scope", h);          /* not hex */
+        check_container(p, NULL);
+        snprintf(p, sizeof(p), "/system.slice/docker-%.63sA.scope", h);          /* upper case */
+        check_container(p, NULL);
+        snprintf(p, sizeof(p), "/system.slice/docker-%s.scopex", h);
+        check_container(p, NULL);
+        snprintf(p, sizeof(p), "/system.slice/docker-%s", h);                    /* no .scope */
+        check_container(p, NULL);
+        snprintf(p, sizeof(p), "/machine.slice/libpod-conmon-%s.scope", h);      /* the monitor, not the container */
+        check_container(p, NULL);
+        snprintf(p, sizeof(p), "/user.slice/%s", h);                             /* bare hex, no runtime above */
+        check_container(p, NULL);
+        snprintf(p, sizeof(p), "/xdocker/%s", h);
+        check_container(p, NULL);
+        snprintf(p, sizeof(p), "/docker/%s\n", h);                               /* trailing junk */
+        check_container(p, NULL);
+        {
+                char big[8192];
+
+                memset(big, 'a', sizeof(big) - 1);
+                big[sizeof(big) - 1] = 0;
+                check_container(big, NULL);
+                memcpy(big, "/docker/", 8);
+                check_container(big, NULL);
+        }
+}
+
 int main(int argc, char **argv) {
         char path[PATH_MAX];
 
@@ -939,6 +1012,7 @@ int main(int argc, char **argv) {
         test_status();
         test_status_malformed();
         test_exe_root_owned();
+        test_container_id();
 
         build_tree();
         test_tree_read();

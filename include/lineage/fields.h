@@ -20,6 +20,8 @@
 #define LINEAGE_FIELD_EXE "LINEAGE_EXE"
 #define LINEAGE_FIELD_ARGV "LINEAGE_ARGV"
 #define LINEAGE_FIELD_UID "LINEAGE_UID"
+#define LINEAGE_FIELD_CGROUP "LINEAGE_CGROUP"           /* the cgroup path it exec'd in */
+#define LINEAGE_FIELD_CONTAINER "LINEAGE_CONTAINER"     /* the container id that path names, if any */
 
 /* One process of an ancestry. */
 typedef struct LineageAncestor {

@@ -371,8 +371,11 @@ line = json.loads(open(sys.argv[5]).read())
 # Only the exec entry has these: they describe its event and the image at that exec. A journal line
 # has its own trusted _PID, _COMM, _EXE, _CMDLINE and _UID from journald, so enrich does not repeat
 # them (and the image may have changed by a later exec when the line was written).
+# Nor the cgroup: journald stamps a line with its writer's _SYSTEMD_CGROUP. LINEAGE_CONTAINER is
+# written only when the cgroup names a container.
 EXPORT_ONLY = {"LINEAGE_EVENT", "LINEAGE_PID", "LINEAGE_PARENT_PID", "LINEAGE_COMM", "LINEAGE_EXE",
-               "LINEAGE_ARGV", "LINEAGE_UID"}
+               "LINEAGE_ARGV", "LINEAGE_UID", "LINEAGE_CGROUP"}
+EXPORT_IF_ANY = {"LINEAGE_CONTAINER"}
 exp = {k: v for k, v in export.items() if k.startswith("LINEAGE_")}
 enr = {k: v for k, v in line.items() if k.startswith("LINEAGE_")}
 errors = []
@@ -384,7 +387,7 @@ if line.get("_PID") != pid or exp.get("LINEAGE_PID") != pid:
     errors.append(f"not the same process: the line's _PID {line.get('_PID')}, the entry's {exp.get('LINEAGE_PID')}, logger {pid}")
 if not EXPORT_ONLY <= set(exp):
     errors.append(f"export lacks {sorted(EXPORT_ONLY - set(exp))}")
-shared = {k: v for k, v in exp.items() if k not in EXPORT_ONLY}
+shared = {k: v for k, v in exp.items() if k not in EXPORT_ONLY | EXPORT_IF_ANY}
 if shared != enr:
     keys = sorted(set(shared) | set(enr))
     errors += [f"{k}: export {shared.get(k)!r}, enrich {enr.get(k)!r}" for k in keys if shared.get(k) != enr.get(k)]
