@@ -72,6 +72,45 @@ wait_for() {
         done
 }
 
+# start_sshd USER: a real sshd on a free port of 127.0.0.1 with the system's PAM stack (UsePAM, so
+# /etc/pam.d/sshd with pam_loginuid and pam_motd), and USER (made if missing) allowed in by a key of its
+# own. Sets USER_UID, PORT, SSHD and SSH (the client command: "${SSH[@]}" "$USER_NAME@127.0.0.1" CMD).
+start_sshd() {
+        USER_NAME=$1
+        if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ]; then
+                fail "sshd is not installed (./dev test installs openssh-server)"
+        fi
+        id "$USER_NAME" >/dev/null 2>&1 || useradd --create-home --shell /bin/sh "$USER_NAME"
+        USER_UID=$(id -u "$USER_NAME")
+        local home
+        home=$(getent passwd "$USER_NAME" | cut -d: -f6)
+        mkdir -p "$T/ssh" /run/sshd
+        ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/host_key"
+        ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/user_key"
+        install -d -m 700 -o "$USER_NAME" "$home/.ssh"
+        install -m 600 -o "$USER_NAME" "$T/ssh/user_key.pub" "$home/.ssh/authorized_keys"
+        PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        cat > "$T/ssh/sshd_config" <<CFG
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $T/ssh/host_key
+UsePAM yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AuthorizedKeysFile .ssh/authorized_keys
+PidFile $T/ssh/sshd.pid
+StrictModes no
+CFG
+        /usr/sbin/sshd -f "$T/ssh/sshd_config" -D -e 2>"$T/ssh/sshd.log" &
+        SSHD=$!
+        CLEANUP_PIDS+=("$SSHD")
+        wait_for "sshd to listen on 127.0.0.1:$PORT" sshd_listens
+        SSH=(ssh -i "$T/ssh/user_key" -p "$PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+             -o BatchMode=yes)
+}
+sshd_listens() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
+
 # wait_sql DESCRIPTION SQL EXPECTED: polls the database until SQL prints EXPECTED, for WAIT_TIMEOUT s.
 wait_sql() {
         local got deadline=$((SECONDS + WAIT_TIMEOUT))

@@ -62,36 +62,9 @@ check "no login" "$(jget "$r" parameters.login)" ""
 echo "ok: reason: $(jget "$r" parameters.loginReason)"
 
 echo "# a real sshd login on 127.0.0.1"
-if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ]; then
-        fail "sshd is not installed (./dev test installs openssh-server)"
-fi
-USER_NAME=lineagetest
-id "$USER_NAME" >/dev/null 2>&1 || useradd --create-home --shell /bin/sh "$USER_NAME"
-USER_UID=$(id -u "$USER_NAME")
+start_sshd lineagetest
 HOME_DIR=$(getent passwd "$USER_NAME" | cut -d: -f6)
-mkdir -p "$T/ssh" /run/sshd
-ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/host_key"
-ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/user_key"
-install -d -m 700 -o "$USER_NAME" "$HOME_DIR/.ssh"
-install -m 600 -o "$USER_NAME" "$T/ssh/user_key.pub" "$HOME_DIR/.ssh/authorized_keys"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat > "$T/ssh/sshd_config" <<CFG
-Port $PORT
-ListenAddress 127.0.0.1
-HostKey $T/ssh/host_key
-UsePAM yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-AuthorizedKeysFile .ssh/authorized_keys
-PidFile $T/ssh/sshd.pid
-StrictModes no
-CFG
-/usr/sbin/sshd -f "$T/ssh/sshd_config" -D -e 2>"$T/ssh/sshd.log" &
-SSHD=$!
-CLEANUP_PIDS+=("$SSHD")
-for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
-ssh -i "$T/ssh/user_key" -p "$PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+"${SSH[@]}" \
         "$USER_NAME@127.0.0.1" "setsid sh -c 'sleep 300 >/dev/null 2>&1 & echo \$! > /tmp/lineage-ssh-sleeper'; exit" \
         2>"$T/ssh/client.log" || { cat "$T/ssh/client.log" "$T/ssh/sshd.log"; fail "ssh login failed"; }
 SLEEPER=$(cat /tmp/lineage-ssh-sleeper); rm -f /tmp/lineage-ssh-sleeper
@@ -129,7 +102,7 @@ if [ -d /etc/update-motd.d ]; then
 fi
 TTY_FILE="$HOME_DIR/lineage-tty-$PORT"
 rm -f "$TTY_FILE" "$TTY_FILE.new"
-ssh -tt -i "$T/ssh/user_key" -p "$PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+"${SSH[@]}" -tt \
         "$USER_NAME@127.0.0.1" "echo \$\$ \$(tty) > $TTY_FILE.new && mv $TTY_FILE.new $TTY_FILE && exec sleep 300" \
         </dev/null >"$T/ssh/tty-client.log" 2>&1 &
 SSH_TT=$!

@@ -8,41 +8,13 @@ if [ "$(cat /proc/self/loginuid)" != 4294967295 ]; then
         echo "SKIP: this test runs inside a login already (loginuid $(cat /proc/self/loginuid)); it needs an unset loginuid"
         exit 77
 fi
-if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ]; then
-        fail "sshd is not installed (./dev test installs openssh-server)"
-fi
 # 30,000 processes by default; the sanitizer pass of ./dev runs fewer (SSH_CHURN_N).
 N=${SSH_CHURN_N:-30000}
 start_daemon
 
 # Its own user: test-logins, which may run at the same time, writes lineagetest's authorized_keys.
-USER_NAME=lineagechurn
-id "$USER_NAME" >/dev/null 2>&1 || useradd --create-home --shell /bin/sh "$USER_NAME"
-USER_UID=$(id -u "$USER_NAME")
+start_sshd lineagechurn
 HOME_DIR=$(getent passwd "$USER_NAME" | cut -d: -f6)
-mkdir -p "$T/ssh" /run/sshd
-ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/host_key"
-ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/user_key"
-install -d -m 700 -o "$USER_NAME" "$HOME_DIR/.ssh"
-install -m 600 -o "$USER_NAME" "$T/ssh/user_key.pub" "$HOME_DIR/.ssh/authorized_keys"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat > "$T/ssh/sshd_config" <<CFG
-Port $PORT
-ListenAddress 127.0.0.1
-HostKey $T/ssh/host_key
-UsePAM yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-AuthorizedKeysFile .ssh/authorized_keys
-PidFile $T/ssh/sshd.pid
-StrictModes no
-CFG
-/usr/sbin/sshd -f "$T/ssh/sshd_config" -D -e 2>"$T/ssh/sshd.log" &
-SSHD=$!
-CLEANUP_PIDS+=("$SSHD")
-sshd_listens() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
-wait_for "sshd to listen on 127.0.0.1:$PORT" sshd_listens
 
 echo "# $N short-lived processes churn while the login runs"
 # Bounded in count and time: the churn ends by itself after N processes or 80 s (--timeout).
@@ -58,7 +30,7 @@ rm -f "$SLEEPER_FILE"
 # has caught up with the churn's backlog is another case (see the note at the end).
 DONE_FILE="$HOME_DIR/lineage-churn-done-$PORT"
 rm -f "$DONE_FILE"
-ssh -i "$T/ssh/user_key" -p "$PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+"${SSH[@]}" \
         "$USER_NAME@127.0.0.1" "setsid sh -c 'sleep 300 >/dev/null 2>&1 & echo \$! > $SLEEPER_FILE.new && mv $SLEEPER_FILE.new $SLEEPER_FILE'; i=0; while [ ! -e $DONE_FILE ] && [ \$i -lt 3000 ]; do sleep 0.1; i=\$((i + 1)); done; exit" \
         </dev/null 2>"$T/ssh/client.log" &
 SSH=$!
