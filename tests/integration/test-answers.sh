@@ -100,7 +100,7 @@ IBIDI=$(inst "$BIDI")
 expect_text "$T/bidi.txt" <<EOF
 $BIDI @$IBIDI  tg-bidi innocent\\u202egnp.sh \\u2066x\\u2069 zw\\u200bsp\\ufeff ls\\u2028ps nbsp$(printf '\u00a0')é \\\\x1b real\\x1b 600  (alive)
 EOF
-ctl --json=short ancestors "$BIDI" | grep -q $'innocent\u202egnp.sh' || fail "JSON output is not the text as recorded"
+ctl --json=short ancestors "$BIDI" | grep $'innocent\u202egnp.sh' >/dev/null || fail "JSON output is not the text as recorded"
 echo "ok: JSON keeps the text as recorded"
 kill "$BIDI"
 

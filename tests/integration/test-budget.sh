@@ -116,7 +116,7 @@ kib() {
 # resident (up to 256 MiB) and its allocator does not give memory back, so RSS says nothing about what
 # lineaged holds; there the daemon's own count of queued output (GetStatus) is checked instead.
 rss_within_budget() {
-        if ldd "$LINEAGED" | grep -q libasan; then
+        if ldd "$LINEAGED" | grep libasan >/dev/null; then
                 echo "skip: the peak RSS bound under AddressSanitizer (its quarantine holds freed memory)"
                 return 0
         fi

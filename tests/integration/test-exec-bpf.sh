@@ -134,5 +134,5 @@ echo "ok: execs with an image: bpf $with, procfs $(jget "$status" parameters.sta
         "without: bpf $(jget "$status" parameters.status.execsWithoutImage.bpf)," \
         "procfs $(jget "$status" parameters.status.execsWithoutImage.procfs); ring-buffer losses" \
         "$(jget "$status" parameters.status.bpfLost)"
-"$LINEAGECTL" --varlink="$SOCK" status | grep -q "^ *Exec source: bpf$" || fail "lineagectl status does not say bpf"
+"$LINEAGECTL" --varlink="$SOCK" status | grep "^ *Exec source: bpf$" >/dev/null || fail "lineagectl status does not say bpf"
 stop_daemon

@@ -132,7 +132,7 @@ checks_for() {
                 for s in "$service (claimed)" "203.0.113.66:40404 (claimed)" "active, self-declared"; do
                         grep -qF -- "$s" <<<"$ctl" || fail "pid $pid: lineagectl logins does not say '$s'"
                 done
-                "$LINEAGECTL" --varlink="$SOCK" origin "$pid" | grep -q "self-declared" ||
+                "$LINEAGECTL" --varlink="$SOCK" origin "$pid" | grep "self-declared" >/dev/null ||
                         fail "pid $pid: lineagectl origin does not say self-declared"
         else
                 grep -qF "claimed" <<<"$ctl" && fail "pid $pid: a trusted login shown as claimed"

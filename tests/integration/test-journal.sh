@@ -70,7 +70,7 @@ wait_for "systemd-journald to create its sockets" journald_ready
 J() { journalctl --directory="$JDIR" --no-pager "$@"; }
 NONCE="lineage-journal-test nonce $RANDOM$RANDOM"
 logger -u /run/systemd/journal/dev-log -t lineage-test "$NONCE"
-nonce_in_journal() { J -o cat 2>/dev/null | grep -qxF "$NONCE"; }
+nonce_in_journal() { J -o cat 2>/dev/null | grep -xF "$NONCE" >/dev/null; }
 wait_for "the nonce to reach $JDIR" nonce_in_journal
 check "the journal read is on the test's tmpfs" "$(findmnt -n -o TARGET --target "$JDIR")" /run
 check "it holds nothing older than this journald" "$(J -o json | python3 -c '

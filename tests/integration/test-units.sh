@@ -57,7 +57,7 @@ check "Sockets" "$(unit_value "$SERVICE" Sockets)" lineaged.socket
 DEFAULT_VARLINK=$(sed -n 's/^#define LINEAGE_DEFAULT_VARLINK "\(.*\)"$/\1/p' "$SOURCE_DIR/include/lineage/names.h")
 check "ListenStream is the daemon's default" "$(unit_value "$SOCKET" ListenStream)" "$DEFAULT_VARLINK"
 check "FileDescriptorName" "$(unit_value "$SOCKET" FileDescriptorName)" varlink
-"$DEST$SBINDIR/lineaged" --version | grep -q '^lineaged ' || fail "the installed lineaged does not run"
+"$DEST$SBINDIR/lineaged" --version | grep '^lineaged ' >/dev/null || fail "the installed lineaged does not run"
 if grep -q '^WatchdogSec=' "$SERVICE"; then
         grep -qE 'sd_event_set_watchdog|WATCHDOG=1' "$SOURCE_DIR"/daemon/*.c ||
                 fail "lineaged.service sets WatchdogSec= but the daemon never pings the watchdog"
@@ -104,7 +104,7 @@ grep -q 'lineaged-typo.service.*ProtectSistem' "$T/verify-typo.log" ||
 echo "ok: verify reports a typo"
 rm "$V/lineaged-typo.service"
 
-if systemd-analyze security --help 2>/dev/null | grep -q -- --offline; then
+if systemd-analyze security --help 2>/dev/null | grep -- --offline >/dev/null; then
         echo "# hardening: exposure stays at most 2.5 (of 10)"
         (cd "$V" && systemd-analyze security --offline=true --threshold=25 --no-pager ./lineaged.service) \
                 >"$T/security.log" 2>&1 || { cat "$T/security.log"; fail "lineaged.service is exposed more than 2.5"; }
