@@ -6,6 +6,7 @@
  *       waiting for it, until SECONDS (default 3) have passed. spawn: posix_spawn (clone(CLONE_VM|
  *       CLONE_VFORK) in glibc); vfork: vfork+execve; fork: fork+execve; shell: each loop is one
  *       `sh -c 'while :; do PROGRAM; done'`, stopped with SIGTERM, which reports its count.
+ *       Killing churn (SIGTERM) stops its loops with it.
  *       Prints one line: "churn mode=M jobs=J processes=N seconds=S rate=R" (processes per second).
  *
  *   churn --hold N
@@ -107,7 +108,8 @@ static uint64_t loop_shell(const char *prog, double deadline) {
         if (pid < 0)
                 die("fork");
         if (pid == 0) {
-                if (dup2(p[1], 3) < 0)
+                /* The loop ends (and reports) when its worker is killed with churn. */
+                if (dup2(p[1], 3) < 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
                         _exit(127);
                 execl("/bin/sh", "sh", "-c", script, (char *) NULL);
                 _exit(127);
@@ -140,9 +142,11 @@ static int churn(int jobs, double seconds, const char *mode, const char *prog) {
         double start, end = 0;
         uint64_t total = 0;
         int failed = 0;
+        pid_t self;
 
         if (pipe(go) < 0 || pipe(res) < 0)
                 die("pipe");
+        self = getpid();
         for (int j = 0; j < jobs; j++) {
                 workers[j] = fork();
                 if (workers[j] < 0)
@@ -152,6 +156,9 @@ static int churn(int jobs, double seconds, const char *mode, const char *prog) {
                         double t0;
                         char c;
 
+                        /* Stopping churn (SIGTERM, its default action) stops its loops too. */
+                        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
+                                _exit(1);
                         close(go[1]);
                         close(res[0]);
                         /* All loops start together, when the parent closes the pipe. */
