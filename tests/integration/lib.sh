@@ -18,12 +18,32 @@ DB="$T/lineage.db"
 SOCK="$T/varlink.sock"
 DAEMON_PID=
 FAILED=0
-CLEANUP_PIDS=()
+CLEANUP_PIDS=()   # PID:START_TICKS, added with cleanup_pids
+
+# start_ticks PID: the process's start time (field 22 of /proc/PID/stat), or nothing when it is gone.
+start_ticks() {
+        local stat
+        stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+        stat=${stat##*) }
+        set -- $stat
+        echo "${20}"
+}
+
+# cleanup_pids PID...: kill these processes when the test ends. Each is remembered with its start time and
+# killed only if the pid still names that process: pid_max is 32768 here, pids wrap within seconds under
+# churn, and a stale kill would hit another test's process (or anyone's).
+cleanup_pids() {
+        local p
+        for p in "$@"; do
+                CLEANUP_PIDS+=("$p:$(start_ticks "$p")")
+        done
+}
 
 cleanup() {
-        local p
-        for p in "${CLEANUP_PIDS[@]}"; do
-                kill "$p" 2>/dev/null || true
+        local e p
+        for e in "${CLEANUP_PIDS[@]}"; do
+                p=${e%%:*}
+                [ -n "${e#*:}" ] && [ "$(start_ticks "$p")" = "${e#*:}" ] && kill "$p" 2>/dev/null || true
         done
         if [ -n "$DAEMON_PID" ]; then
                 kill "$DAEMON_PID" 2>/dev/null || true
@@ -104,7 +124,7 @@ StrictModes no
 CFG
         /usr/sbin/sshd -f "$T/ssh/sshd_config" -D -e 2>"$T/ssh/sshd.log" &
         SSHD=$!
-        CLEANUP_PIDS+=("$SSHD")
+        cleanup_pids "$SSHD"
         wait_for "sshd to listen on 127.0.0.1:$PORT" sshd_listens
         SSH=(ssh -i "$T/ssh/user_key" -p "$PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
              -o BatchMode=yes)
@@ -222,7 +242,7 @@ tree() {
         # treegen's complex-sessions cannot fork after unshare(CLONE_NEWPID), which LeakSanitizer's exit
         # check needs: no leak checking for the helper (the daemon keeps it).
         coproc TREEGEN_CO { ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 "$TREEGEN" "$@" 2>"$T/treegen.err"; }
-        CLEANUP_PIDS+=("$TREEGEN_CO_PID")
+        cleanup_pids "$TREEGEN_CO_PID"
         while IFS= read -r -t 60 line <&"${TREEGEN_CO[0]}"; do
                 [ "$line" = READY ] && return 0
                 name=${line%% *}
@@ -292,7 +312,7 @@ EOF
         rm -f "$T/bus"   # a killed bus's socket file would look ready
         dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile >"$T/bus.log" 2>&1 &
         BUS_PID=$!
-        CLEANUP_PIDS+=("$BUS_PID")
+        cleanup_pids "$BUS_PID"
         wait_for "dbus-daemon to listen" bus_ready
 }
 bus_ready() {
@@ -306,7 +326,7 @@ bus_ready() {
 # it, …). fake_logout ends it.
 fake_login() {
         coproc FAKE { python3 "$SOURCE_DIR/tests/integration/fake-login.py" "$1"; }
-        CLEANUP_PIDS+=("$FAKE_PID")
+        cleanup_pids "$FAKE_PID"
         declare -gA L=()
         local k v
         while read -r -t 30 k v <&"${FAKE[0]}"; do
@@ -314,7 +334,7 @@ fake_login() {
                 L[$k]=$v
         done
         [ -n "${L[sleeper]:-}" ] || fail "fake-login.py did not start"
-        CLEANUP_PIDS+=("${L[sleeper]}")
+        cleanup_pids "${L[sleeper]}"
 }
 fake_logout() {
         local pid=$FAKE_PID

@@ -17,14 +17,14 @@ as_nobody() {
 
 # The pid file is opened by this shell (as root), written by nobody's shell once the sleeper is forked.
 runuser -u nobody -- sh -c 'sleep 300 & echo $!; wait' >"$T/mine.pid" 2>/dev/null &
-CLEANUP_PIDS+=($!)
+cleanup_pids $!
 wait_for "nobody's sleeper to start" test -s "$T/mine.pid"
 MINE=$(cat "$T/mine.pid")
-CLEANUP_PIDS+=("$MINE")
+cleanup_pids "$MINE"
 wait_exec "$MINE" "$(command -v sleep)"
 setsid sleep 300 >/dev/null 2>&1 &
 ROOTS=$!
-CLEANUP_PIDS+=("$ROOTS")
+cleanup_pids "$ROOTS"
 settle
 
 echo "# own process: visible"
@@ -66,7 +66,7 @@ check "root reads root's argv" "$(jget "$r" parameters.process.argv.0)" sleep
 echo "# Watch as nobody carries only nobody's events"
 runuser -u nobody -- python3 "$T/vlcall.py" "$SOCK" org.lineaged.Lineage.Watch '{}' --more 1000 > "$T/watch.out" 2>/dev/null &
 WATCH=$!
-CLEANUP_PIDS+=("$WATCH")
+cleanup_pids "$WATCH"
 # A Watch has no first reply: nobody's processes are started until the watcher reports one, so the watch
 # is in place. Then root's processes and a last one of nobody's; once that one is reported, the daemon
 # has handled root's before it, and they must not be in the stream.

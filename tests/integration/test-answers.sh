@@ -55,10 +55,10 @@ echo "# 1. tree --alive: cousins from exited subshells stay side by side, and sa
 bash -c '(exec -a tg-cousin-a sleep 600 &); (exec -a tg-cousin-b sleep 600 & (exec -a tg-cousin-c sleep 600 &); true)
         exec -a tg-cousin-root sleep 600' </dev/null >/dev/null 2>&1 &
 R=$!
-CLEANUP_PIDS+=("$R")
+cleanup_pids "$R"
 until_true "three cousins started" pid_of "tg-cousin-c 600" >/dev/null
 CA=$(pid_of "tg-cousin-a 600") CB=$(pid_of "tg-cousin-b 600") CC=$(pid_of "tg-cousin-c 600")
-CLEANUP_PIDS+=("$CA" "$CB" "$CC")
+cleanup_pids "$CA" "$CB" "$CC"
 until_true "the whole tree recorded" has_descendants "$R" 6
 subshells_exited() {
         [ "$(q "SELECT count(*) FROM instances WHERE exit_time IS NOT NULL AND
@@ -92,7 +92,7 @@ echo "# 8. text output escapes bidirectional and invisible format characters, an
 bash -c $'exec -a \'tg-bidi innocent\u202egnp.sh \u2066x\u2069 zw\u200bsp\ufeff ls\u2028ps nbsp\u00a0é \\x1b real\x1b\' sleep 600' \
         </dev/null >/dev/null 2>&1 &
 BIDI=$!
-CLEANUP_PIDS+=("$BIDI")
+cleanup_pids "$BIDI"
 until_true "the bidi process recorded with its argv" has_argv "$BIDI" tg-bidi
 ctl --full origin "$BIDI" | grep tg-bidi | sed 's/^ *//' >"$T/bidi.txt" || fail "origin failed"
 IBIDI=$(inst "$BIDI")
@@ -109,10 +109,10 @@ id nobody >/dev/null 2>&1 || fail "no user nobody to run as"
 NOBODY=$(id -u nobody)
 bash -c 'runuser -u nobody -- sleep 602; true' </dev/null >/dev/null 2>&1 &
 UR=$!
-CLEANUP_PIDS+=("$UR")
+cleanup_pids "$UR"
 until_true "nobody's sleeper started" pid_of "sleep 602" >/dev/null
 US=$(pid_of "sleep 602")
-CLEANUP_PIDS+=("$US")
+cleanup_pids "$US"
 UU=$(awk '{ print $4 }' "/proc/$US/stat")   # runuser, which forked the sleeper and waits for it
 [ "$(awk '{ print $4 }' "/proc/$UU/stat")" = "$UR" ] || fail "runuser $UU is not the child of $UR"
 ran_as_nobody() {
@@ -198,10 +198,10 @@ coproc LOGIN10 { python3 -c 'import os, sys
 with open("/proc/self/loginuid", "w") as f:
     f.write(sys.argv[1])
 os.execv("/bin/bash", ["bash", "-c", "(exec -a tg-persist sleep 600 </dev/null >/dev/null 2>&1 &); read x"])' "$LUID2"; }
-CLEANUP_PIDS+=("$LOGIN10_PID")
+cleanup_pids "$LOGIN10_PID"
 until_true "the persisting process started" pid_of "tg-persist 600" >/dev/null
 PERSIST=$(pid_of "tg-persist 600")
-CLEANUP_PIDS+=("$PERSIST")
+cleanup_pids "$PERSIST"
 login10() { jget "$(vl ListLogins "{\"loginUid\": $LUID2}")" "parameters.logins.0.$1"; }
 both_alive() { [ "$(login10 aliveProcesses)" = 2 ]; }
 until_true "the login and its daemonized process counted" both_alive

@@ -54,7 +54,7 @@ spawn() {
                         <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err"
         ) &
         PID[$name]=$!
-        CLEANUP_PIDS+=("$!")
+        cleanup_pids "$!"
 }
 tell() {
         echo "$2" >&"${FD[$1]}"

@@ -19,7 +19,7 @@ grep -q "The kernel provides NScaba" "$T/daemon.log" || fail "NScaba support not
 clone_parent() {
         local k v
         coproc CP { python3 "$SOURCE_DIR/tests/integration/clone-parent.py" "$1"; }
-        CLEANUP_PIDS+=("$CP_PID")
+        cleanup_pids "$CP_PID"
         declare -gA CPR=()
         while read -r -t 60 k v <&"${CP[0]}"; do
                 [ "$k" = SKIP ] && { echo "SKIP: no clone syscall number for this architecture"; exit 77; }
@@ -28,7 +28,7 @@ clone_parent() {
         done
         [ -n "${CPR[x]:-}" ] || fail "clone-parent.py did not start"
         C=${CPR[c]} X=${CPR[x]} REAPER=${CPR[reaper]}
-        CLEANUP_PIDS+=("$X")
+        cleanup_pids "$X"
         [ "$REAPER" = 1 ] || [ -d "$P/$REAPER" ] || make_fake_proc "$P" "$REAPER" 1 S reaper "$(start_ticks "$REAPER")" '\t1'
 }
 birth_parent_recorded() {

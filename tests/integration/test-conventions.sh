@@ -135,10 +135,10 @@ echo "# item 3: outside a UTF-8 locale, ASCII only for the tree and the ellipsis
 LONG=$(printf 'x%.0s' $(seq 200))
 sh -c "sleep 300 & sleep 300 & wait # $LONG" &
 SH=$!
-CLEANUP_PIDS+=("$SH")
+cleanup_pids "$SH"
 two_children() { [ "$(ctl --json=short descendants "$SH" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["descendants"]))')" = 2 ]; }
 poll 60 two_children || fail "the two sleepers were not recorded"
-CLEANUP_PIDS+=($(ctl --json=short descendants "$SH" | python3 -c 'import json,sys; print(" ".join(str(p["pid"]) for p in json.load(sys.stdin)["descendants"]))'))
+cleanup_pids $(ctl --json=short descendants "$SH" | python3 -c 'import json,sys; print(" ".join(str(p["pid"]) for p in json.load(sys.stdin)["descendants"]))')
 LC_ALL=C ctl tree "$SH" >"$T/tree-c"
 LC_ALL=C.UTF-8 ctl tree "$SH" >"$T/tree-utf8"
 LC_ALL=C ctl --no-legend ancestors "$SH" >"$T/anc-c"

@@ -13,7 +13,7 @@ LINEAGE_C=$(q "SELECT birth_parent || ' ' || birth_parent_pid || ' ' || lineage_
 
 ( while :; do "$TREEGEN" churn 200 >/dev/null 2>&1 || true; done ) &
 CHURN=$!
-CLEANUP_PIDS+=("$CHURN")
+cleanup_pids "$CHURN"
 for round in $(seq "$ROUNDS"); do
         sleep "0.$((RANDOM % 9 + 1))"
         kill -9 "$DAEMON_PID"

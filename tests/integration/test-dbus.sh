@@ -129,7 +129,7 @@ echo "# an argument that is not UTF-8 still gives a valid answer, the same as ov
 mkfifo "$T/hold"
 bash -c 'read -r -t 60 _' _ $'\xffname' <>"$T/hold" &
 odd=$!
-CLEANUP_PIDS+=("$odd")
+cleanup_pids "$odd"
 settle
 call GetOrigin utx "$odd" 0 0 | pj reply >"$T/odd.json" || fail "GetOrigin of a process with a non-UTF-8 argument failed"
 python3 "$VLCALL" "$SOCK" org.lineaged.Lineage.GetOrigin "{\"pid\": $odd}" | pj varlink >"$T/odd-varlink.json" ||
@@ -176,7 +176,7 @@ if [ -x "$WATCHER" ]; then
         mkfifo "$T/go" "$T/listen-stop"
         bash -c 'echo ready; read -r _ <"$1"; /bin/true & echo $!; wait; /bin/true & echo $!; wait' _ "$T/go" >"$T/kids" &
         parent=$!
-        CLEANUP_PIDS+=("$parent")
+        cleanup_pids "$parent"
         # Bash's own exec happened before the watch, so the daemon must have recorded it before the watch
         # exists: once bash runs its script it has exec'd, and settle waits for the daemon.
         wait_for "bash to start" grep -q '^ready$' "$T/kids"
@@ -206,7 +206,7 @@ if [ -x "$WATCHER" ]; then
         # a watch of every process would flood each connection with the machine's events.
         sleep 600 &
         quiet=$!
-        CLEANUP_PIDS+=("$quiet")
+        cleanup_pids "$quiet"
         wait_exec "$quiet" "$(command -v sleep)"   # its exec, too, is over before the watches begin
         settle
         for i in $(seq 17); do
@@ -221,7 +221,7 @@ echo "# a second daemon on the same bus cannot take the name and keeps serving v
 "$LINEAGED" --database="$T/second.db" --varlink="$T/second.sock" --dbus="$BUS" --commit-interval=50 \
         >"$T/second.log" 2>&1 &
 second=$!
-CLEANUP_PIDS+=("$second")
+cleanup_pids "$second"
 wait_for "the second daemon to start" grep -q "Recording process lineage" "$T/second.log"
 grep -q "owned by another process, continuing without D-Bus" "$T/second.log" ||
         { cat "$T/second.log"; fail "no warning about the taken name"; }

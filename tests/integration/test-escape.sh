@@ -16,7 +16,7 @@ cp "$(command -v bash)" "$T/text\\x1besc"
 REAL=$!
 "$T/text\\x1besc" -c 'sleep 300; :' "a${ESC}b" 'a\x1bb' >/dev/null 2>&1 &
 TEXT=$!
-CLEANUP_PIDS+=("$REAL" "$TEXT")
+cleanup_pids "$REAL" "$TEXT"
 wait_for "the execs to be recorded" recorded "$TEXT"
 wait_for "the execs to be recorded" recorded "$REAL"
 

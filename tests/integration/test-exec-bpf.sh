@@ -31,7 +31,7 @@ churn >/dev/null 2>&1 &
 churn1=$!
 churn >/dev/null 2>&1 &
 churn2=$!
-CLEANUP_PIDS+=("$churn1" "$churn2")
+cleanup_pids "$churn1" "$churn2"
 SECONDS=0
 mark
 execgen spawn "$N" "unique$$" /bin/true &
@@ -55,7 +55,7 @@ echo "# exec from a thread that is not the leader"
 mark
 execgen thread-exec /bin/sleep 3000 > "$T/thread.out" &
 texec=$!
-CLEANUP_PIDS+=("$texec")
+cleanup_pids "$texec"
 for _ in $(seq 1 600); do [ -s "$T/thread.out" ] && [ "$(readlink /proc/$texec/exe)" = "$SLEEP" ] && break; sleep 0.1; done
 I=$(instance_of "$texec")
 wait_sql "the thread's exec recorded on its thread group" "SELECT exe || ' ' || argv FROM instances WHERE id = $I" \
@@ -96,7 +96,7 @@ cp /bin/sleep "$T/delsleep"
 mark
 "$T/delsleep" 3000 &
 p=$!
-CLEANUP_PIDS+=("$p")
+cleanup_pids "$p"
 for _ in $(seq 1 600); do [ "$(readlink /proc/$p/exe)" = "$T/delsleep" ] && break; sleep 0.1; done
 rm -f "$T/delsleep"
 I=$(instance_of "$p")

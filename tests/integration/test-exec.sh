@@ -46,7 +46,7 @@ churn >/dev/null 2>&1 &
 churn1=$!
 churn >/dev/null 2>&1 &
 churn2=$!
-CLEANUP_PIDS+=("$churn1" "$churn2")
+cleanup_pids "$churn1" "$churn2"
 mark
 # (No leak check for the helper: LeakSanitizer's exit check clones a process of its own.)
 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 "$BUILD_DIR/tests/helpers/lineage-execgen" spawn "$N2" "unique$$" /bin/true &

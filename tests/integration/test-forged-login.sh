@@ -57,7 +57,7 @@ if pid == 0:
     os.execv(exe, [os.path.basename(exe), "300"])
 print(pid, flush=True)
 os.waitpid(pid, 0)' "$2" "$3" >"$out" &
-        CLEANUP_PIDS+=("$!")
+        cleanup_pids "$!"
         PID=
         for _ in $(seq 1200); do
                 PID=$(cat "$out")
@@ -65,7 +65,7 @@ os.waitpid(pid, 0)' "$2" "$3" >"$out" &
                 sleep 0.05
         done
         [ -n "$PID" ] || fail "the forger ($1, $2) did not start"
-        CLEANUP_PIDS+=("$PID")
+        cleanup_pids "$PID"
         [ "$(readlink "/proc/$PID/exe" 2>/dev/null)" = "$(readlink -f "$2")" ] ||
                 fail "the forger ($1, $2) did not run it: it could not write its loginuid?"
         [ "$(cat "/proc/$PID/loginuid")" = "$3" ] || fail "pid $PID did not set its loginuid to $3"
@@ -174,7 +174,7 @@ os.setresgid(gid, gid, gid)
 os.setresuid(uid, uid, uid)
 os.execv(sleep, ["sleep", "300"])' "$ADV_UID" "$ADV_GID" "$SLEEP" &
 PID=$!
-CLEANUP_PIDS+=("$PID")
+cleanup_pids "$PID"
 CHILD=
 for _ in $(seq 1200); do
         CHILD=$(pgrep -P "$PID" -x sleep || true)
@@ -183,7 +183,7 @@ for _ in $(seq 1200); do
         sleep 0.05
 done
 [ -n "$CHILD" ] || fail "the root child of $PID is missing"
-CLEANUP_PIDS+=("$CHILD")
+cleanup_pids "$CHILD"
 checks_for "$PID" false "*" 4344
 kill "$PID" "$CHILD"
 

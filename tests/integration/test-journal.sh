@@ -60,7 +60,7 @@ EOF
 JOURNALD_START=$(date +%s%6N)
 SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_LEVEL=info setpriv --pdeathsig=TERM "$JOURNALD" >"$T/journald.log" 2>&1 &
 JOURNALD_PID=$!
-CLEANUP_PIDS+=("$JOURNALD_PID")
+cleanup_pids "$JOURNALD_PID"
 journald_ready() {
         [ -S /run/systemd/journal/socket ] && [ -S /run/systemd/journal/stdout ] && [ -S /run/systemd/journal/dev-log ] && return 0
         kill -0 "$JOURNALD_PID" 2>/dev/null || { cat "$T/journald.log"; fail "systemd-journald exited at start"; }
@@ -213,7 +213,7 @@ for mode in json-pretty export json-seq; do
         mkfifo "$T/fifo-$mode"
         (J -o "$mode"; exec sleep 120) >"$T/fifo-$mode" 2>/dev/null &
         WRITER=$!
-        CLEANUP_PIDS+=("$WRITER")
+        cleanup_pids "$WRITER"
         set +e
         timeout 60 "$LINEAGECTL" --varlink="$SOCK" enrich <"$T/fifo-$mode" >"$T/wrong.out" 2>"$T/wrong.err"
         rc=$?
@@ -283,7 +283,7 @@ journalctl --directory="$JDIR" --no-pager -f -n 0 -o json >"$T/follow.fifo" &
 FOLLOW_JOURNAL=$!
 ctl enrich <"$T/follow.fifo" >"$T/follow.json" 2>"$T/follow.err" &
 FOLLOW_ENRICH=$!
-CLEANUP_PIDS+=("$FOLLOW_JOURNAL" "$FOLLOW_ENRICH")
+cleanup_pids "$FOLLOW_JOURNAL" "$FOLLOW_ENRICH"
 # Lines logged before journalctl follows are not shown (-n 0): log probes until one comes through.
 PROBE=0
 following() {
@@ -307,7 +307,7 @@ wait "$FOLLOW_ENRICH" || fail "enrich of journalctl -f did not end cleanly at EO
 echo "# lineaged --journal-export: its own entries in this journal"
 sleep 271.828 &   # alive until the checks are done: its pid must not come back meanwhile
 SLEEPER=$!
-CLEANUP_PIDS+=("$SLEEPER")
+cleanup_pids "$SLEEPER"
 exported() { [ -n "$(J LINEAGE_EVENT=exec "LINEAGE_PID=$SLEEPER" -o json)" ]; }
 wait_for "lineaged's exec entry for $SLEEPER" exported
 settle
@@ -347,7 +347,7 @@ wait
 EOF
 sh -c 'echo "$2" >/proc/self/loginuid && exec bash "$0" "$1"' "$T/fields-login.sh" "$T" "$LOGIN_UID" &
 FIELDS_LOGIN=$!
-CLEANUP_PIDS+=("$FIELDS_LOGIN")
+cleanup_pids "$FIELDS_LOGIN"
 login_known() { [ "$(q "SELECT count(*) FROM logins WHERE instance = (SELECT id FROM instances WHERE pid = $FIELDS_LOGIN ORDER BY start_time DESC LIMIT 1)")" = 1 ]; }
 wait_for "lineaged to see the login of $FIELDS_LOGIN begin" login_known
 touch "$T/fields-go"

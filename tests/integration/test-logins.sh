@@ -54,7 +54,7 @@ kill "${L[sleeper]}"
 echo "# a system process: no login, with the reason"
 setsid sleep 300 >/dev/null 2>&1 &
 SYS=$!
-CLEANUP_PIDS+=("$SYS")
+cleanup_pids "$SYS"
 settle
 r=$(vl GetOrigin "{\"pid\": $SYS}")
 check "no login" "$(jget "$r" parameters.login)" ""
@@ -68,7 +68,7 @@ HOME_DIR=$(getent passwd "$USER_NAME" | cut -d: -f6)
         "$USER_NAME@127.0.0.1" "setsid sh -c 'sleep 300 >/dev/null 2>&1 & echo \$! > /tmp/lineage-ssh-sleeper'; exit" \
         2>"$T/ssh/client.log" || { cat "$T/ssh/client.log" "$T/ssh/sshd.log"; fail "ssh login failed"; }
 SLEEPER=$(cat /tmp/lineage-ssh-sleeper); rm -f /tmp/lineage-ssh-sleeper
-CLEANUP_PIDS+=("$SLEEPER")
+cleanup_pids "$SLEEPER"
 settle
 r=$(vl GetOrigin "{\"pid\": $SLEEPER}")
 check "ssh: user" "$(jget "$r" parameters.login.user)" "$USER_NAME"
@@ -106,14 +106,14 @@ rm -f "$TTY_FILE" "$TTY_FILE.new"
         "$USER_NAME@127.0.0.1" "echo \$\$ \$(tty) > $TTY_FILE.new && mv $TTY_FILE.new $TTY_FILE && exec sleep 300" \
         </dev/null >"$T/ssh/tty-client.log" 2>&1 &
 SSH_TT=$!
-CLEANUP_PIDS+=("$SSH_TT")
+cleanup_pids "$SSH_TT"
 tty_written() {
         [ -s "$TTY_FILE" ] || { kill -0 "$SSH_TT" 2>/dev/null || { cat "$T/ssh/tty-client.log" "$T/ssh/sshd.log"; fail "ssh -tt login failed"; }; false; }
 }
 wait_for "the ssh -tt login's shell to write its terminal" tty_written
 read -r TT_PID TT_DEV < "$TTY_FILE"
 rm -f "$TTY_FILE"
-CLEANUP_PIDS+=("$TT_PID")
+cleanup_pids "$TT_PID"
 case "$TT_DEV" in /dev/pts/*) ;; *) fail "ssh -tt: the shell's terminal is '$TT_DEV', not a pts";; esac
 check "ssh -tt: the shell's standard input is its terminal" "$(readlink "/proc/$TT_PID/fd/0")" "$TT_DEV"
 wait_exec "$TT_PID" "$(command -v sleep)"

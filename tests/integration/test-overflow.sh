@@ -12,7 +12,7 @@ kill -STOP "$DAEMON_PID"
 "$TREEGEN" churn 5000 >/dev/null           # 15000 events into a 64 KiB buffer
 setsid sleep 300 >/dev/null 2>&1 &         # born during the storm, alive afterwards
 LATE=$!
-CLEANUP_PIDS+=("$LATE")
+cleanup_pids "$LATE"
 CONT_TICKS=$(awk '{print $22}' /proc/self/stat)   # now, in stat's start-time ticks
 kill -CONT "$DAEMON_PID"
 rescanned() { [ "$(grep -c "^Scanned " "$T/daemon.log")" -ge 2 ]; }

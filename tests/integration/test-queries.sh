@@ -57,7 +57,7 @@ wait_exec "$S1" "$(command -v sleep)"
 wait_exec "$S2" "$(command -v sleep)"
 settle
 SHI=$(inst "$SH")
-CLEANUP_PIDS+=($(q "SELECT pid FROM instances WHERE birth_parent = $SHI"))
+cleanup_pids $(q "SELECT pid FROM instances WHERE birth_parent = $SHI")
 V=$(ctl descendants "@$SHI")
 same "descendants of the exited shell" "$V" "$(ctl_dbus descendants "@$SHI")" "$(bus GetDescendants utxub 0 "$SHI" 0 0 false)"
 check "the shell has exited" "$(jget "$V" process.alive)" false
@@ -121,7 +121,7 @@ BADEXE="$T/bin/$(printf 'sl\377ep')"
 cp /bin/sleep "$BADEXE"
 "$BADEXE" 300 &
 BAD=$!
-CLEANUP_PIDS+=("$BAD")
+cleanup_pids "$BAD"
 wait_exec "$BAD" "$BADEXE"
 settle
 for m in GetOrigin GetAncestors GetHistory; do

@@ -92,7 +92,7 @@ release_tree
 echo "# README's check: setsid sh -c 'sleep 300 &' leaves a sleeper whose birth parent is that shell"
 setsid sh -c 'echo $$ > "$1/sh.pid"; exec 1>&- 2>&-; sleep 300 & echo $! > "$1/sleep.pid"' sh "$T"
 SLEEPER=$(cat "$T/sleep.pid")
-CLEANUP_PIDS+=("$SLEEPER")
+cleanup_pids "$SLEEPER"
 settle
 check "sleeper reparented to pid 1" "$(awk '{print $4}' "/proc/$SLEEPER/stat")" 1
 check "birth parent of the sleeper" "$(bp "$SLEEPER")" "$(cat "$T/sh.pid")"

@@ -21,7 +21,7 @@ DF=${PIDS[df-daemon]}
 if [ -w /proc/self/loginuid ] && [ "$(cat /proc/self/loginuid)" = 4294967295 ]; then
         python3 "$SOURCE_DIR/tests/integration/fake-login.py" 4545 < /dev/null > "$T/login.out"
         SLEEPER=$(awk '$1 == "sleeper" {print $2}' "$T/login.out")   # outlives its ended login
-        CLEANUP_PIDS+=("$SLEEPER")
+        cleanup_pids "$SLEEPER"
 fi
 for _ in 1 2 3 4; do "$TREEGEN" churn 1000 >/dev/null; done
 settle

@@ -7,7 +7,7 @@ N=300
 
 # setsid, uid/gid changes, new audit sessions, threads, exec'd shells with odd argv, orphans.
 coproc SCAN_TREE { python3 "$SOURCE_DIR/tests/integration/scan-tree.py" "$N" 2>"$T/scan-tree.err"; }
-CLEANUP_PIDS+=("$SCAN_TREE_PID")
+cleanup_pids "$SCAN_TREE_PID"
 : >"$T/pids"
 line=
 while IFS= read -r -t 120 line <&"${SCAN_TREE[0]}"; do

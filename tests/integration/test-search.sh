@@ -49,17 +49,17 @@ cp /bin/sleep "$T/bin/$TAG-sleeper"
 before=$(date +%s%6N)
 "$T/bin/$TAG-sleeper" 300 &
 SLEEPER=$!
-CLEANUP_PIDS+=("$SLEEPER")
+cleanup_pids "$SLEEPER"
 # An earlier exec that matches: sh with the tag in its command line, then (when told) sleep.
 mkfifo "$T/go"
 sh -c 'read -r _ < "$1"; exec sleep 301' sh "$T/go" "arg-$TAG two" &
 EARLIER=$!
-CLEANUP_PIDS+=("$EARLIER")
+cleanup_pids "$EARLIER"
 # The user's own process, with the tag in its command line; it waits on a pipe nobody writes.
 mkfifo -m 0666 "$T/hold"
 "${AS_USER[@]}" bash -c 'read -r -t 300 _ <> "$1"' bash "$T/hold" "user-$TAG" &
 MINE=$!
-CLEANUP_PIDS+=("$MINE")
+cleanup_pids "$MINE"
 
 echo "# by executable: a path pattern, and a file name in any directory"
 r=$(wait_count "{\"exe\": \"$T/bin/$TAG-*\"}" 1)
@@ -207,7 +207,7 @@ mkfifo -m 0666 "$T/hold2"
 bash -c 'read -r _ < "$1"; exec setpriv --reuid="$3" --regid="$4" --clear-groups bash -c "read -r -t 300 _ <> \"\$0\"" "$2"' \
         bash "$T/go2" "$T/hold2" "$USER_UID" "$(id -g "$USER_NAME")" "drop-$TAG" &
 DROP=$!
-CLEANUP_PIDS+=("$DROP")
+cleanup_pids "$DROP"
 r=$(wait_count "{\"argv\": \"drop-$JTAG\"}" 1)
 check "root finds the command line before the drop" "$(pids "$r")" "$DROP"
 echo x > "$T/go2"

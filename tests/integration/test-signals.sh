@@ -13,7 +13,7 @@ for sig in HUP USR1 USR2; do
         kill -0 "$DAEMON_PID" 2>/dev/null || fail "SIG$sig killed lineaged"
         setsid sleep 300 >/dev/null 2>&1 &
         P=$!
-        CLEANUP_PIDS+=("$P")
+        cleanup_pids "$P"
         wait_for "a process born after SIG$sig to be recorded" recorded "$P"
         echo "ok: after SIG$sig still running and recording (pid $P)"
 done
@@ -25,7 +25,7 @@ echo "# SIGTERM flushes what is in memory"
 start_daemon --commit-interval=60000
 setsid sleep 300 >/dev/null 2>&1 &
 LAST=$!
-CLEANUP_PIDS+=("$LAST")
+cleanup_pids "$LAST"
 # (No query here: queries commit first.) The fork is queued in the kernel socket or in memory.
 check "not committed yet" "$(q "SELECT count(*) FROM instances WHERE pid = $LAST")" 0
 stop_daemon

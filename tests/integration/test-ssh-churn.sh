@@ -20,7 +20,7 @@ echo "# $N short-lived processes churn while the login runs"
 # Bounded in count and time: the churn ends by itself after N processes or 80 s (--timeout).
 "$TREEGEN" --timeout=80 churn "$N" </dev/null >"$T/churn.out" 2>"$T/churn.err" &
 CHURN=$!
-CLEANUP_PIDS+=("$CHURN")
+cleanup_pids "$CHURN"
 # Let the churn get going before the login begins.
 churning() { [ "$(ps -o pid= --ppid "$CHURN" | wc -l)" -gt 0 ] || ! kill -0 "$CHURN" 2>/dev/null; }
 wait_for "the churn to start spawning" churning
@@ -34,13 +34,13 @@ rm -f "$DONE_FILE"
         "$USER_NAME@127.0.0.1" "setsid sh -c 'sleep 300 >/dev/null 2>&1 & echo \$! > $SLEEPER_FILE.new && mv $SLEEPER_FILE.new $SLEEPER_FILE'; i=0; while [ ! -e $DONE_FILE ] && [ \$i -lt 3000 ]; do sleep 0.1; i=\$((i + 1)); done; exit" \
         </dev/null 2>"$T/ssh/client.log" &
 SSH=$!
-CLEANUP_PIDS+=("$SSH")
+cleanup_pids "$SSH"
 sleeper_written() {
         [ -s "$SLEEPER_FILE" ] || { kill -0 "$SSH" 2>/dev/null || { cat "$T/ssh/client.log" "$T/ssh/sshd.log"; fail "ssh login failed"; }; false; }
 }
 wait_for "the login's double-forked sleeper to write its pid" sleeper_written
 SLEEPER=$(cat "$SLEEPER_FILE"); rm -f "$SLEEPER_FILE"
-CLEANUP_PIDS+=("$SLEEPER")
+cleanup_pids "$SLEEPER"
 if kill -0 "$CHURN" 2>/dev/null; then
         echo "ok: the churn was still running when the sleeper was started"
 else

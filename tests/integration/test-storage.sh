@@ -35,7 +35,7 @@ lines=$(grep -c "Failed to write to" "$T/daemon.log")
 echo "ok: 10 more failed commits, $lines log lines"
 setsid sleep 300 >/dev/null 2>&1 &
 DURING=$!
-CLEANUP_PIDS+=("$DURING")
+cleanup_pids "$DURING"
 sleep 0.3
 r=$(vl GetOrigin "{\"pid\": $$}") || fail "GetOrigin failed: $r"
 check "live queries still answered" "$(jget "$r" parameters.process.pid)" "$$"
@@ -69,7 +69,7 @@ immutable +i || fail "cannot set the immutable attribute on $DB (chattr): this t
 trap 'immutable -i || true; umount -l "$T/small" 2>/dev/null || true; cleanup' EXIT
 setsid sleep 300 >/dev/null 2>&1 &
 RO=$!
-CLEANUP_PIDS+=("$RO")
+cleanup_pids "$RO"
 wait_for "a read-only fault to be reported" has_error
 echo "ok: reported: $(db_error)"
 r=$(vl GetOrigin "{\"pid\": $$}") || fail "GetOrigin failed: $r"
@@ -120,11 +120,11 @@ while os.path.exists(sys.argv[2]):
 db.execute("ROLLBACK")
 PY
 LOCKER=$!
-CLEANUP_PIDS+=("$LOCKER")
+cleanup_pids "$LOCKER"
 wait_for "the lock to be taken" test -e "$T/locked"
 setsid sleep 300 >/dev/null 2>&1 &
 LOCKED=$!
-CLEANUP_PIDS+=("$LOCKED")
+cleanup_pids "$LOCKED"
 "$TREEGEN" churn 200 >/dev/null
 wait_for "a busy database to be reported" has_error
 check "the status names the lock" "$(db_error)" "database is locked by another connection"
@@ -185,7 +185,7 @@ MOVED=$(ls "$T"/damaged.db.corrupt-* | grep -v -- '-wal$\|-shm$' | head -n 1)
 cmp -s "$MOVED" "$T/damaged.copy" || fail "the damaged file was not kept as it was"
 setsid sleep 300 >/dev/null 2>&1 &
 AFTER=$!
-CLEANUP_PIDS+=("$AFTER")
+cleanup_pids "$AFTER"
 wait_for "a process born after the move to be recorded" recorded "$AFTER"
 check "a corrupt gap in the new file" "$(q "SELECT count(*) FROM gaps WHERE reason = 'corrupt'")" 1
 stop_daemon
@@ -207,7 +207,7 @@ q "PRAGMA user_version = $(q "PRAGMA user_version")"
 kill -CONT "$DAEMON_PID"
 setsid sleep 300 >/dev/null 2>&1 &
 LATE=$!
-CLEANUP_PIDS+=("$LATE")
+cleanup_pids "$LATE"
 vl GetStatus >/dev/null
 wait_for "the damage to be found" grep -q "Failed to write to $DB: .*; the file is damaged" "$T/daemon.log"
 grep -q "Database $DB is corrupt: moved aside" "$T/daemon.log" || fail "no clear message about the move"

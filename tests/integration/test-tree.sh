@@ -111,7 +111,7 @@ release_tree
 echo "# siblings: a subshell with two children, then a sleeper"
 setsid sh -c '(sleep 300 & sleep 300 & wait) & sleep 300 & wait' &
 ROOT=$!
-CLEANUP_PIDS+=("$ROOT")
+cleanup_pids "$ROOT"
 settle
 IR=$(inst "$ROOT")
 mapfile -t KIDS < <(q "SELECT pid || ' ' || id FROM instances WHERE birth_parent = $IR ORDER BY start_time, id")
@@ -120,7 +120,7 @@ read -r SLP ISLP <<<"${KIDS[1]}"
 mapfile -t GRAND < <(q "SELECT pid || ' ' || id FROM instances WHERE birth_parent = $ISUB ORDER BY start_time, id")
 read -r G1 IG1 <<<"${GRAND[0]}"
 read -r G2 IG2 <<<"${GRAND[1]}"
-CLEANUP_PIDS+=("$SUB" "$SLP" "$G1" "$G2")
+cleanup_pids "$SUB" "$SLP" "$G1" "$G2"
 # The subshell never exec'd: its name is its parent's as lineaged knew it at the fork (setsid or sh).
 SUBNAME=$(q "SELECT comm FROM instances WHERE id = $ISUB")
 ctl tree "$ROOT" >"$T/sib.txt"

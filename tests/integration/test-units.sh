@@ -136,10 +136,10 @@ check "effective capabilities of the daemon" \
         "$(printf '%016x' $(( (1 << 12) | (1 << 19) | (1 << 2) )))"
 setpriv --reuid=65534 --regid=65534 --clear-groups -- sleep 300 &
 OTHER=$!
-CLEANUP_PIDS+=("$OTHER")
+cleanup_pids "$OTHER"
 sleep 300 &
 MINE=$!
-CLEANUP_PIDS+=("$MINE")
+cleanup_pids "$MINE"
 settle
 SLEEP_EXE=$(readlink -f "$(command -v sleep)")
 check "another user's process: uid" "$(q "SELECT uid FROM processes WHERE pid = $OTHER AND alive")" 65534

@@ -64,7 +64,7 @@ sh -c 'exec sleep 31' &
 TOGETHER=$!
 sleep 32 &
 ONCE=$!
-CLEANUP_PIDS+=("$APART" "$TOGETHER" "$ONCE")
+cleanup_pids "$APART" "$TOGETHER" "$ONCE"
 wait_exec "$APART" /bin/sh
 settle
 echo go >"$T/apart"

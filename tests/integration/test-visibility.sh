@@ -49,14 +49,14 @@ no_secret() {
 echo "# the user watches everything it may see, before the attack"
 as_vis python3 "$T/vlcall.py" "$SOCK" org.lineaged.Lineage.Watch '{}' --more 100000 >"$T/watch.out" 2>/dev/null &
 WATCH=$!
-CLEANUP_PIDS+=("$WATCH")
+cleanup_pids "$WATCH"
 
 echo "# root runs a command line with a secret, then drops to $VIS and execs sleep"
 mkfifo "$T/go"
 setsid bash -c 'read -r _ <"$1"; exec setpriv --reuid="$2" --regid="$2" --clear-groups sleep 120' \
         "$SECRET" "$T/go" "$VIS" >/dev/null 2>&1 &
 P=$!
-CLEANUP_PIDS+=("$P")
+cleanup_pids "$P"
 # The secret is on record before the drop (else the test would prove nothing) ...
 wait_for "root's exec line on record" history_has "$P" "'$SECRET' in e.get('argv', [])"
 echo go >"$T/go"
@@ -122,7 +122,7 @@ open(sys.argv[1]).read()
 os.setgroups([]); os.setgid(int(sys.argv[2])); os.setuid(int(sys.argv[2]))
 time.sleep(120)' "$T/go2" "$VIS_UID" "$SECRET" >/dev/null 2>&1 &
 D=$!
-CLEANUP_PIDS+=("$D")
+cleanup_pids "$D"
 wait_for "python's exec line on record" history_has "$D" "'$SECRET' in e.get('argv', [])"
 echo go >"$T/go2"
 wait_for "the drop of python" sh -c "[ \"\$(stat -c %u /proc/$D)\" = $VIS_UID ]"
@@ -145,7 +145,7 @@ os.setresuid(int(sys.argv[1]), 0, 0)
 os.execv(sys.argv[2], [sys.argv[2], "-c", "import os, sys, time\nopen(sys.argv[1]).read()\nos.setresuid(0, 0, 0)\ntime.sleep(120)",
                        sys.argv[3], "users-own-args"])' "$VIS_UID" "$PY3" "$T/go3" >/dev/null 2>&1 &
 U=$!
-CLEANUP_PIDS+=("$U")
+cleanup_pids "$U"
 wait_for "the user's exec line on record" history_has "$U" "'users-own-args' in e.get('argv', [])"
 echo go >"$T/go3"
 wait_for "the return to root" sh -c "[ \"\$(stat -c %u /proc/$U)\" = 0 ]"

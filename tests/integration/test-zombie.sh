@@ -6,14 +6,14 @@
 
 echo "# real kernel: P forks Q, Q forks R and exits, P has not reaped Q when lineaged starts"
 coproc ZT { python3 "$SOURCE_DIR/tests/integration/zombie-tree.py"; }
-CLEANUP_PIDS+=("$ZT_PID")
+cleanup_pids "$ZT_PID"
 declare -A Z=()
 while read -r -t 60 k v <&"${ZT[0]}"; do
         [ "$k" = READY ] && break
         Z[$k]=$v
 done
 [ -n "${Z[r]:-}" ] || fail "zombie-tree.py did not start"
-CLEANUP_PIDS+=("${Z[r]}")
+cleanup_pids "${Z[r]}"
 start_daemon
 exited() { [ -n "$(q "SELECT id FROM instances WHERE pid = $1 AND exit_time IS NOT NULL")" ]; }
 wait_for "the zombie's exit recorded" exited "${Z[q]}"
