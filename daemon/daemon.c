@@ -899,6 +899,17 @@ static bool child_carries_session(const Instance *c, uint32_t audit_session, voi
         return yes;
 }
 
+/* The login process is gone (or its pid reused): what the kernel said of its image when it exec'd (the
+ * eBPF source) and the credentials the tracker saw decide; with neither known, it stays a claim. */
+static RecordLoginTrust login_trust_gone(const Instance *at) {
+        bool yes = at->image_owner_known && at->image_root_owned && tracker_login_privileged_gone(at);
+
+        log_debug("Login at pid %d: gone before /proc was read; %s.", at->pid,
+                  yes ? "root all along, running a root-owned executable (eBPF record): trusted"
+                      : !at->image_owner_known ? "its executable is not known: self-declared" : "self-declared");
+        return yes ? RECORD_LOGIN_TRUSTED : RECORD_LOGIN_SELF_DECLARED;
+}
+
 /* Whether the login that began at instance at is to be trusted: the process that began it was privileged
  * then (tracker_login_privileged()) and runs a root-owned executable. Anything else it says about itself
  * (its name, its environment's SSH_CONNECTION, the loginuid it wrote) is a claim. */
@@ -906,12 +917,14 @@ static RecordLoginTrust login_trust(Daemon *d, const Instance *at) {
         ProcInfo now = {};
         int exe, r;
 
-        exe = procfs_exe_root_owned(d->config.proc, at->pid);
+        /* The kernel's word on the file it ran (eBPF source) where there is one; else the file /proc/PID/exe
+         * names now. */
+        exe = at->image_owner_known ? at->image_root_owned : procfs_exe_root_owned(d->config.proc, at->pid);
         /* Read after the executable: the same start time says it is still the same process. */
         r = procfs_read(d->config.proc, at->pid, PROCFS_STAT | PROCFS_STATUS, &now);
-        if (r < 0) {
-                log_debug("Login at pid %d: gone before it could be checked, self-declared.", at->pid);
-                return RECORD_LOGIN_SELF_DECLARED;
+        if (r < 0 || !tracker_same_start(at, now.start_ticks)) {
+                proc_info_done(&now);
+                return login_trust_gone(at);
         }
         r = tracker_login_privileged(at, &now) || tracker_login_witnessed(at, child_carries_session, d);
         log_debug("Login at pid %d: %s, %s (uid %u, euid %u, CapEff %" PRIx64 ").", at->pid,
@@ -1181,6 +1194,9 @@ static void apply_bpf_exec(Daemon *d, Instance *i, const BpfExec *x) {
         if (i->flags & INSTANCE_ALIVE)
                 bpf_cgroup(d, i, x->cgroup_id);
         apply_exec_facts(d, i, &info, true, LINEAGE_EXEC_SOURCE_BPF);
+        /* As procfs_exe_root_owned() judges a live process's file, from the inode the kernel ran. */
+        tracker_set_image_owner(d->tracker, i, S_ISREG(x->file_mode) && x->file_uid == 0 &&
+                                !(x->file_mode & (S_IWGRP | S_IWOTH)) && !(x->flags & BPF_EXEC_DELETED));
         if (i->flags & INSTANCE_ALIVE)
                 tracker_request_login(d->tracker, i);
         info.argv = NULL;

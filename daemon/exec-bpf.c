@@ -159,6 +159,7 @@ static int on_record(void *ctx, void *data, size_t size) {
                 .dev = makedev(r->dev >> 20, r->dev & 0xfffff),
                 .uid = r->uid, .euid = r->euid, .gid = r->gid, .egid = r->egid,
                 .loginuid = r->loginuid, .sessionid = r->sessionid, .flags = r->flags,
+                .file_uid = r->file_uid, .file_mode = r->file_mode,
         };
         memcpy(x->comm, r->comm, sizeof(x->comm));
         x->comm[sizeof(x->comm) - 1] = 0;

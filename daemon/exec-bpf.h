@@ -19,6 +19,7 @@ typedef struct BpfExec {
         uint64_t cgroup_id, ino;
         dev_t dev;                      /* of the file the kernel ran (for a script: its interpreter) */
         uint32_t uid, euid, gid, egid, loginuid, sessionid;
+        uint32_t file_uid, file_mode;   /* owner and mode of the file the kernel ran, as it ran it */
         uint32_t flags;                 /* EXEC_BPF_* of bpf/exec-record.h */
         char comm[16];
         char *filename;                 /* as exec was given it (bprm->filename); NULL when unreadable */

@@ -611,6 +611,8 @@ static void inherit_from_parent(Tracker *t, Instance *child, const Instance *p) 
         /* The image is the parent's, and so is whoever may see it. */
         child->image_uid = p->image_uid;
         child->image_loginuid = p->image_loginuid;
+        child->image_owner_known = p->image_owner_known;
+        child->image_root_owned = p->image_root_owned;
 }
 
 static void set_birth_parent(Tracker *t, Instance *i, Instance *parent, int32_t parent_tgid, LineageSource source) {
@@ -710,6 +712,7 @@ static void handle_exec(Tracker *t, Instance *i, const CnprocEvent *ev, uint64_t
         i->leader_exited = false;
         i->flags |= INSTANCE_EXECED;
         i->cred_execed = true;
+        i->image_owner_known = i->image_root_owned = false;
         i->needs_info = true;
         needs_list_add(t, i);
         e = queue_event(t, i, time, LINEAGE_EVENT_EXEC, ev->pid);
@@ -1523,6 +1526,16 @@ bool tracker_login_privileged(const Instance *at, const ProcInfo *now) {
         if ((now->cap_eff & (UINT64_C(1) << CAP_AUDIT_CONTROL)) && !at->cred_execed)
                 return true;
         return !at->cred_unprivileged && (now->ruid == 0 || now->euid == 0);
+}
+
+void tracker_set_image_owner(Tracker *t, Instance *i, bool root_owned) {
+        (void) t;
+        i->image_owner_known = true;
+        i->image_root_owned = root_owned;
+}
+
+bool tracker_login_privileged_gone(const Instance *at) {
+        return at->login_was_set || (!at->cred_unprivileged && root_capable(at));
 }
 
 bool tracker_login_witnessed(const Instance *at, TrackerCarriesSession carries, void *userdata) {

@@ -115,6 +115,11 @@ struct Instance {
         /* Its parent was root all along through its window when it forked this one (see born_privileged
          * in tracker_login_witnessed()). Set at the fork, never changed. */
         bool born_privileged : 1;
+        /* The file its image was exec'd from was a regular file owned by root that no group or other
+         * could write, when the kernel ran it (image_owner_known: the eBPF source said so; else unknown,
+         * and the file is looked at through /proc while the process lives). Inherited at fork. */
+        bool image_owner_known : 1;
+        bool image_root_owned : 1;
         uint32_t dirty_seq;             /* when it joined the dirty list: the order needs-info is read in */
         uint32_t seen_scan;             /* the last scan generation that found it in /proc */
         int32_t pending_exec;           /* index of its last queued exec event, or -1 */
@@ -227,6 +232,8 @@ int tracker_apply_info_from(Tracker *t, Instance *i, const ProcInfo *info, Linea
 /* Whether a live instance still waits for its facts to be read (needs_info or needs_login): the live
  * daemon commits only when none does, so a replay holds its commits back until then too. */
 bool tracker_waits_for_info(const Tracker *t);
+/* What the eBPF source saw of the file i's image was exec'd from: root-owned, no group or other write. */
+void tracker_set_image_owner(Tracker *t, Instance *i, bool root_owned);
 /* Asks for i's login ids to be read at the end of the batch (tracker_foreach_needs_info). */
 void tracker_request_login(Tracker *t, Instance *i);
 
@@ -250,6 +257,11 @@ void tracker_login_changed(Tracker *t, Login *l);
  * 0 back at will). A process that was unprivileged at any moment of that window, or whose history is
  * unknown, is not. */
 bool tracker_login_privileged(const Instance *at, const ProcInfo *now);
+/* The same judged without /proc, for a login process already gone when it was looked at (a short ssh
+ * session: sshd's session process exits before the batch's end): from the tracker's own knowledge alone
+ * (the ids of its last exec as the eBPF source gave them, every uid event since). True when the loginuid
+ * it replaced was set, or when it was root all through the window; never from capabilities. */
+bool tracker_login_privileged_gone(const Instance *at);
 /* The other proof, for a login process that dropped its privileges before its new session was found
  * (systemd's user manager, which keeps a root child "(sd-pam)"): a live child of at that was born
  * privileged and carries at's new session got it at its fork, so at had set its loginuid by then, as

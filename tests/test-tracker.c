@@ -967,6 +967,42 @@ static void test_login_privilege(void) {
         }
 }
 
+/* A login process already gone when its session was found (a short ssh session): only what the tracker saw
+ * of it judges, and what the eBPF source said of its image's file, which a fork inherits and an exec
+ * forgets until the new image's record says again. */
+static void test_login_privilege_gone(void) {
+        _cleanup_(tracker_freep) Tracker *t = new_tracker();
+
+        scan_cred(t, 1, 0, 0, PROCFS_UNSET_ID, PROCFS_UNSET_ID);
+        scan_cred(t, 2, 1, 1000, PROCFS_UNSET_ID, PROCFS_UNSET_ID);
+        /* sshd's monitor: root all along, its image a root-owned file. */
+        fork_proc(t, 1, 200);
+        tracker_set_image_owner(t, tracker_get(t, 200), true);
+        ASSERT_TRUE(read_session(t, 200, 1000, 40) == 1);
+        ASSERT_TRUE(tracker_login_privileged_gone(tracker_get(t, 200)));
+        /* Its child runs the same image until it execs; then nothing is known of the new file. */
+        fork_proc(t, 200, 201);
+        ASSERT_TRUE(tracker_get(t, 201)->image_owner_known && tracker_get(t, 201)->image_root_owned);
+        simple(t, LINEAGE_EVENT_EXEC, 201, 201);
+        ASSERT_TRUE(!tracker_get(t, 201)->image_owner_known && !tracker_get(t, 201)->image_root_owned);
+        tracker_set_image_owner(t, tracker_get(t, 201), false);
+        ASSERT_TRUE(tracker_get(t, 201)->image_owner_known && !tracker_get(t, 201)->image_root_owned);
+        /* A user's process, born so, or root for a while only: not privileged. */
+        fork_proc(t, 2, 202);
+        ASSERT_TRUE(read_session(t, 202, 0, 42) == 1);
+        ASSERT_TRUE(!tracker_login_privileged_gone(tracker_get(t, 202)));
+        fork_proc(t, 1, 203);
+        uid_change(t, 203, 1000, 1000);
+        uid_change(t, 203, 0, 0);
+        ASSERT_TRUE(read_session(t, 203, 0, 43) == 1);
+        ASSERT_TRUE(!tracker_login_privileged_gone(tracker_get(t, 203)));
+        /* It replaced a set loginuid: the kernel demanded CAP_AUDIT_CONTROL. */
+        scan_cred(t, 3, 1, 1000, 1000, 3);
+        fork_proc(t, 3, 204);
+        ASSERT_TRUE(read_session(t, 204, 0, 44) == 1);
+        ASSERT_TRUE(tracker_login_privileged_gone(tracker_get(t, 204)));
+}
+
 int main(void) {
         test_exec_then_exit();
         test_exec_image();
@@ -986,6 +1022,7 @@ int main(void) {
         test_needs_info_differential();
         test_outlived_login();
         test_login_privilege();
+        test_login_privilege_gone();
         printf("tracker: all checks passed\n");
         return 0;
 }

@@ -30,6 +30,7 @@ struct exec_bpf_record {
         __s32 old_tid;          /* the thread that called exec (not the leader, when a thread exec'd) */
         __u32 uid, euid, gid, egid;
         __u32 loginuid, sessionid;
+        __u32 file_uid, file_mode; /* owner and mode of that file's inode when it ran */
         __u32 flags;
         __u32 filename_len;     /* bytes at data[0], with the final NUL; 0 when it could not be read */
         __u32 interp_len;       /* bytes at data[filename_len], with the final NUL, when EXEC_BPF_INTERP */

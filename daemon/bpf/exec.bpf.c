@@ -168,6 +168,8 @@ int lineage_exec(struct bpf_raw_tracepoint_args *ctx) {
         inode = BPF_CORE_READ(bprm, file, f_inode);
         s->rec.ino = BPF_CORE_READ(inode, i_ino);
         s->rec.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+        s->rec.file_uid = BPF_CORE_READ(inode, i_uid.val);
+        s->rec.file_mode = BPF_CORE_READ(inode, i_mode);
         if (BPF_CORE_READ(inode, __i_nlink) == 0)
                 s->rec.flags |= EXEC_BPF_DELETED;
 
