@@ -8,7 +8,9 @@ command -v useradd >/dev/null || { echo "SKIP: useradd is not installed"; exit 7
 USER_NAME=lineage-offl
 id "$USER_NAME" >/dev/null 2>&1 || useradd --no-create-home --shell /usr/sbin/nologin "$USER_NAME"
 AS_USER=(setpriv --reuid="$(id -u "$USER_NAME")" --regid="$(id -g "$USER_NAME")" --clear-groups)
-CTL=("$LINEAGECTL" --json=short)
+# Its private copies go to a directory of this test's own: /tmp may hold other tests' copies right now.
+mkdir -m 0700 "$T/tmp"
+CTL=(env TMPDIR="$T/tmp" "$LINEAGECTL" --json=short)
 
 start_daemon
 LOGIN_OK=
@@ -102,7 +104,7 @@ cp "$DB" "$T/seized/lineage.db"
 cp "$DB-wal" "$T/seized/lineage.db-wal"
 offline_all "$T/seized/lineage.db" "with -wal"
 [ ! -e "$T/seized/lineage.db-shm" ] || fail "a -shm was created beside the file"
-ls /tmp/lineagectl-* >/dev/null 2>&1 && fail "the private copy was left behind: $(ls -d /tmp/lineagectl-*)"
+[ -z "$(ls -A "$T/tmp")" ] || fail "the private copy was left behind: $(ls "$T/tmp")"
 
 echo "# the same database after a clean stop: no -wal"
 start_daemon
