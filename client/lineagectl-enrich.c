@@ -70,7 +70,7 @@ typedef struct WarnLimit {
 } WarnLimit;
 
 typedef struct Enricher {
-        Varlink varlink;
+        CtlVarlink varlink;
         sd_bus *bus;
         bool connected;
         int64_t next_retry;
@@ -90,7 +90,7 @@ typedef struct Enricher {
 } Enricher;
 
 static void enricher_done(Enricher *e) {
-        varlink_done(&e->varlink);
+        ctl_varlink_done(&e->varlink);
         sd_bus_flush_close_unref(e->bus);
         free(e->partial);
         free(e->scratch);
@@ -529,15 +529,15 @@ static int enrich_connect(Enricher *e) {
         int r;
 
         if (!arg_bus)
-                r = varlink_connect(&e->varlink, arg_varlink);
+                r = ctl_varlink_connect(&e->varlink, arg_varlink);
         else {
                 /* The bus answers even without lineaged on it: make sure it is there (or activated). */
-                r = bus_connect(&e->bus);
+                r = ctl_bus_connect(&e->bus);
                 if (r >= 0)
                         r = sd_bus_call_method(e->bus, LINEAGE_DBUS_NAME, LINEAGE_DBUS_PATH,
                                                "org.freedesktop.DBus.Peer", "Ping", &error, NULL, NULL);
                 if (r < 0 && e->bus)
-                        r = bus_report_error("Ping", NULL, &error, r);
+                        r = ctl_bus_report_error("Ping", NULL, &error, r);
         }
         e->connected = r >= 0;
         e->generation++;
@@ -545,7 +545,7 @@ static int enrich_connect(Enricher *e) {
 }
 
 static void enrich_disconnect(Enricher *e) {
-        varlink_done(&e->varlink);
+        ctl_varlink_done(&e->varlink);
         e->varlink.fd = -1;
         e->bus = sd_bus_flush_close_unref(e->bus);
         e->connected = false;
@@ -607,7 +607,7 @@ static int answers_from_varlink(Enricher *e, json_object *params, size_t len, si
             rs.parameters.type != JSON_SCAN_OBJECT) {
                 r = json_parse_message(text, len, &msg);
                 if (r >= 0)
-                        r = varlink_reply("ResolveBatch", params, msg, &reply, NULL);
+                        r = ctl_varlink_reply("ResolveBatch", params, msg, &reply, NULL);
                 return r < 0 ? r : answers_from_json(reply, n, ret);
         }
         if (json_scan_object(rs.parameters.text, rs.parameters.length, JSON_DEPTH_MAX, scan_parameters_member, &rs) < 0 ||
@@ -636,9 +636,9 @@ static int enrich_call_once(Enricher *e, json_object *params, size_t n, EnrichAn
         int r;
 
         if (!arg_bus) {
-                r = varlink_send(&e->varlink, "ResolveBatch", params, false, deadline);
+                r = ctl_varlink_send(&e->varlink, "ResolveBatch", params, false, deadline);
                 if (r >= 0)
-                        r = varlink_read_text(&e->varlink, deadline, &len);
+                        r = ctl_varlink_read_text(&e->varlink, deadline, &len);
                 if (r == -EMSGSIZE) {
                         /* The rest of that reply is still on its way: only a new connection is usable. */
                         enrich_disconnect(e);
@@ -647,18 +647,18 @@ static int enrich_call_once(Enricher *e, json_object *params, size_t n, EnrichAn
                 if (r < 0)
                         return r;
                 r = answers_from_varlink(e, params, len, n, ret);
-                varlink_drop(&e->varlink, len);
+                ctl_varlink_drop(&e->varlink, len);
                 return r;
         }
-        r = bus_new_call(e->bus, "ResolveBatch", params, &m);
+        r = ctl_bus_new_call(e->bus, "ResolveBatch", params, &m);
         if (r < 0)
                 return r;
         r = sd_bus_call(e->bus, m, CALL_TIMEOUT_USEC, &error, &reply);
         if (r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_LIMITS_EXCEEDED))
                 return -E2BIG; /* the answer would exceed what lineaged sends over D-Bus */
         if (r < 0)
-                return bus_report_error("ResolveBatch", params, &error, r);
-        r = bus_reply_to_json(reply, &answer);
+                return ctl_bus_report_error("ResolveBatch", params, &error, r);
+        r = ctl_bus_reply_to_json(reply, &answer);
         return r < 0 ? r : answers_from_json(answer, n, ret);
 }
 
@@ -838,8 +838,8 @@ static void batch_send(Enricher *e, EnrichBatch *b) {
         if (!params || json_add(params, "queries", json_object_get(b->queries)) < 0)
                 return;
         log_max_level = LOG_LEVEL_ERR - 1; /* a failure is told once, by batch_finish() */
-        b->sent = varlink_send(&e->varlink, "ResolveBatch", params, false,
-                               (int64_t) now_usec(CLOCK_MONOTONIC) + CALL_TIMEOUT_USEC) >= 0;
+        b->sent = ctl_varlink_send(&e->varlink, "ResolveBatch", params, false,
+                                   (int64_t) now_usec(CLOCK_MONOTONIC) + CALL_TIMEOUT_USEC) >= 0;
         log_max_level = saved_level;
         b->generation = e->generation;
 }
@@ -856,10 +856,10 @@ static int batch_receive(Enricher *e, EnrichBatch *b, EnrichAnswer **ret) {
         if (!params || json_add(params, "queries", json_object_get(b->queries)) < 0)
                 return -ENOMEM;
         log_max_level = LOG_LEVEL_ERR - 1;
-        r = varlink_read_text(&e->varlink, (int64_t) now_usec(CLOCK_MONOTONIC) + CALL_TIMEOUT_USEC, &len);
+        r = ctl_varlink_read_text(&e->varlink, (int64_t) now_usec(CLOCK_MONOTONIC) + CALL_TIMEOUT_USEC, &len);
         if (r >= 0) {
                 r = answers_from_varlink(e, params, len, jarr_len(b->queries), ret);
-                varlink_drop(&e->varlink, len);
+                ctl_varlink_drop(&e->varlink, len);
         }
         log_max_level = saved_level;
         if (r == -EMSGSIZE) {

@@ -122,7 +122,7 @@ int report_error(const char *method, json_object *call, const char *name, json_o
 
 /* ---- varlink transport ----------------------------------------------------------------------- */
 
-void varlink_done(Varlink *v) {
+void ctl_varlink_done(CtlVarlink *v) {
         closep(&v->fd);
         v->fd = -1;
         free(v->buf);
@@ -158,7 +158,7 @@ int fd_wait(int fd, short events, int64_t deadline) {
         }
 }
 
-int varlink_connect(Varlink *v, const char *path) {
+int ctl_varlink_connect(CtlVarlink *v, const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         struct timeval tv = { .tv_sec = CALL_TIMEOUT_USEC / USEC_PER_SEC_I };
         size_t l = strlen(path);
@@ -189,7 +189,7 @@ int varlink_connect(Varlink *v, const char *path) {
         return 0;
 }
 
-int varlink_send(Varlink *v, const char *method, json_object *params, bool more, int64_t deadline) {
+int ctl_varlink_send(CtlVarlink *v, const char *method, json_object *params, bool more, int64_t deadline) {
         _cleanup_json_ json_object *m = json_object_new_object();
         _cleanup_free_ char *name = NULL;
         const char *s;
@@ -244,8 +244,8 @@ int json_parse_message(const char *s, size_t len, json_object **ret) {
 }
 
 /* Waits until one NUL-terminated message is buffered: it is v->buf[0, *ret_len), until
- * varlink_drop(). deadline: CLOCK_MONOTONIC µs, 0: wait forever. */
-int varlink_read_text(Varlink *v, int64_t deadline, size_t *ret_len) {
+ * ctl_varlink_drop(). deadline: CLOCK_MONOTONIC µs, 0: wait forever. */
+int ctl_varlink_read_text(CtlVarlink *v, int64_t deadline, size_t *ret_len) {
         int r;
 
         for (;;) {
@@ -289,28 +289,28 @@ int varlink_read_text(Varlink *v, int64_t deadline, size_t *ret_len) {
 }
 
 /* Forgets the message of len bytes (and its NUL) at the start of the buffer. */
-void varlink_drop(Varlink *v, size_t len) {
+void ctl_varlink_drop(CtlVarlink *v, size_t len) {
         memmove(v->buf, v->buf + len + 1, v->used - len - 1);
         v->used -= len + 1;
         v->scanned = 0;
 }
 
 /* Reads one NUL-terminated message. deadline: CLOCK_MONOTONIC µs, 0: wait forever. */
-int varlink_read(Varlink *v, int64_t deadline, json_object **ret) {
+int ctl_varlink_read(CtlVarlink *v, int64_t deadline, json_object **ret) {
         size_t len;
         int r;
 
-        r = varlink_read_text(v, deadline, &len);
+        r = ctl_varlink_read_text(v, deadline, &len);
         if (r < 0)
                 return r;
         r = json_parse_message(v->buf, len, ret);
-        varlink_drop(v, len);
+        ctl_varlink_drop(v, len);
         return r;
 }
 
 /* Splits a reply message: returns its parameters (a new reference), or the mapped error. */
-int varlink_reply(const char *method, json_object *call, json_object *msg, json_object **ret,
-                  bool *ret_continues) {
+int ctl_varlink_reply(const char *method, json_object *call, json_object *msg, json_object **ret,
+                      bool *ret_continues) {
         json_object *params = jget(msg, "parameters");
         const char *error = jstr(msg, "error");
 
@@ -328,29 +328,29 @@ int varlink_reply(const char *method, json_object *call, json_object *msg, json_
         return 0;
 }
 
-static int varlink_call(const char *method, json_object *params, json_object **ret) {
-        _cleanup_(varlink_done) Varlink v = { .fd = -1 };
+static int ctl_varlink_call(const char *method, json_object *params, json_object **ret) {
+        _cleanup_(ctl_varlink_done) CtlVarlink v = { .fd = -1 };
         _cleanup_json_ json_object *msg = NULL;
         int64_t deadline = (int64_t) now_usec(CLOCK_MONOTONIC) + CALL_TIMEOUT_USEC;
         int r;
 
-        r = varlink_connect(&v, arg_varlink);
+        r = ctl_varlink_connect(&v, arg_varlink);
         if (r < 0)
                 return r;
-        r = varlink_send(&v, method, params, false, deadline);
+        r = ctl_varlink_send(&v, method, params, false, deadline);
         if (r < 0)
                 return r;
-        r = varlink_read(&v, deadline, &msg);
+        r = ctl_varlink_read(&v, deadline, &msg);
         if (r < 0)
                 return r;
-        return varlink_reply(method, params, msg, ret, NULL);
+        return ctl_varlink_reply(method, params, msg, ret, NULL);
 }
 
 /* ---- D-Bus transport ------------------------------------------------------------------------- */
 
 /* ResolveBatch's queries as a(suxx): bootId ("" = the current boot), pid, realtime (0 = not given),
  * monotonic (-1 = not given). */
-static int bus_append_queries(sd_bus_message *m, json_object *queries) {
+static int ctl_bus_append_queries(sd_bus_message *m, json_object *queries) {
         int r;
 
         r = sd_bus_message_open_container(m, 'a', "(suxx)");
@@ -366,7 +366,7 @@ static int bus_append_queries(sd_bus_message *m, json_object *queries) {
 }
 
 /* Strings of a JSON array as a D-Bus "as". */
-static int bus_append_strings(sd_bus_message *m, json_object *array) {
+static int ctl_bus_append_strings(sd_bus_message *m, json_object *array) {
         _cleanup_free_ char **strv = calloc(jarr_len(array) + 1, sizeof(char *));
 
         if (!strv)
@@ -378,7 +378,7 @@ static int bus_append_strings(sd_bus_message *m, json_object *array) {
 
 /* The typed in-arguments of a method (lineage/dbus-methods.h); absent ones are sent as what means
  * "not given" to the daemon: 0, "", false, an empty array, or -1 for loginUid and uid. */
-static int bus_append_args(sd_bus_message *m, const char *name, json_object *params) {
+static int ctl_bus_append_args(sd_bus_message *m, const char *name, json_object *params) {
         const LineageDbusMethod *method = lineage_dbus_method(name);
         const char *sig;
         int r = 0;
@@ -392,10 +392,10 @@ static int bus_append_args(sd_bus_message *m, const char *name, json_object *par
 
                 switch (sig[k]) {
                 case 'Q':
-                        r = bus_append_queries(m, jarr(params, param));
+                        r = ctl_bus_append_queries(m, jarr(params, param));
                         break;
                 case 'a':
-                        r = bus_append_strings(m, jarr(params, param));
+                        r = ctl_bus_append_strings(m, jarr(params, param));
                         k++; /* the element type */
                         break;
                 case 'x':
@@ -429,7 +429,7 @@ static bool is_map_key(const char *key) {
         return streq(key, "events");
 }
 
-static int bus_read_dict(sd_bus_message *m, const char *contents, unsigned depth, json_object **ret) {
+static int ctl_bus_read_dict(sd_bus_message *m, const char *contents, unsigned depth, json_object **ret) {
         _cleanup_json_ json_object *o = json_object_new_object();
         size_t l = strlen(contents);
         char inner[256];
@@ -454,7 +454,7 @@ static int bus_read_dict(sd_bus_message *m, const char *contents, unsigned depth
                 r = sd_bus_message_read_basic(m, 's', &key);
                 if (r <= 0)
                         return r < 0 ? r : -EBADMSG;
-                r = bus_read_value(m, depth + 1, &v);
+                r = ctl_bus_read_value(m, depth + 1, &v);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(m);
@@ -475,7 +475,7 @@ static int bus_read_dict(sd_bus_message *m, const char *contents, unsigned depth
         return 0;
 }
 
-static int bus_read_array(sd_bus_message *m, char type, const char *contents, unsigned depth, json_object **ret) {
+static int ctl_bus_read_array(sd_bus_message *m, char type, const char *contents, unsigned depth, json_object **ret) {
         _cleanup_json_ json_object *a = json_object_new_array();
         int r;
 
@@ -487,7 +487,7 @@ static int bus_read_array(sd_bus_message *m, char type, const char *contents, un
         while ((r = sd_bus_message_at_end(m, false)) == 0) {
                 json_object *v = NULL;
 
-                r = bus_read_value(m, depth + 1, &v);
+                r = ctl_bus_read_value(m, depth + 1, &v);
                 if (r < 0)
                         return r;
                 if (json_object_array_add(a, v) < 0) {
@@ -504,7 +504,7 @@ static int bus_read_array(sd_bus_message *m, char type, const char *contents, un
         return 0;
 }
 
-static int bus_read_basic(sd_bus_message *m, char type, json_object **ret) {
+static int ctl_bus_read_basic(sd_bus_message *m, char type, json_object **ret) {
         union {
                 uint8_t y;
                 int b;
@@ -544,7 +544,7 @@ static int bus_read_basic(sd_bus_message *m, char type, json_object **ret) {
 
 /* Converts the next value of m to JSON: x/t/u/… -> int, b -> bool, s -> string, a{s*} -> object,
  * other arrays and structs -> array, variants are unwrapped. */
-int bus_read_value(sd_bus_message *m, unsigned depth, json_object **ret) {
+int ctl_bus_read_value(sd_bus_message *m, unsigned depth, json_object **ret) {
         const char *contents;
         char type;
         int r;
@@ -555,22 +555,22 @@ int bus_read_value(sd_bus_message *m, unsigned depth, json_object **ret) {
         if (r <= 0)
                 return r < 0 ? r : -EBADMSG;
         if (type == 'a' && startswith(contents, "{s"))
-                return bus_read_dict(m, contents, depth, ret);
+                return ctl_bus_read_dict(m, contents, depth, ret);
         if (type == 'a' || type == 'r')
-                return bus_read_array(m, type, contents, depth, ret);
+                return ctl_bus_read_array(m, type, contents, depth, ret);
         if (type == 'v') {
                 r = sd_bus_message_enter_container(m, 'v', contents);
                 if (r < 0)
                         return r;
-                r = bus_read_value(m, depth + 1, ret);
+                r = ctl_bus_read_value(m, depth + 1, ret);
                 if (r < 0)
                         return r;
                 return sd_bus_message_exit_container(m);
         }
-        return bus_read_basic(m, type, ret);
+        return ctl_bus_read_basic(m, type, ret);
 }
 
-const char *bus_description(void) {
+const char *ctl_bus_description(void) {
         static char buf[256];
 
         if (streq(arg_bus, "system") || streq(arg_bus, "session") || streq(arg_bus, "user"))
@@ -580,7 +580,7 @@ const char *bus_description(void) {
         return buf;
 }
 
-int bus_connect(sd_bus **ret) {
+int ctl_bus_connect(sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
@@ -599,18 +599,18 @@ int bus_connect(sd_bus **ret) {
         }
         if (r < 0) {
                 errno = -r;
-                log_error("lineaged is not reachable (cannot connect to %s: %m)", bus_description());
+                log_error("lineaged is not reachable (cannot connect to %s: %m)", ctl_bus_description());
                 return -EHOSTDOWN;
         }
         *ret = TAKE_PTR(bus);
         return 0;
 }
 
-int bus_report_error(const char *method, json_object *params, const sd_bus_error *error, int r) {
+int ctl_bus_report_error(const char *method, json_object *params, const sd_bus_error *error, int r) {
         if (sd_bus_error_is_set(error)) {
                 if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
                                            SD_BUS_ERROR_NO_SERVER, SD_BUS_ERROR_DISCONNECTED)) {
-                        log_error("lineaged is not running (%s is not on %s)", LINEAGE_DBUS_NAME, bus_description());
+                        log_error("lineaged is not running (%s is not on %s)", LINEAGE_DBUS_NAME, ctl_bus_description());
                         return -EHOSTDOWN;
                 }
                 return report_error(method, params, error->name, NULL, error->message);
@@ -618,7 +618,7 @@ int bus_report_error(const char *method, json_object *params, const sd_bus_error
         if (r == -ETIMEDOUT)
                 return log_error_errno(ETIMEDOUT, "Timed out waiting for lineaged to answer %s.", method);
         if (r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE) {
-                log_error("Lost the connection to %s.", bus_description());
+                log_error("Lost the connection to %s.", ctl_bus_description());
                 return -EHOSTDOWN;
         }
         errno = -r;
@@ -626,14 +626,14 @@ int bus_report_error(const char *method, json_object *params, const sd_bus_error
         return -EIO;
 }
 
-int bus_new_call(sd_bus *bus, const char *method, json_object *params, sd_bus_message **ret) {
+int ctl_bus_new_call(sd_bus *bus, const char *method, json_object *params, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
         r = sd_bus_message_new_method_call(bus, &m, LINEAGE_DBUS_NAME, LINEAGE_DBUS_PATH, LINEAGE_DBUS_INTERFACE,
                                            method);
         if (r >= 0)
-                r = bus_append_args(m, method, params);
+                r = ctl_bus_append_args(m, method, params);
         if (r < 0) {
                 errno = -r;
                 return log_error_errno(r == -EINVAL ? EIO : -r, "Failed to build the %s call: %m", method);
@@ -643,14 +643,14 @@ int bus_new_call(sd_bus *bus, const char *method, json_object *params, sd_bus_me
 }
 
 /* The one out-argument, a{sv}, as a JSON object keyed like the varlink reply. */
-int bus_reply_to_json(sd_bus_message *reply, json_object **ret) {
+int ctl_bus_reply_to_json(sd_bus_message *reply, json_object **ret) {
         const char *contents;
         char type;
         int r;
 
         r = sd_bus_message_peek_type(reply, &type, &contents);
         if (r > 0 && type == 'a' && startswith(contents, "{s"))
-                r = bus_read_value(reply, 0, ret);
+                r = ctl_bus_read_value(reply, 0, ret);
         else if (r >= 0)
                 r = -EBADMSG;
         if (r < 0)
@@ -658,23 +658,23 @@ int bus_reply_to_json(sd_bus_message *reply, json_object **ret) {
         return 0;
 }
 
-static int bus_call(const char *method, json_object *params, json_object **ret) {
+static int ctl_bus_call(const char *method, json_object *params, json_object **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         json_object *o = NULL;
         int r;
 
-        r = bus_connect(&bus);
+        r = ctl_bus_connect(&bus);
         if (r < 0)
                 return r;
-        r = bus_new_call(bus, method, params, &m);
+        r = ctl_bus_new_call(bus, method, params, &m);
         if (r < 0)
                 return r;
         r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &error, &reply);
         if (r < 0)
-                return bus_report_error(method, params, &error, r);
-        r = bus_reply_to_json(reply, &o);
+                return ctl_bus_report_error(method, params, &error, r);
+        r = ctl_bus_reply_to_json(reply, &o);
         if (r < 0)
                 return r;
         *ret = o;
@@ -700,8 +700,8 @@ int call_method(const char *method, json_object *params, json_object **ret) {
         if (arg_database)
                 return offline_method(method, params, ret);
         if (arg_bus)
-                return bus_call(method, params, ret);
-        return varlink_call(method, params, ret);
+                return ctl_bus_call(method, params, ret);
+        return ctl_varlink_call(method, params, ret);
 }
 
 /* ---- requests -------------------------------------------------------------------------------- */

@@ -57,22 +57,22 @@ static int watch_setup_signals(void) {
         return 0;
 }
 
-static int varlink_watch(json_object *params) {
-        _cleanup_(varlink_done) Varlink v = { .fd = -1 };
+static int ctl_varlink_watch(json_object *params) {
+        _cleanup_(ctl_varlink_done) CtlVarlink v = { .fd = -1 };
         int64_t deadline = (int64_t) now_usec(CLOCK_MONOTONIC) + CALL_TIMEOUT_USEC;
         int r;
 
-        r = varlink_connect(&v, arg_varlink);
+        r = ctl_varlink_connect(&v, arg_varlink);
         if (r < 0)
                 return r;
-        r = varlink_send(&v, "Watch", params, true, deadline);
+        r = ctl_varlink_send(&v, "Watch", params, true, deadline);
         while (r >= 0) {
                 _cleanup_json_ json_object *msg = NULL, *reply = NULL;
                 bool continues = false;
 
-                r = varlink_read(&v, 0, &msg);
+                r = ctl_varlink_read(&v, 0, &msg);
                 if (r >= 0)
-                        r = varlink_reply("Watch", params, msg, &reply, &continues);
+                        r = ctl_varlink_reply("Watch", params, msg, &reply, &continues);
                 if (r >= 0)
                         r = print_watch_event(reply);
                 if (r >= 0 && !continues)
@@ -81,24 +81,24 @@ static int varlink_watch(json_object *params) {
         return r == -ECANCELED ? 0 : r; /* SIGINT/SIGTERM end a watch successfully */
 }
 
-typedef struct BusWatch {
+typedef struct CtlBusWatch {
         const char *path;   /* our subscription */
         const char *sender; /* unique name of the daemon */
         json_object *params;
         int error;
-} BusWatch;
+} CtlBusWatch;
 
-static bool bus_watch_ours(BusWatch *w, sd_bus_message *m) {
+static bool ctl_bus_watch_ours(CtlBusWatch *w, sd_bus_message *m) {
         return w->path && streq_ptr(sd_bus_message_get_path(m), w->path) &&
                streq_ptr(sd_bus_message_get_sender(m), w->sender);
 }
 
 /* Ended(s error): the daemon ended our subscription, e.g. with TooSlow. */
 static int on_bus_ended(sd_bus_message *m, void *userdata, _unused_ sd_bus_error *ret_error) {
-        BusWatch *w = userdata;
+        CtlBusWatch *w = userdata;
         const char *error = NULL;
 
-        if (!bus_watch_ours(w, m))
+        if (!ctl_bus_watch_ours(w, m))
                 return 0;
         if (sd_bus_message_read(m, "s", &error) < 0 || !error || !error[0]) {
                 log_error("lineaged ended the watch.");
@@ -110,13 +110,13 @@ static int on_bus_ended(sd_bus_message *m, void *userdata, _unused_ sd_bus_error
 }
 
 static int on_bus_event(sd_bus_message *m, void *userdata, _unused_ sd_bus_error *ret_error) {
-        BusWatch *w = userdata;
+        CtlBusWatch *w = userdata;
         _cleanup_json_ json_object *params = NULL;
         int r;
 
-        if (!bus_watch_ours(w, m))
+        if (!ctl_bus_watch_ours(w, m))
                 return 0;
-        if (bus_read_value(m, 0, &params) < 0 || !json_object_is_type(params, json_type_object)) {
+        if (ctl_bus_read_value(m, 0, &params) < 0 || !json_object_is_type(params, json_type_object)) {
                 log_warning("Received a malformed Event signal, ignoring.");
                 return 0;
         }
@@ -127,7 +127,7 @@ static int on_bus_event(sd_bus_message *m, void *userdata, _unused_ sd_bus_error
 }
 
 static int on_name_owner_changed(sd_bus_message *m, void *userdata, _unused_ sd_bus_error *ret_error) {
-        BusWatch *w = userdata;
+        CtlBusWatch *w = userdata;
         const char *name, *old, *new;
 
         if (sd_bus_message_read(m, "sss", &name, &old, &new) < 0 || !streq(name, LINEAGE_DBUS_NAME) || new[0])
@@ -137,7 +137,7 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, _unused_ sd_
         return 0;
 }
 
-static int bus_watch_loop(sd_bus *bus, BusWatch *w) {
+static int ctl_bus_watch_loop(sd_bus *bus, CtlBusWatch *w) {
         int r;
 
         for (;;) {
@@ -146,7 +146,7 @@ static int bus_watch_loop(sd_bus *bus, BusWatch *w) {
 
                 r = sd_bus_process(bus, NULL);
                 if (r < 0) {
-                        log_error("Lost the connection to %s.", bus_description());
+                        log_error("Lost the connection to %s.", ctl_bus_description());
                         return -EHOSTDOWN;
                 }
                 if (w->error < 0)
@@ -163,14 +163,14 @@ static int bus_watch_loop(sd_bus *bus, BusWatch *w) {
         }
 }
 
-static int bus_watch(json_object *params) {
+static int ctl_bus_watch(json_object *params) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        BusWatch w = { .params = params };
+        CtlBusWatch w = { .params = params };
         int r;
 
-        r = bus_connect(&bus);
+        r = ctl_bus_connect(&bus);
         if (r < 0)
                 return r;
         r = sd_bus_match_signal(bus, NULL, NULL, NULL, LINEAGE_DBUS_INTERFACE, "Event", on_bus_event, &w);
@@ -180,18 +180,18 @@ static int bus_watch(json_object *params) {
                 r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                         "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, &w);
         if (r < 0)
-                return bus_report_error("Watch", params, &error, r);
-        r = bus_new_call(bus, "Watch", params, &m);
+                return ctl_bus_report_error("Watch", params, &error, r);
+        r = ctl_bus_new_call(bus, "Watch", params, &m);
         if (r < 0)
                 return r;
         r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &error, &reply);
         if (r < 0)
-                return bus_report_error("Watch", params, &error, r);
+                return ctl_bus_report_error("Watch", params, &error, r);
         r = sd_bus_message_read(reply, "o", &w.path);
         if (r < 0)
                 return log_error_errno(EBADMSG, "Received a malformed Watch reply from lineaged.");
         w.sender = sd_bus_message_get_sender(reply);
-        r = bus_watch_loop(bus, &w);
+        r = ctl_bus_watch_loop(bus, &w);
         /* Best effort: the daemon also drops the subscription when we disconnect. */
         (void) sd_bus_call_method(bus, LINEAGE_DBUS_NAME, LINEAGE_DBUS_PATH, LINEAGE_DBUS_INTERFACE, "Unwatch",
                                   NULL, NULL, "o", w.path);
@@ -210,5 +210,5 @@ int verb_watch(const Target *t) {
         r = watch_setup_signals();
         if (r < 0)
                 return r;
-        return arg_bus ? bus_watch(params) : varlink_watch(params);
+        return arg_bus ? ctl_bus_watch(params) : ctl_varlink_watch(params);
 }

@@ -136,34 +136,34 @@ char *event_details(json_object *e, json_object *p);
 
 /* ---- transport (lineagectl-transport.c) ------------------------------------------------------- */
 
-typedef struct Varlink {
+typedef struct CtlVarlink {
         int fd;
         char *buf;
         size_t used, scanned, allocated;
-} Varlink;
+} CtlVarlink;
 
 /* Keys added to the next reply printed with --json (tree --login adds "login"). */
 extern json_object *json_extra;
 
 int report_error(const char *method, json_object *call, const char *name, json_object *eparams,
                  const char *message);
-void varlink_done(Varlink *v);
+void ctl_varlink_done(CtlVarlink *v);
 void on_quit_signal(_unused_ int sig);
 int fd_wait(int fd, short events, int64_t deadline);
-int varlink_connect(Varlink *v, const char *path);
-int varlink_send(Varlink *v, const char *method, json_object *params, bool more, int64_t deadline);
+int ctl_varlink_connect(CtlVarlink *v, const char *path);
+int ctl_varlink_send(CtlVarlink *v, const char *method, json_object *params, bool more, int64_t deadline);
 int json_parse_message(const char *s, size_t len, json_object **ret);
-int varlink_read_text(Varlink *v, int64_t deadline, size_t *ret_len);
-void varlink_drop(Varlink *v, size_t len);
-int varlink_read(Varlink *v, int64_t deadline, json_object **ret);
-int varlink_reply(const char *method, json_object *call, json_object *msg, json_object **ret,
-                  bool *ret_continues);
-int bus_read_value(sd_bus_message *m, unsigned depth, json_object **ret);
-const char *bus_description(void);
-int bus_connect(sd_bus **ret);
-int bus_report_error(const char *method, json_object *params, const sd_bus_error *error, int r);
-int bus_new_call(sd_bus *bus, const char *method, json_object *params, sd_bus_message **ret);
-int bus_reply_to_json(sd_bus_message *reply, json_object **ret);
+int ctl_varlink_read_text(CtlVarlink *v, int64_t deadline, size_t *ret_len);
+void ctl_varlink_drop(CtlVarlink *v, size_t len);
+int ctl_varlink_read(CtlVarlink *v, int64_t deadline, json_object **ret);
+int ctl_varlink_reply(const char *method, json_object *call, json_object *msg, json_object **ret,
+                      bool *ret_continues);
+int ctl_bus_read_value(sd_bus_message *m, unsigned depth, json_object **ret);
+const char *ctl_bus_description(void);
+int ctl_bus_connect(sd_bus **ret);
+int ctl_bus_report_error(const char *method, json_object *params, const sd_bus_error *error, int r);
+int ctl_bus_new_call(sd_bus *bus, const char *method, json_object *params, sd_bus_message **ret);
+int ctl_bus_reply_to_json(sd_bus_message *reply, json_object **ret);
 int call_method(const char *method, json_object *params, json_object **ret);
 int target_params(const Target *t, bool with_at, json_object **ret);
 int request(const char *method, json_object *params, json_object **ret);
