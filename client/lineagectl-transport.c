@@ -348,17 +348,18 @@ static int ctl_varlink_call(const char *method, json_object *params, json_object
 
 /* ---- D-Bus transport ------------------------------------------------------------------------- */
 
-/* ResolveBatch's queries as a(suxx): bootId ("" = the current boot), pid, realtime (0 = not given),
- * monotonic (-1 = not given). */
+/* ResolveBatch's queries as an array of LINEAGE_DBUS_QUERY_SIGNATURE: bootId ("" = the current boot), pid,
+ * realtime (0 = not given), monotonic (-1 = not given). */
 static int ctl_bus_append_queries(sd_bus_message *m, json_object *queries) {
         int r;
 
-        r = sd_bus_message_open_container(m, 'a', "(suxx)");
+        r = sd_bus_message_open_container(m, 'a', LINEAGE_DBUS_QUERY_SIGNATURE);
         for (size_t i = 0; r >= 0 && i < jarr_len(queries); i++) {
                 json_object *q = json_object_array_get_idx(queries, i);
 
-                r = sd_bus_message_append(m, "(suxx)", jstr(q, "bootId") ?: "", (uint32_t) jint_or(q, "pid", 0),
-                                          jint_or(q, "realtime", 0), jint_or(q, "monotonic", -1));
+                r = sd_bus_message_append(m, LINEAGE_DBUS_QUERY_SIGNATURE, jstr(q, "bootId") ?: "",
+                                          (uint32_t) jint_or(q, "pid", 0), jint_or(q, "realtime", 0),
+                                          jint_or(q, "monotonic", -1));
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
@@ -418,6 +419,9 @@ static int ctl_bus_append_args(sd_bus_message *m, const char *name, json_object 
                 }
                 case 's':
                         r = sd_bus_message_append_basic(m, 's', jstr(params, param) ?: "");
+                        break;
+                case 'o':
+                        r = sd_bus_message_append_basic(m, 'o', jstr(params, param) ?: "");
                         break;
                 }
         }

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <systemd/sd-bus.h>
 
+#include "lineage/dbus-methods.h"
 #include "lineage/names.h"
 #include "lineagectl.h"
 
@@ -100,7 +101,7 @@ static int on_bus_ended(sd_bus_message *m, void *userdata, _unused_ sd_bus_error
 
         if (!ctl_bus_watch_ours(w, m))
                 return 0;
-        if (sd_bus_message_read(m, "s", &error) < 0 || !error || !error[0]) {
+        if (sd_bus_message_read(m, LINEAGE_DBUS_ENDED_SIGNATURE, &error) < 0 || !error || !error[0]) {
                 log_error("lineaged ended the watch.");
                 w->error = -EIO;
                 return 0;
@@ -163,6 +164,17 @@ static int ctl_bus_watch_loop(sd_bus *bus, CtlBusWatch *w) {
         }
 }
 
+/* Best effort: the daemon also drops the subscription when we disconnect. */
+static void ctl_bus_unwatch(sd_bus *bus, const char *path) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_json_ json_object *params = json_object_new_object();
+
+        if (!params || json_add(params, "subscription", json_object_new_string(path)) < 0)
+                return;
+        if (ctl_bus_new_call(bus, "Unwatch", params, &m) >= 0)
+                (void) sd_bus_call(bus, m, 0, NULL, NULL);
+}
+
 static int ctl_bus_watch(json_object *params) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
@@ -187,14 +199,12 @@ static int ctl_bus_watch(json_object *params) {
         r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &error, &reply);
         if (r < 0)
                 return ctl_bus_report_error("Watch", params, &error, r);
-        r = sd_bus_message_read(reply, "o", &w.path);
+        r = sd_bus_message_read(reply, LINEAGE_DBUS_SUBSCRIPTION_SIGNATURE, &w.path);
         if (r < 0)
                 return log_error_errno(EBADMSG, "Received a malformed Watch reply from lineaged.");
         w.sender = sd_bus_message_get_sender(reply);
         r = ctl_bus_watch_loop(bus, &w);
-        /* Best effort: the daemon also drops the subscription when we disconnect. */
-        (void) sd_bus_call_method(bus, LINEAGE_DBUS_NAME, LINEAGE_DBUS_PATH, LINEAGE_DBUS_INTERFACE, "Unwatch",
-                                  NULL, NULL, "o", w.path);
+        ctl_bus_unwatch(bus, w.path);
         return r;
 }
 
