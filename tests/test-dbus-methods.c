@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The one D-Bus argument table (lineage/dbus-methods.h) against schema/org.lineaged.Lineage1.xml: every
- * method's in-arguments, their names, types and order. */
+ * method's in-arguments, their names, types and order, and the signatures beside the table. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +27,26 @@ static const char *attr(const char *tag, const char *attr, char *buf, size_t siz
         return buf;
 }
 
-/* A table signature as the XML writes it: "Q" is a(suxx). */
+/* A table signature as the XML writes it: "Q" is an array of LINEAGE_DBUS_QUERY_SIGNATURE. */
 static void expand(const char *sig, char *out, size_t size) {
         out[0] = 0;
         for (; *sig; sig++)
-                strncat(out, *sig == 'Q' ? "a(suxx)" : (char[2]) { *sig, 0 }, size - strlen(out) - 1);
+                strncat(out, *sig == 'Q' ? "a" LINEAGE_DBUS_QUERY_SIGNATURE : (char[2]) { *sig, 0 },
+                        size - strlen(out) - 1);
+}
+
+/* The type of the argument called name in the element that starts with open (a method's out-argument
+ * or a signal's argument); "" when there is none. */
+static const char *out_type(const char *xml, const char *open, const char *name) {
+        static char type[64];
+        const char *m = strstr(xml, open), *end = m ? strstr(m, "</") : NULL;
+        char arg[64];
+
+        for (const char *a = m ? strstr(m, "<arg ") : NULL; a && a < end; a = strstr(a + 1, "<arg "))
+                if (attr(a, "name", arg, sizeof(arg)) && strcmp(arg, name) == 0 &&
+                    attr(a, "type", type, sizeof(type)))
+                        return type;
+        return "";
 }
 
 int main(int argc, char *argv[]) {
@@ -50,8 +65,6 @@ int main(int argc, char *argv[]) {
                 size_t k = 0;
 
                 ASSERT_TRUE(attr(m, "name", name, sizeof(name)) && end);
-                if (strcmp(name, "Unwatch") == 0)
-                        continue; /* answered by lineaged itself, not a query */
                 method = lineage_dbus_method(name);
                 if (!method)
                         TEST_FAIL("%s is in the XML but not in the table", name);
@@ -69,7 +82,9 @@ int main(int argc, char *argv[]) {
                 ASSERT_STREQ(want, got);
                 methods++;
         }
-        ASSERT_TRUE(methods >= 10);
+        ASSERT_TRUE(methods >= 12);
+        ASSERT_STREQ(out_type(xml, "<method name=\"Watch\">", "subscription"), LINEAGE_DBUS_SUBSCRIPTION_SIGNATURE);
+        ASSERT_STREQ(out_type(xml, "<signal name=\"Ended\">", "error"), LINEAGE_DBUS_ENDED_SIGNATURE);
         printf("dbus-methods: %zu methods as in the XML\n", methods);
         free(xml);
         return 0;

@@ -17,6 +17,7 @@ static const LineageDbusMethod methods[] = {
                                      "since", "until", "aliveOnly", "limit" } },
         { "GetStatus", "", {} },
         { "Watch", "utas", { "pid", "instance", "types" }, .watch = true },
+        { "Unwatch", "o", { "subscription" } }, /* answered by lineaged itself, not a query */
 };
 
 const LineageDbusMethod *lineage_dbus_method(const char *name) {
