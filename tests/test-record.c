@@ -312,7 +312,8 @@ static void record_append(Stream *st, uint32_t kind, uint32_t len, const void *p
 
         ASSERT_TRUE(st->len + sizeof(hdr) + n <= sizeof(st->buf));
         memcpy(st->buf + st->len, hdr, sizeof(hdr));
-        memcpy(st->buf + st->len + sizeof(hdr), payload, n);
+        if (n > 0)
+                memcpy(st->buf + st->len + sizeof(hdr), payload, n);
         st->len += sizeof(hdr) + n;
 }
 
