@@ -287,6 +287,26 @@ static void test_descendants(Query *q, const Ids *ids) {
         ASSERT_TRUE(!get_bool(reply, "truncated"));
         json_object_put(reply);
 
+        /* The text writer (what varlink sends) gives the same answer. */
+        {
+                json_object *params = json_tokener_parse("{\"pid\": 100}"), *parsed;
+                json_object *whole = ok(q, "GetDescendants", &root, "{\"pid\": 100}");
+                QueryText text = {};
+                QueryError e = {};
+
+                ASSERT_OK(query_get_descendants_text(q, &root, params, QUERY_REPLY_SIZE_MAX, &text, &e));
+                ASSERT_TRUE(!text.oom);
+                ASSERT_OK(query_text_append(&text, "", 1));
+                parsed = json_tokener_parse(text.data);
+                ASSERT_TRUE(parsed);
+                if (!json_object_equal(parsed, whole))
+                        TEST_FAIL("text %s != %s", text.data, json_object_to_json_string(whole));
+                json_object_put(parsed);
+                json_object_put(whole);
+                json_object_put(params);
+                query_text_done(&text);
+        }
+
         reply = ok(q, "GetDescendants", &root, "{\"pid\": 100, \"limit\": 2}");
         ASSERT_EQ(get_len(reply, "descendants"), 2);
         ASSERT_TRUE(get_bool(reply, "truncated"));
