@@ -29,7 +29,7 @@ wait_for "lineaged to own $NAME" name_on_bus
 # The watched process: a shell that starts `true` for every line it reads, so that its subtree has new
 # events whenever the test asks for them.
 coproc KID { while read -r _; do "$TRUE"; done; }
-CLEANUP_PIDS+=("$KID_PID")
+cleanup_pids "$KID_PID"
 
 # poke_until FILE PATTERN: the watched shell starts children until FILE has a line matching PATTERN. A
 # watch prints nothing before its first event, so its subscription is known to be in place only then.
@@ -52,7 +52,7 @@ watch_run() {
         shift
         "$LINEAGECTL" "$@" watch --type=exec "$KID_PID" >"$T/$name.out" 2>"$T/watch.err" &
         WATCH_PID=$!
-        CLEANUP_PIDS+=("$WATCH_PID")
+        cleanup_pids "$WATCH_PID"
         poke_until "$T/$name.out" "${PATTERN[$name]}"
         kill -INT "$WATCH_PID"
         wait "$WATCH_PID" || rc=$?
@@ -76,7 +76,7 @@ check "varlink-json: a JSON object per line" "$(grep -cv '^{' "$T/varlink-json.o
 # Over D-Bus, with a monitor on the bus to see how the subscription ends.
 dbus-monitor --address "$BUS" --monitor >"$T/monitor.out" 2>&1 &
 MONITOR_PID=$!
-CLEANUP_PIDS+=("$MONITOR_PID")
+cleanup_pids "$MONITOR_PID"
 wait_for "dbus-monitor to start" grep -q "NameAcquired" "$T/monitor.out"
 watch_run dbus --dbus="$BUS"
 watch_run dbus-json --dbus="$BUS" --json=short
