@@ -325,21 +325,23 @@ static void send_process(JournalExport *j, Node *n) {
  * that was (or that the export never knew). */
 static void export_ancestors(JournalExport *j, const Instance *i) {
         uint64_t id = i->birth_parent_id;
+        int32_t pid = i->birth_parent_pid;
 
         for (unsigned depth = 0; id > 0 && depth < ANCESTORS_MAX; depth++) {
                 Node *n = node_get(j, id);
 
                 if (!n) {
-                        const Instance *p = i->birth_parent_pid > 0 ? tracker_get(j->tracker, i->birth_parent_pid) : NULL;
+                        /* Not seen forking (found by the start-up scan): the tracker has it if it lives. */
+                        const Instance *p = pid > 0 ? tracker_get(j->tracker, pid) : NULL;
 
-                        /* Only the direct parent can be looked up by pid: above it, the chain is in nodes. */
-                        if (depth > 0 || !p || p->id != id || !(n = node_of(j, p)))
+                        if (!p || p->id != id || !(n = node_of(j, p)))
                                 return;
                 }
                 if (n->exported)
                         return;
                 send_process(j, n);
                 id = n->parent_id;
+                pid = n->parent_pid;
         }
 }
 
