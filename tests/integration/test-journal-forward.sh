@@ -50,7 +50,7 @@ mkdir -p /run/systemd/journal /run/systemd/journald.conf.d /run/systemd/units /r
 cat >/run/systemd/journald.conf.d/lineage-test.conf <<EOF
 [Journal]
 Storage=volatile
-RuntimeMaxUse=1G
+RuntimeMaxUse=256M
 ForwardToSyslog=no
 ForwardToKMsg=no
 ForwardToConsole=no
@@ -122,6 +122,9 @@ wait_for "lineaged's exec entry for the sleeper $SLEEPER" exported
 settle
 ctl --json=short origin "$SLEEPER" >"$T/live-origin.json" || fail "origin of the sleeper failed"
 ctl --json=short ancestors "$SLEEPER" >"$T/live-ancestors.json" || fail "ancestors of the sleeper failed"
+ctl --json=short history "$SLEEPER" >"$T/live-history.json" || fail "history of the sleeper failed"
+SLEEPER_INSTANCE=$(jget "$(cat "$T/live-origin.json")" process.instance)
+LOGIN_INSTANCE=$(jget "$(cat "$T/live-origin.json")" login.instance)
 check "journald attributes lineaged's entries to $UNIT" \
         "$(J LINEAGE_EVENT=exec "LINEAGE_PID=$SLEEPER" -o json | tail -n 1 | python3 -c 'import json, sys; print(json.load(sys.stdin).get("_SYSTEMD_UNIT"))')" \
         "$UNIT"
@@ -215,6 +218,24 @@ logins = r.get("logins", []) if isinstance(r, dict) else r
 same = [l for l in logins if l.get("instance") == live["instance"]]
 keys = ("instance", "auditSession", "loginUid", "user", "service", "remoteAddress", "tty", "startTime", "selfDeclared")
 print(len(same) == 1 and all(same[0].get(k) == live.get(k) for k in keys))' "$T/live-origin.json" "$T/rebuilt-logins.json")" True
+jctl() { "$LINEAGECTL" --journal="$REMOTE" --json=short "$@" 2>/dev/null; }
+# execs FILE: the exec events of a history answer, as "time exe".
+execs() { python3 -c 'import json, sys
+print(" ".join(str(e.get("time")) + ":" + str(e.get("exe")) for e in json.load(open(sys.argv[1]))["events"] if e.get("type") == "exec"))' "$1"; }
+jctl history "$SLEEPER" >"$T/rebuilt-history.json" || fail "lineagectl --journal history failed"
+[ -n "$(execs "$T/live-history.json")" ] || fail "the live history of the sleeper has no exec"
+check "history: the sleeper's execs" "$(execs "$T/rebuilt-history.json")" "$(execs "$T/live-history.json")"
+# has FILE INSTANCE: whether the answer names the instance anywhere.
+has() { python3 -c 'import json, sys
+def walk(v):
+    if isinstance(v, dict):
+        return v.get("instance") == int(sys.argv[2]) or any(walk(x) for x in v.values())
+    return isinstance(v, list) and any(walk(x) for x in v)
+print(walk(json.load(open(sys.argv[1]))))' "$1" "$2"; }
+jctl search --exe=sleep >"$T/rebuilt-search.json" || fail "lineagectl --journal search failed"
+check "search --exe=sleep: the sleeper" "$(has "$T/rebuilt-search.json" "$SLEEPER_INSTANCE")" True
+jctl tree "--login=$LOGIN_INSTANCE" >"$T/rebuilt-tree.json" || fail "lineagectl --journal tree failed"
+check "tree of the login: the sleeper in it" "$(has "$T/rebuilt-tree.json" "$SLEEPER_INSTANCE")" True
 "$LINEAGECTL" --journal="$REMOTE" --machine=no-such-host origin "$SLEEPER" >/dev/null 2>&1 && fail "--machine=no-such-host answered"
 echo "ok: --machine picks the host, and an unknown one has nothing"
 fake_logout
@@ -223,7 +244,7 @@ echo "# full churn with the unit's rate limit: journald suppresses nothing"
 start_in_unit --journal-export
 check "lineaged runs in its unit's cgroup" "$(grep '^0::' "/proc/$DAEMON_PID/cgroup")" "0::/$UNIT"
 BEFORE=$(J LINEAGE_EVENT=exec -o cat | wc -l)
-CHURN_OUT=$("$BUILD_DIR/bench/churn" -j 2 -t "${CHURN_SECONDS:-10}" -m spawn) || fail "churn failed"
+CHURN_OUT=$("$BUILD_DIR/bench/churn" -j 2 -t "${CHURN_SECONDS:-30}" -m spawn) || fail "churn failed"
 echo "$CHURN_OUT"
 settle
 PROCESSES=$(sed -n 's/.* processes=\([0-9]*\).*/\1/p' <<<"$CHURN_OUT")
