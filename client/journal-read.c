@@ -172,12 +172,18 @@ static char *entry_argv(sd_journal *j) {
                 json_object *a = json_tokener_parse(js);
                 size_t n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
 
+                /* Decoded strings are no longer than their JSON text, quotes making room for each NUL. */
                 buf = malloc(strlen(js) + 1);
                 for (size_t k = 0; buf && k < n; k++) {
-                        const char *s = json_object_get_string(json_object_array_get_idx(a, k));
+                        json_object *e = json_object_array_get_idx(a, k);
+                        const char *s = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
                         size_t sl = s ? strlen(s) : 0;
 
-                        memcpy(buf + len, s ?: "", sl + 1);
+                        if (!s || len + sl + 1 > strlen(js) + 1) {
+                                len = 0; /* not an array of strings: LINEAGE_ARGV instead */
+                                break;
+                        }
+                        memcpy(buf + len, s, sl + 1);
                         len += sl + 1;
                 }
                 json_object_put(a);

@@ -117,6 +117,22 @@ CLEANUP_PIDS+=("$UPLOAD_PID")
 echo "# a login made as pam_loginuid makes one, and its double-forked, setsid'ed sleeper"
 fake_login "$LOGIN_UID"
 SLEEPER=${L[sleeper]}
+# Entries that are not lineaged's: another user's forgery (newer than anything, naming pid 1 and the
+# sleeper's pid), which must be ignored, and root's garbage, which must not break the rebuild.
+cat >"$T/forged" <<EOF
+MESSAGE=forged lineage entry
+LINEAGE_EVENT=exec
+LINEAGE_INSTANCE=1
+LINEAGE_PID=1
+LINEAGE_COMM=forged
+LINEAGE_START_TIME=1
+LINEAGE_TIME=9999999999999999
+EOF
+setpriv --reuid=65534 --regid=65534 --clear-groups logger --journald <"$T/forged" || fail "logger --journald failed"
+printf '%s\n' "MESSAGE=garbage lineage entry" LINEAGE_EVENT=exec LINEAGE_INSTANCE=4000000000 LINEAGE_PID=-5 \
+        'LINEAGE_ARGV_JSON=[{"a": [1, 2, 3, 4, 5, 6, 7, 8, 9]}, "x"]' LINEAGE_START_TIME=x LINEAGE_PARENT_INSTANCE=4000000000 \
+        >"$T/garbage"
+logger --journald="$T/garbage" || fail "logger --journald failed"
 exported() { [ -n "$(J LINEAGE_EVENT=exec "LINEAGE_PID=$SLEEPER" -o json)" ]; }
 wait_for "lineaged's exec entry for the sleeper $SLEEPER" exported
 settle
@@ -146,6 +162,9 @@ cat "$T/rebuilt.err"
 "$LINEAGECTL" --journal="$REMOTE" --json=short ancestors "$SLEEPER" >"$T/rebuilt-ancestors.json" 2>/dev/null ||
         fail "lineagectl --journal ancestors failed"
 grep -q "Rebuilt [0-9]* processes" "$T/rebuilt.err" || fail "lineagectl --journal did not say what it rebuilt"
+[ -n "$(journalctl --directory="$REMOTE" --no-pager MESSAGE="forged lineage entry" -o cat)" ] ||
+        fail "the forged entry did not reach the remote end"
+grep -F '"forged"' "$T/rebuilt-ancestors.json" && fail "an entry another user wrote was taken for lineaged's"
 cat >"$T/compare.py" <<'EOF'
 import json, sys
 
