@@ -277,4 +277,16 @@ SUPPRESSED=$( { grep -i "suppressed" "$T/journald.log" || true
 [ -z "$SUPPRESSED" ] || { echo "$SUPPRESSED"; fail "journald suppressed messages"; }
 echo "ok: $PROCESSES execs at full churn, $(( $(J LINEAGE_EVENT=exec -o cat | wc -l) - BEFORE )) exec entries, nothing suppressed"
 stop_daemon
+
+echo "# --journal-export=logins: login entries, and nothing per exec"
+start_in_unit --journal-export=logins
+fake_login "$LOGIN_UID"
+login_entry() { [ -n "$(J "_PID=$DAEMON_PID" LINEAGE_EVENT=login-start "LINEAGE_PID=${L[login]}" -o cat)" ]; }
+wait_for "the login-start entry of ${L[login]}" login_entry
+settle
+check "no exec entries (the sleeper ${L[sleeper]} exec'd)" "$(J "_PID=$DAEMON_PID" LINEAGE_EVENT=exec -o cat | wc -l)" 0
+fake_logout
+login_ended() { [ -n "$(J "_PID=$DAEMON_PID" LINEAGE_EVENT=login-end "LINEAGE_PID=${L[login]}" -o cat)" ]; }
+wait_for "the login-end entry of ${L[login]}" login_ended
+stop_daemon
 echo "journal-forward: all checks passed"
