@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "glyph.h"
+#include "journal-read.h"
 #include "lineagectl.h"
 #include "offline.h"
 #include "pager.h"
@@ -45,6 +46,7 @@ enum {
 const char *arg_varlink = LINEAGE_DEFAULT_VARLINK;
 const char *arg_bus = NULL; /* NULL: varlink */
 const char *arg_database = NULL; /* --database: answers from this file, without the daemon */
+static const char *arg_journal = NULL, *arg_machine = NULL; /* --journal: "" the local one; --machine */
 int arg_json = JSON_OFF;
 bool arg_full = false;
 bool arg_utc = false;            /* --utc: print times in UTC */
@@ -162,6 +164,10 @@ static void help(void) {
                "     --version            Show the version\n"
                "     --varlink=PATH       Talk varlink to PATH (default %s)\n"
                "     --dbus[=BUS]         Talk D-Bus: system (default), session, or an ADDRESS\n"
+               "     --journal[=DIR]      Answer from lineaged's journal entries, without the\n"
+               "                          daemon: the local journal, or the files in DIR\n"
+               "     --machine=ID|HOSTNAME\n"
+               "                          With --journal: the machine whose entries to read\n"
                "     --database=PATH      Answer from a lineage database file, without the\n"
                "                          daemon (read-only: a private copy is read)\n"
                "  -j --json[=pretty|short] Print the reply's parameters as JSON (-j: pretty on a\n"
@@ -455,6 +461,8 @@ enum {
         ARG_COMM,
         ARG_ARGV,
         ARG_DATABASE,
+        ARG_JOURNAL,
+        ARG_MACHINE,
 };
 
 static int parse_option(int c, const char *value, unsigned *used_flags) {
@@ -471,6 +479,12 @@ static int parse_option(int c, const char *value, unsigned *used_flags) {
                 if (!value[0])
                         return log_error_errno(EINVAL, "--database= needs the path of a lineage database.");
                 arg_database = value;
+                return 0;
+        case ARG_JOURNAL: /* a database rebuilt from the journal's LINEAGE_* entries (journal-read.c) */
+                arg_journal = value ?: "";
+                return 0;
+        case ARG_MACHINE:
+                arg_machine = value;
                 return 0;
         case 'j':
         case ARG_JSON:
@@ -602,6 +616,8 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
                 { "comm", required_argument, NULL, ARG_COMM },
                 { "argv", required_argument, NULL, ARG_ARGV },
                 { "database", required_argument, NULL, ARG_DATABASE },
+                { "journal", optional_argument, NULL, ARG_JOURNAL },
+                { "machine", required_argument, NULL, ARG_MACHINE },
                 {}
         };
         unsigned used_flags = 0, n;
@@ -625,8 +641,10 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
                 if (r < 0)
                         return r;
         }
-        if (varlink_given + !!arg_bus + !!arg_database > 1)
-                return log_error_errno(EINVAL, "--varlink=, --dbus and --database= cannot be used together.");
+        if (varlink_given + !!arg_bus + !!arg_database + !!arg_journal > 1)
+                return log_error_errno(EINVAL, "--varlink=, --dbus, --database= and --journal cannot be used together.");
+        if (arg_machine && !arg_journal)
+                return log_error_errno(EINVAL, "--machine= picks the machine of --journal entries: it needs --journal.");
         if (optind >= argc) { /* a bare lineagectl is asking what it can do */
                 help();
                 return 0;
@@ -645,7 +663,7 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb) {
                 return log_error_errno(EINVAL, "%s does not apply to %s; see %s --help.",
                                        option_name(used_flags & ~verb->flags), verb->name,
                                        program_invocation_short_name);
-        if (arg_database && !verb->offline)
+        if ((arg_database || arg_journal) && !verb->offline)
                 return log_error_errno(EINVAL, "%s needs the running daemon: it cannot be answered from a database file.",
                                        verb->name);
         *ret_verb = verb;
@@ -702,10 +720,16 @@ int main(int argc, char *argv[]) {
         n = (unsigned) (argc - optind - 1);
         for (unsigned i = 0; i < n && i < ELEMENTSOF(words); i++)
                 words[i] = (char *) unhide(args[optind + 1 + i]);
+        if (arg_journal && (r = journal_read_build(arg_journal[0] ? arg_journal : NULL, arg_machine, &arg_database)) < 0) {
+                journal_read_close();
+                json_object_put(arg_types);
+                return r == -ENOENT ? EXIT_NO_SUCH_PROCESS : r == -EINVAL ? EXIT_USAGE : EXIT_FAILURE;
+        }
         if (arg_database) {
                 r = offline_open(arg_database, NULL);
                 if (r < 0) {
                         offline_close();
+                        journal_read_close();
                         json_object_put(arg_types);
                         return r == -EACCES ? EXIT_PERMISSION : r == -ENOENT ? EXIT_NO_SUCH_PROCESS : EXIT_FAILURE;
                 }
@@ -715,6 +739,7 @@ int main(int argc, char *argv[]) {
                 (void) pager_open(arg_no_pager);
         r = verb->run(words, n);
         offline_close();
+        journal_read_close();
         json_object_put(arg_types);
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 log_error("Failed to write the output.");

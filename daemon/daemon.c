@@ -1336,7 +1336,7 @@ static int daemon_serve(Daemon *d) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up queries: %m");
         if (d->config.journal_export) {
-                r = journal_export_new(&d->journal, d->tracker);
+                r = journal_export_new(&d->journal, d->tracker, (JournalExportMode) d->config.journal_export);
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up the journal export: %m");
         }

@@ -21,7 +21,7 @@ typedef struct DaemonConfig {
         const char *replay;             /* --replay=FILE, or NULL */
         uint64_t commit_interval_usec;  /* live: how often pending rows are committed */
         uint64_t batch_interval_usec;   /* live: how long to let events gather while they flow */
-        bool journal_export;
+        int journal_export;             /* JournalExportMode: 0 none, logins, execs */
         int receive_buffer;             /* bytes; 0 = default */
         uint64_t keep_usec;             /* --keep: prune exited instances older than this; 0 = keep all */
         const char *exec_source;        /* --exec-source: "bpf", "procfs", or NULL: bpf where it loads */

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "daemon.h"
+#include "journal-export.h"
 #include "lineage/names.h"
 #include "varlink.h"
 
@@ -50,8 +51,10 @@ static void help(void) {
                "                         where an exec's executable and argv come from: the eBPF\n"
                "                         program, or /proc read after the event (default: bpf where\n"
                "                         it loads, else procfs)\n"
-               "  --journal-export       write one journal entry per exec and per login start/end,\n"
-               "                         with LINEAGE_* fields\n"
+               "  --journal-export[=logins|execs]\n"
+               "                         write journal entries with LINEAGE_* fields: logins, one\n"
+               "                         per login start/end; execs (the default), those and one per\n"
+               "                         exec and per ancestor that never exec'd\n"
                "  --log-level=LEVEL      err, warning, notice, info or debug (default info)\n"
                "  -h --help              show this help\n"
                "  --version              show the version\n");
@@ -127,7 +130,7 @@ int main(int argc, char **argv) {
                 { "commit-interval", required_argument, NULL, ARG_COMMIT_INTERVAL },
                 { "batch-interval", required_argument, NULL, ARG_BATCH_INTERVAL },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
-                { "journal-export", no_argument, NULL, ARG_JOURNAL_EXPORT },
+                { "journal-export", optional_argument, NULL, ARG_JOURNAL_EXPORT },
                 { "receive-buffer", required_argument, NULL, ARG_RECEIVE_BUFFER },
                 { "keep", required_argument, NULL, ARG_KEEP },
                 { "max-size", required_argument, NULL, ARG_MAX_SIZE },
@@ -211,7 +214,11 @@ int main(int argc, char **argv) {
                         }
                         break;
                 case ARG_JOURNAL_EXPORT:
-                        config.journal_export = true;
+                        config.journal_export = optarg ? journal_export_mode_from_string(optarg) : JOURNAL_EXPORT_EXECS;
+                        if (config.journal_export < 0) {
+                                log_error("Invalid --journal-export=%s: logins or execs expected.", optarg);
+                                return 2;
+                        }
                         break;
                 case ARG_LOG_LEVEL:
                         if (log_set_max_level_from_string(optarg) < 0) {

@@ -41,29 +41,29 @@ static void emit_login(const LineageFieldLogin *l, LineageFieldCallback cb, void
         char buf[160];
 
         if (l->user && l->user[0])
-                emit(cb, userdata, "LINEAGE_LOGIN_USER", l->user);
+                emit(cb, userdata, LINEAGE_FIELD_LOGIN_USER, l->user);
         else if (l->uid >= 0)
-                emit_int(cb, userdata, "LINEAGE_LOGIN_USER", l->uid);
+                emit_int(cb, userdata, LINEAGE_FIELD_LOGIN_USER, l->uid);
         if (l->uid >= 0)
-                emit_int(cb, userdata, "LINEAGE_LOGIN_UID", l->uid);
-        emit(cb, userdata, "LINEAGE_LOGIN_SERVICE", l->service);
+                emit_int(cb, userdata, LINEAGE_FIELD_LOGIN_UID, l->uid);
+        emit(cb, userdata, LINEAGE_FIELD_LOGIN_SERVICE, l->service);
         if (l->remote_address && l->remote_address[0]) {
                 if (l->remote_port > 0)
                         snprintf(buf, sizeof(buf), strchr(l->remote_address, ':') ? "[%.80s]:%" PRIi64 : "%.80s:%" PRIi64,
                                  l->remote_address, l->remote_port);
                 else
                         snprintf(buf, sizeof(buf), "%.80s", l->remote_address);
-                emit(cb, userdata, "LINEAGE_LOGIN_REMOTE", buf);
+                emit(cb, userdata, LINEAGE_FIELD_LOGIN_REMOTE, buf);
         }
         if (l->session >= 0)
-                emit_int(cb, userdata, "LINEAGE_LOGIN_SESSION", l->session);
-        emit(cb, userdata, "LINEAGE_LOGIN_TTY", l->tty);
-        emit(cb, userdata, "LINEAGE_LOGIN_SELF_DECLARED", l->self_declared ? "1" : "0");
+                emit_int(cb, userdata, LINEAGE_FIELD_LOGIN_SESSION, l->session);
+        emit(cb, userdata, LINEAGE_FIELD_LOGIN_TTY, l->tty);
+        emit(cb, userdata, LINEAGE_FIELD_LOGIN_SELF_DECLARED, l->self_declared ? "1" : "0");
 }
 
 void lineage_fields_foreach(const LineageFieldValues *v, LineageFieldCallback cb, void *userdata) {
-        emit_int(cb, userdata, "LINEAGE_INSTANCE", (int64_t) v->instance);
-        emit(cb, userdata, "LINEAGE_ANCESTRY", v->ancestry);
+        emit_int(cb, userdata, LINEAGE_FIELD_INSTANCE, (int64_t) v->instance);
+        emit(cb, userdata, LINEAGE_FIELD_ANCESTRY, v->ancestry);
         if (v->login)
                 emit_login(v->login, cb, userdata);
 }

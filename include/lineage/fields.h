@@ -22,6 +22,39 @@
 #define LINEAGE_FIELD_UID "LINEAGE_UID"
 #define LINEAGE_FIELD_CGROUP "LINEAGE_CGROUP"           /* the cgroup path it exec'd in */
 #define LINEAGE_FIELD_CONTAINER "LINEAGE_CONTAINER"     /* the container id that path names, if any */
+/* What makes an exported entry stand alone: with these, the export of one host rebuilds every process of
+ * an exported chain (lineagectl --journal). Times are µs of CLOCK_REALTIME, like answers'. */
+#define LINEAGE_FIELD_TIME "LINEAGE_TIME"               /* when the entry's event happened */
+#define LINEAGE_FIELD_PARENT_INSTANCE "LINEAGE_PARENT_INSTANCE" /* the birth parent's instance */
+#define LINEAGE_FIELD_SOURCE "LINEAGE_SOURCE"           /* how the birth parent is known: fork, procfs, … */
+#define LINEAGE_FIELD_START_TIME "LINEAGE_START_TIME"
+#define LINEAGE_FIELD_EXIT_TIME "LINEAGE_EXIT_TIME"     /* only on a process entry of one that had exited */
+#define LINEAGE_FIELD_ARGV_JSON "LINEAGE_ARGV_JSON"     /* argv as a JSON array, only when LINEAGE_ARGV split
+                                                         * at spaces would not give it back */
+#define LINEAGE_FIELD_AUDIT_LOGINUID "LINEAGE_AUDIT_LOGINUID" /* the process's own loginuid, when set */
+#define LINEAGE_FIELD_AUDIT_SESSION "LINEAGE_AUDIT_SESSION"   /* the process's own audit session, when set */
+#define LINEAGE_FIELD_SID "LINEAGE_SID"
+#define LINEAGE_FIELD_LOGIN_INSTANCE "LINEAGE_LOGIN_INSTANCE" /* the instance its login began at */
+#define LINEAGE_FIELD_LOGIN_LOGIND_SESSION "LINEAGE_LOGIN_LOGIND_SESSION" /* login entries only */
+#define LINEAGE_FIELD_LOGIN_UNIT "LINEAGE_LOGIN_UNIT"                     /* login entries only */
+
+/* LINEAGE_EVENT values. A process entry stands for an ancestor that never exec'd under watch (a fork
+ * of a shell, a daemon's intermediate child), written when a descendant's exec first names it. */
+#define LINEAGE_EVENT_VALUE_EXEC "exec"
+#define LINEAGE_EVENT_VALUE_PROCESS "process"
+#define LINEAGE_EVENT_VALUE_LOGIN_START "login-start"
+#define LINEAGE_EVENT_VALUE_LOGIN_END "login-end"
+
+/* The names of the shared login fields lineage_fields_foreach() writes. */
+#define LINEAGE_FIELD_INSTANCE "LINEAGE_INSTANCE"
+#define LINEAGE_FIELD_ANCESTRY "LINEAGE_ANCESTRY"
+#define LINEAGE_FIELD_LOGIN_USER "LINEAGE_LOGIN_USER"
+#define LINEAGE_FIELD_LOGIN_UID "LINEAGE_LOGIN_UID"
+#define LINEAGE_FIELD_LOGIN_SERVICE "LINEAGE_LOGIN_SERVICE"
+#define LINEAGE_FIELD_LOGIN_REMOTE "LINEAGE_LOGIN_REMOTE"
+#define LINEAGE_FIELD_LOGIN_SESSION "LINEAGE_LOGIN_SESSION"
+#define LINEAGE_FIELD_LOGIN_TTY "LINEAGE_LOGIN_TTY"
+#define LINEAGE_FIELD_LOGIN_SELF_DECLARED "LINEAGE_LOGIN_SELF_DECLARED"
 
 /* One process of an ancestry. */
 typedef struct LineageAncestor {

@@ -375,7 +375,10 @@ line = json.loads(open(sys.argv[5]).read())
 # written only when the cgroup names a container.
 EXPORT_ONLY = {"LINEAGE_EVENT", "LINEAGE_PID", "LINEAGE_PARENT_PID", "LINEAGE_COMM", "LINEAGE_EXE",
                "LINEAGE_ARGV", "LINEAGE_UID", "LINEAGE_CGROUP"}
-EXPORT_IF_ANY = {"LINEAGE_CONTAINER"}
+# What makes an exported entry stand alone (lineagectl --journal rebuilds from it): the export's own.
+EXPORT_ONLY |= {"LINEAGE_TIME", "LINEAGE_PARENT_INSTANCE", "LINEAGE_SOURCE", "LINEAGE_START_TIME"}
+EXPORT_IF_ANY = {"LINEAGE_CONTAINER", "LINEAGE_ARGV_JSON", "LINEAGE_AUDIT_LOGINUID", "LINEAGE_AUDIT_SESSION",
+                 "LINEAGE_SID", "LINEAGE_LOGIN_INSTANCE"}
 exp = {k: v for k, v in export.items() if k.startswith("LINEAGE_")}
 enr = {k: v for k, v in line.items() if k.startswith("LINEAGE_")}
 errors = []
