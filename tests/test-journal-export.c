@@ -224,7 +224,7 @@ static void test_entries(void) {
 
         user_of_1000(user, sizeof(user));
         ASSERT_OK(tracker_new(&t, &test_clock, 1));
-        ASSERT_OK(journal_export_new(&j, t));
+        ASSERT_OK(journal_export_new(&j, t, JOURNAL_EXPORT_EXECS));
         scan_sshd(t);
         next_entry(&e, true); /* a scan is not an exec */
 

@@ -76,7 +76,7 @@ else
 fi
 SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_LEVEL=info setpriv --pdeathsig=TERM "$SD/systemd-journald" >"$T/journald.log" 2>&1 &
 JOURNALD_PID=$!
-CLEANUP_PIDS+=("$JOURNALD_PID")
+cleanup_pids "$JOURNALD_PID"
 journald_ready() {
         [ -S /run/systemd/journal/socket ] && [ -S /run/systemd/journal/stdout ] && return 0
         kill -0 "$JOURNALD_PID" 2>/dev/null || { cat "$T/journald.log"; fail "systemd-journald exited at start"; }
@@ -90,7 +90,7 @@ PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 setpriv --pdeathsig=TERM "$SD/systemd-journal-remote" --listen-http="127.0.0.1:$PORT" --output="$REMOTE/" \
         >"$T/remote.log" 2>&1 &
 REMOTE_PID=$!
-CLEANUP_PIDS+=("$REMOTE_PID")
+cleanup_pids "$REMOTE_PID"
 remote_listens() {
         kill -0 "$REMOTE_PID" 2>/dev/null || { cat "$T/remote.log"; fail "systemd-journal-remote exited"; }
         (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
@@ -112,7 +112,7 @@ check "lineaged runs in its unit's cgroup" "$(grep '^0::' "/proc/$DAEMON_PID/cgr
 setpriv --pdeathsig=TERM "$SD/systemd-journal-upload" --url="http://127.0.0.1:$PORT" --directory="$JDIR" \
         --save-state="$T/upload.state" >"$T/upload.log" 2>&1 &
 UPLOAD_PID=$!
-CLEANUP_PIDS+=("$UPLOAD_PID")
+cleanup_pids "$UPLOAD_PID"
 
 echo "# a login made as pam_loginuid makes one, and its double-forked, setsid'ed sleeper"
 fake_login "$LOGIN_UID"
