@@ -8,12 +8,12 @@
  * as json-c objects costs more to build, print and free than to find. The text says what
  * process_json() and login_json() say, in the same order. */
 typedef struct JText {
-        QueryText q;                    /* the same buffer and string/number writers as GetDescendants */
+        JsonText q;                    /* the same buffer and string/number writers as GetDescendants */
         bool first;                     /* no key written yet in the current object */
 } JText;
 
 static void jt_raw(JText *t, const char *s, size_t n) {
-        (void) query_text_append(&t->q, s, n);
+        (void) json_text_append(&t->q, s, n);
 }
 
 static void jt_open(JText *t) {
@@ -35,17 +35,17 @@ static void jt_key(JText *t, const char *key) {
 
 static void jt_int(JText *t, const char *key, int64_t v) {
         jt_key(t, key);
-        text_int(&t->q, v);
+        json_text_int(&t->q, v);
 }
 
 static void jt_bool(JText *t, const char *key, bool v) {
         jt_key(t, key);
-        text_bool(&t->q, v);
+        json_text_bool(&t->q, v);
 }
 
 static void jt_str(JText *t, const char *key, const char *v) {
         jt_key(t, key);
-        text_string(&t->q, v, strlen(v));
+        json_text_string(&t->q, v, strlen(v));
 }
 
 static void jt_col_int(JText *t, const char *key, sqlite3_stmt *st, int col) {
@@ -278,7 +278,7 @@ static int answers_text_print(json_object *o, struct printbuf *pb, int level, in
 static void answers_text_free(json_object *o, void *userdata) {
         JText *t = userdata;
 
-        query_text_done(&t->q);
+        json_text_done(&t->q);
         free(t);
 }
 

@@ -43,7 +43,7 @@ typedef struct DescWalk {
         DescNode *nodes;
         size_t n_nodes, n_alloc;
         uint32_t *children;
-        QueryText arena;
+        JsonText arena;
         size_t fetched;                 /* rows read, duplicates included */
         size_t arena_max;               /* no rows rendered past this size (they are rendered when emitted) */
         uint64_t root;                  /* the target */
@@ -55,7 +55,7 @@ static void desc_walk_done(DescWalk *w) {
         hashmap_free(w->index);
         free(w->nodes);
         free(w->children);
-        query_text_done(&w->arena);
+        json_text_done(&w->arena);
         w->index = NULL;
         w->nodes = NULL;
         w->children = NULL;
@@ -397,7 +397,7 @@ static int desc_piece_text(DescWalk *w, DescPieces *d, const char *s, size_t n) 
         size_t off = w->arena.len;
         int r;
 
-        r = query_text_append(&w->arena, s, n);
+        r = json_text_append(&w->arena, s, n);
         return r < 0 ? r : desc_piece(d, off, n);
 }
 
@@ -424,7 +424,7 @@ static int desc_piece_node(DescWalk *w, DescPieces *d, const DescNode *n, bool l
 
 static int descendants_build(Query *q, const QueryCaller *c, json_object *params, size_t max_size, DescWalk *w,
                              DescPieces *out, QueryError *e) {
-        _cleanup_(query_text_done) QueryText depths = {}, parents = {};
+        _cleanup_(json_text_done) JsonText depths = {}, parents = {};
         _cleanup_(json_object_putp) json_object *gaps = NULL;
         _cleanup_free_ DescFrame *stack = NULL;
         sqlite3 *db = store_db(daemon_store(q->daemon));
@@ -552,9 +552,9 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
                         return r;
                 if (n->exit == 0)
                         live_lookups++;
-                text_int(&depths, stack[n_stack - 1].depth);
+                json_text_int(&depths, stack[n_stack - 1].depth);
                 /* With aliveOnly the exited ones between are left out: the nearest listed ancestor. */
-                text_int(&parents, stack[n_stack - 2].shown);
+                json_text_int(&parents, stack[n_stack - 2].shown);
                 stack[n_stack - 1].shown = (int32_t) n_emitted;
                 last_exit = MAX(last_exit, n->exit > 0 ? n->exit : (int64_t) now_us());
                 n_emitted++;
@@ -569,7 +569,7 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
                 r = desc_piece_node(w, out, root, true);
         if (r < 0)
                 return r;
-        query_text_done(&depths);
+        json_text_done(&depths);
         text_field_bool(&depths, "truncated", truncated);
         gaps = gaps_json(q, t.boot, t.start, last_exit, NULL);
         if (gaps) {
@@ -578,7 +578,7 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
                 if (!g)
                         return -ENOMEM;
                 text_key(&depths, "gaps");
-                (void) query_text_append(&depths, g, strlen(g));
+                (void) json_text_append(&depths, g, strlen(g));
         }
         text_literal(&depths, "}");
         if (depths.oom)
@@ -614,7 +614,7 @@ int query_get_descendants_iov(Query *q, const QueryCaller *c, json_object *param
         /* The envelope's text goes into the arena too: pieces refer to it like to the rows. */
         prefix_off = w.arena.len;
         if (r >= 0)
-                r = query_text_append(&w.arena, prefix, strlen(prefix));
+                r = json_text_append(&w.arena, prefix, strlen(prefix));
         if (r < 0)
                 return desc_error(q, r, &e, ret_error);
         iov = reallocarray(NULL, d.n + 1, sizeof(struct iovec));
@@ -629,7 +629,7 @@ int query_get_descendants_iov(Query *q, const QueryCaller *c, json_object *param
         return 0;
 }
 
-int query_get_descendants_text(Query *q, const QueryCaller *c, json_object *params, size_t max_size, QueryText *out,
+int query_get_descendants_text(Query *q, const QueryCaller *c, json_object *params, size_t max_size, JsonText *out,
                                QueryError *ret_error) {
         _cleanup_(desc_walk_done) DescWalk w = { .query = q, .caller = c };
         _cleanup_(desc_pieces_done) DescPieces d = {};
@@ -639,16 +639,16 @@ int query_get_descendants_text(Query *q, const QueryCaller *c, json_object *para
         r = descendants_build(q, c, params, max_size, &w, &d, &e);
         if (r < 0)
                 return desc_error(q, r, &e, ret_error);
-        if (!text_reserve(out, d.size))
+        if (!json_text_reserve(out, d.size))
                 return desc_error(q, -ENOMEM, &e, ret_error);
         for (size_t k = 0; k < d.n; k++)
-                (void) query_text_append(out, w.arena.data + d.p[k].off, d.p[k].len);
+                (void) json_text_append(out, w.arena.data + d.p[k].off, d.p[k].len);
         return 0;
 }
 
 int query_get_descendants(Query *q, const QueryCaller *c, json_object *params, size_t max_size, json_object **ret,
                           QueryError *ret_error) {
-        _cleanup_(query_text_done) QueryText text = {};
+        _cleanup_(json_text_done) JsonText text = {};
         _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
         json_object *o;
         int r;

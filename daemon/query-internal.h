@@ -148,11 +148,7 @@ void add_col_text(json_object *o, const char *k, sqlite3_stmt *st, int col);
 json_object *process_json(Query *q, const QueryCaller *c, sqlite3_stmt *st, bool live_parent);
 const char *user_name(uint32_t uid);
 json_object *login_json(sqlite3_stmt *st);
-bool text_grow(QueryText *t, size_t n);
-void text_int(QueryText *t, int64_t v);
-void text_bool(QueryText *t, bool b);
-void text_string(QueryText *t, const char *s, size_t n);
-void text_process(QueryText *t, const QueryCaller *c, sqlite3_stmt *st, const Row *r, size_t *ret_split);
+void text_process(JsonText *t, const QueryCaller *c, sqlite3_stmt *st, const Row *r, size_t *ret_split);
 json_object *event_json(uint64_t instance, int32_t pid, int64_t time, int type, int64_t tid, bool have_a,
                         int64_t a, bool have_b, int64_t b, const char *text, const char *argv_json);
 json_object *redacted_event_json(uint64_t instance, int32_t pid, int64_t time, int type, int64_t tid);
@@ -169,20 +165,13 @@ int method_search(Query *q, const QueryCaller *c, json_object *params, json_obje
 /* query-watch.c */
 void on_tracker_event(const TrackerEvent *e, const Instance *i, void *userdata);
 
-/* The JSON text writer (query-render.c). */
-/* Room for n more bytes and the NUL. */
-static inline bool text_reserve(QueryText *t, size_t n) {
-        if (_likely_(!t->oom && t->alloc - t->len > n))
-                return true;
-        return text_grow(t, n);
-}
-
-#define text_literal(t, s) ((void) query_text_append((t), "" s "", sizeof(s) - 1))
+/* Keys and fields of JSON text (json-text.h), for the renderers. */
+#define text_literal(t, s) json_text_literal((t), s)
 
 /* ,"key": (key a string literal) */
 #define text_key(t, key) text_literal((t), ",\"" key "\":")
-#define text_field_int(t, key, v) do { text_key((t), key); text_int((t), (v)); } while (0)
-#define text_field_bool(t, key, v) do { text_key((t), key); text_bool((t), (v)); } while (0)
+#define text_field_int(t, key, v) do { text_key((t), key); json_text_int((t), (v)); } while (0)
+#define text_field_bool(t, key, v) do { text_key((t), key); json_text_bool((t), (v)); } while (0)
 #define text_col_int(t, key, st, col)                                                   \
         do {                                                                            \
                 if (sqlite3_column_type((st), (col)) != SQLITE_NULL)                    \
@@ -193,6 +182,6 @@ static inline bool text_reserve(QueryText *t, size_t n) {
                 const char *_s = (const char *) sqlite3_column_text((st), (col));       \
                 if (_s && *_s) {                                                        \
                         text_key((t), key);                                             \
-                        text_string((t), _s, strlen(_s));                               \
+                        json_text_string((t), _s, strlen(_s));                               \
                 }                                                                       \
         } while (0)

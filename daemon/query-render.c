@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Rows rendered as json-c objects (process_json, login_json, event_json) and as JSON text (QueryText,
+/* Rows rendered as json-c objects (process_json, login_json, event_json) and as JSON text (JsonText,
  * text_process), key for key the same. */
 #include "query-internal.h"
 
@@ -16,43 +16,14 @@ void add_col_int(json_object *o, const char *k, sqlite3_stmt *st, int col) {
  * column): JSON must be UTF-8, so each byte that does not start a valid sequence becomes U+FFFD, as in
  * GetDescendants' writer and on D-Bus. */
 json_object *new_string_utf8(const char *s) {
-        const unsigned char *p = (const unsigned char *) s;
-        size_t n = strlen(s), bad = 0;
-        char *copy, *w;
-        json_object *o;
+        _cleanup_free_ char *copy = NULL;
+        size_t n = strlen(s);
 
-        for (size_t i = 0; i < n;) {
-                size_t l = utf8_valid_len(p + i, n - i);
-
-                if (l == 0) {
-                        bad++;
-                        l = 1;
-                }
-                i += l;
-        }
-        if (bad == 0)
+        if (json_text_utf8_repaired_size(s, n, UTF8_RULES_JSON) == n)
                 return json_object_new_string(s);
-        copy = malloc(n + bad * 2 + 1);
-        if (!copy)
+        if (json_text_utf8_repair(s, n, UTF8_RULES_JSON, &copy) < 0)
                 return NULL;
-        w = copy;
-        for (size_t i = 0; i < n;) {
-                size_t l = utf8_valid_len(p + i, n - i);
-
-                if (l == 0) {
-                        memcpy(w, "\xef\xbf\xbd", 3);
-                        w += 3;
-                        i++;
-                        continue;
-                }
-                memcpy(w, s + i, l);
-                w += l;
-                i += l;
-        }
-        *w = 0;
-        o = json_object_new_string(copy);
-        free(copy);
-        return o;
+        return json_object_new_string(copy);
 }
 
 void add_col_text(json_object *o, const char *k, sqlite3_stmt *st, int col) {
@@ -215,192 +186,9 @@ json_object *login_json(sqlite3_stmt *st) {
         return o;
 }
 
-void query_text_done(QueryText *t) {
-        if (!t)
-                return;
-        free(t->data);
-        *t = (QueryText) {};
-}
-
-bool text_grow(QueryText *t, size_t n) {
-        size_t a;
-        char *p;
-
-        if (t->oom)
-                return false;
-        if (n > SIZE_MAX / 4 - t->len) {
-                t->oom = true;
-                return false;
-        }
-        a = MAX(MAX(t->alloc * 2, t->len + n + 1), (size_t) 4096);
-        p = realloc(t->data, a);
-        if (!p) {
-                t->oom = true;
-                return false;
-        }
-        t->data = p;
-        t->alloc = a;
-        return true;
-}
-
-
-int query_text_append(QueryText *t, const char *s, size_t n) {
-        if (!text_reserve(t, n))
-                return -ENOMEM;
-        memcpy(t->data + t->len, s, n);
-        t->len += n;
-        t->data[t->len] = 0;
-        return 0;
-}
-
-
-void text_int(QueryText *t, int64_t v) {
-        static const char digits2[] =
-                "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-                "8081828384858687888990919293949596979899";
-        char buf[24], *p = buf + sizeof(buf);
-        uint64_t u = v < 0 ? -(uint64_t) v : (uint64_t) v;
-
-        while (u >= 100) {
-                p -= 2;
-                memcpy(p, digits2 + (u % 100) * 2, 2);
-                u /= 100;
-        }
-        if (u >= 10) {
-                p -= 2;
-                memcpy(p, digits2 + u * 2, 2);
-        } else
-                *--p = (char) ('0' + u);
-        if (v < 0)
-                *--p = '-';
-        (void) query_text_append(t, p, (size_t) (buf + sizeof(buf) - p));
-}
-
-void text_bool(QueryText *t, bool b) {
-        if (b)
-                text_literal(t, "true");
-        else
-                text_literal(t, "false");
-}
-
-
-/* A JSON string, escaped as json-c escapes (\" \\ \b \f \n \r \t, other controls \u00xx, '/' as is).
- * Bytes that are not UTF-8 become U+FFFD: the text must stay valid JSON (D-Bus replaces them too). */
-void text_string(QueryText *t, const char *s, size_t n) {
-        static const char hex[] = "0123456789abcdef";
-        const unsigned char *p = (const unsigned char *) s;
-        size_t k = 0;
-        char *o;
-
-        /* Worst case: every byte becomes \u00xx (6) or U+FFFD (3); plus the quotes. */
-        if (n > SIZE_MAX / 8 || !text_reserve(t, n * 6 + 2))
-                return;
-        o = t->data + t->len;
-        *o++ = '"';
-        while (k < n) {
-                unsigned char c = p[k];
-                size_t l;
-
-                if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-                        *o++ = (char) c;
-                        k++;
-                        continue;
-                }
-                if (c >= 0x80) {
-                        l = utf8_valid_len(p + k, n - k);
-                        if (l > 0) {
-                                memcpy(o, p + k, l);
-                                o += l;
-                                k += l;
-                        } else {
-                                memcpy(o, "\xef\xbf\xbd", 3);
-                                o += 3;
-                                k++;
-                        }
-                        continue;
-                }
-                *o++ = '\\';
-                switch (c) {
-                case '"':
-                case '\\':
-                        *o++ = (char) c;
-                        break;
-                case '\b':
-                        *o++ = 'b';
-                        break;
-                case '\f':
-                        *o++ = 'f';
-                        break;
-                case '\n':
-                        *o++ = 'n';
-                        break;
-                case '\r':
-                        *o++ = 'r';
-                        break;
-                case '\t':
-                        *o++ = 't';
-                        break;
-                default:
-                        memcpy(o, "u00", 3);
-                        o[3] = hex[c >> 4];
-                        o[4] = hex[c & 15];
-                        o += 5;
-                }
-                k++;
-        }
-        *o++ = '"';
-        t->len = (size_t) (o - t->data);
-        t->data[t->len] = 0;
-}
-
-/* Is s exactly what json-c prints for an array of strings that we wrote ("[]", "[\"a\",\"b\"]": only
- * \" and \\ escaped, no controls, valid UTF-8)? Then it can be copied as it is. */
-static bool argv_is_canonical(const char *s, size_t n) {
-        const unsigned char *p = (const unsigned char *) s;
-        size_t k = 1;
-
-        if (n < 2 || p[0] != '[' || p[n - 1] != ']')
-                return false;
-        if (n == 2)
-                return true;
-        for (;;) {
-                if (k >= n || p[k++] != '"')
-                        return false;
-                for (;;) {
-                        unsigned char c;
-
-                        if (k >= n)
-                                return false;
-                        c = p[k];
-                        if (c == '"')
-                                break;
-                        if (c < 0x20)
-                                return false;
-                        if (c == '\\') {
-                                if (k + 1 >= n || (p[k + 1] != '"' && p[k + 1] != '\\'))
-                                        return false;
-                                k += 2;
-                        } else if (c >= 0x80) {
-                                size_t l = utf8_valid_len(p + k, n - k);
-
-                                if (l == 0)
-                                        return false;
-                                k += l;
-                        } else
-                                k++;
-                }
-                k++; /* the closing quote */
-                if (k == n - 1)
-                        return true;
-                if (p[k++] != ',')
-                        return false;
-        }
-}
-
 /* argv: copied when canonical; otherwise parsed (the database is outside input) and written again if it
  * is an array of strings, left out (with a debug note) if it is not. */
-static void text_col_argv(QueryText *t, sqlite3_stmt *st, int col, uint64_t id) {
+static void text_col_argv(JsonText *t, sqlite3_stmt *st, int col, uint64_t id) {
         const char *s = (const char *) sqlite3_column_text(st, col);
         _cleanup_(json_object_putp) json_object *a = NULL;
         size_t n, len;
@@ -408,9 +196,9 @@ static void text_col_argv(QueryText *t, sqlite3_stmt *st, int col, uint64_t id) 
         if (!s)
                 return;
         n = (size_t) sqlite3_column_bytes(st, col);
-        if (argv_is_canonical(s, n) && !memchr(s, 0, n)) {
+        if (json_text_argv_is_canonical(s, n) && !memchr(s, 0, n)) {
                 text_key(t, "argv");
-                (void) query_text_append(t, s, n);
+                (void) json_text_append(t, s, n);
                 return;
         }
         a = json_tokener_parse(s);
@@ -431,19 +219,19 @@ static void text_col_argv(QueryText *t, sqlite3_stmt *st, int col, uint64_t id) 
 
                 if (i > 0)
                         text_literal(t, ",");
-                text_string(t, json_object_get_string(e), (size_t) json_object_get_string_len(e));
+                json_text_string(t, json_object_get_string(e), (size_t) json_object_get_string_len(e));
         }
         text_literal(t, "]");
 }
 
 /* The Process of st's current row as process_json() builds it, key for key. For a live process,
  * *ret_split is where its current parent (,"parentPid":N, from /proc) goes; SIZE_MAX when none can. */
-void text_process(QueryText *t, const QueryCaller *c, sqlite3_stmt *st, const Row *r, size_t *ret_split) {
+void text_process(JsonText *t, const QueryCaller *c, sqlite3_stmt *st, const Row *r, size_t *ret_split) {
         uint32_t flags = (uint32_t) sqlite3_column_int64(st, COL_FLAGS);
         bool alive = sqlite3_column_type(st, COL_EXIT) == SQLITE_NULL, image;
 
         text_literal(t, "{\"instance\":");
-        text_int(t, (int64_t) r->id);
+        json_text_int(t, (int64_t) r->id);
         text_field_int(t, "pid", r->pid);
         text_col_text(t, "bootId", st, COL_BOOT_ID);
         text_field_int(t, "startTime", r->start);

@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include "daemon.h"
+#include "json-text.h"
 
 typedef struct Query Query;
 typedef struct QueryWatch QueryWatch;
@@ -57,16 +58,6 @@ int query_prepare(Query *q);
 int query_call(Query *q, const char *method, const QueryCaller *caller, json_object *params,
                json_object **ret_reply, QueryError *ret_error);
 
-/* A growing text buffer (JSON text built without a json-c tree). */
-typedef struct QueryText {
-        char *data;
-        size_t len, alloc;
-        bool oom;                       /* an append failed: the text is incomplete */
-} QueryText;
-
-void query_text_done(QueryText *t);
-int query_text_append(QueryText *t, const char *s, size_t n);
-
 /* Replies larger than this are not built: GetDescendants stops adding entries (truncated: true) before
  * its text passes max_size, and query_call() passes QUERY_REPLY_SIZE_MAX. The entries after the cut
  * (depths, gaps, the process) add well under 4 MiB; lineagectl accepts replies up to 64 MiB. */
@@ -76,7 +67,7 @@ int query_text_append(QueryText *t, const char *s, size_t n);
  * appended to out), with no json-c tree: the same answer query_call() gives, in the same key order.
  * max_size bounds the text appended (see QUERY_REPLY_SIZE_MAX). Errors as for query_call(). */
 int query_get_descendants_text(Query *q, const QueryCaller *caller, json_object *params, size_t max_size,
-                               QueryText *out, QueryError *ret_error);
+                               JsonText *out, QueryError *ret_error);
 
 /* The same answer as a json-c object (built from that text): for front ends with their own size limit. */
 int query_get_descendants(Query *q, const QueryCaller *caller, json_object *params, size_t max_size,
