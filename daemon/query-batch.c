@@ -185,7 +185,7 @@ static json_object *resolve_one(Query *q, const QueryCaller *c, json_object *que
         int64_t pid, realtime = 0, monotonic = -1;
         const char *boot_id = NULL;
         json_object *p = NULL;
-        uint64_t rowid = daemon_boot(q->daemon);
+        uint64_t rowid = query_boot(q);
         sqlite3_stmt *st;
         size_t start = t ? t->q.len : 0;
         void *cached;
@@ -209,7 +209,7 @@ static json_object *resolve_one(Query *q, const QueryCaller *c, json_object *que
         if (boot_id)
                 rowid = boot->rowid;
         if (realtime <= 0 && monotonic >= 0) {
-                int64_t offset = boot_id ? boot->realtime_offset_ns : daemon_realtime_offset(q->daemon);
+                int64_t offset = boot_id ? boot->realtime_offset_ns : q->source.realtime_offset(q->source.userdata);
 
                 realtime = (monotonic * 1000 + offset) / 1000;
         }
@@ -286,7 +286,7 @@ int method_resolve_batch(Query *q, const QueryCaller *c, json_object *params, js
         _cleanup_(json_object_putp) json_object *reply = NULL;
         json_object *queries, *answers;
         _cleanup_(hashmap_freep) Hashmap *cache = NULL;
-        sqlite3 *db = store_db(daemon_store(q->daemon));
+        sqlite3 *db = store_db(q->source.store);
         bool in_transaction = false;
         JText *t = NULL;
         BootCache boot = {};

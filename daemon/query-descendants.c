@@ -413,7 +413,7 @@ static int desc_piece_node(DescWalk *w, DescPieces *d, const DescNode *n, bool l
         if (r < 0)
                 return r;
         off = w->arena.len;
-        if (procfs_read(daemon_proc_root(w->query->daemon), n->pid, PROCFS_STAT, &pi) >= 0)
+        if (procfs_read(w->query->source.proc_root, n->pid, PROCFS_STAT, &pi) >= 0)
                 text_field_int(&w->arena, "parentPid", pi.ppid);
         proc_info_done(&pi);
         r = desc_piece(d, off, w->arena.len - off);
@@ -427,7 +427,7 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
         _cleanup_(json_text_done) JsonText depths = {}, parents = {};
         _cleanup_(json_object_putp) json_object *gaps = NULL;
         _cleanup_free_ DescFrame *stack = NULL;
-        sqlite3 *db = store_db(daemon_store(q->daemon));
+        sqlite3 *db = store_db(q->source.store);
         size_t n_stack = 0, a_stack = 0, n_emitted = 0, comma;
         int64_t limit = DESCENDANTS_DEFAULT, last_exit;
         bool alive_only = false, truncated = false, in_tx = false;
@@ -443,9 +443,8 @@ static int descendants_build(Query *q, const QueryCaller *c, json_object *params
                 return invalid_parameter(e, "limit");
         if (param_bool(params, "aliveOnly", &alive_only) < 0)
                 return invalid_parameter(e, "aliveOnly");
-        /* Answer from the database with everything seen so far in it. */
-        (void) daemon_flush(q->daemon);
-        r = find_target(q, c, params, true, daemon_boot(q->daemon), 0, &t, e);
+        query_sync(q);
+        r = find_target(q, c, params, true, query_boot(q), 0, &t, e);
         if (r < 0)
                 return r;
 

@@ -73,7 +73,7 @@ enum {
 
 
 struct Query {
-        Daemon *daemon;
+        QuerySource source;
         sqlite3_stmt *sql[_SQL_MAX];
         sqlite3_stmt *desc_sql[_DESC_SQL_MAX];
         QueryWatch *watches;
@@ -117,6 +117,10 @@ typedef struct BootCache {
 
 
 /* query.c */
+void query_sync(Query *q);
+static inline uint64_t query_boot(Query *q) {
+        return q->source.boot(q->source.userdata);
+}
 int set_error(QueryError *e, const char *name, json_object *params);
 int invalid_parameter(QueryError *e, const char *name);
 int database_error(Query *q, QueryError *e);

@@ -58,7 +58,7 @@ bad:
 static void add_live_parent(Query *q, json_object *o, int32_t pid) {
         ProcInfo p = {};
 
-        if (procfs_read(daemon_proc_root(q->daemon), pid, PROCFS_STAT, &p) >= 0)
+        if (procfs_read(q->source.proc_root, pid, PROCFS_STAT, &p) >= 0)
                 add_int(o, "parentPid", p.ppid);
         proc_info_done(&p);
 }

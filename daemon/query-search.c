@@ -196,7 +196,7 @@ static int search_login(Query *q, const QueryCaller *c, json_object *params, Sea
         }
         if (s->session < 0)
                 return 0;
-        s->boot = daemon_boot(q->daemon);
+        s->boot = query_boot(q);
         if (boot_id) {
                 BootCache bc = {};
 
@@ -205,7 +205,7 @@ static int search_login(Query *q, const QueryCaller *c, json_object *params, Sea
                 s->boot = bc.rowid;
         }
         /* The login that began the session, if one is recorded: its tree counts too. */
-        if (sqlite3_prepare_v2(store_db(daemon_store(q->daemon)), "SELECT instance FROM logins WHERE boot = ?1 AND"
+        if (sqlite3_prepare_v2(store_db(q->source.store), "SELECT instance FROM logins WHERE boot = ?1 AND"
                                " audit_session = ?2", -1, &st, NULL) != SQLITE_OK)
                 return database_error(q, e);
         sqlite3_bind_int64(st, 1, (int64_t) s->boot);
@@ -268,7 +268,7 @@ int method_search(Query *q, const QueryCaller *c, json_object *params, json_obje
                 return -ENOMEM;
         }
         json_object_object_add(reply, "processes", processes);
-        rc = sqlite3_prepare_v2(store_db(daemon_store(q->daemon)), sql, -1, &st, NULL);
+        rc = sqlite3_prepare_v2(store_db(q->source.store), sql, -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return database_error(q, e);
         bind_named_text(st, ":exe", s.exe);

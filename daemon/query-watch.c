@@ -21,7 +21,7 @@ static json_object *instance_json(Query *q, const QueryCaller *c, const Instance
                 return NULL;
         add_int(o, "instance", (int64_t) i->id);
         add_int(o, "pid", i->pid);
-        json_object_object_add(o, "bootId", json_object_new_string(daemon_boot_id(q->daemon)));
+        json_object_object_add(o, "bootId", json_object_new_string(q->source.boot_id));
         add_int(o, "startTime", (int64_t) i->start_time);
         if (!alive)
                 add_int(o, "exitTime", (int64_t) i->exit_time);
@@ -251,8 +251,8 @@ int query_watch_new(Query *q, const QueryCaller *caller, json_object *params, Qu
         if (params && (json_object_object_get_ex(params, "pid", NULL) || json_object_object_get_ex(params, "instance", NULL))) {
                 Row t;
 
-                (void) daemon_flush(q->daemon);
-                r = find_target(q, caller, params, false, daemon_boot(q->daemon), 0, &t, &e);
+                query_sync(q);
+                r = find_target(q, caller, params, false, query_boot(q), 0, &t, &e);
                 if (r < 0)
                         goto fail;
                 r = hashmap_new(&w->subtree);

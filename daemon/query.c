@@ -89,20 +89,20 @@ int database_error(Query *q, QueryError *e) {
         json_object *p = json_object_new_object();
 
         if (p)
-                json_object_object_add(p, "message", json_object_new_string(sqlite3_errmsg(store_db(daemon_store(q->daemon)))));
+                json_object_object_add(p, "message", json_object_new_string(sqlite3_errmsg(store_db(q->source.store))));
         return set_error(e, QUERY_ERROR_DATABASE, p);
 }
 
 
-int query_new(Query **ret, Daemon *d) {
+int query_new_source(Query **ret, const QuerySource *source) {
         _cleanup_(query_freep) Query *q = calloc(1, sizeof(Query));
         int rc;
 
         if (!q)
                 return -ENOMEM;
-        q->daemon = d;
-        if (daemon_tracker(d))
-                (void) tracker_add_observer(daemon_tracker(d), on_tracker_event, q);
+        q->source = *source;
+        if (q->source.tracker)
+                (void) tracker_add_observer(q->source.tracker, on_tracker_event, q);
         rc = query_prepare(q);
         if (rc < 0)
                 return rc;
@@ -111,7 +111,7 @@ int query_new(Query **ret, Daemon *d) {
 }
 
 int query_prepare(Query *q) {
-        sqlite3 *db = store_db(daemon_store(q->daemon));
+        sqlite3 *db = store_db(q->source.store);
         int rc;
 
         for (unsigned k = 0; k < _SQL_MAX; k++) {
@@ -139,8 +139,8 @@ void query_finalize(Query *q) {
 Query *query_free(Query *q) {
         if (!q)
                 return NULL;
-        if (daemon_tracker(q->daemon))
-                tracker_remove_observer(daemon_tracker(q->daemon), q);
+        if (q->source.tracker)
+                tracker_remove_observer(q->source.tracker, q);
         while (q->watches) {
                 QueryWatch *w = q->watches;
 
@@ -324,7 +324,7 @@ int find_target(Query *q, const QueryCaller *c, json_object *params, bool allow_
                         if (ret->exit > 0 && ret->exit + (int64_t) exit_grace < at)
                                 r = -ESRCH;
                 }
-        } else if ((live = tracker_get(daemon_tracker(q->daemon), (int32_t) pid))) {
+        } else if ((live = tracker_get(q->source.tracker, (int32_t) pid))) {
                 r = load_instance(q, c, live->id, false, ret, NULL);
         } else {
                 st = stmt(q, SQL_BY_PID_LATEST);
@@ -481,7 +481,7 @@ static int method_get_ancestors_common(Query *q, const QueryCaller *c, json_obje
         r = check_known_params(params, e, "pid", "instance", "at", NULL);
         if (r < 0)
                 return r;
-        r = find_target(q, c, params, true, daemon_boot(q->daemon), 0, &t, e);
+        r = find_target(q, c, params, true, query_boot(q), 0, &t, e);
         if (r < 0)
                 return r;
         reply = json_object_new_object();
@@ -528,7 +528,7 @@ static int method_get_caba(Query *q, const QueryCaller *c, json_object *params, 
         r = check_known_params(params, e, "pid", "instance", NULL);
         if (r < 0)
                 return r;
-        r = find_target(q, c, params, false, daemon_boot(q->daemon), 0, &t, e);
+        r = find_target(q, c, params, false, query_boot(q), 0, &t, e);
         if (r < 0)
                 return r;
         reply = json_object_new_object();
@@ -543,19 +543,20 @@ static int method_get_caba(Query *q, const QueryCaller *c, json_object *params, 
         json_object_object_add(reply, "source", json_object_new_string(t.source));
 
         /* The kernel's, where it has the CABA patch: only meaningful for a live process. */
-        live = t.exit == 0 ? tracker_get(daemon_tracker(q->daemon), t.pid) : NULL;
-        k = live && live->id == t.id ? daemon_kernel_caba(q->daemon, t.pid, &kernel_tgid) : -ESRCH;
+        live = t.exit == 0 ? tracker_get(q->source.tracker, t.pid) : NULL;
+        k = live && live->id == t.id ? q->source.kernel_caba(q->source.userdata, t.pid, &kernel_tgid) : -ESRCH;
         json_object_object_add(reply, "kernelSupported",
-                               json_object_new_boolean(k != -EOPNOTSUPP && (k >= 0 || daemon_kernel_has_caba(q->daemon))));
+                               json_object_new_boolean(k != -EOPNOTSUPP && (k >= 0 || q->source.kernel_has_caba(q->source.userdata))));
         if (k >= 0) {
-                Instance *ki = tracker_get(daemon_tracker(q->daemon), kernel_tgid);
-                CabaAgreement a = daemon_check_caba(q->daemon, live, kernel_tgid);
+                Instance *ki = tracker_get(q->source.tracker, kernel_tgid);
+                const char *difference = NULL;
+                bool agree = q->source.check_caba(q->source.userdata, live, kernel_tgid, &difference);
 
                 add_int(reply, "kernelCabaPid", kernel_tgid);
                 if (ki && load_instance(q, c, ki->id, true, NULL, &kcaba) >= 0)
                         json_object_object_add(reply, "kernelCaba", kcaba);
-                json_object_object_add(reply, "agree", json_object_new_boolean(a != CABA_DISAGREE));
-                json_object_object_add(reply, "difference", json_object_new_string(caba_agreement_to_string(a)));
+                json_object_object_add(reply, "agree", json_object_new_boolean(agree));
+                json_object_object_add(reply, "difference", json_object_new_string(difference));
         }
         *ret = TAKE_PTR(reply);
         return 0;
@@ -575,7 +576,7 @@ static int method_get_history(Query *q, const QueryCaller *c, json_object *param
                 return r;
         if (param_int(params, "limit", 1, HISTORY_MAX, &limit) < 0)
                 return invalid_parameter(e, "limit");
-        r = find_target(q, c, params, true, daemon_boot(q->daemon), 0, &t, e);
+        r = find_target(q, c, params, true, query_boot(q), 0, &t, e);
         if (r < 0)
                 return r;
         reply = json_object_new_object();
@@ -663,7 +664,7 @@ int lookup_boot(Query *q, const char *boot_id, BootCache *cache) {
  * boot), or the reason of the recorded gap it falls in ("downtime", "overflow", …); NULL while it
  * was recording. The string lives until the next call. */
 static const char *not_recording(Query *q, uint64_t boot, int64_t at, char buf[static 32]) {
-        sqlite3 *db = store_db(daemon_store(q->daemon));
+        sqlite3 *db = store_db(q->source.store);
         sqlite3_stmt *st = NULL;
         const char *r = NULL;
 
@@ -693,7 +694,7 @@ static int method_resolve(Query *q, const QueryCaller *c, json_object *params, j
         _cleanup_(json_object_putp) json_object *reply = NULL;
         json_object *process = NULL, *gaps;
         const char *boot_id = NULL;
-        uint64_t boot = daemon_boot(q->daemon);
+        uint64_t boot = query_boot(q);
         int64_t pid, at;
         Row t;
         int r;
@@ -827,18 +828,16 @@ static int add_exec_counts(json_object *st, const TrackerStats *ts) {
 
 static int method_get_status(Query *q, const QueryCaller *c, json_object *params, json_object **ret, QueryError *e) {
         json_object *reply, *st, *events;
-        CnprocStats cs = {};
+        QueryStatus qs = {};
         TrackerStats ts = {};
-        VarlinkStats vs;
-        int r, err;
+        int r;
 
         r = check_known_params(params, e, NULL);
         if (r < 0)
                 return r;
-        if (daemon_cnproc(q->daemon))
-                cnproc_get_stats(daemon_cnproc(q->daemon), &cs);
-        if (daemon_tracker(q->daemon))
-                tracker_get_stats(daemon_tracker(q->daemon), &ts);
+        q->source.status(q->source.userdata, &qs);
+        if (q->source.tracker)
+                tracker_get_stats(q->source.tracker, &ts);
         reply = json_object_new_object();
         st = json_object_new_object();
         events = json_object_new_object();
@@ -849,55 +848,48 @@ static int method_get_status(Query *q, const QueryCaller *c, json_object *params
                 return -ENOMEM;
         }
         json_object_object_add(st, "version", json_object_new_string(PROJECT_VERSION));
-        json_object_object_add(st, "bootId", json_object_new_string(daemon_boot_id(q->daemon)));
-        add_int(st, "uptime", (int64_t) (now_us() - daemon_start_time(q->daemon)));
+        json_object_object_add(st, "bootId", json_object_new_string(q->source.boot_id));
+        add_int(st, "uptime", (int64_t) (now_us() - qs.start_time));
         add_int(st, "liveInstances", (int64_t) ts.live);
         add_int(st, "instancesCreated", (int64_t) ts.created);
         for (int k = 1; k < _LINEAGE_EVENT_MAX; k++)
-                add_int(events, lineage_event_type_to_string((LineageEventType) k), (int64_t) cs.events[k]);
+                add_int(events, lineage_event_type_to_string((LineageEventType) k), (int64_t) qs.cnproc.events[k]);
         json_object_object_add(st, "events", events);
-        add_int(st, "eventsLost", (int64_t) cs.lost);
-        add_int(st, "overflows", (int64_t) cs.overflows);
+        add_int(st, "eventsLost", (int64_t) qs.cnproc.lost);
+        add_int(st, "overflows", (int64_t) qs.cnproc.overflows);
         add_int(st, "gaps", (int64_t) ts.gaps);
         add_int(st, "unattributedEvents", (int64_t) ts.unattributed);
         json_object_object_add(st, "execSource",
-                               json_object_new_string(lineage_exec_source_to_string(daemon_exec_source(q->daemon))));
-        if (daemon_exec_source_reason(q->daemon))
-                json_object_object_add(st, "execSourceReason", json_object_new_string(daemon_exec_source_reason(q->daemon)));
-        {
-                DaemonBpfStats bs;
-
-                daemon_get_bpf_stats(q->daemon, &bs);
-                add_int(st, "bpfRecords", (int64_t) bs.records);
-                add_int(st, "bpfLost", (int64_t) bs.lost);
-                add_int(st, "bpfOnlyExecs", (int64_t) bs.only_bpf);
-                add_int(st, "bpfUnmatched", (int64_t) bs.unmatched);
-        }
+                               json_object_new_string(lineage_exec_source_to_string(qs.exec_source)));
+        if (qs.exec_source_reason)
+                json_object_object_add(st, "execSourceReason", json_object_new_string(qs.exec_source_reason));
+        add_int(st, "bpfRecords", (int64_t) qs.bpf_records);
+        add_int(st, "bpfLost", (int64_t) qs.bpf_lost);
+        add_int(st, "bpfOnlyExecs", (int64_t) qs.bpf_only_execs);
+        add_int(st, "bpfUnmatched", (int64_t) qs.bpf_unmatched);
         if (add_exec_counts(st, &ts) < 0) {
                 json_object_put(reply);
                 json_object_put(st);
                 return -ENOMEM;
         }
-        json_object_object_add(st, "databasePath", json_object_new_string(store_path(daemon_store(q->daemon))));
-        add_int(st, "databaseSize", (int64_t) store_size(daemon_store(q->daemon)));
-        add_int(st, "databaseUsed", (int64_t) store_used_bytes(daemon_store(q->daemon)));
-        add_int(st, "pruned", (int64_t) daemon_pruned(q->daemon));
-        err = daemon_store_error(q->daemon);
-        if (err < 0)
+        json_object_object_add(st, "databasePath", json_object_new_string(store_path(q->source.store)));
+        add_int(st, "databaseSize", (int64_t) store_size(q->source.store));
+        add_int(st, "databaseUsed", (int64_t) store_used_bytes(q->source.store));
+        add_int(st, "pruned", (int64_t) qs.pruned);
+        if (qs.store_error < 0)
                 json_object_object_add(st, "databaseError",
-                                       json_object_new_string(err == -EBUSY ? "database is locked by another connection"
-                                                                            : strerror(-err)));
-        json_object_object_add(st, "kernelCaba", json_object_new_boolean(daemon_kernel_has_caba(q->daemon)));
-        add_int(st, "cabaDisagreements", (int64_t) daemon_caba_disagreements(q->daemon));
-        add_int(st, "receiveBuffer", cs.rcvbuf);
-        add_int(st, "receiveBufferRequested", cs.rcvbuf_requested);
-        json_object_object_add(st, "kernelFilter", json_object_new_boolean(cs.filtered));
+                                       json_object_new_string(qs.store_error == -EBUSY ? "database is locked by another connection"
+                                                                                       : strerror(-qs.store_error)));
+        json_object_object_add(st, "kernelCaba", json_object_new_boolean(qs.kernel_caba));
+        add_int(st, "cabaDisagreements", (int64_t) qs.caba_disagreements);
+        add_int(st, "receiveBuffer", qs.cnproc.rcvbuf);
+        add_int(st, "receiveBufferRequested", qs.cnproc.rcvbuf_requested);
+        json_object_object_add(st, "kernelFilter", json_object_new_boolean(qs.cnproc.filtered));
         add_int(st, "memory", (int64_t) rss_bytes());
-        daemon_varlink_stats(q->daemon, &vs);
-        add_int(st, "varlinkConnections", vs.n_connections);
-        add_int(st, "varlinkOutputQueued", (int64_t) vs.output_queued);
-        add_int(st, "varlinkStreamsDropped", (int64_t) vs.streams_dropped);
-        add_int(st, "varlinkRepliesRefused", (int64_t) vs.replies_refused);
+        add_int(st, "varlinkConnections", qs.varlink.n_connections);
+        add_int(st, "varlinkOutputQueued", (int64_t) qs.varlink.output_queued);
+        add_int(st, "varlinkStreamsDropped", (int64_t) qs.varlink.streams_dropped);
+        add_int(st, "varlinkRepliesRefused", (int64_t) qs.varlink.replies_refused);
         json_object_object_add(reply, "status", st);
         *ret = reply;
         return 0;
@@ -928,6 +920,16 @@ bool query_has_method(const char *method) {
         return false;
 }
 
+/* Flush before read, decided here once for every answer (query_call, GetDescendants, Watch's subtree):
+ * pending rows are committed before a query reads, so the database holds everything seen so far and
+ * the answer is one consistent snapshot. The tracker is not asked for unflushed state instead: it holds
+ * only what is alive, and two sources would have to agree key for key on every answer. The cost is a
+ * commit per query while events are pending (nothing when idle); a failed flush is the store's to log
+ * and count (GetStatus's databaseError), and the answer then comes from what was committed before. */
+void query_sync(Query *q) {
+        (void) q->source.flush(q->source.userdata);
+}
+
 int query_call(Query *q, const char *method, const QueryCaller *caller, json_object *params,
                json_object **ret_reply, QueryError *ret_error) {
         QueryError e = {};
@@ -937,8 +939,7 @@ int query_call(Query *q, const char *method, const QueryCaller *caller, json_obj
         for (size_t k = 0; k < ELEMENTSOF(method_table); k++) {
                 if (!streq(method_table[k].name, method))
                         continue;
-                /* Answer from the database with everything seen so far in it. */
-                (void) daemon_flush(q->daemon);
+                query_sync(q);
                 r = method_table[k].func(q, caller, params, &reply, &e);
                 if (r < 0) {
                         if (!e.error) {

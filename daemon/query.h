@@ -9,8 +9,11 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#include "daemon.h"
+#include "cnproc.h"
 #include "json-text.h"
+#include "store.h"
+#include "tracker.h"
+#include "varlink.h"
 
 typedef struct Query Query;
 typedef struct QueryWatch QueryWatch;
@@ -45,7 +48,43 @@ typedef struct QueryError {
 
 void query_error_done(QueryError *e);
 
-int query_new(Query **ret, Daemon *d);
+/* The daemon-wide facts of GetStatus that are not in the tracker or the store, as its owner knows them. */
+typedef struct QueryStatus {
+        uint64_t start_time;            /* CLOCK_REALTIME µs the owner started */
+        CnprocStats cnproc;             /* zero without a proc connector */
+        LineageExecSource exec_source;
+        const char *exec_source_reason; /* why not the eBPF source, or NULL */
+        uint64_t bpf_records, bpf_lost, bpf_only_execs, bpf_unmatched;
+        uint64_t pruned;
+        int store_error;                /* the last storage error (-errno), 0 while healthy */
+        bool kernel_caba;               /* the start-up scan saw NScaba: lines */
+        uint64_t caba_disagreements;
+        VarlinkStats varlink;           /* zero without a varlink server */
+} QueryStatus;
+
+/* What query answers from, given by its owner (the daemon; later also a bare database file): query knows
+ * nothing else of it. Pointers are borrowed and outlive the Query. boot() is asked at every call: the
+ * owner may move to a new database (after corruption) or, replaying, to another boot. Every hook is set. */
+typedef struct QuerySource {
+        Tracker *tracker;               /* live instances and Watch's events; NULL: none */
+        Store *store;
+        const char *proc_root;          /* procfs root: the current parent of a live process */
+        const char *boot_id;            /* the boot queries default to, 32 hex digits (its text may change) */
+        void *userdata;                 /* passed to every hook */
+        uint64_t (*boot)(void *userdata);       /* that boot's row id in boots */
+        int64_t (*realtime_offset)(void *userdata);     /* its CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
+        int (*flush)(void *userdata);           /* commits pending rows to the store (see query_sync()) */
+        void (*status)(void *userdata, QueryStatus *ret);
+        /* GetCaba: the kernel's CABA of a live pid (-EOPNOTSUPP without the kernel patch); whether the
+         * start-up scan saw it at all; and how it relates to live's computed one (counted by the owner):
+         * true if they agree or differ in a documented way, with ret_difference naming which. */
+        int (*kernel_caba)(void *userdata, int32_t pid, int32_t *ret_tgid);
+        bool (*kernel_has_caba)(void *userdata);
+        bool (*check_caba)(void *userdata, Instance *live, int32_t kernel_tgid, const char **ret_difference);
+} QuerySource;
+
+/* source is copied. (The daemon's: query_new() in daemon.h.) */
+int query_new_source(Query **ret, const QuerySource *source);
 Query *query_free(Query *q);
 /* Around store_replace_corrupt(): finalizes the prepared statements, and prepares them again on the
  * new database. */
