@@ -8,17 +8,12 @@
  * as json-c objects costs more to build, print and free than to find. The text says what
  * process_json() and login_json() say, in the same order. */
 typedef struct JText {
-        JsonText q;                    /* the same buffer and string/number writers as GetDescendants */
+        JsonText q;                     /* the same buffer and string/number writers as GetDescendants */
         bool first;                     /* no key written yet in the current object */
 } JText;
 
 static void jt_raw(JText *t, const char *s, size_t n) {
         (void) json_text_append(&t->q, s, n);
-}
-
-static void jt_open(JText *t) {
-        jt_raw(t, "{", 1);
-        t->first = true;
 }
 
 static void jt_close(JText *t) {
@@ -33,31 +28,9 @@ static void jt_key(JText *t, const char *key) {
         t->first = false;
 }
 
-static void jt_int(JText *t, const char *key, int64_t v) {
-        jt_key(t, key);
-        json_text_int(&t->q, v);
-}
-
-static void jt_bool(JText *t, const char *key, bool v) {
-        jt_key(t, key);
-        json_text_bool(&t->q, v);
-}
-
 static void jt_str(JText *t, const char *key, const char *v) {
         jt_key(t, key);
         json_text_string(&t->q, v, strlen(v));
-}
-
-static void jt_col_int(JText *t, const char *key, sqlite3_stmt *st, int col) {
-        if (sqlite3_column_type(st, col) != SQLITE_NULL)
-                jt_int(t, key, sqlite3_column_int64(st, col));
-}
-
-static void jt_col_text(JText *t, const char *key, sqlite3_stmt *st, int col) {
-        const char *v = (const char *) sqlite3_column_text(st, col);
-
-        if (v && *v)
-                jt_str(t, key, v);
 }
 
 /* process_json() without a live parent, as text. */
@@ -72,25 +45,11 @@ static void process_text(const QueryCaller *c, sqlite3_stmt *st, JText *t) {
 
 /* login_json() as text. */
 static void login_text(sqlite3_stmt *st, JText *t) {
-        const char *name = user_name((uint32_t) sqlite3_column_int64(st, 2));
+        LoginRecord l;
 
-        jt_open(t);
-        jt_int(t, "instance", sqlite3_column_int64(st, 0));
-        jt_int(t, "auditSession", sqlite3_column_int64(st, 1));
-        jt_int(t, "loginUid", sqlite3_column_int64(st, 2));
-        if (name)
-                jt_str(t, "user", name);
-        jt_col_text(t, "service", st, 3);
-        jt_col_text(t, "remoteAddress", st, 4);
-        jt_col_int(t, "remotePort", st, 5);
-        jt_col_text(t, "tty", st, 6);
-        jt_col_text(t, "logindSession", st, 7);
-        jt_col_text(t, "unit", st, 8);
-        jt_int(t, "startTime", sqlite3_column_int64(st, 9));
-        jt_col_int(t, "endTime", st, 10);
-        jt_bool(t, "alive", sqlite3_column_type(st, 10) == SQLITE_NULL);
-        jt_bool(t, "selfDeclared", sqlite3_column_int(st, 11) != 0);
-        jt_close(t);
+        login_record_from_stmt(&l, st);
+        login_record_text(&t->q, &l);
+        t->first = false;
 }
 
 /* The login and ancestry of instance id, walking birth parents with one small query per step: the

@@ -116,6 +116,41 @@ typedef struct BootCache {
 } BootCache;
 
 
+/* A Process as read, before it is rendered (query-render.c's process_fields, in this order). */
+typedef enum ProcessKey {
+        PK_INSTANCE, PK_PID, PK_BOOT_ID, PK_START, PK_EXIT, PK_ALIVE, PK_UID, PK_GID, PK_SID, PK_SOURCE,
+        PK_BIRTH_PARENT_PID, PK_BIRTH_PARENT, PK_PARENT, PK_CABA_PID, PK_CABA, PK_EXIT_UNKNOWN, PK_REDACTED,
+        PK_COMM, PK_EXE, PK_ARGV, PK_ARGV_TRUNCATED, PK_LOGIN_UID, PK_AUDIT_SESSION, PK_EXIT_STATUS,
+        PK_EXIT_SIGNAL, PK_CGROUP, PK_CONTAINER_ID,
+        _PK_MAX,
+} ProcessKey;
+
+typedef struct FieldValue {
+        bool set;                       /* unset fields are left out */
+        int64_t i;                      /* ints and bools */
+        const char *s;                  /* strings and argv (borrowed: valid while the record is used) */
+        size_t n;
+} FieldValue;
+
+typedef struct ProcessRecord {
+        FieldValue f[_PK_MAX];
+        bool may_see, image;            /* caller_may_see(), caller_sees_image() */
+        bool alive;                     /* parentPid is then the current parent: from /proc, or a split */
+        char *argv;                     /* owned: a live Instance's argv as JSON */
+        char container[PROCFS_CONTAINER_ID_LEN + 1];
+} ProcessRecord;
+
+/* A Login as read (query-render.c's login_fields, in this order). */
+typedef enum LoginKey {
+        LK_INSTANCE, LK_AUDIT_SESSION, LK_LOGIN_UID, LK_USER, LK_SERVICE, LK_REMOTE_ADDRESS, LK_REMOTE_PORT,
+        LK_TTY, LK_LOGIND_SESSION, LK_UNIT, LK_START, LK_END, LK_ALIVE, LK_SELF_DECLARED, LK_ALIVE_PROCESSES,
+        _LK_MAX,
+} LoginKey;
+
+typedef struct LoginRecord {
+        FieldValue f[_LK_MAX];
+} LoginRecord;
+
 /* query.c */
 void query_sync(Query *q);
 static inline uint64_t query_boot(Query *q) {
@@ -150,6 +185,18 @@ void add_col_int(json_object *o, const char *k, sqlite3_stmt *st, int col);
 json_object *new_string_utf8(const char *s);
 void add_col_text(json_object *o, const char *k, sqlite3_stmt *st, int col);
 json_object *process_json(Query *q, const QueryCaller *c, sqlite3_stmt *st, bool live_parent);
+void process_record_from_stmt(ProcessRecord *ret, const QueryCaller *c, sqlite3_stmt *st, const Row *r);
+/* From the tracker (Watch): owners as instance_owners() gives them. Free with process_record_done(). */
+void process_record_from_instance(ProcessRecord *ret, const QueryCaller *c, const Instance *i, const Row *owners,
+                                  const char *boot_id);
+void process_record_done(ProcessRecord *p);
+void login_record_from_stmt(LoginRecord *ret, sqlite3_stmt *st);
+json_object *login_record_json(const LoginRecord *l);
+void login_record_text(JsonText *t, const LoginRecord *l);
+/* proc_root: where a live process's current parent is read; NULL: left out. */
+json_object *process_record_json(const ProcessRecord *p, const char *proc_root);
+/* For a live process, *ret_split is where its current parent (,"parentPid":N) goes; SIZE_MAX if none. */
+void process_record_text(JsonText *t, const ProcessRecord *p, size_t *ret_split);
 const char *user_name(uint32_t uid);
 json_object *login_json(sqlite3_stmt *st);
 void text_process(JsonText *t, const QueryCaller *c, sqlite3_stmt *st, const Row *r, size_t *ret_split);

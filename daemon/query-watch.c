@@ -13,65 +13,11 @@ static Row instance_owners(const Instance *i) {
 }
 
 static json_object *instance_json(Query *q, const QueryCaller *c, const Instance *i) {
-        json_object *o = json_object_new_object();
+        _cleanup_(process_record_done) ProcessRecord p = {};
         Row r = instance_owners(i);
-        bool alive = i->flags & INSTANCE_ALIVE, sees = caller_may_see(c, &r), image = caller_sees_image(c, &r);
 
-        if (!o)
-                return NULL;
-        add_int(o, "instance", (int64_t) i->id);
-        add_int(o, "pid", i->pid);
-        json_object_object_add(o, "bootId", json_object_new_string(q->source.boot_id));
-        add_int(o, "startTime", (int64_t) i->start_time);
-        if (!alive)
-                add_int(o, "exitTime", (int64_t) i->exit_time);
-        json_object_object_add(o, "alive", json_object_new_boolean(alive));
-        add_int(o, "uid", i->uid);
-        add_int(o, "gid", i->gid);
-        add_int(o, "sid", i->sid);
-        json_object_object_add(o, "lineageSource", json_object_new_string(lineage_source_to_string(i->source)));
-        if (i->birth_parent_pid >= 0)
-                add_int(o, "birthParentPid", i->birth_parent_pid);
-        if (i->birth_parent_id > 0)
-                add_int(o, "birthParentInstance", (int64_t) i->birth_parent_id);
-        if (!alive && i->exit_parent_pid >= 0)
-                add_int(o, "parentPid", i->exit_parent_pid);
-        if (i->caba_id > 0) {
-                add_int(o, "cabaPid", i->caba_pid);
-                add_int(o, "cabaInstance", (int64_t) i->caba_id);
-        }
-        json_object_object_add(o, "exitUnknown", json_object_new_boolean(!!(i->flags & INSTANCE_EXIT_UNKNOWN)));
-        json_object_object_add(o, "redacted", json_object_new_boolean(!image));
-        json_object_object_add(o, "argvTruncated", json_object_new_boolean(image && (i->flags & INSTANCE_ARGV_TRUNCATED)));
-        if (!sees)
-                return o;
-        if (image && i->comm[0])
-                json_object_object_add(o, "comm", json_object_new_string(i->comm));
-        if (image && i->exe)
-                json_object_object_add(o, "exe", new_string_utf8(i->exe));
-        if (image && i->argv && i->argv_len > 0) {
-                _cleanup_free_ char *a = argv_to_json(i->argv, i->argv_len);
-                json_object *arr = a ? json_tokener_parse(a) : NULL;
-
-                if (arr)
-                        json_object_object_add(o, "argv", arr);
-        }
-        if (i->loginuid != PROCFS_UNSET_ID)
-                add_int(o, "loginUid", i->loginuid);
-        if (i->sessionid != PROCFS_UNSET_ID)
-                add_int(o, "auditSession", i->sessionid);
-        if (!alive && i->exit_status >= 0)
-                add_int(o, "exitStatus", i->exit_status);
-        if (!alive && i->exit_signal > 0)
-                add_int(o, "exitSignal", i->exit_signal);
-        if (i->cgroup && i->cgroup[0]) {
-                char container[PROCFS_CONTAINER_ID_LEN + 1];
-
-                json_object_object_add(o, "cgroup", new_string_utf8(i->cgroup));
-                if (procfs_container_id(i->cgroup, container) > 0)
-                        json_object_object_add(o, "containerId", json_object_new_string(container));
-        }
-        return o;
+        process_record_from_instance(&p, c, i, &r, q->source.boot_id);
+        return process_record_json(&p, NULL);
 }
 
 static void watch_unlink(QueryWatch *w) {
