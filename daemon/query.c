@@ -921,11 +921,11 @@ bool query_has_method(const char *method) {
 }
 
 /* Flush before read, decided here once for every answer (query_call, GetDescendants, Watch's subtree):
- * pending rows are committed before a query reads, so the database holds everything seen so far and
- * the answer is one consistent snapshot. The tracker is not asked for unflushed state instead: it holds
- * only what is alive, and two sources would have to agree key for key on every answer. The cost is a
- * commit per query while events are pending (nothing when idle); a failed flush is the store's to log
- * and count (GetStatus's databaseError), and the answer then comes from what was committed before. */
+ * pending rows are committed before a query reads, so the database holds everything seen so far. The
+ * tracker is not asked for unflushed state instead: it holds only what is alive, and two sources would
+ * have to agree key for key on every answer. The cost is a commit per query while events are pending
+ * (nothing when idle); a failed flush is the owner's to log and count (GetStatus's databaseError), and
+ * the answer then comes from what was committed before. */
 void query_sync(Query *q) {
         (void) q->source.flush(q->source.userdata);
 }
