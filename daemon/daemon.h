@@ -92,4 +92,8 @@ void daemon_get_bpf_stats(Daemon *d, DaemonBpfStats *ret);
 /* Commits pending rows now (before a query that needs them). */
 int daemon_flush(Daemon *d);
 
+/* Queries over this daemon (daemon-query.c): query_new_source() with the daemon as its source. */
+typedef struct Query Query;
+int query_new(Query **ret, Daemon *d);
+
 DEFINE_TRIVIAL_CLEANUP_FUNC(Daemon *, daemon_free);

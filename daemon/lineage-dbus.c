@@ -66,83 +66,8 @@ static inline void dbus_json_putp(json_object **o) {
                 json_object_put(*o);
 }
 
-/* ---- UTF-8 ---- */
-
-/* Length of the valid character at s (at most n bytes) as sd-bus checks it, or 0 when it is not one. */
-static size_t utf8_char_len(const unsigned char *s, size_t n) {
-        uint32_t c;
-        size_t len;
-
-        if (s[0] == 0)
-                return 0;
-        if (s[0] < 0x80)
-                return 1;
-        if ((s[0] & 0xe0) == 0xc0) {
-                len = 2;
-                c = s[0] & 0x1f;
-        } else if ((s[0] & 0xf0) == 0xe0) {
-                len = 3;
-                c = s[0] & 0x0f;
-        } else if ((s[0] & 0xf8) == 0xf0) {
-                len = 4;
-                c = s[0] & 0x07;
-        } else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                c = (c << 6) | (s[i] & 0x3f);
-        }
-        if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) || (len == 4 && c < 0x10000))
-                return 0; /* overlong */
-        if (c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) || (c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe)
-                return 0;
-        return len;
-}
-
-/* Bytes the sanitized form of s takes (without the NUL); equal to n when s is valid already. */
-static size_t utf8_sanitized_size(const char *s, size_t n) {
-        const unsigned char *p = (const unsigned char *) s;
-        size_t size = 0;
-
-        for (size_t i = 0; i < n;) {
-                size_t l = utf8_char_len(p + i, n - i);
-
-                size += l ?: 3;
-                i += l ?: 1;
-        }
-        return size;
-}
-
 int lineage_dbus_utf8_sanitize(const char *s, size_t n, char **ret) {
-        const unsigned char *p = (const unsigned char *) s;
-        size_t size, k = 0;
-        char *out;
-
-        if (n > (SIZE_MAX - 1) / 3)
-                return -E2BIG;
-        size = utf8_sanitized_size(s, n);
-        out = malloc(size + 1);
-        if (!out)
-                return -ENOMEM;
-        for (size_t i = 0; i < n;) {
-                size_t l = utf8_char_len(p + i, n - i);
-
-                if (l > 0) {
-                        memcpy(out + k, s + i, l);
-                        k += l;
-                        i += l;
-                } else {
-                        memcpy(out + k, "\xef\xbf\xbd", 3);
-                        k += 3;
-                        i++;
-                }
-        }
-        out[k] = 0;
-        *ret = out;
-        return 0;
+        return json_text_utf8_repair(s, n, UTF8_RULES_DBUS, ret);
 }
 
 /* ---- json -> D-Bus ---- */
@@ -219,7 +144,7 @@ static const char *json_signature(const char *key, json_object *v) {
 
 static int append_string(sd_bus_message *m, const char *s, size_t n, size_t *budget) {
         _cleanup_free_ char *copy = NULL;
-        size_t size = utf8_sanitized_size(s, n);
+        size_t size = json_text_utf8_repaired_size(s, n, UTF8_RULES_DBUS);
         int r;
 
         r = spend(budget, size + 8);

@@ -9,7 +9,11 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#include "daemon.h"
+#include "cnproc.h"
+#include "json-text.h"
+#include "store.h"
+#include "tracker.h"
+#include "varlink.h"
 
 typedef struct Query Query;
 typedef struct QueryWatch QueryWatch;
@@ -44,7 +48,43 @@ typedef struct QueryError {
 
 void query_error_done(QueryError *e);
 
-int query_new(Query **ret, Daemon *d);
+/* The daemon-wide facts of GetStatus that are not in the tracker or the store, as its owner knows them. */
+typedef struct QueryStatus {
+        uint64_t start_time;            /* CLOCK_REALTIME µs the owner started */
+        CnprocStats cnproc;             /* zero without a proc connector */
+        LineageExecSource exec_source;
+        const char *exec_source_reason; /* why not the eBPF source, or NULL */
+        uint64_t bpf_records, bpf_lost, bpf_only_execs, bpf_unmatched;
+        uint64_t pruned;
+        int store_error;                /* the last storage error (-errno), 0 while healthy */
+        bool kernel_caba;               /* the start-up scan saw NScaba: lines */
+        uint64_t caba_disagreements;
+        VarlinkStats varlink;           /* zero without a varlink server */
+} QueryStatus;
+
+/* What query answers from, given by its owner (the daemon; later also a bare database file): query knows
+ * nothing else of it. Pointers are borrowed and outlive the Query. boot() is asked at every call: the
+ * owner may move to a new database (after corruption) or, replaying, to another boot. Every hook is set. */
+typedef struct QuerySource {
+        Tracker *tracker;               /* live instances and Watch's events; NULL: none */
+        Store *store;
+        const char *proc_root;          /* procfs root: the current parent of a live process */
+        const char *boot_id;            /* the boot queries default to, 32 hex digits (its text may change) */
+        void *userdata;                 /* passed to every hook */
+        uint64_t (*boot)(void *userdata);       /* that boot's row id in boots */
+        int64_t (*realtime_offset)(void *userdata);     /* its CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
+        int (*flush)(void *userdata);           /* commits pending rows to the store (see query_sync()) */
+        void (*status)(void *userdata, QueryStatus *ret);
+        /* GetCaba: the kernel's CABA of a live pid (-EOPNOTSUPP without the kernel patch); whether the
+         * start-up scan saw it at all; and how it relates to live's computed one (counted by the owner):
+         * true if they agree or differ in a documented way, with ret_difference naming which. */
+        int (*kernel_caba)(void *userdata, int32_t pid, int32_t *ret_tgid);
+        bool (*kernel_has_caba)(void *userdata);
+        bool (*check_caba)(void *userdata, Instance *live, int32_t kernel_tgid, const char **ret_difference);
+} QuerySource;
+
+/* source is copied. (The daemon's: query_new() in daemon.h.) */
+int query_new_source(Query **ret, const QuerySource *source);
 Query *query_free(Query *q);
 /* Around store_replace_corrupt(): finalizes the prepared statements, and prepares them again on the
  * new database. */
@@ -57,16 +97,6 @@ int query_prepare(Query *q);
 int query_call(Query *q, const char *method, const QueryCaller *caller, json_object *params,
                json_object **ret_reply, QueryError *ret_error);
 
-/* A growing text buffer (JSON text built without a json-c tree). */
-typedef struct QueryText {
-        char *data;
-        size_t len, alloc;
-        bool oom;                       /* an append failed: the text is incomplete */
-} QueryText;
-
-void query_text_done(QueryText *t);
-int query_text_append(QueryText *t, const char *s, size_t n);
-
 /* Replies larger than this are not built: GetDescendants stops adding entries (truncated: true) before
  * its text passes max_size, and query_call() passes QUERY_REPLY_SIZE_MAX. The entries after the cut
  * (depths, gaps, the process) add well under 4 MiB; lineagectl accepts replies up to 64 MiB. */
@@ -76,7 +106,7 @@ int query_text_append(QueryText *t, const char *s, size_t n);
  * appended to out), with no json-c tree: the same answer query_call() gives, in the same key order.
  * max_size bounds the text appended (see QUERY_REPLY_SIZE_MAX). Errors as for query_call(). */
 int query_get_descendants_text(Query *q, const QueryCaller *caller, json_object *params, size_t max_size,
-                               QueryText *out, QueryError *ret_error);
+                               JsonText *out, QueryError *ret_error);
 
 /* The same answer as a json-c object (built from that text): for front ends with their own size limit. */
 int query_get_descendants(Query *q, const QueryCaller *caller, json_object *params, size_t max_size,

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "json-text.h"
 #include "tracker.h"
 
 typedef struct Store Store;
@@ -60,10 +61,5 @@ int store_schema_version(Store *s);
 /* Bytes of the database file plus its WAL. */
 uint64_t store_size(Store *s);
 const char *store_path(Store *s);
-
-/* Renders NUL-separated argv bytes as a JSON array of strings (bytes that are not UTF-8, and control
- * characters, as \xNN; a backslash as \\, so that every \ in a string starts an escape). Returns a
- * malloc'd string or NULL on ENOMEM. */
-char *argv_to_json(const char *argv, size_t len);
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
