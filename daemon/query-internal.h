@@ -197,7 +197,6 @@ void login_record_text(JsonText *t, const LoginRecord *l);
 json_object *process_record_json(const ProcessRecord *p, const char *proc_root);
 /* For a live process, *ret_split is where its current parent (,"parentPid":N) goes; SIZE_MAX if none. */
 void process_record_text(JsonText *t, const ProcessRecord *p, size_t *ret_split);
-const char *user_name(uint32_t uid);
 json_object *login_json(sqlite3_stmt *st);
 void text_process(JsonText *t, const QueryCaller *c, sqlite3_stmt *st, const Row *r, size_t *ret_split);
 json_object *event_json(uint64_t instance, int32_t pid, int64_t time, int type, int64_t tid, bool have_a,

@@ -94,7 +94,7 @@ static struct {
 } user_names[USER_NAME_CACHE_SLOTS];
 
 /* The user name of uid, or NULL; valid until the next call. */
-const char *user_name(uint32_t uid) {
+static const char *user_name(uint32_t uid) {
         typeof(user_names[0]) *e = &user_names[(uid * 2654435761U) % USER_NAME_CACHE_SLOTS];
         uint64_t now = now_usec(CLOCK_MONOTONIC);
         static char name[256];

@@ -291,12 +291,12 @@ static void test_descendants(Query *q, const Ids *ids) {
         {
                 json_object *params = json_tokener_parse("{\"pid\": 100}"), *parsed;
                 json_object *whole = ok(q, "GetDescendants", &root, "{\"pid\": 100}");
-                QueryText text = {};
+                JsonText text = {};
                 QueryError e = {};
 
                 ASSERT_OK(query_get_descendants_text(q, &root, params, QUERY_REPLY_SIZE_MAX, &text, &e));
                 ASSERT_TRUE(!text.oom);
-                ASSERT_OK(query_text_append(&text, "", 1));
+                ASSERT_OK(json_text_append(&text, "", 1));
                 parsed = json_tokener_parse(text.data);
                 ASSERT_TRUE(parsed);
                 if (!json_object_equal(parsed, whole))
@@ -304,7 +304,7 @@ static void test_descendants(Query *q, const Ids *ids) {
                 json_object_put(parsed);
                 json_object_put(whole);
                 json_object_put(params);
-                query_text_done(&text);
+                json_text_done(&text);
         }
 
         reply = ok(q, "GetDescendants", &root, "{\"pid\": 100, \"limit\": 2}");
