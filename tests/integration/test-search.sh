@@ -132,7 +132,8 @@ for i, p in found.items():
 print(f"ok: the login's {len(tree)} born processes found, {len(found)} in all")
 PY
                 fail "Search by login misses what was born under it"
-        r=$(search "{\"auditSession\": $sess, \"aliveOnly\": true, \"comm\": \"sleep\"}")
+        # Its own audit session is read at a batch's end, after its exec: wait for the row to have it.
+        r=$(wait_count "{\"auditSession\": $sess, \"aliveOnly\": true, \"comm\": \"sleep\"}" 1)
         check "by audit session" "$(pids "$r")" "$S"
         check "lineagectl --login=SESSION" \
                 "$("$LINEAGECTL" --varlink="$SOCK" --json=short search --login="$sess" --alive --comm=sleep | python3 -c 'import json,sys; print(json.load(sys.stdin)["processes"][0]["pid"])')" "$S"
