@@ -132,6 +132,39 @@ instance_of() {
         q "SELECT id FROM instances WHERE pid = $1 AND start_time >= $SINCE ORDER BY start_time LIMIT 1"
 }
 
+# run_execfork N: N children of a runner each exec dash, which at once forks a subshell that never execs
+# (the "(exit 0)"), so a subshell's image is dash whatever its parent ran before the exec. Waits until
+# every subshell's exit is recorded; sets EXECFORK to the runner's instance id (its children's
+# birth_parent).
+run_execfork() {
+        local n=$1 runner
+
+        mark
+        (for ((i = 1; i <= n; i++)); do sh -c '(exit 0); exit 0' "execfork-$i"; done) &
+        runner=$!
+        wait "$runner"
+        EXECFORK=$(instance_of "$runner")
+        wait_sql "subshells of the runner's children recorded" "SELECT count(*) FROM instances c
+                JOIN instances g ON g.birth_parent = c.id WHERE c.birth_parent = $EXECFORK AND g.exit_time IS NOT NULL" "$n"
+}
+
+# start_churn, stop_churn: two fork+exec loops in the background, the load the exec sources are tested
+# under.
+start_churn() {
+        churn_loop >/dev/null 2>&1 &
+        CHURN_PIDS=("$!")
+        churn_loop >/dev/null 2>&1 &
+        CHURN_PIDS+=("$!")
+        CLEANUP_PIDS+=("${CHURN_PIDS[@]}")
+}
+stop_churn() {
+        kill "${CHURN_PIDS[@]}"
+        wait "${CHURN_PIDS[@]}" 2>/dev/null || true
+}
+churn_loop() {
+        while :; do /bin/true; done
+}
+
 # make_fake_proc ROOT PID PPID STATE COMM START_TICKS NSCABA-VALUE: one process in a synthetic procfs (a
 # patched kernel's, with NScaba:), its stat and status replaced whole, so a reader never sees half of them.
 make_fake_proc() {
