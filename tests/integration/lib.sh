@@ -72,6 +72,17 @@ wait_for() {
         done
 }
 
+# expect_text FILE: stdin holds the expected text, FILE what a command printed; shows both on a difference.
+expect_text() {
+        local want
+        want=$(cat)
+        if [ "$(cat "$1")" != "$want" ]; then
+                echo "--- expected"; echo "$want"; echo "--- got"; cat "$1"
+                fail "$1: output differs"
+        fi
+        echo "ok: $(basename "$1") as expected"
+}
+
 # start_sshd USER: a real sshd on a free port of 127.0.0.1 with the system's PAM stack (UsePAM, so
 # /etc/pam.d/sshd with pam_loginuid and pam_motd), and USER (made if missing) allowed in by a key of its
 # own. Sets USER_UID, PORT, SSHD and SSH (the client command: "${SSH[@]}" "$USER_NAME@127.0.0.1" CMD).
