@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -922,28 +923,30 @@ static void check_container(const char *path, const char *want) {
                 TEST_FAIL("container id of %s: got \"%s\", want none", path, id);
 }
 
+/* check_container() of a path made from fmt (the ids are too long to write out in each). */
+static _printf_(2, 3) void check_container_f(const char *want, const char *fmt, ...) {
+        char path[1024];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(path, sizeof(path), fmt, ap);
+        va_end(ap);
+        check_container(path, want);
+}
+
 static void test_container_id(void) {
         const char *h = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
         const char *g = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
-        char p[1024];
 
-        snprintf(p, sizeof(p), "/system.slice/docker-%s.scope", h);
-        check_container(p, h);
-        snprintf(p, sizeof(p), "/machine.slice/libpod-%s.scope/container", h);
-        check_container(p, h);
-        snprintf(p, sizeof(p), "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1a2b.slice/cri-containerd-%s.scope", h);
-        check_container(p, h);
-        snprintf(p, sizeof(p), "/kubepods.slice/kubepods-pod1a2b.slice/crio-%s.scope", h);
-        check_container(p, h);
-        snprintf(p, sizeof(p), "/docker/%s", h);
-        check_container(p, h);
-        snprintf(p, sizeof(p), "/kubepods/besteffort/pod5f3e-11/%s", h);
-        check_container(p, h);
+        check_container_f(h, "/system.slice/docker-%s.scope", h);
+        check_container_f(h, "/machine.slice/libpod-%s.scope/container", h);
+        check_container_f(h, "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1a2b.slice/cri-containerd-%s.scope", h);
+        check_container_f(h, "/kubepods.slice/kubepods-pod1a2b.slice/crio-%s.scope", h);
+        check_container_f(h, "/docker/%s", h);
+        check_container_f(h, "/kubepods/besteffort/pod5f3e-11/%s", h);
         /* Nested: the innermost names the container the process is in. */
-        snprintf(p, sizeof(p), "/docker/%s/docker/%s", h, g);
-        check_container(p, g);
-        snprintf(p, sizeof(p), "/system.slice/docker-%s.scope/init.scope", h);
-        check_container(p, h);
+        check_container_f(g, "/docker/%s/docker/%s", h, g);
+        check_container_f(h, "/system.slice/docker-%s.scope/init.scope", h);
 
         check_container(NULL, NULL);
         check_container("", NULL);
@@ -952,26 +955,16 @@ static void test_container_id(void) {
         check_container("/system.slice/docker.service", NULL);
         check_container("/docker-.scope", NULL);
         check_container("/docker/", NULL);
-        snprintf(p, sizeof(p), "/system.slice/docker-%s0.scope", h);              /* 65 digits */
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/system.slice/docker-%.63s.scope", h);           /* 63 digits */
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/system.slice/docker-%.63sg.scope", h);          /* not hex */
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/system.slice/docker-%.63sA.scope", h);          /* upper case */
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/system.slice/docker-%s.scopex", h);
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/system.slice/docker-%s", h);                    /* no .scope */
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/machine.slice/libpod-conmon-%s.scope", h);      /* the monitor, not the container */
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/user.slice/%s", h);                             /* bare hex, no runtime above */
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/xdocker/%s", h);
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/docker/%s\n", h);                               /* trailing junk */
-        check_container(p, NULL);
+        check_container_f(NULL, "/system.slice/docker-%s0.scope", h); /* 65 digits */
+        check_container_f(NULL, "/system.slice/docker-%.63s.scope", h); /* 63 digits */
+        check_container_f(NULL, "/system.slice/docker-%.63sg.scope", h); /* not hex */
+        check_container_f(NULL, "/system.slice/docker-%.63sA.scope", h); /* upper case */
+        check_container_f(NULL, "/system.slice/docker-%s.scopex", h);
+        check_container_f(NULL, "/system.slice/docker-%s", h); /* no .scope */
+        check_container_f(NULL, "/machine.slice/libpod-conmon-%s.scope", h); /* the monitor, not the container */
+        check_container_f(NULL, "/user.slice/%s", h); /* bare hex, no runtime above */
+        check_container_f(NULL, "/xdocker/%s", h);
+        check_container_f(NULL, "/docker/%s\n", h); /* trailing junk */
         {
                 char big[8192];
 
