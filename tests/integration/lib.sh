@@ -257,22 +257,28 @@ marker_committed() {
         [ "$(q "SELECT count(*) FROM instances WHERE pid = $SETTLE_MARKER AND id > $SETTLE_SINCE AND exit_time IS NOT NULL")" = 1 ]
 }
 
+# read_ready FD MAP: fills the associative array named MAP from the "KEY VALUE" lines a helper process
+# writes to FD, up to its READY line; returns 1 if the helper ends, or is silent for 60 s, before that.
+read_ready() {
+        local -n into=$2
+        local k v
+        while read -r -t 60 k v <&"$1"; do
+                [ "$k" = READY ] && return 0
+                into[$k]=$v
+        done
+        return 1
+}
+
 # Runs a treegen scenario in the background; fills the associative array PIDS from its "NAME PID" lines
 # up to READY. The scenario holds its processes until release_tree.
 declare -A PIDS
 tree() {
-        local name pid line
         PIDS=()
         # treegen's complex-sessions cannot fork after unshare(CLONE_NEWPID), which LeakSanitizer's exit
         # check needs: no leak checking for the helper (the daemon keeps it).
         coproc TREEGEN_CO { ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 "$TREEGEN" "$@" 2>"$T/treegen.err"; }
         CLEANUP_PIDS+=("$TREEGEN_CO_PID")
-        while IFS= read -r -t 60 line <&"${TREEGEN_CO[0]}"; do
-                [ "$line" = READY ] && return 0
-                name=${line%% *}
-                pid=${line#* }
-                PIDS[$name]=$pid
-        done
+        read_ready "${TREEGEN_CO[0]}" PIDS && return 0
         cat "$T/treegen.err" >&2
         fail "treegen $* did not get ready"
 }
@@ -303,6 +309,13 @@ for k in sys.argv[2].split("."):
     else:
         v = v.get(k) if isinstance(v, dict) else None
 print("" if v is None else json.dumps(v) if isinstance(v, (dict, list, bool)) else v)' "$1" "$2"
+}
+
+# lists_descendant REPLY PID: a GetDescendants reply lists PID among the descendants.
+lists_descendant() {
+        python3 -c 'import json, sys
+d = json.loads(sys.argv[1])["parameters"]["descendants"]
+sys.exit(0 if any(p["pid"] == int(sys.argv[2]) for p in d) else 1)' "$1" "$2"
 }
 
 # start_bus: a private dbus-daemon at $BUS with the system bus's default policy (owning names and
@@ -352,11 +365,7 @@ fake_login() {
         coproc FAKE { python3 "$SOURCE_DIR/tests/integration/fake-login.py" "$1"; }
         CLEANUP_PIDS+=("$FAKE_PID")
         declare -gA L=()
-        local k v
-        while read -r -t 30 k v <&"${FAKE[0]}"; do
-                [ "$k" = READY ] && break
-                L[$k]=$v
-        done
+        read_ready "${FAKE[0]}" L || true
         [ -n "${L[sleeper]:-}" ] || fail "fake-login.py did not start"
         CLEANUP_PIDS+=("${L[sleeper]}")
 }

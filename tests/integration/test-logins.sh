@@ -46,8 +46,7 @@ check "the sleeper outlived its login, still attributed" "$(jget "$r" parameters
 r=$(vl ListLogins '{"aliveOnly": true, "loginUid": 4242}')
 check "the ended login is not listed as alive" "$(mine "$r" instance)" absent
 r=$(vl GetDescendants "{\"instance\": $IL}")
-python3 -c 'import json,sys; d=json.loads(sys.argv[1])["parameters"]["descendants"]; sys.exit(0 if any(p["pid"]==int(sys.argv[2]) for p in d) else 1)' \
-        "$r" "${L[sleeper]}" || fail "the sleeper is not among the login's descendants"
+lists_descendant "$r" "${L[sleeper]}" || fail "the sleeper is not among the login's descendants"
 echo "ok: the daemonized sleeper is a descendant of the login"
 kill "${L[sleeper]}"
 
@@ -84,8 +83,7 @@ settle
 r=$(vl ListLogins "{\"loginUid\": $USER_UID}")
 check "ssh: the login has ended after logout" "$(jget "$r" parameters.logins.0.alive)" false
 r=$(vl GetDescendants "{\"instance\": $LOGIN_INSTANCE}")
-python3 -c 'import json,sys; d=json.loads(sys.argv[1])["parameters"]["descendants"]; sys.exit(0 if any(p["pid"]==int(sys.argv[2]) for p in d) else 1)' \
-        "$r" "$SLEEPER" || fail "ssh: the sleeper is not among the login's descendants"
+lists_descendant "$r" "$SLEEPER" || fail "ssh: the sleeper is not among the login's descendants"
 echo "ok: ssh: the sleeper is a descendant of the login"
 
 echo "# an ssh -tt login with a terminal, through Debian's stock /etc/pam.d/sshd"
