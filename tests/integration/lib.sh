@@ -277,16 +277,25 @@ tree() {
         # treegen's complex-sessions cannot fork after unshare(CLONE_NEWPID), which LeakSanitizer's exit
         # check needs: no leak checking for the helper (the daemon keeps it).
         coproc TREEGEN_CO { ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 "$TREEGEN" "$@" 2>"$T/treegen.err"; }
-        CLEANUP_PIDS+=("$TREEGEN_CO_PID")
+        TREEGEN_SHELL=$TREEGEN_CO_PID
+        CLEANUP_PIDS+=("$TREEGEN_SHELL")
         read_ready "${TREEGEN_CO[0]}" PIDS && return 0
         cat "$T/treegen.err" >&2
         fail "treegen $* did not get ready"
 }
 
 release_tree() {
-        local fd=${TREEGEN_CO[1]:-}
+        end_coproc TREEGEN_CO "$TREEGEN_SHELL"
+}
+
+# end_coproc NAME PID: closes the stdin of the coproc NAME (its cue to end) and waits for PID, its shell.
+# The caller keeps PID from NAME_PID at the start: bash unsets NAME_PID (and NAME) as soon as it has
+# reaped the coproc, which can come before the wait.
+end_coproc() {
+        local -n co=$1
+        local fd=${co[1]:-}
         [ -n "$fd" ] && eval "exec $fd>&-"
-        wait "$TREEGEN_CO_PID" 2>/dev/null || true
+        wait "$2" 2>/dev/null || true
 }
 
 # The live instance id of a pid.
@@ -363,14 +372,13 @@ bus_ready() {
 # it, …). fake_logout ends it.
 fake_login() {
         coproc FAKE { python3 "$SOURCE_DIR/tests/integration/fake-login.py" "$1"; }
-        CLEANUP_PIDS+=("$FAKE_PID")
+        FAKE_SHELL=$FAKE_PID
+        CLEANUP_PIDS+=("$FAKE_SHELL")
         declare -gA L=()
         read_ready "${FAKE[0]}" L || true
         [ -n "${L[sleeper]:-}" ] || fail "fake-login.py did not start"
         CLEANUP_PIDS+=("${L[sleeper]}")
 }
 fake_logout() {
-        local pid=$FAKE_PID
-        eval "exec ${FAKE[1]}>&-"
-        wait "$pid" 2>/dev/null || true
+        end_coproc FAKE "$FAKE_SHELL"
 }

@@ -16,7 +16,8 @@ grep -q "The kernel provides NScaba" "$T/daemon.log" || fail "NScaba support not
 # clone_parent MODE: runs clone-parent.py MODE as the coproc CP; fills C, X, REAPER.
 clone_parent() {
         coproc CP { python3 "$SOURCE_DIR/tests/integration/clone-parent.py" "$1"; }
-        CLEANUP_PIDS+=("$CP_PID")
+        CP_SHELL=$CP_PID
+        CLEANUP_PIDS+=("$CP_SHELL")
         declare -gA CPR=()
         if ! read_ready "${CP[0]}" CPR && [ -n "${CPR[SKIP]+set}" ]; then
                 echo "SKIP: no clone syscall number for this architecture"
@@ -52,8 +53,7 @@ make_fake_proc "$P" "$C" "$REAPER" S cp-creator 1 "\\t$UC"
 make_fake_proc "$P" "$X" "$REAPER" S tg-cp-x 2 "\\t$C"
 clone_parent_caba "(a)"
 check "(a) agree" "$(jget "$r" parameters.agree)" true
-eval "exec ${CP[1]}>&-"
-wait "$CP_PID" 2>/dev/null || true
+end_coproc CP "$CP_SHELL"
 
 echo "# (b) the creator exited and is an unreaped zombie: the kernel names the zombie"
 clone_parent exit
@@ -67,8 +67,7 @@ make_fake_proc "$P" "$C" "$REAPER" S cp-creator 999999999999 "\\t$REAPER"   # bo
 r=$(vl GetCaba "{\"pid\": $X}")
 check "born after X: unexplained" "$(jget "$r" parameters.difference)" unexplained
 check "counted once" "$(jget "$(vl GetStatus)" parameters.status.cabaDisagreements)" 1
-eval "exec ${CP[1]}>&-"
-wait "$CP_PID" 2>/dev/null || true
+end_coproc CP "$CP_SHELL"
 
 stop_daemon
 echo "caba-clone: all checks passed"
