@@ -178,16 +178,17 @@ LUID2=$((LUID + 1))
 coproc LOGIN10 { python3 -c 'import os, sys
 with open("/proc/self/loginuid", "w") as f:
     f.write(sys.argv[1])
-os.execv("/bin/bash", ["bash", "-c", "(exec -a tg-persist sleep 600 </dev/null >/dev/null 2>&1 &); read x"])' "$LUID2"; }
-CLEANUP_PIDS+=("$LOGIN10_PID")
-wait_for "the persisting process started" pid_of "tg-persist 600" >/dev/null
-PERSIST=$(pid_of "tg-persist 600")
+os.execv("/bin/bash", ["bash", "-c", f"(exec -a tg-persist-{sys.argv[2]} sleep 600 </dev/null >/dev/null 2>&1 &); read x"])' "$LUID2" $$; }
+LOGIN10_SHELL=$LOGIN10_PID
+CLEANUP_PIDS+=("$LOGIN10_SHELL")
+# Named by this run's pid: another run of this test on the machine has its own.
+wait_for "the persisting process started" pid_of "tg-persist-$$ 600" >/dev/null
+PERSIST=$(pid_of "tg-persist-$$ 600")
 CLEANUP_PIDS+=("$PERSIST")
 login10() { jget "$(vl ListLogins "{\"loginUid\": $LUID2}")" "parameters.logins.0.$1"; }
 both_alive() { [ "$(login10 aliveProcesses)" = 2 ]; }
 wait_for "the login and its daemonized process counted" both_alive
-eval "exec ${LOGIN10[1]}>&-"
-wait "$LOGIN10_PID" 2>/dev/null || true
+end_coproc LOGIN10 "$LOGIN10_SHELL"
 ended_one_alive() { [ "$(login10 alive)" = false ] && [ "$(login10 aliveProcesses)" = 1 ]; }
 wait_for "the login ended, its daemonized process alive" ended_one_alive
 # ALIVE is the column before STATE ("ended TIME [ZONE]"): the word before "ended".
