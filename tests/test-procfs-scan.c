@@ -14,11 +14,6 @@
 #include "test-fs.h"
 #include "tests.h"
 
-static void die(const char *what) {
-        fprintf(stderr, "test setup failed: %s: %m\n", what);
-        exit(EXIT_FAILURE);
-}
-
 /* What a scan item says, flattened for comparison (a scan item's memory is gone after the callback). */
 typedef struct Digest {
         int32_t pid;
@@ -183,21 +178,11 @@ static const Digest *digest_find(const Digests *ds, int32_t pid) {
 static char tree[] = "/tmp/test-procfs-scan-XXXXXX";
 
 static void put(const char *rel, const void *data, size_t len) {
-        char path[PATH_MAX];
-        int fd;
-
-        snprintf(path, sizeof(path), "%s/%s", tree, rel);
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0 || write(fd, data, len) != (ssize_t) len || close(fd) < 0)
-                die(path);
+        put_at(tree, rel, data, len);
 }
 
 static void mkdir_rel(const char *rel) {
-        char path[PATH_MAX];
-
-        snprintf(path, sizeof(path), "%s/%s", tree, rel);
-        if (mkdir(path, 0755) < 0)
-                die(path);
+        mkdir_at(tree, rel);
 }
 
 /* dir holds the task with id id of thread group tgid. */

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -16,11 +17,6 @@ static const char *arg0 = NULL;
 
 /* A string literal with its exact size, NUL bytes included. */
 #define LIT(s) (s), (sizeof(s) - 1)
-
-static void die(const char *what) {
-        fprintf(stderr, "test setup failed: %s: %m\n", what);
-        exit(EXIT_FAILURE);
-}
 
 /* ---- stat ---- */
 
@@ -266,6 +262,17 @@ static void test_nscaba(void) {
 
 /* ---- status ---- */
 
+/* The ids a status gave (a macro: a failure names the caller's line). */
+#define ASSERT_IDS(p, want_tgid, want_ppid, want_ruid, want_euid, want_rgid, want_egid) \
+        do {                                                                             \
+                ASSERT_EQ((p).tgid, want_tgid);                                          \
+                ASSERT_EQ((p).ppid, want_ppid);                                          \
+                ASSERT_EQ((p).ruid, want_ruid);                                          \
+                ASSERT_EQ((p).euid, want_euid);                                          \
+                ASSERT_EQ((p).rgid, want_rgid);                                          \
+                ASSERT_EQ((p).egid, want_egid);                                          \
+        } while (0)
+
 static size_t make_status(char *buf, size_t size, int32_t pid, int32_t ppid, uint32_t uid, const char *nscaba_line) {
         int n = snprintf(buf, size,
                          "Name:\tcat\nUmask:\t0022\nState:\tR (running)\nTgid:\t%" PRIi32 "\nNgid:\t0\n"
@@ -287,12 +294,7 @@ static void test_status(void) {
 
         n = make_status(buf, sizeof(buf), 4263, 4259, 1000, "");
         ASSERT_EQ(procfs_parse_status(buf, n, &p), 0);
-        ASSERT_EQ(p.tgid, 4263);
-        ASSERT_EQ(p.ppid, 4259);
-        ASSERT_EQ(p.ruid, 1000);
-        ASSERT_EQ(p.euid, 1001);
-        ASSERT_EQ(p.rgid, 100);
-        ASSERT_EQ(p.egid, 101);
+        ASSERT_IDS(p, 4263, 4259, 1000, 1001, 100, 101);
         ASSERT_TRUE(!p.nscaba.present);
 
         ASSERT_TRUE(p.cap_eff == 0); /* no CapEff line: no capabilities known */
@@ -381,12 +383,7 @@ static void test_status_malformed(void) {
                                              ? 'x'
                                              : buf[i + 1];
         ASSERT_EQ(procfs_parse_status(buf, len, &p), 0);
-        ASSERT_EQ(p.tgid, 9);
-        ASSERT_EQ(p.ppid, 8);
-        ASSERT_EQ(p.ruid, 7);
-        ASSERT_EQ(p.euid, 6);
-        ASSERT_EQ(p.rgid, 5);
-        ASSERT_EQ(p.egid, 4);
+        ASSERT_IDS(p, 9, 8, 7, 6, 5, 4);
         ASSERT_TRUE(p.nscaba.present && p.nscaba.n_levels == 1 && p.nscaba.levels[0] == 3);
         /* Pure junk: rejected, not crashed. */
         ASSERT_EQ(procfs_parse_status(buf, junk, &p), -EBADMSG);
@@ -398,13 +395,7 @@ static void test_status_malformed(void) {
 static char tree[] = "/tmp/test-procfs-XXXXXX";
 
 static void put(const char *rel, const void *data, size_t len) {
-        char path[PATH_MAX];
-        int fd;
-
-        snprintf(path, sizeof(path), "%s/%s", tree, rel);
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0 || write(fd, data, len) != (ssize_t) len || close(fd) < 0)
-                die(path);
+        put_at(tree, rel, data, len);
 }
 
 static void put_str(const char *rel, const char *s) {
@@ -412,17 +403,13 @@ static void put_str(const char *rel, const char *s) {
 }
 
 static void mkdir_rel(const char *rel) {
-        char path[PATH_MAX];
-
-        snprintf(path, sizeof(path), "%s/%s", tree, rel);
-        if (mkdir(path, 0755) < 0)
-                die(path);
+        mkdir_at(tree, rel);
 }
 
 static void symlink_rel(const char *target, const char *rel) {
         char path[PATH_MAX];
 
-        snprintf(path, sizeof(path), "%s/%s", tree, rel);
+        fixture_path(path, tree, rel);
         if (symlink(target, path) < 0)
                 die(path);
 }
@@ -936,28 +923,30 @@ static void check_container(const char *path, const char *want) {
                 TEST_FAIL("container id of %s: got \"%s\", want none", path, id);
 }
 
+/* check_container() of a path made from fmt (the ids are too long to write out in each). */
+static _printf_(2, 3) void check_container_f(const char *want, const char *fmt, ...) {
+        char path[1024];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(path, sizeof(path), fmt, ap);
+        va_end(ap);
+        check_container(path, want);
+}
+
 static void test_container_id(void) {
         const char *h = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
         const char *g = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
-        char p[1024];
 
-        snprintf(p, sizeof(p), "/system.slice/docker-%s.scope", h);
-        check_container(p, h);
-        snprintf(p, sizeof(p), "/machine.slice/libpod-%s.scope/container", h);
-        check_container(p, h);
-        snprintf(p, sizeof(p), "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1a2b.slice/cri-containerd-%s.scope", h);
-        check_container(p, h);
-        snprintf(p, sizeof(p), "/kubepods.slice/kubepods-pod1a2b.slice/crio-%s.scope", h);
-        check_container(p, h);
-        snprintf(p, sizeof(p), "/docker/%s", h);
-        check_container(p, h);
-        snprintf(p, sizeof(p), "/kubepods/besteffort/pod5f3e-11/%s", h);
-        check_container(p, h);
+        check_container_f(h, "/system.slice/docker-%s.scope", h);
+        check_container_f(h, "/machine.slice/libpod-%s.scope/container", h);
+        check_container_f(h, "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1a2b.slice/cri-containerd-%s.scope", h);
+        check_container_f(h, "/kubepods.slice/kubepods-pod1a2b.slice/crio-%s.scope", h);
+        check_container_f(h, "/docker/%s", h);
+        check_container_f(h, "/kubepods/besteffort/pod5f3e-11/%s", h);
         /* Nested: the innermost names the container the process is in. */
-        snprintf(p, sizeof(p), "/docker/%s/docker/%s", h, g);
-        check_container(p, g);
-        snprintf(p, sizeof(p), "/system.slice/docker-%s.scope/init.scope", h);
-        check_container(p, h);
+        check_container_f(g, "/docker/%s/docker/%s", h, g);
+        check_container_f(h, "/system.slice/docker-%s.scope/init.scope", h);
 
         check_container(NULL, NULL);
         check_container("", NULL);
@@ -966,26 +955,16 @@ static void test_container_id(void) {
         check_container("/system.slice/docker.service", NULL);
         check_container("/docker-.scope", NULL);
         check_container("/docker/", NULL);
-        snprintf(p, sizeof(p), "/system.slice/docker-%s0.scope", h);              /* 65 digits */
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/system.slice/docker-%.63s.scope", h);           /* 63 digits */
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/system.slice/docker-%.63sg.scope", h);          /* not hex */
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/system.slice/docker-%.63sA.scope", h);          /* upper case */
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/system.slice/docker-%s.scopex", h);
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/system.slice/docker-%s", h);                    /* no .scope */
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/machine.slice/libpod-conmon-%s.scope", h);      /* the monitor, not the container */
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/user.slice/%s", h);                             /* bare hex, no runtime above */
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/xdocker/%s", h);
-        check_container(p, NULL);
-        snprintf(p, sizeof(p), "/docker/%s\n", h);                               /* trailing junk */
-        check_container(p, NULL);
+        check_container_f(NULL, "/system.slice/docker-%s0.scope", h); /* 65 digits */
+        check_container_f(NULL, "/system.slice/docker-%.63s.scope", h); /* 63 digits */
+        check_container_f(NULL, "/system.slice/docker-%.63sg.scope", h); /* not hex */
+        check_container_f(NULL, "/system.slice/docker-%.63sA.scope", h); /* upper case */
+        check_container_f(NULL, "/system.slice/docker-%s.scopex", h);
+        check_container_f(NULL, "/system.slice/docker-%s", h); /* no .scope */
+        check_container_f(NULL, "/machine.slice/libpod-conmon-%s.scope", h); /* the monitor, not the container */
+        check_container_f(NULL, "/user.slice/%s", h); /* bare hex, no runtime above */
+        check_container_f(NULL, "/xdocker/%s", h);
+        check_container_f(NULL, "/docker/%s\n", h); /* trailing junk */
         {
                 char big[8192];
 

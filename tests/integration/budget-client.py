@@ -49,16 +49,23 @@ def wait_stdin(word=None):
             return
 
 
-def wait_readable(socks):
-    """Until every socket has something to read (the daemon answered), without reading it."""
-    pending = set(socks)
+def readable(pending, total, failure):
+    """Yields the sockets of the set pending as they become readable, until the caller has emptied it;
+    exits with "N of total connections <failure> before the deadline" once DEADLINE has passed."""
     end = time.monotonic() + DEADLINE
     while pending:
         left = end - time.monotonic()
         if left <= 0:
-            sys.exit(f"{len(pending)} of {len(socks)} connections got nothing before the deadline")
+            sys.exit(f"{len(pending)} of {total} connections {failure} before the deadline")
         ready, _, _ = select.select(list(pending), [], [], left)
-        pending -= set(ready)
+        yield from ready
+
+
+def wait_readable(socks):
+    """Until every socket has something to read (the daemon answered), without reading it."""
+    pending = set(socks)
+    for s in readable(pending, len(socks), "got nothing"):
+        pending.discard(s)
 
 
 def read_messages(socks, want):
@@ -66,24 +73,18 @@ def read_messages(socks, want):
     bufs = {s: b"" for s in socks}
     msgs = {s: [] for s in socks}
     pending = set(socks)
-    end = time.monotonic() + DEADLINE
-    while pending:
-        left = end - time.monotonic()
-        if left <= 0:
-            sys.exit(f"{len(pending)} of {len(socks)} connections did not finish before the deadline")
-        ready, _, _ = select.select(list(pending), [], [], left)
-        for s in ready:
-            chunk = s.recv(1 << 20)
-            if not chunk:
-                pending.discard(s)
-                continue
-            bufs[s] += chunk
-            while b"\0" in bufs[s]:
-                raw, bufs[s] = bufs[s].split(b"\0", 1)
-                m = json.loads(raw)
-                msgs[s].append({k: v for k, v in m.items() if k != "parameters"} | {"size": len(raw)})
-            if want(msgs[s]):
-                pending.discard(s)
+    for s in readable(pending, len(socks), "did not finish"):
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            pending.discard(s)
+            continue
+        bufs[s] += chunk
+        while b"\0" in bufs[s]:
+            raw, bufs[s] = bufs[s].split(b"\0", 1)
+            m = json.loads(raw)
+            msgs[s].append({k: v for k, v in m.items() if k != "parameters"} | {"size": len(raw)})
+        if want(msgs[s]):
+            pending.discard(s)
     return msgs
 
 

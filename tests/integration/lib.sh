@@ -92,6 +92,17 @@ wait_for() {
         done
 }
 
+# expect_text FILE: stdin holds the expected text, FILE what a command printed; shows both on a difference.
+expect_text() {
+        local want
+        want=$(cat)
+        if [ "$(cat "$1")" != "$want" ]; then
+                echo "--- expected"; echo "$want"; echo "--- got"; cat "$1"
+                fail "$1: output differs"
+        fi
+        echo "ok: $(basename "$1") as expected"
+}
+
 # start_sshd USER: a real sshd on a free port of 127.0.0.1 with the system's PAM stack (UsePAM, so
 # /etc/pam.d/sshd with pam_loginuid and pam_motd), and USER (made if missing) allowed in by a key of its
 # own. Sets USER_UID, PORT, SSHD and SSH (the client command: "${SSH[@]}" "$USER_NAME@127.0.0.1" CMD).
@@ -150,6 +161,39 @@ mark() {
 instance_of() {
         wait_sql "pid $1 recorded" "SELECT count(*) > 0 FROM instances WHERE pid = $1 AND start_time >= $SINCE" 1 >&2
         q "SELECT id FROM instances WHERE pid = $1 AND start_time >= $SINCE ORDER BY start_time LIMIT 1"
+}
+
+# run_execfork N: N children of a runner each exec dash, which at once forks a subshell that never execs
+# (the "(exit 0)"), so a subshell's image is dash whatever its parent ran before the exec. Waits until
+# every subshell's exit is recorded; sets EXECFORK to the runner's instance id (its children's
+# birth_parent).
+run_execfork() {
+        local n=$1 runner
+
+        mark
+        (for ((i = 1; i <= n; i++)); do sh -c '(exit 0); exit 0' "execfork-$i"; done) &
+        runner=$!
+        wait "$runner"
+        EXECFORK=$(instance_of "$runner")
+        wait_sql "subshells of the runner's children recorded" "SELECT count(*) FROM instances c
+                JOIN instances g ON g.birth_parent = c.id WHERE c.birth_parent = $EXECFORK AND g.exit_time IS NOT NULL" "$n"
+}
+
+# start_churn, stop_churn: two fork+exec loops in the background, the load the exec sources are tested
+# under.
+start_churn() {
+        churn_loop >/dev/null 2>&1 &
+        CHURN_PIDS=("$!")
+        churn_loop >/dev/null 2>&1 &
+        CHURN_PIDS+=("$!")
+        cleanup_pids "${CHURN_PIDS[@]}"
+}
+stop_churn() {
+        kill "${CHURN_PIDS[@]}"
+        wait "${CHURN_PIDS[@]}" 2>/dev/null || true
+}
+churn_loop() {
+        while :; do /bin/true; done
 }
 
 # make_fake_proc ROOT PID PPID STATE COMM START_TICKS NSCABA-VALUE: one process in a synthetic procfs (a
@@ -233,30 +277,45 @@ marker_committed() {
         [ "$(q "SELECT count(*) FROM instances WHERE pid = $SETTLE_MARKER AND id > $SETTLE_SINCE AND exit_time IS NOT NULL")" = 1 ]
 }
 
+# read_ready FD MAP: fills the associative array named MAP from the "KEY VALUE" lines a helper process
+# writes to FD, up to its READY line; returns 1 if the helper ends, or is silent for 60 s, before that.
+read_ready() {
+        local -n into=$2
+        local k v
+        while read -r -t 60 k v <&"$1"; do
+                [ "$k" = READY ] && return 0
+                into[$k]=$v
+        done
+        return 1
+}
+
 # Runs a treegen scenario in the background; fills the associative array PIDS from its "NAME PID" lines
 # up to READY. The scenario holds its processes until release_tree.
 declare -A PIDS
 tree() {
-        local name pid line
         PIDS=()
         # treegen's complex-sessions cannot fork after unshare(CLONE_NEWPID), which LeakSanitizer's exit
         # check needs: no leak checking for the helper (the daemon keeps it).
         coproc TREEGEN_CO { ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 "$TREEGEN" "$@" 2>"$T/treegen.err"; }
-        cleanup_pids "$TREEGEN_CO_PID"
-        while IFS= read -r -t 60 line <&"${TREEGEN_CO[0]}"; do
-                [ "$line" = READY ] && return 0
-                name=${line%% *}
-                pid=${line#* }
-                PIDS[$name]=$pid
-        done
+        TREEGEN_SHELL=$TREEGEN_CO_PID
+        cleanup_pids "$TREEGEN_SHELL"
+        read_ready "${TREEGEN_CO[0]}" PIDS && return 0
         cat "$T/treegen.err" >&2
         fail "treegen $* did not get ready"
 }
 
 release_tree() {
-        local fd=${TREEGEN_CO[1]:-}
+        end_coproc TREEGEN_CO "$TREEGEN_SHELL"
+}
+
+# end_coproc NAME PID: closes the stdin of the coproc NAME (its cue to end) and waits for PID, its shell.
+# The caller keeps PID from NAME_PID at the start: bash unsets NAME_PID (and NAME) as soon as it has
+# reaped the coproc, which can come before the wait.
+end_coproc() {
+        local -n co=$1
+        local fd=${co[1]:-}
         [ -n "$fd" ] && eval "exec $fd>&-"
-        wait "$TREEGEN_CO_PID" 2>/dev/null || true
+        wait "$2" 2>/dev/null || true
 }
 
 # The live instance id of a pid.
@@ -279,6 +338,13 @@ for k in sys.argv[2].split("."):
     else:
         v = v.get(k) if isinstance(v, dict) else None
 print("" if v is None else json.dumps(v) if isinstance(v, (dict, list, bool)) else v)' "$1" "$2"
+}
+
+# lists_descendant REPLY PID: a GetDescendants reply lists PID among the descendants.
+lists_descendant() {
+        python3 -c 'import json, sys
+d = json.loads(sys.argv[1])["parameters"]["descendants"]
+sys.exit(0 if any(p["pid"] == int(sys.argv[2]) for p in d) else 1)' "$1" "$2"
 }
 
 # start_bus: a private dbus-daemon at $BUS with the system bus's default policy (owning names and
@@ -326,18 +392,13 @@ bus_ready() {
 # it, …). fake_logout ends it.
 fake_login() {
         coproc FAKE { python3 "$SOURCE_DIR/tests/integration/fake-login.py" "$1"; }
-        cleanup_pids "$FAKE_PID"
+        FAKE_SHELL=$FAKE_PID
+        cleanup_pids "$FAKE_SHELL"
         declare -gA L=()
-        local k v
-        while read -r -t 30 k v <&"${FAKE[0]}"; do
-                [ "$k" = READY ] && break
-                L[$k]=$v
-        done
+        read_ready "${FAKE[0]}" L || true
         [ -n "${L[sleeper]:-}" ] || fail "fake-login.py did not start"
         cleanup_pids "${L[sleeper]}"
 }
 fake_logout() {
-        local pid=$FAKE_PID
-        eval "exec ${FAKE[1]}>&-"
-        wait "$pid" 2>/dev/null || true
+        end_coproc FAKE "$FAKE_SHELL"
 }

@@ -5,27 +5,8 @@
 
 ctl() { "$LINEAGECTL" --varlink="$SOCK" "$@"; }
 
-# expect_text FILE: stdin holds the expected text, FILE what lineagectl printed.
-expect_text() {
-        local want
-        want=$(cat)
-        if [ "$(cat "$1")" != "$want" ]; then
-                echo "--- expected"; echo "$want"; echo "--- got"; cat "$1"
-                fail "$1: output differs"
-        fi
-        echo "ok: $(basename "$1") as expected"
-}
-
-# until_true DESCRIPTION COMMAND...: polls COMMAND until it succeeds (120 s at most).
-until_true() {
-        local what=$1 i
-        shift
-        for i in $(seq 1 2400); do
-                "$@" && return 0
-                sleep 0.05
-        done
-        fail "$what: not true after 120 s"
-}
+# The waits below (wait_for) get 120 s: the trees and logins take long under a sanitizer on a busy machine.
+WAIT_TIMEOUT=$((WAIT_TIMEOUT > 120 ? WAIT_TIMEOUT : 120))
 
 # The pid of the only process whose command line is exactly $1.
 pid_of() {
@@ -56,15 +37,15 @@ bash -c '(exec -a tg-cousin-a sleep 600 &); (exec -a tg-cousin-b sleep 600 & (ex
         exec -a tg-cousin-root sleep 600' </dev/null >/dev/null 2>&1 &
 R=$!
 cleanup_pids "$R"
-until_true "three cousins started" pid_of "tg-cousin-c 600" >/dev/null
+wait_for "three cousins started" pid_of "tg-cousin-c 600" >/dev/null
 CA=$(pid_of "tg-cousin-a 600") CB=$(pid_of "tg-cousin-b 600") CC=$(pid_of "tg-cousin-c 600")
 cleanup_pids "$CA" "$CB" "$CC"
-until_true "the whole tree recorded" has_descendants "$R" 6
+wait_for "the whole tree recorded" has_descendants "$R" 6
 subshells_exited() {
         [ "$(q "SELECT count(*) FROM instances WHERE exit_time IS NOT NULL AND
                 id IN (SELECT birth_parent FROM instances WHERE pid IN ($CA, $CB, $CC))")" = 3 ]
 }
-until_true "the subshells' exits recorded" subshells_exited
+wait_for "the subshells' exits recorded" subshells_exited
 IR=$(inst "$R") IA=$(inst "$CA") IB=$(inst "$CB") IC=$(inst "$CC")
 ctl tree --alive "$R" >"$T/cousins.txt" || fail "tree --alive failed"
 expect_text "$T/cousins.txt" <<EOF
@@ -93,7 +74,7 @@ bash -c $'exec -a \'tg-bidi innocent\u202egnp.sh \u2066x\u2069 zw\u200bsp\ufeff 
         </dev/null >/dev/null 2>&1 &
 BIDI=$!
 cleanup_pids "$BIDI"
-until_true "the bidi process recorded with its argv" has_argv "$BIDI" tg-bidi
+wait_for "the bidi process recorded with its argv" has_argv "$BIDI" tg-bidi
 ctl --full origin "$BIDI" | grep tg-bidi | sed 's/^ *//' >"$T/bidi.txt" || fail "origin failed"
 IBIDI=$(inst "$BIDI")
 # (the daemon stores a real ESC of argv as the text \x1b and a backslash as \\: the two differ)
@@ -110,7 +91,7 @@ NOBODY=$(id -u nobody)
 bash -c 'runuser -u nobody -- sleep 602; true' </dev/null >/dev/null 2>&1 &
 UR=$!
 cleanup_pids "$UR"
-until_true "nobody's sleeper started" pid_of "sleep 602" >/dev/null
+wait_for "nobody's sleeper started" pid_of "sleep 602" >/dev/null
 US=$(pid_of "sleep 602")
 cleanup_pids "$US"
 UU=$(awk '{ print $4 }' "/proc/$US/stat")   # runuser, which forked the sleeper and waits for it
@@ -118,7 +99,7 @@ UU=$(awk '{ print $4 }' "/proc/$US/stat")   # runuser, which forked the sleeper 
 ran_as_nobody() {
         [ -n "$(q "SELECT id FROM instances WHERE pid = $US AND uid = $NOBODY AND instr(argv, 'sleep') > 0")" ]
 }
-until_true "the sleeper recorded with its user and command" ran_as_nobody
+wait_for "the sleeper recorded with its user and command" ran_as_nobody
 IUR=$(inst "$UR") IUU=$(inst "$UU") IUS=$(inst "$US")
 # (the chain's widths follow the test's own ancestors: compare with single spaces)
 ctl origin "$US" | sed 's/^ *//' | tr -s ' ' | grep -E "^($US|$UU|$UR) @" >"$T/user-origin.txt" || fail "origin failed"
@@ -162,7 +143,7 @@ fake_logout
 fake_login $LUID
 fake_logout
 logins_of() { [ "$(q "SELECT count(*) FROM logins WHERE login_uid = $1")" = "$2" ]; }
-until_true "two logins of $LUID recorded" logins_of $LUID 2
+wait_for "two logins of $LUID recorded" logins_of $LUID 2
 ctl logins --user=$LUID --limit=1 | tail -n 2 >"$T/logins-limit.txt" || fail "logins --limit failed"
 expect_text "$T/logins-limit.txt" <<EOF
 1 login(s) listed.
@@ -177,7 +158,7 @@ check "ListLogins says complete" "$(jget "$(vl ListLogins "{\"loginUid\": $LUID,
 bash -c 'exec -a tg-hist-1 bash -c "exec -a tg-hist-2 bash -c \"exec -a tg-hist-3 true\""' </dev/null >/dev/null 2>&1 &
 H=$!
 wait "$H"
-until_true "the history's exit recorded" recorded "$H" exited
+wait_for "the history's exit recorded" recorded "$H" exited
 ctl history --limit=1 "$H" | sed -E 's/^[0-9-]+ [0-9:.]+( [A-Za-z+0-9:-]+)?  //' >"$T/history-limit.txt" || fail "history --limit failed"
 cat "$T/history-limit.txt"
 check "history --limit=1: birth, one event, where the rest was left out, exit" \
@@ -197,25 +178,26 @@ LUID2=$((LUID + 1))
 coproc LOGIN10 { python3 -c 'import os, sys
 with open("/proc/self/loginuid", "w") as f:
     f.write(sys.argv[1])
-os.execv("/bin/bash", ["bash", "-c", "(exec -a tg-persist sleep 600 </dev/null >/dev/null 2>&1 &); read x"])' "$LUID2"; }
-cleanup_pids "$LOGIN10_PID"
-until_true "the persisting process started" pid_of "tg-persist 600" >/dev/null
-PERSIST=$(pid_of "tg-persist 600")
+os.execv("/bin/bash", ["bash", "-c", f"(exec -a tg-persist-{sys.argv[2]} sleep 600 </dev/null >/dev/null 2>&1 &); read x"])' "$LUID2" $$; }
+LOGIN10_SHELL=$LOGIN10_PID
+cleanup_pids "$LOGIN10_SHELL"
+# Named by this run's pid: another run of this test on the machine has its own.
+wait_for "the persisting process started" pid_of "tg-persist-$$ 600" >/dev/null
+PERSIST=$(pid_of "tg-persist-$$ 600")
 cleanup_pids "$PERSIST"
 login10() { jget "$(vl ListLogins "{\"loginUid\": $LUID2}")" "parameters.logins.0.$1"; }
 both_alive() { [ "$(login10 aliveProcesses)" = 2 ]; }
-until_true "the login and its daemonized process counted" both_alive
-eval "exec ${LOGIN10[1]}>&-"
-wait "$LOGIN10_PID" 2>/dev/null || true
+wait_for "the login and its daemonized process counted" both_alive
+end_coproc LOGIN10 "$LOGIN10_SHELL"
 ended_one_alive() { [ "$(login10 alive)" = false ] && [ "$(login10 aliveProcesses)" = 1 ]; }
-until_true "the login ended, its daemonized process alive" ended_one_alive
+wait_for "the login ended, its daemonized process alive" ended_one_alive
 # ALIVE is the column before STATE ("ended TIME [ZONE]"): the word before "ended".
 ctl logins --user=$LUID2 | awk 'NR > 1 && NF > 0 && !/listed/ { for (i = 2; i <= NF; i++) if ($i == "ended") print $(i - 1), $i }' \
         >"$T/logins-alive.txt"
 expect_text "$T/logins-alive.txt" <<<"1 ended"
 kill "$PERSIST"
 none_alive() { [ "$(login10 aliveProcesses)" = 0 ]; }
-until_true "the daemonized process no longer counted" none_alive
+wait_for "the daemonized process no longer counted" none_alive
 
 echo "# 6. resolve: not recording (before the first run, inside a downtime gap) is not nobody"
 NOPID=4000001   # a pid nobody holds (pid_max is at most 4194304, and usually far lower)
@@ -233,7 +215,7 @@ stop_daemon
 DOWN=$(( $(date +%s%N) / 1000 ))   # after the stop, before the next start: inside the downtime gap
 start_daemon
 has_downtime() { [ -n "$(q "SELECT id FROM gaps WHERE reason = 'downtime' AND start_time <= $DOWN AND end_time >= $DOWN")" ]; }
-until_true "the downtime gap recorded" has_downtime
+wait_for "the downtime gap recorded" has_downtime
 ctl resolve "$NOPID" "$DOWN" 2>"$T/resolve-gap.txt" && fail "resolve inside the gap answered"
 grep -q "is known: lineaged was not recording then (a downtime gap in the record)" "$T/resolve-gap.txt" ||
         { cat "$T/resolve-gap.txt"; fail "resolve inside a gap does not say so"; }

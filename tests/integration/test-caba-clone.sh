@@ -3,13 +3,6 @@
 # The CABA cross-check on clone(CLONE_PARENT) by a reparented creator, alive or a zombie: real events, a patched procfs's NScaba.
 . "$(dirname "$0")/lib.sh"
 
-
-
-# start_ticks PID: field 22 of the real /proc/PID/stat.
-start_ticks() {
-        python3 -c 'import sys; print(open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")", 1)[1].split()[19])' "$1"
-}
-
 P="$T/proc"
 make_fake_proc "$P" 1 0 S init "$(start_ticks 1)" '\t0'
 start_daemon --proc="$P"
@@ -17,15 +10,14 @@ grep -q "The kernel provides NScaba" "$T/daemon.log" || fail "NScaba support not
 
 # clone_parent MODE: runs clone-parent.py MODE as the coproc CP; fills C, X, REAPER.
 clone_parent() {
-        local k v
         coproc CP { python3 "$SOURCE_DIR/tests/integration/clone-parent.py" "$1"; }
-        cleanup_pids "$CP_PID"
+        CP_SHELL=$CP_PID
+        cleanup_pids "$CP_SHELL"
         declare -gA CPR=()
-        while read -r -t 60 k v <&"${CP[0]}"; do
-                [ "$k" = SKIP ] && { echo "SKIP: no clone syscall number for this architecture"; exit 77; }
-                [ "$k" = READY ] && break
-                CPR[$k]=$v
-        done
+        if ! read_ready "${CP[0]}" CPR && [ -n "${CPR[SKIP]+set}" ]; then
+                echo "SKIP: no clone syscall number for this architecture"
+                exit 77
+        fi
         [ -n "${CPR[x]:-}" ] || fail "clone-parent.py did not start"
         C=${CPR[c]} X=${CPR[x]} REAPER=${CPR[reaper]}
         cleanup_pids "$X"
@@ -33,6 +25,15 @@ clone_parent() {
 }
 birth_parent_recorded() {
         [ "$(q "SELECT birth_parent_pid FROM instances WHERE pid = $X ORDER BY id DESC LIMIT 1")" = "$REAPER" ]
+}
+# clone_parent_caba CASE: X's GetCaba (left in r) names the reaper in userspace, the creator in the kernel,
+# and calls that the documented clone-parent difference, not counted as a disagreement.
+clone_parent_caba() {
+        r=$(vl GetCaba "{\"pid\": $X}")
+        check "$1 userspace CABA: the reaper" "$(jget "$r" parameters.caba.pid)" "$REAPER"
+        check "$1 kernel CABA: the creator" "$(jget "$r" parameters.kernelCabaPid)" "$C"
+        check "$1 the documented clone-parent difference" "$(jget "$r" parameters.difference)" clone-parent
+        check "$1 not counted as a disagreement" "$(jget "$(vl GetStatus)" parameters.status.cabaDisagreements)" 0
 }
 exit_recorded() {
         [ -n "$(q "SELECT id FROM instances WHERE pid = $1 AND exit_time IS NOT NULL ORDER BY id DESC LIMIT 1")" ]
@@ -45,14 +46,9 @@ wait_for "X recorded with the creator's current parent as birth parent" birth_pa
 UC=$(jget "$(vl GetCaba "{\"pid\": $C}")" parameters.caba.pid)
 make_fake_proc "$P" "$C" "$REAPER" S cp-creator 1 "\\t$UC"
 make_fake_proc "$P" "$X" "$REAPER" S tg-cp-x 2 "\\t$C"
-r=$(vl GetCaba "{\"pid\": $X}")
-check "(a) userspace CABA: the reaper" "$(jget "$r" parameters.caba.pid)" "$REAPER"
-check "(a) kernel CABA: the creator" "$(jget "$r" parameters.kernelCabaPid)" "$C"
-check "(a) the documented clone-parent difference" "$(jget "$r" parameters.difference)" clone-parent
+clone_parent_caba "(a)"
 check "(a) agree" "$(jget "$r" parameters.agree)" true
-check "(a) not counted as a disagreement" "$(jget "$(vl GetStatus)" parameters.status.cabaDisagreements)" 0
-eval "exec ${CP[1]}>&-"
-wait "$CP_PID" 2>/dev/null || true
+end_coproc CP "$CP_SHELL"
 
 echo "# (b) the creator exited and is an unreaped zombie: the kernel names the zombie"
 clone_parent exit
@@ -60,18 +56,13 @@ wait_for "X recorded with the creator's current parent as birth parent" birth_pa
 wait_for "the creator's exit recorded" exit_recorded "$C"
 make_fake_proc "$P" "$C" "$REAPER" Z cp-creator 1 "\\t$REAPER"
 make_fake_proc "$P" "$X" "$REAPER" S tg-cp-x 2 "\\t$C"
-r=$(vl GetCaba "{\"pid\": $X}")
-check "(b) userspace CABA: the reaper" "$(jget "$r" parameters.caba.pid)" "$REAPER"
-check "(b) kernel CABA: the zombie creator" "$(jget "$r" parameters.kernelCabaPid)" "$C"
-check "(b) the documented clone-parent difference" "$(jget "$r" parameters.difference)" clone-parent
-check "(b) not counted as a disagreement" "$(jget "$(vl GetStatus)" parameters.status.cabaDisagreements)" 0
+clone_parent_caba "(b) (the creator a zombie)"
 echo "# (c) a process whose parent merely is the reaper too is not taken for a creator"
 make_fake_proc "$P" "$C" "$REAPER" S cp-creator 999999999999 "\\t$REAPER"   # born after X: cannot have created it
 r=$(vl GetCaba "{\"pid\": $X}")
 check "born after X: unexplained" "$(jget "$r" parameters.difference)" unexplained
 check "counted once" "$(jget "$(vl GetStatus)" parameters.status.cabaDisagreements)" 1
-eval "exec ${CP[1]}>&-"
-wait "$CP_PID" 2>/dev/null || true
+end_coproc CP "$CP_SHELL"
 
 stop_daemon
 echo "caba-clone: all checks passed"

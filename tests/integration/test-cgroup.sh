@@ -15,18 +15,20 @@ STARTED=()
 # Kills everything in the test's cgroups (the shells' subshells and sleeps too) and waits until they
 # are empty: a killed process leaves its cgroup once it is reaped.
 empty_cgroups() {
-        local d deadline=$((SECONDS + WAIT_TIMEOUT))
+        local d
         for d in "$PLAIN" "$DOCKER"; do
                 [ -d "$CG2/$d" ] || continue
                 echo 1 >"$CG2/$d/cgroup.kill"
-                while [ -n "$(cat "$CG2/$d/cgroup.procs" 2>/dev/null)" ] && [ "$SECONDS" -lt "$deadline" ]; do
-                        sleep 0.05
-                done
+                wait_for "$d to empty" cgroup_empty "$d"
         done
+}
+cgroup_empty() {
+        [ -z "$(cat "$CG2/$1/cgroup.procs" 2>/dev/null)" ]
 }
 cg_cleanup() {
         local d
-        empty_cgroups
+        # In a subshell: a cgroup that does not empty must not stop the rest of the cleanup.
+        (empty_cgroups) || true
         for p in "${STARTED[@]}"; do
                 wait "$p" 2>/dev/null || true
         done

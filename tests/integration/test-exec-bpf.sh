@@ -26,20 +26,14 @@ SLEEP=$(readlink -f /bin/sleep)
 echo "# 10,000 short-lived execs, a unique argv each, while two fork+exec loops churn"
 # (EXEC_BPF_N=2000 for a quicker run on a machine loaded by other work.)
 N=${EXEC_BPF_N:-10000}
-churn() { while :; do /bin/true; done; }
-churn >/dev/null 2>&1 &
-churn1=$!
-churn >/dev/null 2>&1 &
-churn2=$!
-cleanup_pids "$churn1" "$churn2"
+start_churn
 SECONDS=0
 mark
 execgen spawn "$N" "unique$$" /bin/true &
 gen=$!
 wait "$gen"
 secs=$SECONDS
-kill "$churn1" "$churn2"
-wait "$churn1" "$churn2" 2>/dev/null || true
+stop_churn
 G=$(instance_of "$gen")
 wait_sql "execs of the generator recorded" "SELECT count(*) FROM instances WHERE birth_parent = $G AND exit_time IS NOT NULL" "$N"
 check "gaps during the run" "$(q "SELECT count(*) FROM gaps WHERE start_time >= (SELECT max(started) FROM runs)")" 0
@@ -116,13 +110,8 @@ wait_sql "the file on a mount only that namespace has" "SELECT exe || ' ' || arg
 
 echo "# children forked right after their parent's exec"
 M=200
-mark
-(for ((i = 1; i <= M; i++)); do sh -c '(exit 0); exit 0' "execfork-$i"; done) &
-runner=$!
-wait "$runner"
-R=$(instance_of "$runner")
-wait_sql "subshells recorded" "SELECT count(*) FROM instances c JOIN instances g ON g.birth_parent = c.id
-        WHERE c.birth_parent = $R AND g.exit_time IS NOT NULL" $M
+run_execfork "$M"
+R=$EXECFORK
 check "execs and subshells with an image other than dash" "$(q "SELECT count(*) FROM instances c JOIN instances g ON g.birth_parent = c.id
         WHERE c.birth_parent = $R AND (c.exe IS NOT '$DASH' OR g.exe IS NOT '$DASH')")" 0
 

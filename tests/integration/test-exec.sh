@@ -4,20 +4,13 @@
 # its parent's exec inherits the new image, and GetStatus names the source and counts execs by it.
 . "$(dirname "$0")/lib.sh"
 
-
 start_daemon --exec-source=procfs
 DASH=$(readlink -f /bin/sh)
 N=300
 
-# Each child of the runner execs dash, which forks a subshell at once (the "(exit 0)") that never
-# execs: the subshell's image is dash, whatever the child ran before its exec (bash).
-mark
-(for ((i = 1; i <= N; i++)); do sh -c '(exit 0); exit 0' "execfork-$i"; done) &
-runner=$!
-wait "$runner"
-R=$(instance_of "$runner")
-wait_sql "subshells of the runner's children recorded" "SELECT count(*) FROM instances c JOIN instances g ON g.birth_parent = c.id
-        WHERE c.birth_parent = $R AND g.exit_time IS NOT NULL" $N
+# The runner's children exec dash from bash; their subshells must have dash, never bash.
+run_execfork "$N"
+R=$EXECFORK
 
 known=$(q "SELECT count(*) FROM instances WHERE birth_parent = $R AND exe IS NOT NULL")
 wrong=$(q "SELECT count(*) FROM instances WHERE birth_parent = $R AND exe IS NOT NULL AND exe != '$DASH'")
@@ -41,19 +34,13 @@ check "execs with an argv recorded twice" "$(q "SELECT count(*) - count(DISTINCT
 # Short-lived execs with a unique argv each while two fork+exec loops churn: some images are unknown
 # (the process was gone before /proc was read), none is another's.
 N2=${EXEC_PROCFS_N:-2000}
-churn() { while :; do /bin/true; done; }
-churn >/dev/null 2>&1 &
-churn1=$!
-churn >/dev/null 2>&1 &
-churn2=$!
-cleanup_pids "$churn1" "$churn2"
+start_churn
 mark
 # (No leak check for the helper: LeakSanitizer's exit check clones a process of its own.)
 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 "$BUILD_DIR/tests/helpers/lineage-execgen" spawn "$N2" "unique$$" /bin/true &
 gen=$!
 wait "$gen"
-kill "$churn1" "$churn2"
-wait "$churn1" "$churn2" 2>/dev/null || true
+stop_churn
 G=$(instance_of "$gen")
 wait_sql "execs of the generator recorded" "SELECT count(*) FROM instances WHERE birth_parent = $G AND exit_time IS NOT NULL" "$N2"
 TRUE=$(readlink -f /bin/true)

@@ -10,6 +10,13 @@ if [ "$(cat /proc/self/loginuid)" != 4294967295 ]; then
 fi
 start_daemon
 
+# sleeper_in_login PREFIX INSTANCE PID: the login INSTANCE has the sleeper PID among its descendants.
+sleeper_in_login() {
+        lists_descendant "$(vl GetDescendants "{\"instance\": $2}")" "$3" ||
+                fail "${1}the sleeper is not among the login's descendants"
+        echo "ok: ${1}the sleeper is a descendant of the login"
+}
+
 echo "# a login without sshd: loginuid written, then fork, setsid, double fork"
 fake_login 4242
 settle
@@ -45,10 +52,7 @@ r=$(vl GetOrigin "{\"pid\": ${L[sleeper]}}")
 check "the sleeper outlived its login, still attributed" "$(jget "$r" parameters.login.loginUid)" 4242
 r=$(vl ListLogins '{"aliveOnly": true, "loginUid": 4242}')
 check "the ended login is not listed as alive" "$(mine "$r" instance)" absent
-r=$(vl GetDescendants "{\"instance\": $IL}")
-python3 -c 'import json,sys; d=json.loads(sys.argv[1])["parameters"]["descendants"]; sys.exit(0 if any(p["pid"]==int(sys.argv[2]) for p in d) else 1)' \
-        "$r" "${L[sleeper]}" || fail "the sleeper is not among the login's descendants"
-echo "ok: the daemonized sleeper is a descendant of the login"
+sleeper_in_login "" "$IL" "${L[sleeper]}"
 kill "${L[sleeper]}"
 
 echo "# a system process: no login, with the reason"
@@ -83,10 +87,7 @@ LOGIN_INSTANCE=$(jget "$r" parameters.login.instance)
 settle
 r=$(vl ListLogins "{\"loginUid\": $USER_UID}")
 check "ssh: the login has ended after logout" "$(jget "$r" parameters.logins.0.alive)" false
-r=$(vl GetDescendants "{\"instance\": $LOGIN_INSTANCE}")
-python3 -c 'import json,sys; d=json.loads(sys.argv[1])["parameters"]["descendants"]; sys.exit(0 if any(p["pid"]==int(sys.argv[2]) for p in d) else 1)' \
-        "$r" "$SLEEPER" || fail "ssh: the sleeper is not among the login's descendants"
-echo "ok: ssh: the sleeper is a descendant of the login"
+sleeper_in_login "ssh: " "$LOGIN_INSTANCE" "$SLEEPER"
 
 echo "# an ssh -tt login with a terminal, through Debian's stock /etc/pam.d/sshd"
 # UsePAM yes with service sshd: the stock stack, where pam_motd runs sh -c, run-parts and

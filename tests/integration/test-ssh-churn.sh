@@ -62,8 +62,7 @@ check "ssh under churn: sleeper's audit session is the login's" \
 check "ssh under churn: the sleeper's image" "$(jget "$r" parameters.process.exe)" "$(readlink "/proc/$SLEEPER/exe")"
 LOGIN_INSTANCE=$(jget "$r" parameters.login.instance)
 r=$(vl GetDescendants "{\"instance\": $LOGIN_INSTANCE, \"aliveOnly\": true}")
-python3 -c 'import json,sys; d=json.loads(sys.argv[1])["parameters"]["descendants"]; sys.exit(0 if any(p["pid"]==int(sys.argv[2]) for p in d) else 1)' \
-        "$r" "$SLEEPER" || fail "ssh under churn: the sleeper is not among the login's descendants"
+lists_descendant "$r" "$SLEEPER" || fail "ssh under churn: the sleeper is not among the login's descendants"
 echo "ok: ssh under churn: the sleeper is a descendant of the login"
 touch "$DONE_FILE"
 wait "$SSH" || { cat "$T/ssh/client.log"; fail "ssh exited with an error"; }

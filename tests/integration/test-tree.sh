@@ -7,16 +7,6 @@
 ctl() { LC_ALL=C.UTF-8 "$LINEAGECTL" --varlink="$SOCK" "$@"; }
 start_daemon
 
-# expect_text FILE: stdin holds the expected text, FILE what lineagectl printed.
-expect_text() {
-        local want
-        want=$(cat)
-        if [ "$(cat "$1")" != "$want" ]; then
-                echo "--- expected"; echo "$want"; echo "--- got"; cat "$1"
-                fail "tree output differs"
-        fi
-}
-
 # dot FILE: the nodes and edges of a dot graph as lines "node ID LABEL STYLE" and "edge FROM TO STYLE".
 dot_parse() {
         python3 - "$1" <<'EOF'

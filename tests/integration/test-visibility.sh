@@ -21,10 +21,8 @@ NAME=org.lineaged.Lineage1 OBJ=/org/lineaged/Lineage1
 SECRET=ROOT-ONLY-SECRET-$$-$RANDOM
 start_bus
 start_daemon --dbus="$BUS"
-for _ in $(seq 200); do
-        busctl --address="$BUS" status "$NAME" >/dev/null 2>&1 && break
-        sleep 0.1
-done
+name_on_bus() { busctl --address="$BUS" status "$NAME" >/dev/null 2>&1; }
+wait_for "$NAME on the bus" name_on_bus
 
 as_vis() { runuser -u "$VIS" -- "$@"; }
 # vis_vl METHOD JSON: the varlink call made by the user; prints the reply line.
@@ -44,6 +42,20 @@ no_secret() {
         *"$SECRET"*) fail "$1 shows root's secret: $2" ;;
         esac
         echo "ok: $1 without the secret"
+}
+# release_to_uid PID FIFO UID [SQL-CONDITION]: lets PID past its read of FIFO, then waits until it runs
+# as UID and a uid event of it (matching the condition on events) is on record.
+release_to_uid() {
+        echo go >"$2"
+        wait_for "process $1 to run as uid $3" uid_is "$1" "$3"
+        wait_for "the uid event of process $1 on record" uid_event_recorded "$1" "${4:-}"
+}
+uid_is() {
+        [ "$(stat -c %u "/proc/$1")" = "$2" ]
+}
+uid_event_recorded() {
+        [ "$(q "SELECT count(*) FROM events WHERE type = 3 $2
+                AND instance = (SELECT id FROM instances WHERE pid = $1 ORDER BY id DESC LIMIT 1)")" -gt 0 ]
 }
 
 echo "# the user watches everything it may see, before the attack"
@@ -124,9 +136,7 @@ time.sleep(120)' "$T/go2" "$VIS_UID" "$SECRET" >/dev/null 2>&1 &
 D=$!
 cleanup_pids "$D"
 wait_for "python's exec line on record" history_has "$D" "'$SECRET' in e.get('argv', [])"
-echo go >"$T/go2"
-wait_for "the drop of python" sh -c "[ \"\$(stat -c %u /proc/$D)\" = $VIS_UID ]"
-wait_for "the uid event on record" sh -c "[ \"\$(sqlite3 '$DB' \"SELECT count(*) FROM events WHERE type = 3 AND instance = (SELECT id FROM instances WHERE pid = $D ORDER BY id DESC LIMIT 1)\")\" -gt 0 ]"
+release_to_uid "$D" "$T/go2" "$VIS_UID"
 r=$(vis_vl GetOrigin "{\"pid\": $D}")
 no_secret "GetOrigin of a process dropped without exec" "$r"
 check "its command line is redacted" "$(jget "$r" parameters.process.redacted)" true
@@ -147,9 +157,7 @@ os.execv(sys.argv[2], [sys.argv[2], "-c", "import os, sys, time\nopen(sys.argv[1
 U=$!
 cleanup_pids "$U"
 wait_for "the user's exec line on record" history_has "$U" "'users-own-args' in e.get('argv', [])"
-echo go >"$T/go3"
-wait_for "the return to root" sh -c "[ \"\$(stat -c %u /proc/$U)\" = 0 ]"
-wait_for "the uid event to root on record" sh -c "[ \"\$(sqlite3 '$DB' \"SELECT count(*) FROM events WHERE type = 3 AND a = 0 AND instance = (SELECT id FROM instances WHERE pid = $U ORDER BY id DESC LIMIT 1)\")\" -gt 0 ]"
+release_to_uid "$U" "$T/go3" 0 "AND a = 0"
 r=$(vis_vl GetHistory "{\"pid\": $U}")
 python3 - "$r" <<'PY' || fail "the user's history of a process that became root's"
 import json, sys

@@ -8,10 +8,7 @@ echo "# real kernel: P forks Q, Q forks R and exits, P has not reaped Q when lin
 coproc ZT { python3 "$SOURCE_DIR/tests/integration/zombie-tree.py"; }
 cleanup_pids "$ZT_PID"
 declare -A Z=()
-while read -r -t 60 k v <&"${ZT[0]}"; do
-        [ "$k" = READY ] && break
-        Z[$k]=$v
-done
+read_ready "${ZT[0]}" Z || true
 [ -n "${Z[r]:-}" ] || fail "zombie-tree.py did not start"
 cleanup_pids "${Z[r]}"
 start_daemon
