@@ -38,21 +38,14 @@ int daemon_kernel_caba(Daemon *d, int32_t pid, int32_t *ret_tgid) {
 static bool exited_ancestor_has_pid(Daemon *d, const Instance *i, int32_t pid) {
         uint64_t id = i->birth_parent_id, stop = i->caba_id;
 
-        if (!d->parent_stmt &&
-            sqlite3_prepare_v2(store_db(d->store), "SELECT birth_parent, pid, exit_time IS NOT NULL FROM instances WHERE id = ?1",
-                               -1, &d->parent_stmt, NULL) != SQLITE_OK)
-                return false;
         for (unsigned n = 0; id > 0 && id != stop && n < CABA_WALK_MAX; n++) {
-                bool hit = false;
                 uint64_t next = 0;
+                int32_t p = 0;
+                bool exited = false;
 
-                sqlite3_reset(d->parent_stmt);
-                sqlite3_bind_int64(d->parent_stmt, 1, (int64_t) id);
-                if (sqlite3_step(d->parent_stmt) == SQLITE_ROW) {
-                        next = (uint64_t) sqlite3_column_int64(d->parent_stmt, 0);
-                        hit = sqlite3_column_int(d->parent_stmt, 1) == pid && sqlite3_column_int(d->parent_stmt, 2);
-                }
-                if (hit)
+                if (store_birth_parent(d->store, id, &next, &p, &exited) < 0)
+                        return false;
+                if (p == pid && exited)
                         return true;
                 id = next;
         }

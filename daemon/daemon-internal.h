@@ -35,7 +35,6 @@ struct Daemon {
         size_t caba_sweep_state;
         bool kernel_caba;               /* the scan saw NScaba: lines */
         uint64_t caba_disagreements;
-        sqlite3_stmt *parent_stmt;
         Cnproc *cnproc;
         Tracker *tracker;
         Store *store;

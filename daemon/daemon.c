@@ -232,7 +232,6 @@ Daemon *daemon_free(Daemon *d) {
         sd_event_source_disable_unref(d->caba_timer);
         sd_event_source_disable_unref(d->rescan_timer);
         sd_event_source_disable_unref(d->prune_timer);
-        sqlite3_finalize(d->parent_stmt);
         lineage_varlink_free(d->varlink);
         lineage_dbus_free(d->dbus);
         query_free(d->query);
@@ -371,8 +370,6 @@ static int daemon_replace_database(Daemon *d) {
 
         if (d->query)
                 query_finalize(d->query);
-        sqlite3_finalize(d->parent_stmt);
-        d->parent_stmt = NULL;
         r = store_replace_corrupt(d->store);
         if (r < 0)
                 return r;

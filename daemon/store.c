@@ -18,6 +18,7 @@ enum {
         STMT_LOGIN,
         STMT_HEARTBEAT,
         STMT_SESSION_LOGIN,
+        STMT_BIRTH_PARENT,
         _STMT_MAX,
 };
 
@@ -80,6 +81,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         [STMT_HEARTBEAT] = "UPDATE runs SET last_commit = ?2 WHERE id = ?1",
         [STMT_SESSION_LOGIN] = "SELECT 1 FROM logins WHERE boot = ?1 AND audit_session = ?2 LIMIT 1",
+        [STMT_BIRTH_PARENT] = "SELECT birth_parent, pid, exit_time IS NOT NULL FROM instances WHERE id = ?1",
         [STMT_LOGIN] = "INSERT INTO logins (instance, boot, audit_session, login_uid, service, remote_address,"
                        " remote_port, tty, logind_session, unit, start_time, end_time, self_declared)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
@@ -938,6 +940,23 @@ bool store_session_has_login(Store *s, uint32_t audit_session) {
         found = sqlite3_step(st) == SQLITE_ROW;
         sqlite3_reset(st);
         return found;
+}
+
+int store_birth_parent(Store *s, uint64_t id, uint64_t *ret_birth_parent, int32_t *ret_pid, bool *ret_exited) {
+        sqlite3_stmt *st = s->stmt[STMT_BIRTH_PARENT];
+        int rc, r = 0;
+
+        /* Walked once per step up an ancestry (the CABA cross-check): kept prepared. */
+        sqlite3_bind_int64(st, 1, (int64_t) id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                *ret_birth_parent = (uint64_t) sqlite3_column_int64(st, 0);
+                *ret_pid = sqlite3_column_int(st, 1);
+                *ret_exited = sqlite3_column_int(st, 2);
+        } else
+                r = rc == SQLITE_DONE ? -ENOENT : sqlite_to_errno(rc);
+        sqlite3_reset(st);
+        return r;
 }
 
 int store_load_live_logins(Store *s, StoreLoginCallback cb, void *userdata) {
