@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The daemon's main loop: subscribe first, then scan /proc, then record in batches and commit on a timer. */
-#include <ctype.h>
 #include <limits.h>
 #include <mntent.h>
 #include <signal.h>
@@ -103,31 +102,6 @@ int daemon_new(Daemon **ret, const DaemonConfig *config) {
 /* Never the machine's own /proc: an offline database may come from another machine. */
 #define OFFLINE_PROC_ROOT "/nonexistent/lineage-offline"
 
-static int find_boot(Store *s, const char *boot_id, uint64_t *ret_rowid, char ret_id[static 33]) {
-        sqlite3_stmt *st = NULL;
-        char norm[33] = "";
-        size_t k = 0;
-        int r = 0;
-
-        for (const char *p = boot_id; p && *p && k < 32; p++)
-                if (*p != '-')
-                        norm[k++] = (char) tolower((unsigned char) *p);
-        norm[k] = 0;
-        if (sqlite3_prepare_v2(store_db(s), boot_id ? "SELECT id, boot_id FROM boots WHERE boot_id = ?1"
-                                                    : "SELECT id, boot_id FROM boots ORDER BY id DESC LIMIT 1",
-                               -1, &st, NULL) != SQLITE_OK)
-                return -EIO;
-        if (boot_id)
-                sqlite3_bind_text(st, 1, norm, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-                *ret_rowid = (uint64_t) sqlite3_column_int64(st, 0);
-                snprintf(ret_id, 33, "%s", (const char *) sqlite3_column_text(st, 1) ?: "");
-        } else
-                r = -ENOENT;
-        sqlite3_finalize(st);
-        return r;
-}
-
 int daemon_new_offline(Daemon **ret, const char *path, const char *boot_id) {
         _cleanup_(daemon_freep) Daemon *d = calloc(1, sizeof(Daemon));
         int r;
@@ -145,7 +119,7 @@ int daemon_new_offline(Daemon **ret, const char *path, const char *boot_id) {
         r = tracker_new(&d->tracker, &d->clock, UINT64_MAX / 2);
         if (r < 0)
                 return r;
-        r = find_boot(d->store, boot_id, &d->boot_rowid, d->boot.boot_id);
+        r = store_find_boot(d->store, boot_id, &d->boot_rowid, d->boot.boot_id);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(d);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* SQLite in WAL mode, schema migrations by PRAGMA user_version, prepared statements, one transaction per flush. */
+#include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/file.h>
@@ -454,6 +455,31 @@ int store_set_boot(Store *s, const StoreBoot *boot, uint64_t *ret_id) {
         if (ret_id)
                 *ret_id = s->boot;
         return 0;
+}
+
+int store_find_boot(Store *s, const char *boot_id, uint64_t *ret_rowid, char ret_id[static 33]) {
+        sqlite3_stmt *st = NULL;
+        char norm[33] = "";
+        size_t k = 0;
+        int r = 0;
+
+        for (const char *p = boot_id; p && *p && k < 32; p++)
+                if (*p != '-')
+                        norm[k++] = (char) tolower((unsigned char) *p);
+        norm[k] = 0;
+        if (sqlite3_prepare_v2(store_db(s), boot_id ? "SELECT id, boot_id FROM boots WHERE boot_id = ?1"
+                                                    : "SELECT id, boot_id FROM boots ORDER BY id DESC LIMIT 1",
+                               -1, &st, NULL) != SQLITE_OK)
+                return -EIO;
+        if (boot_id)
+                sqlite3_bind_text(st, 1, norm, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+                *ret_rowid = (uint64_t) sqlite3_column_int64(st, 0);
+                snprintf(ret_id, 33, "%s", (const char *) sqlite3_column_text(st, 1) ?: "");
+        } else
+                r = -ENOENT;
+        sqlite3_finalize(st);
+        return r;
 }
 
 int store_next_instance_id(Store *s, uint64_t *ret) {

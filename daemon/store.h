@@ -26,6 +26,9 @@ int store_replace_corrupt(Store *s);
 
 /* Finds or adds the boot; instances written afterwards belong to it. */
 int store_set_boot(Store *s, const StoreBoot *boot, uint64_t *ret_id);
+/* The boot whose id is boot_id (with or without dashes, any case; NULL: the newest in the file): its row
+ * and its id as 32 hex digits. -ENOENT: no such boot. Reads only: for a database opened to be queried. */
+int store_find_boot(Store *s, const char *boot_id, uint64_t *ret_rowid, char ret_id[static 33]);
 /* One above the highest instance id in the database. */
 int store_next_instance_id(Store *s, uint64_t *ret);
 /* Writes everything the tracker has pending, in one transaction. On failure nothing is lost: the
