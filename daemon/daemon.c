@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The daemon's main loop: subscribe first, then scan /proc, then record in batches and commit on a timer. */
-#include <ctype.h>
 #include <limits.h>
 #include <mntent.h>
 #include <signal.h>
@@ -9,7 +8,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "daemon.h"
+#include "daemon-internal.h"
+#include "login.h"
+#include "caba-check.h"
 #include "exec-bpf.h"
 #include "hashmap.h"
 #include "journal-export.h"
@@ -20,15 +21,10 @@
 #include "record.h"
 
 #define DEFAULT_COMMIT_INTERVAL_USEC (200 * USEC_PER_MSEC)
-#define REPLAY_FLUSH_EVERY 65536U
 /* After a failed commit, wait this long before retrying, so a full disk is not hammered. */
 #define COMMIT_RETRY_USEC (2 * USEC_PER_SEC)
 /* While commits keep failing the same way, their message is logged at most this often. */
 #define STORE_LOG_INTERVAL_USEC (60 * USEC_PER_SEC)
-/* Kernel CABA cross-check sweep, on kernels with NScaba: only: how often, and how many per round. */
-#define CABA_SWEEP_USEC (5 * USEC_PER_SEC)
-#define CABA_SWEEP_BATCH 2000U
-#define CABA_WALK_MAX 4096U
 /* After lost events, /proc is rescanned, but at most this often, so a storm cannot wedge the daemon. */
 #define RESCAN_MIN_INTERVAL_USEC (2 * USEC_PER_SEC)
 #define RESCAN_DELAY_USEC (100 * USEC_PER_MSEC)
@@ -42,63 +38,6 @@
 #define PRUNE_STEP_ROWS 2000U
 #define PRUNE_IDLE_USEC (10 * USEC_PER_SEC)
 #define PRUNE_BUSY_USEC (200 * USEC_PER_MSEC)
-
-/* A live instance whose pid was gone at a /proc read (an exec image or login read at a batch's end). */
-typedef struct GoneRead {
-        uint64_t id;
-        int32_t pid;
-        uint64_t read_ns;               /* CLOCK_MONOTONIC just after the read failed */
-        uint64_t read_usec;             /* CLOCK_REALTIME then: the exit's upper bound */
-} GoneRead;
-
-#define GONE_READS_MAX 4096U            /* beyond, the next rescan finds what is gone */
-
-struct Daemon {
-        DaemonConfig config;
-        sd_event *event;
-        sd_event_source *commit_timer;
-        sd_event_source *caba_timer;
-        sd_event_source *rescan_timer;
-        sd_event_source *prune_timer;
-        uint64_t pruned;
-        uint64_t last_rescan;           /* CLOCK_MONOTONIC µs */
-        uint64_t rescans;
-        uint64_t downtime_start;        /* realtime µs where the previous run on this boot stopped, 0 if none */
-        size_t caba_sweep_state;
-        bool kernel_caba;               /* the scan saw NScaba: lines */
-        uint64_t caba_disagreements;
-        sqlite3_stmt *parent_stmt;
-        Cnproc *cnproc;
-        Tracker *tracker;
-        Store *store;
-        RecordWriter *record;
-        Query *query;
-        LineageVarlink *varlink;
-        LineageDbus *dbus;
-        JournalExport *journal;
-        StoreBoot boot;
-        TrackerClock clock;
-        uint64_t boot_rowid;
-        uint64_t start_time;
-        uint64_t replay_pending;
-        uint64_t replay_first, replay_last; /* realtime µs of the replayed record's first and last event */
-        bool replay_by_time;            /* replay: commit at the live cadence (--commit-interval given) */
-        uint64_t replay_commit_ns;      /* the record time of the next such commit; 0 before the first event */
-        bool replay_after_info;         /* the last records were a batch's info records */
-        LineageExecSource exec_source;  /* where exec images come from */
-        char *exec_source_reason;       /* why not bpf, when procfs was not asked for */
-        ExecBpf *bpf;                   /* the eBPF exec source, when in use */
-        Hashmap *cgroup_paths;          /* cgroup id of a BPF exec record -> its path (malloc'd), checked */
-        char *cgroup2_mount;            /* where the unified hierarchy is mounted ("" none), once looked up */
-        uint64_t last_event_ns;         /* CLOCK_MONOTONIC of the newest connector event */
-        GoneRead *gone_reads;           /* live instances found gone from /proc, exit not seen yet */
-        size_t n_gone_reads, n_gone_reads_alloc;
-        uint64_t bpf_only;              /* execs only the eBPF program saw, recorded */
-        uint64_t bpf_unmatched;         /* its records for no instance we know: not recorded */
-        int store_error;                /* last commit error, 0 when healthy */
-        uint64_t store_error_since;     /* realtime µs of the first failure in a row */
-        LogRatelimit store_log;         /* the failed commit's message, while the fault lasts */
-};
 
 static void read_clocks(TrackerClock *ret_clock, uint64_t *ret_boot_time) {
         /* Read the three clocks close together; take the tightest of a few tries. */
@@ -163,31 +102,6 @@ int daemon_new(Daemon **ret, const DaemonConfig *config) {
 /* Never the machine's own /proc: an offline database may come from another machine. */
 #define OFFLINE_PROC_ROOT "/nonexistent/lineage-offline"
 
-static int find_boot(Store *s, const char *boot_id, uint64_t *ret_rowid, char ret_id[static 33]) {
-        sqlite3_stmt *st = NULL;
-        char norm[33] = "";
-        size_t k = 0;
-        int r = 0;
-
-        for (const char *p = boot_id; p && *p && k < 32; p++)
-                if (*p != '-')
-                        norm[k++] = (char) tolower((unsigned char) *p);
-        norm[k] = 0;
-        if (sqlite3_prepare_v2(store_db(s), boot_id ? "SELECT id, boot_id FROM boots WHERE boot_id = ?1"
-                                                    : "SELECT id, boot_id FROM boots ORDER BY id DESC LIMIT 1",
-                               -1, &st, NULL) != SQLITE_OK)
-                return -EIO;
-        if (boot_id)
-                sqlite3_bind_text(st, 1, norm, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-                *ret_rowid = (uint64_t) sqlite3_column_int64(st, 0);
-                snprintf(ret_id, 33, "%s", (const char *) sqlite3_column_text(st, 1) ?: "");
-        } else
-                r = -ENOENT;
-        sqlite3_finalize(st);
-        return r;
-}
-
 int daemon_new_offline(Daemon **ret, const char *path, const char *boot_id) {
         _cleanup_(daemon_freep) Daemon *d = calloc(1, sizeof(Daemon));
         int r;
@@ -205,7 +119,7 @@ int daemon_new_offline(Daemon **ret, const char *path, const char *boot_id) {
         r = tracker_new(&d->tracker, &d->clock, UINT64_MAX / 2);
         if (r < 0)
                 return r;
-        r = find_boot(d->store, boot_id, &d->boot_rowid, d->boot.boot_id);
+        r = store_find_boot(d->store, boot_id, &d->boot_rowid, d->boot.boot_id);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(d);
@@ -291,7 +205,6 @@ Daemon *daemon_free(Daemon *d) {
         sd_event_source_disable_unref(d->caba_timer);
         sd_event_source_disable_unref(d->rescan_timer);
         sd_event_source_disable_unref(d->prune_timer);
-        sqlite3_finalize(d->parent_stmt);
         lineage_varlink_free(d->varlink);
         lineage_dbus_free(d->dbus);
         query_free(d->query);
@@ -386,7 +299,7 @@ static int daemon_adopt(Daemon *d) {
 }
 
 /* Starts tracking one boot: its row in the database and a tracker with its clocks. */
-static int daemon_begin_boot(Daemon *d) {
+int daemon_begin_boot(Daemon *d) {
         uint64_t next_id;
         int r;
 
@@ -430,8 +343,6 @@ static int daemon_replace_database(Daemon *d) {
 
         if (d->query)
                 query_finalize(d->query);
-        sqlite3_finalize(d->parent_stmt);
-        d->parent_stmt = NULL;
         r = store_replace_corrupt(d->store);
         if (r < 0)
                 return r;
@@ -488,21 +399,13 @@ int daemon_flush(Daemon *d) {
         return 0;
 }
 
-static void record_failed(Daemon *d, int r) {
+void record_failed(Daemon *d, int r) {
         log_warning_errno(r, "Failed to write to the record file, closing it: %m");
         d->record = record_writer_close(d->record);
 }
 
 int32_t daemon_resolve_tgid(Daemon *d, int32_t tid) {
         return procfs_resolve_tgid(d->config.proc, tid);
-}
-
-const char *caba_agreement_to_string(CabaAgreement a) {
-        static const char *const t[] = {
-                [CABA_AGREE] = "agree", [CABA_ZOMBIE] = "zombie",
-                [CABA_CLONE_PARENT] = "clone-parent", [CABA_DISAGREE] = "unexplained",
-        };
-        return (unsigned) a < ELEMENTSOF(t) ? t[a] : NULL;
 }
 
 uint64_t daemon_pruned(Daemon *d) {
@@ -551,113 +454,6 @@ void daemon_varlink_stats(Daemon *d, VarlinkStats *ret) {
                 lineage_varlink_get_stats(d->varlink, ret);
 }
 
-bool daemon_kernel_has_caba(Daemon *d) {
-        return d->kernel_caba;
-}
-
-uint64_t daemon_caba_disagreements(Daemon *d) {
-        return d->caba_disagreements;
-}
-
-int daemon_kernel_caba(Daemon *d, int32_t pid, int32_t *ret_tgid) {
-        ProcInfo info = {};
-        int r;
-
-        r = procfs_read(d->config.proc, pid, PROCFS_STATUS, &info);
-        if (r < 0)
-                return r;
-        r = procfs_nscaba_tgid(d->config.proc, &info, ret_tgid);
-        proc_info_done(&info);
-        return r;
-}
-
-/* Is there an exited instance with pid between i and its userspace CABA along birth parents? */
-static bool exited_ancestor_has_pid(Daemon *d, const Instance *i, int32_t pid) {
-        uint64_t id = i->birth_parent_id, stop = i->caba_id;
-
-        if (!d->parent_stmt &&
-            sqlite3_prepare_v2(store_db(d->store), "SELECT birth_parent, pid, exit_time IS NOT NULL FROM instances WHERE id = ?1",
-                               -1, &d->parent_stmt, NULL) != SQLITE_OK)
-                return false;
-        for (unsigned n = 0; id > 0 && id != stop && n < CABA_WALK_MAX; n++) {
-                bool hit = false;
-                uint64_t next = 0;
-
-                sqlite3_reset(d->parent_stmt);
-                sqlite3_bind_int64(d->parent_stmt, 1, (int64_t) id);
-                if (sqlite3_step(d->parent_stmt) == SQLITE_ROW) {
-                        next = (uint64_t) sqlite3_column_int64(d->parent_stmt, 0);
-                        hit = sqlite3_column_int(d->parent_stmt, 1) == pid && sqlite3_column_int(d->parent_stmt, 2);
-                }
-                if (hit)
-                        return true;
-                id = next;
-        }
-        return false;
-}
-
-/* clone(CLONE_PARENT) makes the creator's current parent the parent: the fork event names that one,
- * the kernel's CABA the creator. The creator may have been reparented (to a reaper) before it
- * cloned, so its birth parent is not i's; or it has exited since and is a zombie, no longer ours.
- * Either way /proc still shows it, with i's recorded birth parent as its parent, born before i. */
-static bool creator_cloned_parent(Daemon *d, const Instance *i, int32_t kernel_tgid) {
-        ProcInfo info = {};
-        bool r;
-
-        if (kernel_tgid <= 0 || i->birth_parent_pid <= 0 ||
-            procfs_read(d->config.proc, kernel_tgid, PROCFS_STAT, &info) < 0)
-                return false;
-        r = info.ppid == i->birth_parent_pid && info.start_ticks <= i->start_ticks;
-        proc_info_done(&info);
-        return r;
-}
-
-CabaAgreement daemon_check_caba(Daemon *d, Instance *i, int32_t kernel_tgid) {
-        const Instance *u = tracker_caba(i);
-        Instance *k = tracker_get(d->tracker, kernel_tgid);
-        CabaAgreement a;
-
-        if (u ? u->pid == kernel_tgid : kernel_tgid == 0)
-                return CABA_AGREE;
-        (void) daemon_flush(d); /* the walk below reads the database */
-        if (exited_ancestor_has_pid(d, i, kernel_tgid))
-                a = CABA_ZOMBIE;
-        else if ((k && k->birth_parent_id > 0 && k->birth_parent_id == i->birth_parent_id) ||
-                 creator_cloned_parent(d, i, kernel_tgid))
-                a = CABA_CLONE_PARENT;
-        else
-                a = CABA_DISAGREE;
-        if (a == CABA_DISAGREE && !i->caba_mismatch_counted) {
-                i->caba_mismatch_counted = true;
-                d->caba_disagreements++;
-                log_debug("CABA of %d (instance %" PRIu64 ") disagrees: from events %d, kernel %d; keeping the observed lineage.",
-                          i->pid, i->id, u ? u->pid : 0, kernel_tgid);
-        }
-        return a;
-}
-
-/* On kernels with NScaba:, compare a slice of the live processes every few seconds. */
-static int on_caba_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Daemon *d = userdata;
-        unsigned n = 0;
-        Instance *i;
-
-        while (n++ < CABA_SWEEP_BATCH) {
-                int32_t k;
-
-                i = tracker_iterate(d->tracker, &d->caba_sweep_state);
-                if (!i) {
-                        d->caba_sweep_state = 0;
-                        break;
-                }
-                if (daemon_kernel_caba(d, i->pid, &k) >= 0)
-                        (void) daemon_check_caba(d, i, k);
-        }
-        (void) sd_event_source_set_time_relative(s, CABA_SWEEP_USEC);
-        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-        return 0;
-}
-
 
 typedef struct ScanState {
         Daemon *d;
@@ -694,16 +490,6 @@ static int scan_one(ProcScanItem *item, void *userdata) {
                         read_cgroup(d, i);
         }
         return 0;
-}
-
-static void read_login_details(Daemon *d, Login *l, Instance *i, const ProcInfo *info, bool begin);
-
-static void scan_login_details(Tracker *t, Login *l, void *userdata) {
-        Daemon *d = userdata;
-        Instance *i = tracker_get(t, l->pid);
-
-        if (i)
-                read_login_details(d, l, i, NULL, false);
 }
 
 /* CPU time of the whole process, all threads, in ns. */
@@ -819,235 +605,6 @@ static void on_loss(const CnprocLoss *loss, void *userdata) {
         daemon_schedule_rescan(d);
 }
 
-/* Sets *field to value (copied) unless it is set already. */
-static void set_once(char **field, const char *value) {
-        if (!*field && value && *value)
-                *field = strdup(value);
-}
-
-static void copy_field(char *dst, size_t size, const char *src) {
-        snprintf(dst, size, "%s", src ?: "");
-}
-
-/* The device in stat's tty_nr as a name: pts/N, ttyN, ttySN, or MAJOR:MINOR. */
-static void tty_name(uint32_t tty_nr, char *buf, size_t size) {
-        unsigned major = (tty_nr >> 8) & 0xfff, minor = (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00);
-
-        if (major >= 136 && major <= 143)
-                snprintf(buf, size, "pts/%u", minor + (major - 136) * 256);
-        else if (major == 4 && minor < 64)
-                snprintf(buf, size, "tty%u", minor);
-        else if (major == 4)
-                snprintf(buf, size, "ttyS%u", minor - 64);
-        else
-                snprintf(buf, size, "%u:%u", major, minor);
-}
-
-/* logind session and unit from a cgroup path like /user.slice/user-0.slice/session-3.scope. */
-static void cgroup_session(const char *path, char *session, size_t ssize, char *unit, size_t usize) {
-        const char *last = strrchr(path, '/');
-
-        last = last ? last + 1 : path;
-        session[0] = unit[0] = 0;
-        if (!*last || !(strstr(last, ".scope") || strstr(last, ".service")))
-                return;
-        snprintf(unit, usize, "%s", last);
-        if (strncmp(last, "session-", 8) == 0) {
-                size_t n = strcspn(last + 8, ".");
-
-                snprintf(session, ssize, "%.*s", (int) MIN(n, ssize - 1), last + 8);
-        }
-}
-
-/* Applies login details (begin and/or details) to the tracker: shared by live reads and replay. */
-static int apply_login_record(Daemon *d, const RecordLogin *rl) {
-        Instance *i = tracker_get(d->tracker, rl->pid);
-        Login *l;
-
-        if (!i)
-                return 0;
-        l = rl->begin ? tracker_login_begin(d->tracker, i) : tracker_login_for_session(d->tracker, rl->audit_session);
-        if (!l)
-                return 0;
-        set_once(&l->service, rl->service);
-        set_once(&l->remote_address, rl->remote_address);
-        if (l->remote_port == 0)
-                l->remote_port = rl->remote_port;
-        set_once(&l->tty, rl->tty);
-        set_once(&l->logind_session, rl->logind_session);
-        set_once(&l->unit, rl->unit);
-        if (rl->trust != RECORD_LOGIN_TRUST_UNKNOWN && !l->trust_checked) {
-                l->self_declared = rl->trust == RECORD_LOGIN_SELF_DECLARED;
-                l->trust_checked = true;
-        }
-        l->detail_tries++;
-        tracker_login_changed(d->tracker, l);
-        return 0;
-}
-
-#define LOGIN_DETAIL_TRIES 3U /* execs of a session looked at for its remote address */
-
-static bool child_carries_session(const Instance *c, uint32_t audit_session, void *userdata) {
-        Daemon *d = userdata;
-        ProcInfo pi = {};
-        bool yes;
-
-        if (procfs_read(d->config.proc, c->pid, PROCFS_STAT | PROCFS_LOGIN, &pi) < 0)
-                return false;
-        yes = tracker_same_start(c, pi.start_ticks) && pi.sessionid == audit_session;
-        proc_info_done(&pi);
-        return yes;
-}
-
-/* The login process is gone (or its pid reused): what the kernel said of its image when it exec'd (the
- * eBPF source) and the credentials the tracker saw decide; with neither known, it stays a claim. */
-static RecordLoginTrust login_trust_gone(const Instance *at) {
-        bool yes = at->image_owner_known && at->image_root_owned && tracker_login_privileged_gone(at);
-
-        log_debug("Login at pid %d: gone before /proc was read; %s.", at->pid,
-                  yes ? "root all along, running a root-owned executable (eBPF record): trusted"
-                      : !at->image_owner_known ? "its executable is not known: self-declared" : "self-declared");
-        return yes ? RECORD_LOGIN_TRUSTED : RECORD_LOGIN_SELF_DECLARED;
-}
-
-/* Whether the login that began at instance at is to be trusted: the process that began it was privileged
- * then (tracker_login_privileged()) and runs a root-owned executable. Anything else it says about itself
- * (its name, its environment's SSH_CONNECTION, the loginuid it wrote) is a claim. */
-static RecordLoginTrust login_trust(Daemon *d, const Instance *at) {
-        ProcInfo now = {};
-        int exe, r;
-
-        /* The kernel's word on the file it ran (eBPF source) where there is one; else the file /proc/PID/exe
-         * names now. */
-        exe = at->image_owner_known ? at->image_root_owned : procfs_exe_root_owned(d->config.proc, at->pid);
-        /* Read after the executable: the same start time says it is still the same process. */
-        r = procfs_read(d->config.proc, at->pid, PROCFS_STAT | PROCFS_STATUS, &now);
-        if (r < 0 || !tracker_same_start(at, now.start_ticks)) {
-                proc_info_done(&now);
-                return login_trust_gone(at);
-        }
-        r = tracker_login_privileged(at, &now) || tracker_login_witnessed(at, child_carries_session, d);
-        log_debug("Login at pid %d: %s, %s (uid %u, euid %u, CapEff %" PRIx64 ").", at->pid,
-                  r ? "privileged when it began" : "not shown privileged when it began",
-                  exe > 0 ? "root-owned executable" : "executable not root-owned (or not found at its path)",
-                  now.ruid, now.euid, now.cap_eff);
-        proc_info_done(&now);
-        return r && exe > 0 ? RECORD_LOGIN_TRUSTED : RECORD_LOGIN_SELF_DECLARED;
-}
-
-/* The controlling terminal of instance i (stat's tty_nr, 0 for none), from what was read of it. */
-static uint32_t instance_tty_nr(Daemon *d, const Instance *i, const ProcInfo *info) {
-        uint32_t tty_nr = info && (info->have & PROCFS_STAT) ? info->tty_nr : 0;
-        ProcInfo st = {};
-
-        if (tty_nr != 0 || d->exec_source != LINEAGE_EXEC_SOURCE_BPF)
-                return tty_nr;
-        /* The eBPF record carries no terminal: read it (only while a login's terminal is looked for). */
-        if (procfs_read(d->config.proc, i->pid, PROCFS_STAT, &st) >= 0)
-                tty_nr = st.tty_nr;
-        proc_info_done(&st);
-        return tty_nr;
-}
-
-/* Reads what a login's record lacks from instance i (the login instance, or an exec in its session). */
-static void read_login_details(Daemon *d, Login *l, Instance *i, const ProcInfo *info, bool begin) {
-        RecordLogin rl = { .pid = i->pid, .audit_session = l->audit_session, .begin = begin };
-        _cleanup_free_ char *conn = NULL, *cgroup = NULL;
-        Instance *at = tracker_get(d->tracker, l->pid);
-        const char *exe = at && at->exe ? at->exe : NULL;
-        int r;
-
-        if (!l->service) {
-                const char *base = exe ? strrchr(exe, '/') : NULL;
-
-                copy_field(rl.service, sizeof(rl.service), base ? base + 1 : at ? at->comm : NULL);
-        }
-        if (!l->remote_address && procfs_read_environ_var(d->config.proc, i->pid, "SSH_CONNECTION", &conn) >= 0) {
-                char addr[64];
-                unsigned port;
-
-                /* "CLIENT_ADDRESS CLIENT_PORT SERVER_ADDRESS SERVER_PORT" */
-                if (sscanf(conn, "%63s %u", addr, &port) == 2 && port <= 65535) {
-                        copy_field(rl.remote_address, sizeof(rl.remote_address), addr);
-                        rl.remote_port = (int32_t) port;
-                }
-        }
-        if (!l->remote_address && !rl.remote_address[0] && begin) {
-                /* No SSH_CONNECTION (the session's shell may be gone already): the login process itself
-                 * (sshd's session process) holds the client's connection. */
-                unsigned port;
-
-                if (procfs_read_tcp_peer(d->config.proc, i->pid, rl.remote_address, sizeof(rl.remote_address), &port) >= 0)
-                        rl.remote_port = (int32_t) port;
-        }
-        if (!l->tty) {
-                uint32_t tty_nr = instance_tty_nr(d, i, info);
-
-                if (tty_nr != 0)
-                        tty_name(tty_nr, rl.tty, sizeof(rl.tty));
-        }
-        if (!l->unit && (r = procfs_read_cgroup(d->config.proc, i->pid, &cgroup)) >= 0)
-                cgroup_session(cgroup, rl.logind_session, sizeof(rl.logind_session), rl.unit, sizeof(rl.unit));
-        if (!l->trust_checked)
-                rl.trust = at ? login_trust(d, at) : RECORD_LOGIN_SELF_DECLARED;
-        if (d->record && (r = record_write_login(d->record, &rl)) < 0)
-                record_failed(d, r);
-        (void) apply_login_record(d, &rl);
-}
-
-/* i carries an audit session nobody before it had: walk up its live birth ancestors to the earliest one
- * in the same session (pam_loginuid wrote there, and no event told us), and begin the login there. */
-static void begin_login(Daemon *d, Instance *i, const ProcInfo *info) {
-        Instance *at = i;
-        Login *l;
-
-        /* Along CABAs: the closest alive birth ancestors. Exited ones in between cannot be read. */
-        for (unsigned n = 0; n < 64; n++) {
-                Instance *p = (Instance *) tracker_caba(at);
-                ProcInfo pi = {};
-                int r;
-
-                if (!p)
-                        break;
-                if (p->sessionid != i->sessionid) {
-                        /* Its session is as it was at fork, unless we look again. */
-                        r = procfs_read(d->config.proc, p->pid, PROCFS_STAT | PROCFS_LOGIN, &pi);
-                        if (r < 0)
-                                break;
-                        if (d->record && (r = record_write_info(d->record, &pi)) < 0)
-                                record_failed(d, r);
-                        (void) tracker_apply_info(d->tracker, p, &pi);
-                        proc_info_done(&pi);
-                }
-                if (p->sessionid != i->sessionid)
-                        break;
-                at = p;
-        }
-        l = tracker_login_begin(d->tracker, at);
-        if (!l)
-                return;
-        log_debug("Login: audit session %u of uid %u began at pid %d.", l->audit_session, l->loginuid, at->pid);
-        read_login_details(d, l, at, at == i ? info : NULL, true);
-        if (at != i)
-                read_login_details(d, l, i, info, false);
-        journal_export_login_start(d->journal, l);
-}
-
-/* Whether exec'ing instance i shows login l's terminal. Not a count of execs: before the shell, a
- * session may run any number without one (pam_motd's sh -c, run-parts and each /etc/update-motd.d
- * script under Debian's sshd). The search ends with the login, at the first terminal, or once a process
- * leading its own session exec'd without one: sshd and login make the shell lead a session and give it
- * the terminal before it execs, so a session that has none by then had none (ssh without -t, cron). */
-static bool exec_shows_tty(Daemon *d, Login *l, Instance *i, const ProcInfo *info) {
-        if (l->tty || l->tty_settled || l->ended)
-                return false;
-        if (instance_tty_nr(d, i, info) != 0)
-                return true;
-        if (i->sid == i->pid)
-                l->tty_settled = true;
-        return false;
-}
-
 /* What was read after an exec (or a uid/sid change) applied, logins begun or detailed. */
 static void apply_exec_facts(Daemon *d, Instance *i, const ProcInfo *info, bool exec, LineageExecSource source) {
         Login *l;
@@ -1064,7 +621,7 @@ static void apply_exec_facts(Daemon *d, Instance *i, const ProcInfo *info, bool 
 }
 
 /* Ring-buffer overflow: the execs it dropped fall back to /proc; the stretch is a gap. */
-static void add_bpf_gap(Daemon *d, const RecordBpfLoss *l) {
+void add_bpf_gap(Daemon *d, const RecordBpfLoss *l) {
         uint64_t at = tracker_realtime_from_mono(d->tracker, l->at_ns);
         TrackerGap g = { .start_time = at, .end_time = at, .lost = l->lost, .cpu = -1, .reason = "bpf-overflow" };
 
@@ -1501,215 +1058,4 @@ int daemon_run(Daemon *d) {
         if (d->record)
                 (void) record_writer_flush(d->record);
         return r;
-}
-
-/* Replay: the same tracker and store, fed from a record file. */
-static int replay_flush_maybe(Daemon *d) {
-        if (d->replay_by_time || ++d->replay_pending < REPLAY_FLUSH_EVERY)
-                return 0;
-        d->replay_pending = 0;
-        return daemon_flush(d);
-}
-
-/* The span the record covers: it becomes a run of the recorded boot (see daemon_replay()). */
-static void replay_saw(Daemon *d, uint64_t mono_ns) {
-        uint64_t t = tracker_realtime_from_mono(d->tracker, mono_ns);
-
-        if (d->replay_first == 0 || t < d->replay_first)
-                d->replay_first = t;
-        d->replay_last = MAX(d->replay_last, t);
-}
-
-/* At the live cadence: commits what came before an event once the record's time has passed the next
- * commit (the live daemon's timer would have fired by then). Live commits fall between batches, after
- * the facts read at a batch's end (info records); so does this one, unless a whole further interval
- * passes without any. Never while an exec waits for its image: a parent's image read before its
- * child's fork is an info record in the middle of a batch, and live did not commit there. */
-static int replay_commit_before(Daemon *d, uint64_t at_ns) {
-        uint64_t interval = d->config.commit_interval_usec * 1000;
-
-        if (!d->replay_by_time)
-                return 0;
-        if (d->replay_commit_ns == 0) {
-                d->replay_commit_ns = at_ns + interval; /* the first event starts the first interval */
-                return 0;
-        }
-        if (at_ns < d->replay_commit_ns || (!d->replay_after_info && at_ns < d->replay_commit_ns + interval))
-                return 0;
-        if (tracker_waits_for_info(d->tracker))
-                return 0;
-        d->replay_commit_ns = at_ns + interval;
-        return daemon_flush(d);
-}
-
-static int replay_clock(const RecordClock *c, void *userdata) {
-        Daemon *d = userdata;
-
-        if (d->tracker) {
-                /* A later clock record (the daemon re-read its clocks): same boot, new offsets. */
-                tracker_set_clock(d->tracker, &c->clock);
-                return 0;
-        }
-        d->clock = c->clock;
-        memcpy(d->boot.boot_id, c->boot_id, sizeof(d->boot.boot_id));
-        d->boot.boot_time = 0;
-        if (d->clock.clock_ticks == 0)
-                return -EBADMSG;
-        /* boot_time in realtime µs: where CLOCK_BOOTTIME was 0. */
-        d->boot.boot_time = (uint64_t) MAX(0, (c->clock.realtime_offset_ns - c->clock.boottime_offset_ns) / 1000);
-        return daemon_begin_boot(d);
-}
-
-static int replay_event(const CnprocEvent *ev, void *userdata) {
-        Daemon *d = userdata;
-        int r;
-
-        if (!d->tracker)
-                return -EBADMSG;
-        r = replay_commit_before(d, ev->timestamp_ns);
-        if (r < 0)
-                return r;
-        d->replay_after_info = false;
-        tracker_handle_event(d->tracker, ev);
-        replay_saw(d, ev->timestamp_ns);
-        return replay_flush_maybe(d);
-}
-
-static int replay_loss(const CnprocLoss *loss, void *userdata) {
-        Daemon *d = userdata;
-
-        if (!d->tracker)
-                return -EBADMSG;
-        tracker_handle_loss(d->tracker, loss);
-        return 0;
-}
-
-static int replay_scan_begin(uint64_t at, void *userdata) {
-        Daemon *d = userdata;
-
-        if (!d->tracker)
-                return -EBADMSG;
-        tracker_scan_begin(d->tracker, at);
-        replay_saw(d, at);
-        return 0;
-}
-
-static int replay_scan(const ProcInfo *info, const int32_t *tids, size_t n, int32_t caba, void *userdata) {
-        Daemon *d = userdata;
-        int r;
-
-        if (!d->tracker)
-                return -EBADMSG;
-        r = tracker_scan_add(d->tracker, info, tids, n, caba);
-        return r == -ENOMEM ? r : 0;
-}
-
-static int replay_scan_end(void *userdata) {
-        Daemon *d = userdata;
-
-        if (!d->tracker)
-                return -EBADMSG;
-        tracker_scan_end(d->tracker);
-        return 0;
-}
-
-static int replay_info(const ProcInfo *info, void *userdata) {
-        Daemon *d = userdata;
-        Instance *i;
-
-        if (!d->tracker)
-                return -EBADMSG;
-        d->replay_after_info = true;
-        i = tracker_get(d->tracker, info->pid);
-        if (i)
-                (void) tracker_apply_info(d->tracker, i, info);
-        return 0;
-}
-
-static int replay_reconcile(uint64_t exit_time, void *userdata) {
-        Daemon *d = userdata;
-
-        if (!d->tracker)
-                return -EBADMSG;
-        (void) tracker_scan_close_unseen(d->tracker, exit_time);
-        return 0;
-}
-
-static int replay_bpf_exec(const ProcInfo *info, void *userdata) {
-        Daemon *d = userdata;
-        Instance *i;
-
-        if (!d->tracker)
-                return -EBADMSG;
-        i = tracker_get(d->tracker, info->pid);
-        if (!i)
-                return 0;
-        (void) tracker_apply_info_from(d->tracker, i, info, LINEAGE_EXEC_SOURCE_BPF);
-        if (i->flags & INSTANCE_ALIVE)
-                tracker_request_login(d->tracker, i); /* as live: its info record follows */
-        return 0;
-}
-
-static int replay_bpf_loss(const RecordBpfLoss *l, void *userdata) {
-        Daemon *d = userdata;
-
-        if (!d->tracker)
-                return -EBADMSG;
-        add_bpf_gap(d, l);
-        return 0;
-}
-
-static int replay_login(const RecordLogin *l, void *userdata) {
-        Daemon *d = userdata;
-
-        if (!d->tracker)
-                return -EBADMSG;
-        return apply_login_record(d, l);
-}
-
-int daemon_replay(Daemon *d) {
-        static const RecordHandlers h = {
-                .clock = replay_clock,
-                .event = replay_event,
-                .loss = replay_loss,
-                .scan_begin = replay_scan_begin,
-                .scan = replay_scan,
-                .scan_end = replay_scan_end,
-                .info = replay_info,
-                .login = replay_login,
-                .reconcile = replay_reconcile,
-                .bpf_exec = replay_bpf_exec,
-                .bpf_loss = replay_bpf_loss,
-        };
-        uint64_t t0 = now_nsec(CLOCK_MONOTONIC);
-        TrackerStats st = {};
-        double secs;
-        int n, r;
-
-        n = record_read_file(d->config.replay, &h, d);
-        if (n < 0)
-                log_error_errno(n, "Failed to replay %s: %m", d->config.replay);
-        r = daemon_flush(d);
-        if (r < 0)
-                return log_error_errno(r, "Failed to write the replayed record to %s: %m", store_path(d->store));
-        if (n < 0)
-                return n;
-        if (d->replay_last > 0) {
-                uint64_t prev;
-
-                /* The record is a run of its boot: a daemon that later closes what was still alive at its
-                 * end bounds those exits by the record's last event, not by their own starts. */
-                r = store_run_begin(d->store, d->replay_first, &prev);
-                if (r >= 0)
-                        r = store_run_end(d->store, d->replay_last);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to record the replayed run in %s: %m", store_path(d->store));
-        }
-        if (d->tracker)
-                tracker_get_stats(d->tracker, &st);
-        secs = (double) (now_nsec(CLOCK_MONOTONIC) - t0) / 1e9;
-        log_info("Replayed %d records from %s in %.3f s (%.0f records/s): %" PRIu64 " instances, %" PRIu64
-                 " still alive, %" PRIu64 " gaps.",
-                 n, d->config.replay, secs, secs > 0 ? n / secs : 0.0, st.created, st.live, st.gaps);
-        return 0;
 }

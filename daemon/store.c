@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* SQLite in WAL mode, schema migrations by PRAGMA user_version, prepared statements, one transaction per flush. */
+#include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/file.h>
@@ -18,6 +19,7 @@ enum {
         STMT_LOGIN,
         STMT_HEARTBEAT,
         STMT_SESSION_LOGIN,
+        STMT_BIRTH_PARENT,
         _STMT_MAX,
 };
 
@@ -80,6 +82,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         [STMT_HEARTBEAT] = "UPDATE runs SET last_commit = ?2 WHERE id = ?1",
         [STMT_SESSION_LOGIN] = "SELECT 1 FROM logins WHERE boot = ?1 AND audit_session = ?2 LIMIT 1",
+        [STMT_BIRTH_PARENT] = "SELECT birth_parent, pid, exit_time IS NOT NULL FROM instances WHERE id = ?1",
         [STMT_LOGIN] = "INSERT INTO logins (instance, boot, audit_session, login_uid, service, remote_address,"
                        " remote_port, tty, logind_session, unit, start_time, end_time, self_declared)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
@@ -452,6 +455,31 @@ int store_set_boot(Store *s, const StoreBoot *boot, uint64_t *ret_id) {
         if (ret_id)
                 *ret_id = s->boot;
         return 0;
+}
+
+int store_find_boot(Store *s, const char *boot_id, uint64_t *ret_rowid, char ret_id[static 33]) {
+        sqlite3_stmt *st = NULL;
+        char norm[33] = "";
+        size_t k = 0;
+        int r = 0;
+
+        for (const char *p = boot_id; p && *p && k < 32; p++)
+                if (*p != '-')
+                        norm[k++] = (char) tolower((unsigned char) *p);
+        norm[k] = 0;
+        if (sqlite3_prepare_v2(store_db(s), boot_id ? "SELECT id, boot_id FROM boots WHERE boot_id = ?1"
+                                                    : "SELECT id, boot_id FROM boots ORDER BY id DESC LIMIT 1",
+                               -1, &st, NULL) != SQLITE_OK)
+                return -EIO;
+        if (boot_id)
+                sqlite3_bind_text(st, 1, norm, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+                *ret_rowid = (uint64_t) sqlite3_column_int64(st, 0);
+                snprintf(ret_id, 33, "%s", (const char *) sqlite3_column_text(st, 1) ?: "");
+        } else
+                r = -ENOENT;
+        sqlite3_finalize(st);
+        return r;
 }
 
 int store_next_instance_id(Store *s, uint64_t *ret) {
@@ -855,6 +883,23 @@ bool store_session_has_login(Store *s, uint32_t audit_session) {
         found = sqlite3_step(st) == SQLITE_ROW;
         sqlite3_reset(st);
         return found;
+}
+
+int store_birth_parent(Store *s, uint64_t id, uint64_t *ret_birth_parent, int32_t *ret_pid, bool *ret_exited) {
+        sqlite3_stmt *st = s->stmt[STMT_BIRTH_PARENT];
+        int rc, r = 0;
+
+        /* Walked once per step up an ancestry (the CABA cross-check): kept prepared. */
+        sqlite3_bind_int64(st, 1, (int64_t) id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                *ret_birth_parent = (uint64_t) sqlite3_column_int64(st, 0);
+                *ret_pid = sqlite3_column_int(st, 1);
+                *ret_exited = sqlite3_column_int(st, 2);
+        } else
+                r = rc == SQLITE_DONE ? -ENOENT : sqlite_to_errno(rc);
+        sqlite3_reset(st);
+        return r;
 }
 
 int store_load_live_logins(Store *s, StoreLoginCallback cb, void *userdata) {

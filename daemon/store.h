@@ -27,6 +27,9 @@ int store_replace_corrupt(Store *s);
 
 /* Finds or adds the boot; instances written afterwards belong to it. */
 int store_set_boot(Store *s, const StoreBoot *boot, uint64_t *ret_id);
+/* The boot whose id is boot_id (with or without dashes, any case; NULL: the newest in the file): its row
+ * and its id as 32 hex digits. -ENOENT: no such boot. Reads only: for a database opened to be queried. */
+int store_find_boot(Store *s, const char *boot_id, uint64_t *ret_rowid, char ret_id[static 33]);
 /* One above the highest instance id in the database. */
 int store_next_instance_id(Store *s, uint64_t *ret);
 /* Writes everything the tracker has pending, in one transaction. On failure nothing is lost: the
@@ -41,6 +44,9 @@ int store_load_live(Store *s, StoreInstanceCallback cb, void *userdata);
 int store_load_live_logins(Store *s, StoreLoginCallback cb, void *userdata);
 /* Whether this boot's record holds a login (live or ended) for an audit session; false on errors. */
 bool store_session_has_login(Store *s, uint32_t audit_session);
+/* One step up the birth parents: instance id's birth parent (0: none), its pid, and whether it exited.
+ * -ENOENT: no such instance in the database (not flushed yet, or pruned). */
+int store_birth_parent(Store *s, uint64_t id, uint64_t *ret_birth_parent, int32_t *ret_pid, bool *ret_exited);
 /* Instances of earlier boots still marked alive did not survive their boot: closes them at that
  * boot's last commit, flagged as exits not observed. Returns how many. */
 int store_close_old_boots(Store *s);

@@ -1,57 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The lineage rules: birth parents from fork events, thread groups, exits, and the userspace CABA tree. */
-#include <linux/capability.h>
 #include <signal.h>
 
 #include "hashmap.h"
-#include "tracker.h"
-
-/* Logins taken back from the database are not searched for a remote address again. */
-#define LOGIN_ADOPTED_TRIES 1000U
+#include "tracker-internal.h"
 
 /* An event from more than this many ticks before an instance's start belongs to an earlier holder of
  * the pid. One tick of slack because start times derived from event stamps can round differently. */
 #define START_TICKS_SLACK 1
-
-struct Tracker {
-        TrackerClock clock;
-        Hashmap *by_pid;                /* live instances by tgid */
-        uint64_t next_id;
-        Instance *dirty_head, **dirty_tail;
-        uint32_t dirty_seq;             /* the next Instance.dirty_seq; restarts when the dirty list empties */
-        /* Instances flagged needs_info or needs_login since the last walk, each once (needs_listed).
-         * Entries whose flags were cleared meanwhile stay until the next walk or flush drops them. */
-        Instance **needs;
-        size_t n_needs, n_needs_alloc;
-        bool needs_overflow;            /* an entry could not be added: the next walk takes the dirty list */
-        bool cred_loss;                 /* events were lost: no live instance's credentials are known since */
-        Hashmap *logins;                /* live logins by audit session */
-        Hashmap *ended_logins;          /* logins ended since the last flush, by audit session */
-        Login *dirty_logins;
-        TrackerEvent *events;           /* queued rows for the events table */
-        size_t n_events, n_events_alloc;
-        TrackerGap *gaps;
-        size_t n_gaps, n_gaps_alloc;
-        Instance **scan_new;            /* instances created by the scan in progress */
-        size_t n_scan_new, n_scan_new_alloc;
-        int32_t *scan_ppid;             /* their PPid / kernel CABA, parallel to scan_new */
-        bool *scan_kernel_caba;
-        Instance **scan_zombies;        /* found exited and unreaped by this scan: closed at its end */
-        size_t n_scan_zombies, n_scan_zombies_alloc;
-        uint64_t scan_at_ns;
-        uint32_t scan_generation;
-        size_t string_bytes;            /* exe/argv held */
-        Hashmap *strings;               /* interned executable paths: hash -> chain of Interned */
-        struct {
-                TrackerObserver cb;
-                void *userdata;
-        } observers[TRACKER_OBSERVERS_MAX];
-        unsigned n_observers;
-        /* Whether the record already holds a login for an audit session (its login ended and was written). */
-        TrackerSessionKnown session_known;
-        void *session_known_userdata;
-        TrackerStats stats;
-};
 
 static void *grow(void *p, size_t *alloc, size_t need, size_t size) {
         size_t n;
@@ -268,15 +224,6 @@ static void instance_free(Tracker *t, Instance *i) {
         free(i);
 }
 
-static void login_free(Login *l) {
-        free(l->service);
-        free(l->remote_address);
-        free(l->tty);
-        free(l->logind_session);
-        free(l->unit);
-        free(l);
-}
-
 static void event_done(TrackerEvent *e) {
         free(e->text);
         free(e->argv);
@@ -327,7 +274,7 @@ Tracker *tracker_free(Tracker *t) {
         return NULL;
 }
 
-static void mark_dirty(Tracker *t, Instance *i) {
+void mark_dirty(Tracker *t, Instance *i) {
         if (i->dirty)
                 return;
         i->dirty = true;
@@ -528,7 +475,7 @@ static void instance_close(Tracker *t, Instance *i, uint64_t exit_time) {
         mark_dirty(t, i);
 }
 
-static bool ticks_match(uint64_t a, uint64_t b) {
+bool ticks_match(uint64_t a, uint64_t b) {
         return a + START_TICKS_SLACK >= b && b + START_TICKS_SLACK >= a;
 }
 
@@ -1051,42 +998,6 @@ int tracker_adopt(Tracker *t, const Instance *row) {
         return 0;
 }
 
-int tracker_adopt_login(Tracker *t, const Login *row) {
-        Instance *at = NULL;
-        size_t it = 0;
-        void *v;
-        Login *l;
-
-        while (hashmap_iterate(t->by_pid, &it, NULL, &v))
-                if (((Instance *) v)->id == row->instance) {
-                        at = v;
-                        break;
-                }
-        if (!at || tracker_login_for_session(t, row->audit_session))
-                return -ENOENT;
-        l = calloc(1, sizeof(Login));
-        if (!l)
-                return -ENOMEM;
-        *l = (Login) {
-                .instance = row->instance, .pid = at->pid, .audit_session = row->audit_session,
-                .loginuid = row->loginuid, .start_time = row->start_time, .remote_port = row->remote_port,
-                .service = row->service ? strdup(row->service) : NULL,
-                .remote_address = row->remote_address ? strdup(row->remote_address) : NULL,
-                .tty = row->tty ? strdup(row->tty) : NULL,
-                .logind_session = row->logind_session ? strdup(row->logind_session) : NULL,
-                .unit = row->unit ? strdup(row->unit) : NULL,
-                .detail_tries = LOGIN_ADOPTED_TRIES, .tty_settled = true,
-                .self_declared = row->self_declared, .trust_checked = true,
-        };
-        if (hashmap_put(t->logins, l->audit_session, l) < 0) {
-                login_free(l);
-                return -ENOMEM;
-        }
-        at->login = l;
-        at->flags |= INSTANCE_LOGIN;
-        return 0;
-}
-
 void tracker_adopt_end(Tracker *t) {
         _cleanup_(hashmap_freep) Hashmap *by_id = NULL;
         size_t it = 0;
@@ -1331,61 +1242,6 @@ void tracker_set_cgroup(Tracker *t, Instance *i, const char *cgroup) {
         mark_dirty(t, i);
 }
 
-void tracker_login_changed(Tracker *t, Login *l) {
-        if (l->dirty)
-                return;
-        l->dirty = true;
-        l->dirty_next = t->dirty_logins;
-        t->dirty_logins = l;
-}
-
-Login *tracker_login_for_session(const Tracker *t, uint32_t audit_session) {
-        return audit_session != PROCFS_UNSET_ID ? hashmap_get(t->logins, audit_session) : NULL;
-}
-
-void tracker_set_session_known(Tracker *t, TrackerSessionKnown cb, void *userdata) {
-        t->session_known = cb;
-        t->session_known_userdata = userdata;
-}
-
-/* An audit session had its login already, and it ended: processes that outlive the instance a session
- * began at keep its id, and the kernel never reuses it within a boot. */
-static bool session_ended(const Tracker *t, uint32_t audit_session) {
-        return hashmap_get(t->ended_logins, audit_session) ||
-               (t->session_known && t->session_known(audit_session, t->session_known_userdata));
-}
-
-Login *tracker_login_begin(Tracker *t, Instance *at) {
-        Login *l = tracker_login_for_session(t, at->sessionid);
-
-        if (l || at->sessionid == PROCFS_UNSET_ID || !(at->flags & INSTANCE_ALIVE))
-                return l;
-        if (session_ended(t, at->sessionid))
-                return NULL;
-        l = calloc(1, sizeof(Login));
-        if (!l)
-                return NULL;
-        *l = (Login) {
-                .instance = at->id, .pid = at->pid, .audit_session = at->sessionid, .loginuid = at->loginuid,
-                .start_time = at->start_time, .self_declared = true, /* until checked */
-        };
-        if (hashmap_put(t->logins, at->sessionid, l) < 0) {
-                free(l);
-                return NULL;
-        }
-        at->flags |= INSTANCE_LOGIN;
-        at->login = l;
-        mark_dirty(t, at);
-        tracker_login_changed(t, l);
-        return l;
-}
-
-void tracker_foreach_new_login(Tracker *t, TrackerLoginCallback cb, void *userdata) {
-        for (Login *l = t->dirty_logins; l; l = l->dirty_next)
-                if (!l->ended && !l->service && l->detail_tries == 0)
-                        cb(t, l, userdata);
-}
-
 bool tracker_has_pending(const Tracker *t) {
         return t->dirty_head || t->dirty_logins || t->n_events > 0 || t->n_gaps > 0;
 }
@@ -1515,35 +1371,10 @@ size_t tracker_memory(const Tracker *t) {
                t->n_events_alloc * sizeof(TrackerEvent) + t->n_needs_alloc * sizeof(Instance *);
 }
 
-bool tracker_login_privileged(const Instance *at, const ProcInfo *now) {
-        /* Read from the process that began it, not from a later holder of its pid. */
-        if (!(now->have & PROCFS_STAT) || !ticks_match(at->start_ticks, now->start_ticks))
-                return false;
-        if (at->login_was_set)
-                return true;
-        if (!(now->have & PROCFS_STATUS))
-                return false;
-        if ((now->cap_eff & (UINT64_C(1) << CAP_AUDIT_CONTROL)) && !at->cred_execed)
-                return true;
-        return !at->cred_unprivileged && (now->ruid == 0 || now->euid == 0);
-}
-
 void tracker_set_image_owner(Tracker *t, Instance *i, bool root_owned) {
         (void) t;
         i->image_owner_known = true;
         i->image_root_owned = root_owned;
-}
-
-bool tracker_login_privileged_gone(const Instance *at) {
-        return at->login_was_set || (!at->cred_unprivileged && root_capable(at));
-}
-
-bool tracker_login_witnessed(const Instance *at, TrackerCarriesSession carries, void *userdata) {
-        /* A session id is handed out once per loginuid write: a child in at's session inherited it. */
-        for (const Instance *c = at->caba_children; c; c = c->caba_next)
-                if (c->birth_parent_id == at->id && c->born_privileged && carries(c, at->sessionid, userdata))
-                        return true;
-        return false;
 }
 
 bool tracker_same_start(const Instance *i, uint64_t start_ticks) {
