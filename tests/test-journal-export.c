@@ -144,7 +144,8 @@ static void lineage_fields_are(const Entry *e, const char *const *names) {
                 for (size_t m = 0; names[m]; m++)
                         known = known || streq(names[m], e->names[k]);
                 if (!known)
-                        TEST_FAIL("unexpected field %s=%s in \"%s\"", e->names[k], e->values[k], field(e, "MESSAGE") ?: "");
+                        TEST_FAIL("unexpected field %s=%s in \"%s\"", e->names[k], e->values[k],
+                                  field(e, "MESSAGE") ?: "");
                 ASSERT_TRUE(e->values[k][0]);
         }
         for (size_t m = 0; names[m]; m++)
@@ -265,9 +266,11 @@ static void check_login_entry(const Entry *e, bool start, const Instance *sshd, 
         };
 
         lineage_fields_are(e, login_fields);
-        ASSERT_STREQ(field(e, "MESSAGE_ID"), start ? "3b8a1c5e2f6d4e0f9a7b1c2d3e4f5a61" : "3b8a1c5e2f6d4e0f9a7b1c2d3e4f5a62");
+        ASSERT_STREQ(field(e, "MESSAGE_ID"),
+                     start ? "3b8a1c5e2f6d4e0f9a7b1c2d3e4f5a61" : "3b8a1c5e2f6d4e0f9a7b1c2d3e4f5a62");
         ASSERT_STREQ(field(e, "PRIORITY"), "6");
-        ASSERT_STREQ(field(e, LINEAGE_FIELD_EVENT), start ? LINEAGE_EVENT_VALUE_LOGIN_START : LINEAGE_EVENT_VALUE_LOGIN_END);
+        ASSERT_STREQ(field(e, LINEAGE_FIELD_EVENT),
+                     start ? LINEAGE_EVENT_VALUE_LOGIN_START : LINEAGE_EVENT_VALUE_LOGIN_END);
         /* Begun when the login process was born (its instance's start), ended at its exit. */
         assert_number(e, LINEAGE_FIELD_TIME, start ? realtime(10) : realtime(50));
         ASSERT_STREQ(field(e, LINEAGE_FIELD_PID), "200");
