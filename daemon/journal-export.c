@@ -345,10 +345,10 @@ static void export_ancestors(JournalExport *j, const Instance *i) {
         }
 }
 
-static void send_login(JournalExport *j, const Login *l, bool start) {
+/* i: the login process as the tracker has it, if it does (at its exit no longer by its pid). */
+static void send_login(JournalExport *j, const Login *l, const Instance *i, bool start) {
         char user[256], remote[96] = "";
         LineageFieldLogin fl = field_login(l, user);
-        const Instance *i = tracker_get(j->tracker, l->pid);
         Node *n = NULL;
         Entry e = {};
 
@@ -383,7 +383,7 @@ static void send_login(JournalExport *j, const Login *l, bool start) {
 
 void journal_export_login_start(JournalExport *j, const Login *l) {
         if (j)
-                send_login(j, l, true);
+                send_login(j, l, tracker_get(j->tracker, l->pid), true);
 }
 
 /* The ancestry and the login of i, walked as ResolveBatch walks the database: up the birth chain (here
@@ -447,7 +447,7 @@ static void on_event(const TrackerEvent *ev, const Instance *i, void *userdata) 
         switch (ev->type) {
         case LINEAGE_EVENT_EXIT:
                 if (i->login)
-                        send_login(j, i->login, false);
+                        send_login(j, i->login, i, false);
                 node_exited(j, i);
                 return;
         case LINEAGE_EVENT_FORK:
