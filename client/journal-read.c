@@ -120,6 +120,22 @@ static const char audit_ids_sql[] =
         "UPDATE entries SET audit_loginuid = login_uid, audit_session = login_session "
         "WHERE event = 'exec' AND audit_loginuid IS NULL AND audit_session IS NULL AND login_session IS NOT NULL;";
 
+/* A process whose entries carry no audit ids (its exec was exported before lineaged read them, and named
+ * no login yet) has those of the nearest login up its birth chain, itself included: a fork inherits them,
+ * and a process that set its own loginuid began a login of its own, which the chain would meet first.
+ * Processes under no known login keep none. */
+static const char inherit_ids_sql[] =
+        "WITH RECURSIVE up(id, anc, depth) AS ("
+        "  SELECT id, id, 0 FROM instances WHERE login_uid IS NULL AND audit_session IS NULL "
+        "  UNION ALL SELECT up.id, i.birth_parent, up.depth + 1 FROM up JOIN instances i ON i.id = up.anc "
+        "  WHERE i.birth_parent IS NOT NULL AND up.depth < 256 "
+        "    AND NOT EXISTS (SELECT 1 FROM logins WHERE instance = up.anc)), "
+        "nearest AS (SELECT up.id, l.login_uid, l.audit_session, "
+        "  row_number() OVER (PARTITION BY up.id ORDER BY up.depth) AS k "
+        "  FROM up JOIN logins l ON l.instance = up.anc) "
+        "UPDATE instances SET login_uid = n.login_uid, audit_session = n.audit_session "
+        "FROM nearest n WHERE n.k = 1 AND n.id = instances.id;";
+
 static int exec_sql(sqlite3 *db, const char *sql) {
         char *err = NULL;
 
@@ -433,6 +449,8 @@ static int rebuild(sqlite3 *db, sd_journal *j, const char *machine) {
                 r = exec_sql(db, audit_ids_sql);
         if (r >= 0)
                 r = exec_sql(db, sql);
+        if (r >= 0)
+                r = exec_sql(db, inherit_ids_sql);
         free(sql);
         if (r >= 0)
                 r = exec_sql(db, "COMMIT");

@@ -200,9 +200,24 @@ else:
         if k >= len(rc):
             errors.append(f"rebuilt chain ends at depth {k}, the login is at {login_depth}")
             break
-        if lc[k] != rc[k]:
-            diff = {f: (lc[k][f], rc[k][f]) for f in PROCESS if lc[k][f] != rc[k][f]}
+        # Audit ids are read from /proc after the fact, live and for the export alike: a process gone
+        # before its session was read has none live; one whose exec was exported before the read has them
+        # rebuilt from its login (the nearest up its birth chain). Where one side lacks them, the other
+        # must be the login's; where both have them, the same.
+        diff = {}
+        for f in PROCESS:
+            a, b = lc[k][f], rc[k][f]
+            if f in ("loginUid", "auditSession") and (a is None or b is None):
+                known = a if b is None else b
+                want = ll.get(f)
+                if known is not None and known != want:
+                    diff[f] = (a, b)
+            elif a != b:
+                diff[f] = (a, b)
+        if diff:
             errors.append(f"depth {k}: live vs rebuilt differ: {diff}")
+    if rc and (rc[0].get("loginUid"), rc[0].get("auditSession")) != (ll.get("loginUid"), ll.get("auditSession")):
+        errors.append(f"the rebuilt sleeper's audit ids are not its login's: {rc[0]}")
 for f in LOGIN:
     if f in ll and ll.get(f) != rl.get(f):
         errors.append(f"login {f}: live {ll.get(f)!r}, rebuilt {rl.get(f)!r}")
