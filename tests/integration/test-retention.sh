@@ -50,7 +50,18 @@ check "its exited ancestors were kept" "$(q "SELECT count(*) FROM instances WHER
 if [ -n "${SLEEPER:-}" ]; then
         check "the ended login of a kept process was kept" "$(q "SELECT count(*) FROM logins WHERE login_uid = 4545")" 1
 fi
-[ "$AFTER_SIZE" -lt "$BEFORE_SIZE" ] || fail "the database file did not shrink"
+# Freed pages are given back to the filesystem (incremental vacuum after each prune), not kept free in
+# the file. Whether the file ends smaller also depends on what the rest of the machine ran meanwhile
+# (every process is recorded): checked only when the rows went down by half or more.
+FREE_PAGES=$(q "PRAGMA freelist_count")
+[ "$FREE_PAGES" -le 64 ] || fail "$FREE_PAGES free pages kept in the file after pruning"
+echo "ok: free pages left in the file: $FREE_PAGES"
+if [ $((AFTER_ROWS * 2)) -le "$BEFORE_ROWS" ]; then
+        [ "$AFTER_SIZE" -lt "$BEFORE_SIZE" ] || fail "the database file did not shrink"
+        echo "ok: the database file shrank"
+else
+        echo "note: the machine added rows meanwhile ($AFTER_ROWS after, $BEFORE_ROWS before): size not compared"
+fi
 
 echo "# --max-size"
 start_daemon --max-size=64K
