@@ -15,7 +15,7 @@
 #include "lineage/fields.h"
 #include "store.h"
 
-#define FIELD_VALUE_MAX 65536U
+#define FIELD_VALUE_MAX (512U * 1024U) /* LINEAGE_ARGV_JSON of 32 KiB of argv is 256 KiB at most */
 #define MACHINES_MAX 64U
 
 static struct {
@@ -30,7 +30,8 @@ static const char staging_sql[] =
         "parent_instance INTEGER, source TEXT, start_time INTEGER, exit_time INTEGER, comm TEXT, exe TEXT, "
         "uid INTEGER, audit_loginuid INTEGER, audit_session INTEGER, sid INTEGER, cgroup TEXT, container TEXT, "
         "login_instance INTEGER, login_uid INTEGER, login_service TEXT, login_remote TEXT, login_session INTEGER, "
-        "login_tty TEXT, login_self_declared INTEGER, login_logind_session TEXT, login_unit TEXT, argv TEXT)";
+        "login_tty TEXT, login_self_declared INTEGER, login_logind_session TEXT, login_unit TEXT, "
+        "argv_truncated INTEGER, argv TEXT)";
 
 typedef enum { TEXT, INT } Kind;
 
@@ -64,20 +65,26 @@ static const struct {
         { LINEAGE_FIELD_LOGIN_SELF_DECLARED, INT },
         { LINEAGE_FIELD_LOGIN_LOGIND_SESSION, TEXT },
         { LINEAGE_FIELD_LOGIN_UNIT, TEXT },
+        { LINEAGE_FIELD_ARGV_TRUNCATED, INT },
 };
 
 /* From the staging table to lineaged's tables. Instance ids are the exporting daemon's: one database
  * numbers them once, so they are kept (and so are the ids answers name); an id a later boot's entries
  * reuse (a new database on that machine) is given a fresh one. */
 static const char rebuild_sql[] =
+        /* Without these the correlated lookups below make the rebuild quadratic in the entries. */
+        "CREATE INDEX temp.entries_instance ON entries (boot_id, instance);"
+        "CREATE INDEX temp.entries_login ON entries (boot_id, login_instance);"
         "INSERT INTO boots (boot_id, boot_time, realtime_offset, boottime_offset, clock_ticks, first_seen) "
         "  SELECT boot_id, min(realtime - monotonic), min(realtime - monotonic) * 1000, 0, :ticks, min(realtime) "
         "  FROM entries GROUP BY boot_id ORDER BY min(realtime);"
         "CREATE TEMP TABLE ids (boot INTEGER, instance INTEGER, id INTEGER, PRIMARY KEY (boot, instance));"
+        "CREATE INDEX temp.ids_instance ON ids (instance);"
         "INSERT INTO ids SELECT b.id, e.instance, NULL FROM entries e JOIN boots b ON b.boot_id = e.boot_id "
         "  GROUP BY b.id, e.instance ORDER BY min(e.realtime);"
         "UPDATE ids SET id = instance WHERE boot = (SELECT min(i2.boot) FROM ids i2 WHERE i2.instance = ids.instance);"
         "UPDATE ids SET id = (SELECT max(instance) FROM ids) + rowid WHERE id IS NULL;"
+        "CREATE INDEX temp.ids_id ON ids (id);"
         /* The newest entry with the image (an exec, else any) of each instance gives its columns. */
         "CREATE TEMP VIEW latest AS SELECT * FROM ("
         "  SELECT e.*, ids.id AS rid, ids.boot AS boot, row_number() OVER (PARTITION BY ids.id "
@@ -93,7 +100,8 @@ static const char rebuild_sql[] =
         "      FROM entries e JOIN ids ON ids.instance = e.instance AND ids.boot = l.boot WHERE ids.id = l.rid), "
         "    (SELECT p.id FROM ids p WHERE p.boot = l.boot AND p.instance = l.parent_instance), "
         "    l.parent_pid, coalesce(l.source, 'unknown'), l.comm, l.exe, l.argv, l.uid, l.audit_loginuid, "
-        "    l.audit_session, l.sid, CASE WHEN l.event = 'exec' THEN 32 ELSE 0 END, "
+        "    l.audit_session, l.sid, (CASE WHEN l.event = 'exec' THEN 32 ELSE 0 END) | "
+        "    (CASE WHEN l.argv_truncated = 1 THEN 2 ELSE 0 END), "
         "    CASE WHEN l.event = 'exec' THEN l.time END, l.uid, l.audit_loginuid, l.cgroup, l.container "
         "  FROM latest l WHERE l.pid IS NOT NULL AND l.start_time IS NOT NULL;"
         /* Earlier execs of an instance are its exec events. */
@@ -153,7 +161,8 @@ static char *entry_field(sd_journal *j, const char *name) {
         size_t len, n = strlen(name);
         const char *s;
 
-        if (sd_journal_get_data(j, name, &data, &len) < 0 || len <= n + 1)
+        /* The data threshold is a hint only: a crafted file's field can be any size. */
+        if (sd_journal_get_data(j, name, &data, &len) < 0 || len <= n + 1 || len > n + 1 + FIELD_VALUE_MAX)
                 return NULL;
         s = (const char *) data + n + 1;
         len -= n + 1;
@@ -162,7 +171,9 @@ static char *entry_field(sd_journal *j, const char *name) {
         return strndup(s, len);
 }
 
-/* Decimal, non-negative, in int64_t: anything else is no value. */
+/* Decimal, non-negative, at most 2^53 (ids, pids, uids and µs times are far below; renumbering ids above
+ * the largest stays in range): anything else is no value. */
+#define VALUE_MAX (INT64_C(1) << 53)
 static bool parse_int(const char *s, int64_t *ret) {
         char *end;
         long long v;
@@ -171,14 +182,14 @@ static bool parse_int(const char *s, int64_t *ret) {
                 return false;
         errno = 0;
         v = strtoll(s, &end, 10);
-        if (errno != 0 || *end)
+        if (errno != 0 || *end || v > VALUE_MAX)
                 return false;
         *ret = v;
         return true;
 }
 
-/* argv as the daemon stores it (argv_to_json()), from LINEAGE_ARGV_JSON when there is one, else from
- * LINEAGE_ARGV split at spaces. NULL: none. */
+/* argv as the daemon stores it (argv_to_json()): LINEAGE_ARGV_JSON as it is when it is an array of
+ * strings (the exporter writes that very form), else LINEAGE_ARGV split at spaces. NULL: none. */
 static char *entry_argv(sd_journal *j) {
         _cleanup_free_ char *line = entry_field(j, LINEAGE_FIELD_ARGV), *js = entry_field(j, LINEAGE_FIELD_ARGV_JSON);
         _cleanup_free_ char *buf = NULL;
@@ -204,7 +215,7 @@ static char *entry_argv(sd_journal *j) {
                 }
                 json_object_put(a);
                 if (buf && len > 0)
-                        return argv_to_json(buf, len);
+                        return TAKE_PTR(js);
         }
         if (!line)
                 return NULL;
@@ -306,7 +317,7 @@ static int stage_entry(sqlite3 *db, sqlite3_stmt *st, sqlite3_stmt *login, sd_jo
         uint64_t realtime = 0, monotonic = 0;
         sd_id128_t boot;
         char boot_id[33];
-        int col = 4;
+        int col = 4, r;
 
         if (sd_journal_get_realtime_usec(j, &realtime) < 0 || sd_journal_get_monotonic_usec(j, &monotonic, &boot) < 0)
                 return 0;
@@ -325,8 +336,11 @@ static int stage_entry(sqlite3 *db, sqlite3_stmt *st, sqlite3_stmt *login, sd_jo
                 bind_field(st, col++, fields[k].kind, entry_field(j, fields[k].name));
         }
         bind_field(st, col, TEXT, entry_argv(j));
-        if (sqlite3_step(st) != SQLITE_DONE)
+        r = sqlite3_step(st);
+        if (r == SQLITE_CONSTRAINT)
                 return 0; /* an entry without an event or an instance: nothing to rebuild from it */
+        if (r != SQLITE_DONE)
+                return log_error_errno(EIO, "Failed to stage a journal entry: %s", sqlite3_errmsg(db));
         if (login) {
                 _cleanup_free_ char *remote = entry_field(j, LINEAGE_FIELD_LOGIN_REMOTE);
 
@@ -352,7 +366,7 @@ static int stage(sqlite3 *db, sd_journal *j, Machines *m, unsigned *ret_n) {
                          "JOIN login_remote r ON r.entry = e.rowid WHERE e.event = 'login-start';") < 0)
                 return -EIO;
         if (asprintf(&insert, "INSERT INTO entries VALUES (%s)",
-                     "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?") < 0)
+                     "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?") < 0)
                 return log_oom();
         if (sqlite3_prepare_v2(db, insert, -1, &st, NULL) != SQLITE_OK ||
             sqlite3_prepare_v2(db, "INSERT INTO login_remote VALUES (?, ?, ?)", -1, &login, NULL) != SQLITE_OK) {
@@ -416,8 +430,12 @@ static int rebuild(sqlite3 *db, sd_journal *j, const char *machine) {
         int r;
 
         r = stage(db, j, &m, &entries);
-        if (r >= 0 && m.n > 1 && !machine) {
-                log_error("The journal holds lineage entries of %u machines; choose one with --machine=ID|HOSTNAME:", m.n);
+        if (r >= 0 && m.n > 1) {
+                /* Also when a hostname matched several: two machines' records are never merged. */
+                if (machine)
+                        log_error("%u machines match --machine=%s; choose one by its machine ID:", m.n, machine);
+                else
+                        log_error("The journal holds lineage entries of %u machines; choose one with --machine=ID|HOSTNAME:", m.n);
                 for (unsigned k = 0; k < m.n; k++)
                         log_error("  %s %s", m.id[k], m.host[k] ?: "");
                 r = -EINVAL;

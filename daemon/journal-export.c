@@ -7,6 +7,7 @@
 #include <systemd/sd-journal.h>
 
 #include "hashmap.h"
+#include "json-text.h"
 #include "journal-export.h"
 #include "lineage/fields.h"
 #include "procfs.h"
@@ -65,14 +66,24 @@ static void user_name(uint32_t uid, char *buf, size_t size) {
                 snprintf(buf, size, "%u", uid);
 }
 
-/* argv as one line: arguments joined by spaces, control bytes as '?', bounded. */
+/* argv as one line: arguments joined by spaces, control characters (C0, DEL and C1) and bytes that are
+ * not UTF-8 as '?' (a character cut at the end too), bounded. */
 static void argv_line(const Instance *i, char *buf, size_t size) {
         size_t o = 0;
 
-        for (uint32_t k = 0; i->argv && k < i->argv_len && o + 1 < size; k++) {
+        for (uint32_t k = 0; i->argv && k < i->argv_len && o + 1 < size;) {
                 unsigned char c = (unsigned char) i->argv[k];
+                size_t n = c < 0x80 ? 1 : utf8_valid_len((const unsigned char *) i->argv + k, i->argv_len - k);
+                bool c1 = c == 0xc2 && n == 2 && (unsigned char) i->argv[k + 1] < 0xa0;
 
-                buf[o++] = c == 0 ? ' ' : c < 0x20 || c == 0x7f ? '?' : (char) c;
+                if (c >= 0x80 && n > 1 && !c1 && o + n < size) {
+                        memcpy(buf + o, i->argv + k, n);
+                        o += n;
+                        k += (uint32_t) n;
+                        continue;
+                }
+                buf[o++] = c == 0 ? ' ' : c < 0x20 || c >= 0x7f ? '?' : (char) c;
+                k += c1 ? 2 : 1;
         }
         while (o > 0 && buf[o - 1] == ' ')
                 o--;
@@ -155,37 +166,6 @@ static bool argv_line_exact(const Instance *i, size_t line_size) {
                         return false;
         }
         return true;
-}
-
-/* argv as a JSON array of strings; bytes that are not printable ASCII as \u00XX. */
-static void argv_json(const Instance *i, char *buf, size_t size) {
-        size_t o = 0;
-        bool open = false;
-
-        o += (size_t) snprintf(buf, size, "[");
-        for (uint32_t k = 0; i->argv && k < i->argv_len && o + 8 < size; k++) {
-                unsigned char c = (unsigned char) i->argv[k];
-
-                if (!open) {
-                        o += (size_t) snprintf(buf + o, size - o, "%s\"", o > 1 ? "," : "");
-                        open = true;
-                }
-                if (c == 0) {
-                        buf[o++] = '"';
-                        open = false;
-                } else if (c == '"' || c == '\\')
-                        o += (size_t) snprintf(buf + o, size - o, "\\%c", c);
-                else if (c < 0x20 || c >= 0x7f)
-                        o += (size_t) snprintf(buf + o, size - o, "\\u%04x", c);
-                else
-                        buf[o++] = (char) c;
-        }
-        if (open && o + 2 < size)
-                buf[o++] = '"';
-        if (o + 2 > size)
-                o = size - 2;
-        buf[o++] = ']';
-        buf[o] = 0;
 }
 
 /* The fields a process's entry carries whatever the event: who it is, where it came from, who ran it. */
@@ -429,9 +409,16 @@ static void send_exec(JournalExport *j, const TrackerEvent *ev, const Instance *
         add_process_fields(&e, n, i);
         entry_addf(&e, LINEAGE_FIELD_ARGV, "%s", argv);
         if (!argv_line_exact(i, sizeof(argv))) {
-                argv_json(i, argv, sizeof(argv));
-                entry_add(LINEAGE_FIELD_ARGV_JSON, argv, &e);
+                /* Whole (up to the daemon's argv limit), in the form answers give: not UTF-8 as \xNN. */
+                _cleanup_free_ char *js = argv_to_json(i->argv, i->argv_len);
+
+                if (js)
+                        entry_add(LINEAGE_FIELD_ARGV_JSON, js, &e);
+                else
+                        e.failed = true;
         }
+        if (i->flags & INSTANCE_ARGV_TRUNCATED)
+                entry_add(LINEAGE_FIELD_ARGV_TRUNCATED, "1", &e);
         add_cgroup(&e, i->cgroup);
         if (l)
                 entry_addf(&e, LINEAGE_FIELD_LOGIN_INSTANCE, "%" PRIu64, l->instance);

@@ -337,7 +337,7 @@ static void check_user_exec(const Entry *e, int32_t pid, const Instance *parent,
 static void test_entries(void) {
         _cleanup_(tracker_freep) Tracker *t = NULL;
         _cleanup_(journal_export_freep) JournalExport *j = NULL;
-        static const char bash_argv[] = "bash\0-c\0echo\001hi \0", id_argv[] = "id\0", sleep_argv[] = "sleep\0001\0",
+        static const char bash_argv[] = "bash\0-c\0echo\001hi caf\xc3\xa9 \xff \0", id_argv[] = "id\0", sleep_argv[] = "sleep\0001\0",
                           env_argv[] = "env\0\0x\0", cat_argv[] = "cat\0/et";
         static const char *const session_fields[] = {
                 PROCESS_FIELDS, AUDIT_FIELDS, LINEAGE_FIELD_TIME, LINEAGE_FIELD_EXE, LINEAGE_FIELD_PARENT_INSTANCE,
@@ -452,12 +452,13 @@ static void test_entries(void) {
         entry_done(&e);
 
         /* bash, as the user: its ancestry stops at the login, whose fields it carries; control bytes of
-         * argv are '?', and its last argument ends in a space: LINEAGE_ARGV_JSON has it exactly. */
+         * argv are '?', and its last argument ends in a space: LINEAGE_ARGV_JSON has it exactly, in the
+         * form answers give (UTF-8 as it is, a control byte and a byte that is not UTF-8 as \xNN). */
         next_entry(&e, false);
         lineage_fields_are(&e, user_exec_json_fields);
         check_user_exec(&e, 300, fork250, 30, 40, "bash", "/usr/bin/bash", session);
-        ASSERT_STREQ(field(&e, LINEAGE_FIELD_ARGV), "bash -c echo?hi");
-        ASSERT_STREQ(field(&e, LINEAGE_FIELD_ARGV_JSON), "[\"bash\",\"-c\",\"echo\\u0001hi \"]");
+        ASSERT_STREQ(field(&e, LINEAGE_FIELD_ARGV), "bash -c echo?hi caf\xc3\xa9 ?");
+        ASSERT_STREQ(field(&e, LINEAGE_FIELD_ARGV_JSON), "[\"bash\",\"-c\",\"echo\\\\x01hi caf\xc3\xa9 \\\\xff \"]");
         assert_number(&e, LINEAGE_FIELD_INSTANCE, bash->id);
         ASSERT_STREQ(field(&e, LINEAGE_FIELD_ANCESTRY), "sshd-session[200] > sshd-session[250] > bash[300]");
         ASSERT_STREQ(field(&e, LINEAGE_FIELD_LOGIN_USER), user);

@@ -31,6 +31,7 @@
 #define LINEAGE_FIELD_EXIT_TIME "LINEAGE_EXIT_TIME"     /* only on a process entry of one that had exited */
 #define LINEAGE_FIELD_ARGV_JSON "LINEAGE_ARGV_JSON"     /* argv as a JSON array, only when LINEAGE_ARGV split
                                                          * at spaces would not give it back */
+#define LINEAGE_FIELD_ARGV_TRUNCATED "LINEAGE_ARGV_TRUNCATED" /* 1 when lineaged read only the start of argv */
 #define LINEAGE_FIELD_AUDIT_LOGINUID "LINEAGE_AUDIT_LOGINUID" /* the process's own loginuid, when set */
 #define LINEAGE_FIELD_AUDIT_SESSION "LINEAGE_AUDIT_SESSION"   /* the process's own audit session, when set */
 #define LINEAGE_FIELD_SID "LINEAGE_SID"

@@ -133,12 +133,20 @@ printf '%s\n' "MESSAGE=garbage lineage entry" LINEAGE_EVENT=exec LINEAGE_INSTANC
         'LINEAGE_ARGV_JSON=[{"a": [1, 2, 3, 4, 5, 6, 7, 8, 9]}, "x"]' LINEAGE_START_TIME=x LINEAGE_PARENT_INSTANCE=4000000000 \
         >"$T/garbage"
 logger --journald="$T/garbage" || fail "logger --journald failed"
-exported() { [ -n "$(J LINEAGE_EVENT=exec "LINEAGE_PID=$SLEEPER" -o json)" ]; }
-wait_for "lineaged's exec entry for the sleeper $SLEEPER" exported
+exported() { [ -n "$(J LINEAGE_EVENT=exec "LINEAGE_PID=$1" -o json)" ]; }
+wait_for "lineaged's exec entry for the sleeper $SLEEPER" exported "$SLEEPER"
+# A process whose argv[0] holds a space, UTF-8, a byte that is not UTF-8, a backslash and a control byte:
+# its argv must come back from the journal as the live answer gives it.
+ODD_ARG=$(printf 'odd caf\303\251 \377 \\x41 \001end')
+bash -c 'exec -a "$0" sleep 600' "$ODD_ARG" </dev/null >/dev/null 2>&1 &
+ODD=$!
+cleanup_pids "$ODD"
+wait_for "lineaged's exec entry for the odd argv $ODD" exported "$ODD"
 settle
 ctl --json=short origin "$SLEEPER" >"$T/live-origin.json" || fail "origin of the sleeper failed"
 ctl --json=short ancestors "$SLEEPER" >"$T/live-ancestors.json" || fail "ancestors of the sleeper failed"
 ctl --json=short history "$SLEEPER" >"$T/live-history.json" || fail "history of the sleeper failed"
+ctl --json=short origin "$ODD" >"$T/live-odd.json" || fail "origin of the odd argv failed"
 SLEEPER_INSTANCE=$(jget "$(cat "$T/live-origin.json")" process.instance)
 LOGIN_INSTANCE=$(jget "$(cat "$T/live-origin.json")" login.instance)
 check "journald attributes lineaged's entries to $UNIT" \
@@ -149,6 +157,8 @@ uploaded() {
         [ -n "$(journalctl --directory="$REMOTE" --no-pager LINEAGE_EVENT=exec "LINEAGE_PID=$SLEEPER" -o cat 2>/dev/null)" ]
 }
 wait_for "the sleeper's exec entry at systemd-journal-remote" uploaded
+odd_uploaded() { [ -n "$(journalctl --directory="$REMOTE" --no-pager LINEAGE_EVENT=exec "LINEAGE_PID=$ODD" -o cat 2>/dev/null)" ]; }
+wait_for "the odd argv's exec entry at systemd-journal-remote" odd_uploaded
 
 echo "# the local record is gone: the database deleted, lineaged stopped"
 stop_daemon
@@ -270,6 +280,10 @@ jctl search --exe=sleep >"$T/rebuilt-search.json" || fail "lineagectl --journal 
 check "search --exe=sleep: the sleeper" "$(has "$T/rebuilt-search.json" "$SLEEPER_INSTANCE")" True
 jctl tree "--login=$LOGIN_INSTANCE" >"$T/rebuilt-tree.json" || fail "lineagectl --journal tree failed"
 check "tree of the login: the sleeper in it" "$(has "$T/rebuilt-tree.json" "$SLEEPER_INSTANCE")" True
+jctl origin "$ODD" >"$T/rebuilt-odd.json" || fail "lineagectl --journal origin of the odd argv failed"
+argv_of() { python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))["process"]["argv"]))' "$1"; }
+echo "odd argv live:    $(argv_of "$T/live-odd.json")"
+check "the odd argv from the journal, as live" "$(argv_of "$T/rebuilt-odd.json")" "$(argv_of "$T/live-odd.json")"
 "$LINEAGECTL" --journal="$REMOTE" --machine=no-such-host origin "$SLEEPER" >/dev/null 2>&1 && fail "--machine=no-such-host answered"
 echo "ok: --machine picks the host, and an unknown one has nothing"
 fake_logout
