@@ -188,35 +188,26 @@ static bool parse_int(const char *s, int64_t *ret) {
         return true;
 }
 
+/* Whether js is a non-empty JSON array of strings only. */
+static bool is_string_array(const char *js) {
+        json_object *a = json_tokener_parse(js);
+        size_t n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+        bool yes = n > 0;
+
+        for (size_t k = 0; yes && k < n; k++)
+                yes = json_object_is_type(json_object_array_get_idx(a, k), json_type_string);
+        json_object_put(a);
+        return yes;
+}
+
 /* argv as the daemon stores it (argv_to_json()): LINEAGE_ARGV_JSON as it is when it is an array of
  * strings (the exporter writes that very form), else LINEAGE_ARGV split at spaces. NULL: none. */
 static char *entry_argv(sd_journal *j) {
         _cleanup_free_ char *line = entry_field(j, LINEAGE_FIELD_ARGV), *js = entry_field(j, LINEAGE_FIELD_ARGV_JSON);
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
+        size_t len;
 
-        if (js) {
-                json_object *a = json_tokener_parse(js);
-                size_t n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
-
-                /* Decoded strings are no longer than their JSON text, quotes making room for each NUL. */
-                buf = malloc(strlen(js) + 1);
-                for (size_t k = 0; buf && k < n; k++) {
-                        json_object *e = json_object_array_get_idx(a, k);
-                        const char *s = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
-                        size_t sl = s ? strlen(s) : 0;
-
-                        if (!s || len + sl + 1 > strlen(js) + 1) {
-                                len = 0; /* not an array of strings: LINEAGE_ARGV instead */
-                                break;
-                        }
-                        memcpy(buf + len, s, sl + 1);
-                        len += sl + 1;
-                }
-                json_object_put(a);
-                if (buf && len > 0)
-                        return TAKE_PTR(js);
-        }
+        if (js && is_string_array(js))
+                return TAKE_PTR(js);
         if (!line)
                 return NULL;
         len = strlen(line);
