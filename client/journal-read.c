@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lineagectl --journal: lineaged's LINEAGE_* journal entries rebuilt into a database in its own schema. */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "journal-read.h"
+#include "offline.h"
 #include "lineage/fields.h"
 #include "store.h"
 
@@ -471,15 +471,12 @@ static int rebuild(sqlite3 *db, sd_journal *j, const char *machine) {
 
 int journal_read_build(const char *dir, const char *machine, const char **ret_path) {
         _cleanup_(store_freep) Store *s = NULL;
-        const char *tmp = getenv("TMPDIR");
         sd_journal *j = NULL;
         int r;
 
-        if (asprintf(&rebuilt.dir, "%s/lineagectl-journal-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0 || !mkdtemp(rebuilt.dir)) {
-                free(rebuilt.dir);
-                rebuilt.dir = NULL;
-                return log_error_errno(errno ?: ENOMEM, "Failed to create a private directory for the rebuilt database: %m");
-        }
+        r = private_dir_new("lineagectl-journal", "the rebuilt database", &rebuilt.dir);
+        if (r < 0)
+                return r;
         if (asprintf(&rebuilt.path, "%s/lineage.db", rebuilt.dir) < 0)
                 return log_oom();
         r = open_journal(dir, machine, &j);
@@ -499,19 +496,7 @@ int journal_read_build(const char *dir, const char *machine, const char **ret_pa
 }
 
 void journal_read_close(void) {
-        struct dirent *de;
-        DIR *d;
-
-        if (!rebuilt.dir)
-                return;
-        d = opendir(rebuilt.dir);
-        while (d && (de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                        (void) unlinkat(dirfd(d), de->d_name, 0);
-        if (d)
-                closedir(d);
-        (void) rmdir(rebuilt.dir);
-        free(rebuilt.dir);
+        private_dir_remove(&rebuilt.dir);
         free(rebuilt.path);
-        rebuilt.dir = rebuilt.path = NULL;
+        rebuilt.path = NULL;
 }

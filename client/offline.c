@@ -64,34 +64,44 @@ static int copy_file(const char *src_path, const char *name, bool optional) {
         return 1;
 }
 
-/* The copy, its -wal, -shm and whatever else opening it made there. */
-static void remove_dir(void) {
+int private_dir_new(const char *prefix, const char *what, char **ret) {
+        const char *tmp = getenv("TMPDIR");
+        char *dir = NULL;
+
+        if (asprintf(&dir, "%s/%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", prefix) < 0)
+                return log_oom();
+        if (!mkdtemp(dir)) {
+                free(dir);
+                return log_error_errno(errno, "Failed to create a private directory for %s: %m", what);
+        }
+        *ret = dir;
+        return 0;
+}
+
+void private_dir_remove(char **dir) {
         struct dirent *de;
         DIR *d;
 
-        if (!offline.dir)
+        if (!*dir)
                 return;
-        d = opendir(offline.dir);
+        d = opendir(*dir);
         while (d && (de = readdir(d)))
                 if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
                         (void) unlinkat(dirfd(d), de->d_name, 0);
         if (d)
                 closedir(d);
-        (void) rmdir(offline.dir);
-        free(offline.dir);
-        offline.dir = NULL;
+        (void) rmdir(*dir);
+        free(*dir);
+        *dir = NULL;
 }
 
 int offline_open(const char *path, const char *boot_id) {
         _cleanup_free_ char *wal = NULL, *copy = NULL;
-        const char *tmp = getenv("TMPDIR");
         int r;
 
-        if (asprintf(&offline.dir, "%s/lineagectl-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0 || !mkdtemp(offline.dir)) {
-                free(offline.dir);
-                offline.dir = NULL;
-                return log_error_errno(errno ?: ENOMEM, "Failed to create a private directory for the copy: %m");
-        }
+        r = private_dir_new("lineagectl", "the copy", &offline.dir);
+        if (r < 0)
+                return r;
         if (asprintf(&wal, "%s-wal", path) < 0 || asprintf(&copy, "%s/lineage.db", offline.dir) < 0)
                 return log_oom();
         r = copy_file(path, "lineage.db", false);
@@ -132,5 +142,5 @@ int offline_call(const char *method, json_object *params, json_object **ret_repl
 void offline_close(void) {
         offline.query = query_free(offline.query);
         offline.daemon = daemon_free(offline.daemon);
-        remove_dir();
+        private_dir_remove(&offline.dir);
 }

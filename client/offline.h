@@ -19,3 +19,9 @@ int offline_call(const char *method, json_object *params, json_object **ret_repl
 
 /* Removes the copy. */
 void offline_close(void);
+
+/* A directory of our own (mode 0700) for a private database: $TMPDIR (else /tmp)/PREFIX-XXXXXX, in
+ * *ret (malloc'd). Logs the failure, naming what it was for. */
+int private_dir_new(const char *prefix, const char *what, char **ret);
+/* Removes *dir with the files in it (a database, its -wal and -shm), then frees it and sets it NULL. */
+void private_dir_remove(char **dir);
